@@ -1,0 +1,30 @@
+# The two commands: `make run` serves the product on embedded defaults; `make test` runs every check.
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test setup lint bench clean-data
+
+run: setup
+	$(PY) manage.py serve --port $(PORT)
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed
+
+# Re-installs only when requirements.txt changes, so re-running is fast.
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || { python=$$(scripts/find-python) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean-data:
+	rm -rf var/pgdata var/market_data

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LiveTradingConfig(AppConfig):
+    name = "live_trading"
+    verbose_name = "Live trading"

@@ -1,0 +1,171 @@
+"""Persisted simulation sessions, the node executions they produced, and their trades.
+
+Money is ``DecimalField`` throughout; the engine's integer paise become two-place decimals here.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+def new_session_id() -> str:
+    """Return a fresh id of the seeds' form, ``sim-`` and 12 hex digits."""
+    return f"sim-{secrets.token_hex(6)}"
+
+
+def money(**kwargs):
+    return models.DecimalField(max_digits=16, decimal_places=2, **kwargs)
+
+
+class SimulationSession(models.Model):
+    class Mode(models.TextChoices):
+        LIVE_SIMULATION = "live_simulation", "Live simulation (paced)"
+        BACKTEST = "backtest", "Backtest (as fast as possible)"
+
+    class Status(models.TextChoices):
+        CREATED = "created"
+        RUNNING = "running"
+        PAUSED = "paused"
+        COMPLETED = "completed"
+        STOPPED = "stopped"
+        FAILED = "failed"
+        INTERRUPTED = "interrupted"
+
+    ACTIVE_STATUSES = (Status.CREATED, Status.RUNNING, Status.PAUSED)
+
+    id = models.CharField(primary_key=True, max_length=20, default=new_session_id, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sim_sessions")
+    strategy = models.ForeignKey(
+        "strategies.Strategy", on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    # What ran, kept even if the strategy is later edited or deleted.
+    strategy_name = models.CharField(max_length=120)
+    strategy_version = models.PositiveIntegerField()
+    graph = models.JSONField()
+    broker_connection = models.ForeignKey(
+        "live_trading.BrokerConnection", on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.LIVE_SIMULATION)
+    speed_multiplier = models.FloatField(default=1.0, help_text="0 means as fast as possible.")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    underlying = models.CharField(max_length=32)
+    seed = models.BigIntegerField(default=0, help_text="Makes execution ids reproducible.")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    status_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    stop_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+
+    ticks_processed = models.BigIntegerField(default=0)
+    total_ticks = models.BigIntegerField(default=0)
+    last_event_id = models.CharField(max_length=64, blank=True)
+
+    gross_pnl = money(default=0)
+    realized_pnl = money(default=0, help_text="Net of charges.")
+    charges = money(default=0)
+    total_trades = models.PositiveIntegerField(default=0)
+    winning_trades = models.PositiveIntegerField(default=0)
+    losing_trades = models.PositiveIntegerField(default=0)
+    win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    max_drawdown = money(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="session_owner_status"),
+            models.Index(
+                fields=["status"], name="session_active",
+                condition=models.Q(status__in=["created", "running", "paused"]),
+            ),
+            models.Index(fields=["owner", "-created_at"], name="session_owner_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="session_dates_ordered"),
+            models.CheckConstraint(condition=models.Q(speed_multiplier__gte=0), name="session_speed_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(ticks_processed__gte=0) & models.Q(total_ticks__gte=0), name="session_progress_non_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return self.id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class NodeEvent(models.Model):
+    """One execution of one node, as the engine reported it."""
+
+    session = models.ForeignKey(SimulationSession, on_delete=models.CASCADE, related_name="node_events")
+    seq = models.BigIntegerField(help_text="Per-session order of executions.")
+    execution_id = models.CharField(max_length=128)
+    parent_execution_id = models.CharField(max_length=128, blank=True)
+    node_id = models.CharField(max_length=64)
+    node_name = models.CharField(max_length=120)
+    node_type = models.CharField(max_length=64)
+    event_type = models.CharField(max_length=32)
+    timestamp = models.DateTimeField(help_text="Exchange time of the tick that caused the execution.")
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "execution_id"], name="node_event_execution_unique"),
+            models.UniqueConstraint(fields=["session", "seq"], name="node_event_seq_unique"),
+        ]
+        indexes = [models.Index(fields=["session", "node_id"], name="node_event_session_node")]
+
+    def __str__(self):
+        return self.execution_id
+
+
+class Trade(models.Model):
+    """A closed (or partially closed) position."""
+
+    class Side(models.TextChoices):
+        BUY = "buy"
+        SELL = "sell"
+
+    session = models.ForeignKey(SimulationSession, on_delete=models.CASCADE, related_name="trades")
+    seq = models.PositiveIntegerField(help_text="Per-session order in which trades closed.")
+    trade_id = models.CharField(max_length=96)
+    position_id = models.CharField(max_length=96)
+    re_entry_num = models.PositiveIntegerField(default=0)
+    symbol = models.CharField(max_length=64)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    quantity = models.PositiveIntegerField(help_text="Units: lots × lot size.")
+    entry_price = money()
+    exit_price = money(null=True, blank=True)
+    entry_time = models.DateTimeField()
+    exit_time = models.DateTimeField(null=True, blank=True)
+    pnl = money(help_text="Gross: price difference × quantity.")
+    pnl_percent = models.DecimalField(max_digits=10, decimal_places=2)
+    charges = money(default=0)
+    net_pnl = money(default=0)
+    status = models.CharField(max_length=16)
+    entry_flow_ids = ArrayField(models.CharField(max_length=128), default=list)
+    exit_flow_ids = ArrayField(models.CharField(max_length=128), default=list)
+    entry_trigger = models.CharField(max_length=120, blank=True)
+    exit_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "trade_id"], name="trade_id_unique_per_session"),
+            models.UniqueConstraint(fields=["session", "seq"], name="trade_seq_unique"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="trade_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.trade_id} ({self.session_id})"

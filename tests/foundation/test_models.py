@@ -1,0 +1,154 @@
+"""Constraints and exact money in the persisted model, on the real Postgres."""
+
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from live_trading.models import BrokerConnection
+from sessions_app import lifecycle
+from sessions_app.actions import move_status
+from sessions_app.models import NodeEvent, SimulationSession, Trade
+from strategies.actions import update_strategy
+from strategies.models import Strategy
+
+IST = ZoneInfo("Asia/Kolkata")
+GRAPH = {"version": 1, "nodes": [], "edges": []}
+
+
+def make_session(owner, **overrides):
+    strategy = Strategy.objects.create(owner=owner, name=f"s-{Strategy.objects.count()}", graph=GRAPH)
+    fields = dict(
+        owner=owner, strategy=strategy, strategy_name=strategy.name, strategy_version=strategy.version,
+        graph=GRAPH, start_date=date(2024, 10, 29), end_date=date(2024, 10, 29), underlying="NIFTY",
+    )
+    fields.update(overrides)
+    return SimulationSession.objects.create(**fields)
+
+
+def node_event(session, seq, execution_id):
+    return NodeEvent(
+        session=session, seq=seq, execution_id=execution_id, node_id="entry-2", node_name="Entry 2",
+        node_type="EntryNode", event_type="order_placed", timestamp=datetime(2024, 10, 29, 9, 19, tzinfo=IST),
+        payload={"execution_id": execution_id},
+    )
+
+
+@pytest.mark.django_db
+def test_ids_have_the_seeds_forms(alice):
+    session = make_session(alice)
+    assert session.id.startswith("sim-") and len(session.id) == 16
+    int(session.id[4:], 16)
+    assert alice.user_id.startswith("user_") and len(alice.user_id) == 32
+
+
+@pytest.mark.django_db
+def test_a_duplicate_execution_id_in_one_session_is_refused(alice):
+    session = make_session(alice)
+    node_event(session, 1, "exec_entry-2_20241029_091900_51380c").save()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        node_event(session, 2, "exec_entry-2_20241029_091900_51380c").save()
+
+    # ... but the same execution id in another session is fine
+    node_event(make_session(alice), 1, "exec_entry-2_20241029_091900_51380c").save()
+    assert NodeEvent.objects.filter(execution_id="exec_entry-2_20241029_091900_51380c").count() == 2
+
+
+@pytest.mark.django_db
+def test_money_round_trips_exactly(alice):
+    session = make_session(alice)
+    price = Decimal("24250.05")
+    pnl = Decimal("-12345678901234.35")  # beyond what a float holds to the paisa
+    Trade.objects.create(
+        session=session, seq=1, trade_id="entry-2-pos1", position_id="entry-2-pos1", symbol="NIFTY:2024-11-07:OPT:24250:PE",
+        side="sell", quantity=75, entry_price=price, exit_price=Decimal("0.05"),
+        entry_time=datetime(2024, 10, 29, 9, 19, tzinfo=IST), pnl=pnl, pnl_percent=Decimal("-43.20"),
+        charges=Decimal("61.17"), net_pnl=pnl - Decimal("61.17"), status="CLOSED",
+        entry_flow_ids=["exec_a", "exec_b"], exit_flow_ids=["exec_a", "exec_b", "exec_c"],
+    )
+
+    trade = Trade.objects.get()
+
+    assert trade.entry_price == price and str(trade.entry_price) == "24250.05"
+    assert trade.exit_price == Decimal("0.05")
+    assert trade.pnl == pnl
+    assert trade.net_pnl == Decimal("-12345678901295.52")
+    assert trade.exit_flow_ids == ["exec_a", "exec_b", "exec_c"]
+
+
+@pytest.mark.django_db
+def test_broker_capital_must_be_positive(alice):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BrokerConnection.objects.create(owner=alice, account_id="X", starting_capital=Decimal("0"))
+
+
+@pytest.mark.django_db
+def test_a_session_cannot_end_before_it_starts(alice):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_session(alice, start_date=date(2024, 10, 30), end_date=date(2024, 10, 29))
+
+
+@pytest.mark.django_db
+def test_editing_a_strategy_bumps_its_version(alice):
+    strategy = Strategy.objects.create(owner=alice, name="Straddle", graph=GRAPH)
+
+    update_strategy(strategy, description="tighter stop")
+    update_strategy(strategy, graph={**GRAPH, "nodes": [{"id": "start"}]})
+
+    strategy.refresh_from_db()
+    assert strategy.version == 3
+    assert strategy.description == "tighter stop"
+    with pytest.raises(ValueError, match="not editable: version"):
+        update_strategy(strategy, version=1)
+
+
+@pytest.mark.django_db
+def test_status_moves_only_along_allowed_transitions(alice):
+    session = make_session(alice)
+
+    assert move_status(session.id, lifecycle.RUNNING)
+    assert not move_status(session.id, lifecycle.RUNNING), "running -> running is not a move"
+    assert move_status(session.id, lifecycle.PAUSED)
+    assert not move_status(session.id, lifecycle.COMPLETED), "a paused session cannot complete"
+    assert move_status(session.id, lifecycle.RUNNING)
+    assert move_status(session.id, lifecycle.STOPPED, reason="user asked")
+    assert not move_status(session.id, lifecycle.RUNNING), "a stopped session stays stopped"
+
+    session.refresh_from_db()
+    assert session.status == "stopped" and session.status_reason == "user asked"
+    assert session.started_at <= session.ended_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_two_threads_race_to_move_a_session_exactly_one_wins(alice):
+    session = make_session(alice)
+    move_status(session.id, lifecycle.RUNNING)
+    barrier = threading.Barrier(8)
+    results = []
+
+    def contender(target):
+        try:
+            barrier.wait()
+            results.append((target, move_status(session.id, target)))
+        finally:
+            connection.close()  # each thread opened its own
+
+    threads = [threading.Thread(target=contender, args=(t,)) for t in [lifecycle.STOPPED, lifecycle.COMPLETED] * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    winners = [target for target, won in results if won]
+    assert len(results) == 8 and len(winners) == 1
+    session.refresh_from_db()
+    assert session.status == winners[0]
+
+
+def test_unknown_target_status_is_refused():
+    with pytest.raises(lifecycle.IllegalTransition):
+        move_status("sim-000000000000", "exploded")

@@ -1,0 +1,82 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import database_from_url, env_bool, env_int, env_list, secret_key
+
+
+@pytest.mark.parametrize("raw, expected", [("1", True), ("TRUE", True), ("on", True), ("no", False), ("0", False)])
+def test_env_bool_reads_the_usual_spellings(raw, expected):
+    assert env_bool("DEBUG", not expected, environ={"DEBUG": raw}) is expected
+
+
+def test_env_bool_uses_the_default_when_unset():
+    assert env_bool("DEBUG", True, environ={}) is True
+
+
+def test_env_bool_refuses_anything_else_naming_the_variable():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe' is not a boolean"):
+        env_bool("DEBUG", True, environ={"DEBUG": "maybe"})
+
+
+def test_env_int_refuses_non_integers_and_out_of_range_values():
+    with pytest.raises(ImproperlyConfigured, match="PORT='80a' is not an integer"):
+        env_int("PORT", 8000, environ={"PORT": "80a"})
+    with pytest.raises(ImproperlyConfigured, match="PORT=70000 is above the maximum 65535"):
+        env_int("PORT", 8000, maximum=65535, environ={"PORT": "70000"})
+    with pytest.raises(ImproperlyConfigured, match="PORT=0 is below the minimum 1"):
+        env_int("PORT", 8000, minimum=1, environ={"PORT": "0"})
+    assert env_int("PORT", 8000, minimum=1, environ={"PORT": " 9000 "}) == 9000
+
+
+def test_env_list_splits_on_commas_and_refuses_empty_items():
+    assert env_list("ALLOWED_HOSTS", [], environ={"ALLOWED_HOSTS": "a.example, b.example"}) == ["a.example", "b.example"]
+    with pytest.raises(ImproperlyConfigured, match="ALLOWED_HOSTS='a,,b' has an empty item"):
+        env_list("ALLOWED_HOSTS", [], environ={"ALLOWED_HOSTS": "a,,b"})
+
+
+def test_database_url_becomes_a_django_database_entry():
+    db = database_from_url("postgresql://trader:p%40ss@db.internal:6543/livesim?sslmode=require")
+    assert db == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "livesim",
+        "USER": "trader",
+        "PASSWORD": "p@ss",
+        "HOST": "db.internal",
+        "PORT": "6543",
+        "OPTIONS": {"sslmode": "require"},
+    }
+
+
+def test_database_url_accepts_a_socket_directory_as_host_option():
+    db = database_from_url("postgres:///livesim?host=/var/run/postgresql")
+    assert db["HOST"] == "/var/run/postgresql"
+    assert db["OPTIONS"] == {}
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("sqlite:///db.sqlite3", "must start with postgres:// or postgresql://"),
+        ("postgres://localhost:5432", "has no database name"),
+        ("postgres://localhost:port/x", "port that is not a number"),
+    ],
+)
+def test_database_url_refuses_what_it_cannot_use(url, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        database_from_url(url)
+
+
+def test_secret_key_is_generated_once_and_reused_in_debug(tmp_path):
+    key_file = tmp_path / "var" / "secret_key"
+    first = secret_key(True, key_file, environ={})
+    assert len(first) >= 50
+    assert secret_key(True, key_file, environ={}) == first
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_secret_key_is_required_when_debug_is_off(tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY must be set when DEBUG is off"):
+        secret_key(False, tmp_path / "secret_key", environ={})
+    with pytest.raises(ImproperlyConfigured, match="shorter than 32"):
+        secret_key(False, tmp_path / "secret_key", environ={"SECRET_KEY": "short"})
+    assert secret_key(False, tmp_path / "k", environ={"SECRET_KEY": "x" * 40}) == "x" * 40
