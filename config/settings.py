@@ -22,6 +22,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "accounts",
     "strategies",
     "live_trading",
@@ -102,3 +104,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "config.api_auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Live trading simulation API",
+    "DESCRIPTION": "Start strategies on replayed market data, read their state, and stop them. "
+    "The event stream is described in docs/protocol.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Limits on what one user may ask of the server.
+SIM_MAX_RUNNING_SESSIONS_PER_USER = env_int("SIM_MAX_RUNNING_SESSIONS_PER_USER", 10, minimum=1)
+SIM_MAX_SPEED = env_int("SIM_MAX_SPEED", 10000, minimum=1)
+SIM_MAX_DAYS_PER_SESSION = env_int("SIM_MAX_DAYS_PER_SESSION", 31, minimum=1)

@@ -1,0 +1,3 @@
+"""Broker connection endpoints."""
+
+urlpatterns = []

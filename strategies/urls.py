@@ -1,0 +1,3 @@
+"""Strategy endpoints (list, create, read, update, delete, validate)."""
+
+urlpatterns = []
