@@ -14,6 +14,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
+    "channels",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -132,3 +133,17 @@ SPECTACULAR_SETTINGS = {
 SIM_MAX_RUNNING_SESSIONS_PER_USER = env_int("SIM_MAX_RUNNING_SESSIONS_PER_USER", 10, minimum=1)
 SIM_MAX_SPEED = env_int("SIM_MAX_SPEED", 10000, minimum=1)
 SIM_MAX_DAYS_PER_SESSION = env_int("SIM_MAX_DAYS_PER_SESSION", 31, minimum=1)
+
+# Control messages between server processes (live_trading.runner.control): in-process by default,
+# on Redis when several processes serve the same sessions.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "livesim")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# ---- Event stream (live_trading.stream) -------------------------------------------------------

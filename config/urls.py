@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("strategies.urls")),
     path("", include("live_trading.urls")),
+    path("", include("live_trading.stream.urls")),
 ]

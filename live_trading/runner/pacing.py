@@ -1,0 +1,46 @@
+"""Pacing a replay: exchange time divided by the speed multiplier. Plain Python, no threads, no Django."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+MAX_SPEED = 0.0  # a multiplier of 0 means "as fast as possible"
+
+
+class Pacer:
+    """Say how long to wait before a tick with exchange timestamp ``ts`` (seconds) is due.
+
+    The replay is anchored at a (wall time, exchange time) pair; a tick is due at
+    ``anchor_wall + (ts - anchor_ts) / speed``. Changing the speed or resuming after a pause
+    re-anchors at the current point, so neither makes the replay jump to catch up.
+    """
+
+    def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic):
+        if speed < 0:
+            raise ValueError("speed must be >= 0 (0 is as fast as possible)")
+        self.speed = speed
+        self._clock = clock
+        self._anchor_wall: float | None = None
+        self._anchor_ts: float | None = None
+
+    def delay(self, ts: float) -> float:
+        """Seconds to wait before processing the tick at ``ts``; 0 when it is due or overdue."""
+        if self.speed == MAX_SPEED:
+            return 0.0
+        now = self._clock()
+        if self._anchor_wall is None:
+            self._anchor_wall, self._anchor_ts = now, ts
+            return 0.0
+        due = self._anchor_wall + (ts - self._anchor_ts) / self.speed
+        return max(0.0, due - now)
+
+    def reanchor(self) -> None:
+        """Forget the anchor: the next tick is due at once and later ticks are paced from it."""
+        self._anchor_wall = self._anchor_ts = None
+
+    def set_speed(self, speed: float) -> None:
+        if speed < 0:
+            raise ValueError("speed must be >= 0 (0 is as fast as possible)")
+        self.speed = speed
+        self.reanchor()

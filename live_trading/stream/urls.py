@@ -1,0 +1,3 @@
+"""Stream endpoints."""
+
+urlpatterns = []
