@@ -1,11 +1,37 @@
-"""State changes of strategies. Views and the admin call these; nothing else writes a Strategy."""
+"""State changes of strategies. Views and the admin call these; nothing else writes a Strategy.
 
-from django.db import transaction
+Graphs are validated before they get here (the API's serializer, the admin's form); these functions
+enforce only what the database enforces, turning a duplicate name into a ValidationError on ``name``.
+"""
+
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from strategies.models import Strategy
 
 EDITABLE_FIELDS = ("name", "description", "graph")
+_NAME_CONSTRAINT = "strategy_name_unique_per_owner"
+
+
+@contextmanager
+def _name_must_be_free(name):
+    """Turn the unique-name constraint's IntegrityError into a ValidationError naming ``name``."""
+    try:
+        yield
+    except IntegrityError as e:
+        if getattr(getattr(e.__cause__, "diag", None), "constraint_name", None) == _NAME_CONSTRAINT:
+            raise ValidationError({"name": [f"You already have a strategy named {name!r}."]}) from e
+        raise
+
+
+@transaction.atomic
+def create_strategy(owner, *, name: str, graph: dict, description: str = "") -> Strategy:
+    """Create ``owner``'s strategy at version 1."""
+    with _name_must_be_free(name):
+        return Strategy.objects.create(owner=owner, name=name, description=description, graph=graph)
 
 
 @transaction.atomic
@@ -14,6 +40,13 @@ def update_strategy(strategy: Strategy, **changes) -> Strategy:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
-    Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1, **changes)
+    with _name_must_be_free(changes.get("name")):
+        Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1, **changes)
     strategy.refresh_from_db()
     return strategy
+
+
+@transaction.atomic
+def delete_strategy(strategy: Strategy) -> None:
+    """Delete ``strategy``. Sessions that ran it keep their own copy of the graph, name and version."""
+    strategy.delete()

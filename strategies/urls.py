@@ -1,3 +1,11 @@
 """Strategy endpoints (list, create, read, update, delete, validate)."""
 
-urlpatterns = []
+from django.urls import path
+
+from strategies.api import GraphValidateView, StrategyDetailView, StrategyListCreateView
+
+urlpatterns = [
+    path("api/strategies/", StrategyListCreateView.as_view(), name="api-strategies"),
+    path("api/strategies/validate", GraphValidateView.as_view(), name="api-strategies-validate"),
+    path("api/strategies/<uuid:id>/", StrategyDetailView.as_view(), name="api-strategy"),
+]

@@ -1,0 +1,195 @@
+"""Who the caller is: API tokens and ``/api/me``, and the ownership rule every endpoint that serves a
+user's objects follows.
+
+Ownership rule: a user reads and changes only their own objects; another user's object answers 404,
+exactly as an id that does not exist, so ids cannot be probed. Staff may read anyone's objects (by id,
+or listed with ``?owner=<user_id>``) but the API does not let them change or delete other users'
+objects: that is what the admin is for, where it is recorded who did it.
+"""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import StrictSerializerMixin
+
+# -- error shapes, for the OpenAPI schema ------------------------------------------------------
+
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "description": 'Invalid input: each key names a field (nested ones with dots), e.g. {"name": ["This field is required."]}.',
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+DETAIL_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+# A 400 is usually per-field, but a malformed body ({"detail": "body: JSON parse error ..."}) is not.
+BAD_REQUEST_SCHEMA = {"oneOf": [DETAIL_SCHEMA, FIELD_ERRORS_SCHEMA]}
+
+BAD_REQUEST = OpenApiResponse(BAD_REQUEST_SCHEMA, description="Invalid input; the body names each bad field.")
+UNAUTHENTICATED = OpenApiResponse(
+    DETAIL_SCHEMA,
+    description="No or bad credentials.",
+    examples=[OpenApiExample("No credentials", {"detail": "Authentication credentials were not provided."})],
+)
+NOT_FOUND = OpenApiResponse(
+    DETAIL_SCHEMA,
+    description="No such object, or it belongs to another user.",
+    examples=[OpenApiExample("Not found", {"detail": "No Strategy matches the given query."})],
+)
+STAFF_READ_ONLY = OpenApiResponse(
+    DETAIL_SCHEMA, description="Staff may read other users' objects but not change them through the API."
+)
+
+
+# -- ownership ---------------------------------------------------------------------------------
+
+OWNER_PARAMETER = OpenApiParameter(
+    "owner",
+    str,
+    description="Staff only: list this user's objects instead of your own (their `user_id`). "
+    "Anyone may pass their own `user_id`.",
+)
+
+
+class OwnerQuerySerializer(serializers.Serializer):
+    owner = serializers.CharField(required=False, max_length=64)
+
+
+class OwnedObjectsMixin:
+    """``get_queryset`` and ``get_object`` for a GenericAPIView over a model with an ``owner``.
+
+    Set ``model`` and ``noun`` (``"strategies"``) on the view.
+    """
+
+    model = None
+    noun = "objects"
+    lookup_field = "pk"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        return self.model.objects.select_related("owner")
+
+    def list_queryset(self):
+        """Return the caller's objects, or with ``?owner=`` (staff) another user's."""
+        query = OwnerQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        user = self.request.user
+        owner = query.validated_data.get("owner")
+        objects = OwnedObjectsMixin.get_queryset(self)
+        if owner is None or owner == user.user_id:
+            return objects.filter(owner=user)
+        if not user.is_staff:
+            raise exceptions.PermissionDenied(f"Only staff may list other users' {self.noun}.")
+        return objects.filter(owner__user_id=owner)
+
+    def get_object(self):
+        """Return the object if the caller may read it; 404 otherwise, whether it exists or not."""
+        obj = super().get_object()
+        if obj.owner_id != self.request.user.pk and not self.request.user.is_staff:
+            raise exceptions.NotFound(f"No {self.model._meta.object_name} matches the given query.")
+        return obj
+
+    def get_object_to_change(self):
+        """Return the object if the caller may change it: only its owner may."""
+        obj = self.get_object()
+        if obj.owner_id != self.request.user.pk:
+            raise exceptions.PermissionDenied(f"Staff may read other users' {self.noun} but not change them.")
+        return obj
+
+
+# -- tokens and /api/me ------------------------------------------------------------------------
+
+
+class CredentialsSerializer(StrictSerializerMixin, serializers.Serializer):
+    username = serializers.CharField(max_length=150, trim_whitespace=False)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+    def validate(self, attrs):
+        user = authenticate(self.context["request"], username=attrs["username"], password=attrs["password"])
+        if user is None:
+            # One message whichever part was wrong (or the account is inactive), so accounts cannot be probed.
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Unable to log in with the username and password given."]}
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`.")
+    user_id = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+
+
+class TokenView(APIView):
+    # No authentication: a stale Bearer header or a session without a CSRF token must not stop a login.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="auth_token_obtain",
+        summary="Exchange a username and password for an API token",
+        description="Returns the user's token, creating it on first use; every client of a user gets the same "
+        "token until it is rotated with `manage.py issue_token --rotate USERNAME`. Send it as "
+        "`Authorization: Bearer <token>`.",
+        tags=["auth"],
+        auth=[],
+        request=CredentialsSerializer,
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(
+                BAD_REQUEST_SCHEMA,
+                description="Missing fields, or the username and password do not match an active user.",
+                examples=[
+                    OpenApiExample(
+                        "Wrong credentials",
+                        {"non_field_errors": ["Unable to log in with the username and password given."]},
+                    )
+                ],
+            ),
+        },
+        examples=[
+            OpenApiExample("Credentials", {"username": "demo", "password": "demo-trader-2024"}, request_only=True),
+            OpenApiExample(
+                "Token",
+                {"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "user_id": "user_2yfjTGEKjL7XkklQyBaMP6SN2Lc"},
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        credentials = CredentialsSerializer(data=request.data, context={"request": request})
+        credentials.is_valid(raise_exception=True)
+        user = credentials.validated_data["user"]
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key, "user_id": user.user_id})
+
+
+class MeView(APIView):
+    @extend_schema(
+        operation_id="me",
+        summary="Who am I",
+        description="The authenticated user. `user_id` is the id every other endpoint uses for users.",
+        tags=["auth"],
+        responses={200: MeSerializer, 401: UNAUTHENTICATED},
+        examples=[
+            OpenApiExample(
+                "Me", {"user_id": "user_2yfjTGEKjL7XkklQyBaMP6SN2Lc", "username": "demo", "is_staff": False}
+            )
+        ],
+    )
+    def get(self, request):
+        user = request.user
+        return Response({"user_id": user.user_id, "username": user.username, "is_staff": user.is_staff})
