@@ -1,0 +1,94 @@
+"""The paper broker: market orders filled at the LTP, slippage, charges, a margin approximation.
+
+A market order fills completely at the last traded price moved against the trader by
+``slippage_ticks`` exchange ticks (a buy pays more, a sell gets less, never below one tick). There is
+no order book, so no partial fills and no latency: the fill happens on the tick the order is placed.
+
+Margin is a documented approximation, not SPAN: a bought option blocks its premium (price x
+quantity at entry); a sold option blocks ``short_option_margin_rate`` of the underlying's notional
+(underlying LTP x quantity) at the current price; a trade on the underlying itself, which the
+simulator treats as index futures, blocks ``futures_margin_rate`` of its notional. An order whose
+margin exceeds what is available is rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from live_trading.engine.charges import ChargeRates, Charges, order_charges
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One order and what became of it (prices in paise)."""
+
+    order_id: str
+    ts: int
+    symbol: str
+    side: str
+    quantity: int
+    ltp: int
+    fill_price: int | None
+    status: str  # FILLED or REJECTED
+    charges: Charges | None
+    reason: str = ""
+    execution_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """Paper trading settings. Money in paise; rates as fractions."""
+
+    starting_capital: int = 10_00_000_00  # Rs 10 lakh
+    slippage_ticks: int = 0
+    short_option_margin_rate: Decimal = Decimal("0.15")
+    futures_margin_rate: Decimal = Decimal("0.12")
+
+
+class PaperBroker:
+    """Fills market orders and keeps the order book of a session."""
+
+    def __init__(self, rates: ChargeRates, tick_size: int, settings: BrokerSettings | None = None):
+        self.rates = rates
+        self.tick_size = tick_size
+        self.settings = settings or BrokerSettings()
+        self.orders: list[Order] = []
+
+    def fill_price(self, side: str, ltp: int) -> int:
+        """Return the fill price of a market order at ``ltp`` after slippage (paise)."""
+        slip = self.settings.slippage_ticks * self.tick_size
+        if side == "buy":
+            return ltp + slip
+        return max(ltp - slip, self.tick_size)
+
+    def margin(self, *, option: bool, side: str, price: int, quantity: int, underlying_price: int) -> int:
+        """Return the margin (paise) a position blocks, per the approximation in the module doc."""
+        if option and side == "buy":
+            return price * quantity
+        rate = self.settings.short_option_margin_rate if option else self.settings.futures_margin_rate
+        base = underlying_price if option else price
+        return int(Decimal(base * quantity) * rate)
+
+    def submit(
+        self, *, ts: int, symbol: str, side: str, quantity: int, ltp: int, option: bool,
+        available_margin: int | None = None, underlying_price: int = 0, execution_id: str = "",
+    ) -> Order:
+        """Execute a market order. Pass ``available_margin`` to check margin (opening orders only)."""
+        order_id = f"ord-{len(self.orders) + 1}"
+        if ltp <= 0:
+            return self._record(Order(order_id, ts, symbol, side, quantity, ltp, None, "REJECTED", None,
+                                      "no price for the instrument yet", execution_id))
+        price = self.fill_price(side, ltp)
+        if available_margin is not None:
+            need = self.margin(option=option, side=side, price=price, quantity=quantity, underlying_price=underlying_price)
+            if need > available_margin:
+                return self._record(Order(order_id, ts, symbol, side, quantity, ltp, None, "REJECTED", None,
+                                          f"insufficient margin: needs {need} paise, {available_margin} available",
+                                          execution_id))
+        charges = order_charges(self.rates, option=option, side=side, turnover=price * quantity)
+        return self._record(Order(order_id, ts, symbol, side, quantity, ltp, price, "FILLED", charges, "", execution_id))
+
+    def _record(self, order: Order) -> Order:
+        self.orders.append(order)
+        return order

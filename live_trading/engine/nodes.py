@@ -1,0 +1,307 @@
+"""Node runtimes: what each node type does when it is activated and, while active, on each tick.
+
+Lifecycle (the seeds'): a node is ``inactive`` until a parent's execution activates it; ``active``
+nodes that wait for something (signals, timed or P&L square-offs, re-entries with a wait) are
+evaluated on every tick; when a node executes it records a ``NodeExecuted`` whose
+``parent_execution_id`` is the execution that activated it, becomes ``completed`` and activates its
+children. Action nodes (entry, exit, an untimed square-off) execute the moment they are activated.
+The engine (``engine.py``) owns the shared machinery: executions and their ids, orders, positions,
+the sink; the classes here only decide when and what.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from math import ceil
+
+from live_trading.engine.conditions import compile_group, display
+from live_trading.engine.money import rupees_str
+from strategies.graph import schema
+from strategies.graph.model import format_time
+
+INACTIVE = "inactive"
+ACTIVE = "active"
+COMPLETED = "completed"
+
+
+class Execution:
+    """One node execution: its id and the chain of execution ids from the controller to it."""
+
+    __slots__ = ("chain", "id")
+
+    def __init__(self, id: str, chain: tuple):
+        self.id = id
+        self.chain = chain
+
+
+class NodeRuntime:
+    """Base: state, the activating execution, and the default activate/complete behaviour."""
+
+    __slots__ = ("engine", "id", "label", "name", "node", "parent", "polled", "state")
+
+    def __init__(self, node, engine):
+        self.node = node
+        self.id = node.id
+        self.name = node.name
+        self.label = node.label
+        self.engine = engine
+        self.state = INACTIVE
+        self.parent: Execution | None = None
+        self.polled = False  # evaluated on every tick while active
+
+    def activate(self, parent: Execution | None) -> None:
+        """Become active under ``parent``; waiting nodes join the per-tick list."""
+        if self.state == ACTIVE:
+            return
+        self.state = ACTIVE
+        self.parent = parent
+        self.on_activate()
+
+    def on_activate(self) -> None:
+        self.engine.poll(self)
+
+    def on_tick(self) -> None:  # pragma: no cover - overridden by polled nodes
+        pass
+
+    def deactivate(self) -> None:
+        if self.state == ACTIVE:
+            self.state = INACTIVE
+            self.engine.unpoll(self)
+
+
+class StartNode(NodeRuntime):
+    """The strategy controller: executes once at the start time; its timed duties (no new entries,
+    square-off, strategy max loss / profit) are run by the engine in its name."""
+
+    __slots__ = ()
+
+    def on_activate(self) -> None:
+        c = self.node.config
+        details = {
+            "strategy": {
+                "underlying": c.underlying,
+                "start_time": format_time(c.start_time),
+                "no_new_entries_after": format_time(c.no_new_entries_after),
+                "square_off_time": format_time(c.square_off_time),
+                "max_loss": None if c.max_loss is None else rupees_str(c.max_loss),
+                "max_profit": None if c.max_profit is None else rupees_str(c.max_profit),
+            }
+        }
+        ex = self.engine.execute(self, "strategy_started", details)
+        self.engine.complete(self, ex)
+
+
+class SignalNode(NodeRuntime):
+    """Entry and exit signals: fire when the condition group holds, then activate their children."""
+
+    __slots__ = ("conditions", "evaluate")
+
+    def __init__(self, node, engine):
+        super().__init__(node, engine)
+        self.conditions = compile_group(node.config.conditions, engine.market, engine)
+        self.evaluate = self.conditions.evaluate
+
+    def on_activate(self) -> None:
+        self.conditions.reset()
+        self.engine.poll(self)
+
+    def on_tick(self) -> None:
+        if self.evaluate():
+            details = {
+                "signal_emitted": True,
+                "evaluated_conditions": {
+                    "mode": self.node.config.conditions.mode,
+                    "condition_results": self.conditions.describe(),
+                },
+            }
+            ex = self.engine.execute(self, "signal_emitted", details)
+            self.engine.complete(self, ex)
+
+
+class EntryNode(NodeRuntime):
+    """Places a market order for its instrument when activated and opens a position."""
+
+    __slots__ = ()
+
+    def on_activate(self) -> None:
+        self.engine.enter(self)
+
+
+class ExitNode(NodeRuntime):
+    """Closes the selected open positions, fully or partly, when activated."""
+
+    __slots__ = ()
+
+    def on_activate(self) -> None:
+        self.engine.exit_positions(self)
+
+
+class SquareOffNode(NodeRuntime):
+    """Closes everything and ends the strategy: at a time, on a strategy P&L limit, or at once
+    when activated without either (under an exit signal)."""
+
+    __slots__ = ()
+
+    def on_activate(self) -> None:
+        c = self.node.config
+        if c.time is None and c.max_loss is None and c.max_profit is None:
+            self.engine.square_off(self, "square_off", {"trigger": "activated"})
+        else:
+            self.engine.poll(self)
+
+    def on_tick(self) -> None:
+        c = self.node.config
+        m = self.engine.market
+        if c.time is not None and m.tod >= c.time:
+            self.engine.square_off(self, "square_off", {"trigger": "time", "time": format_time(c.time)})
+            return
+        if c.max_loss is None and c.max_profit is None:
+            return
+        pnl = self.engine.strategy_pnl()
+        if c.max_loss is not None and pnl <= -c.max_loss:
+            self.engine.square_off(self, "max_loss", _limit_details("max_loss", pnl, -c.max_loss))
+        elif c.max_profit is not None and pnl >= c.max_profit:
+            self.engine.square_off(self, "max_profit", _limit_details("max_profit", pnl, c.max_profit))
+
+
+def _limit_details(kind, pnl, threshold):
+    return {"trigger": kind, "current_value": display(pnl, schema.KIND_MONEY), "threshold": display(threshold, schema.KIND_MONEY)}
+
+
+class ReEntryNode(NodeRuntime):
+    """Watches the positions of the entry nodes before it; when one closes for a reason in ``on``
+    and has re-entered fewer than ``max_re_entries`` times, it fires (after ``wait_seconds``),
+    marking the entry node to reuse the position id with the next ``re_entry_num``."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self, node, engine):
+        super().__init__(node, engine)
+        self.pending = None  # (due ts, position, closing execution)
+
+    def on_activate(self) -> None:
+        self.pending = None  # waits for a close; polled only while a wait runs
+
+    def deactivate(self) -> None:
+        self.pending = None
+        super().deactivate()
+
+    def on_position_closed(self, pos, reason: str, closing: Execution) -> None:
+        c = self.node.config
+        if self.state != ACTIVE or self.pending is not None:
+            return
+        if reason not in c.on or pos.re_entry_num >= c.max_re_entries:
+            return
+        if c.wait_seconds:
+            self.pending = (self.engine.market.ts + c.wait_seconds, pos, reason, closing)
+            self.engine.poll(self)
+        else:
+            self.fire(pos, reason, closing)
+
+    def on_tick(self) -> None:
+        if self.pending is not None and self.engine.market.ts >= self.pending[0]:
+            _, pos, reason, closing = self.pending
+            self.pending = None
+            self.engine.unpoll(self)
+            self.fire(pos, reason, closing)
+
+    def fire(self, pos, reason, closing: Execution) -> None:
+        c = self.node.config
+        n = pos.re_entry_num + 1
+        details = {
+            "re_entry": {
+                "position_id": pos.position_id,
+                "re_entry_num": n,
+                "after": reason,
+                "closed_re_entry_num": pos.re_entry_num,
+                "max_re_entries": c.max_re_entries,
+                "re_entries_left": c.max_re_entries - n,
+            }
+        }
+        ex = self.engine.execute(self, "re_entry", details, parent=closing)
+        self.engine.pending_reentry[pos.entry_node_id] = (pos.position_id, n)
+        self.engine.complete(self, ex)
+
+
+NODE_CLASSES = {
+    "start": StartNode,
+    "entry_signal": SignalNode,
+    "exit_signal": SignalNode,
+    "entry": EntryNode,
+    "exit": ExitNode,
+    "square_off": SquareOffNode,
+    "re_entry": ReEntryNode,
+}
+
+
+class RiskMonitor:
+    """A position's stop loss, target and trailing stop, checked on every tick while it is open.
+
+    Trigger levels are integer paise. Distances are exact (percent of the entry price may be a
+    fraction of a paisa) and rounded up, so a level is hit exactly when the price has moved at least
+    the configured distance: a long stop at ``entry - ceil(d)`` triggers when ``price <= entry - d``.
+    A stop and a trailing stop combine into the tighter of the two; a stop hit while the trailing
+    level is the tighter one is reported as ``trailing_stop``. Stops are checked before the target.
+    """
+
+    __slots__ = ("best", "col", "initial_stop", "position", "sign", "stop", "stop_reason", "target", "trail")
+
+    def __init__(self, position, col, config):
+        self.position = position
+        self.col = col
+        self.sign = position.sign
+        entry = position.entry_price
+        s = self.sign
+        self.stop = None
+        self.stop_reason = "stop_loss"
+        if config.stop_loss is not None:
+            self.stop = entry - s * _ceil_paise(config.stop_loss.distance(entry))
+        self.initial_stop = self.stop
+        self.target = None
+        if config.target is not None:
+            self.target = entry + s * _ceil_paise(config.target.distance(entry))
+        self.trail = None
+        self.best = entry
+        if config.trailing_stop is not None:
+            self.trail = _ceil_paise(config.trailing_stop.distance(entry))
+            self._move_trail(entry)
+
+    def _move_trail(self, best) -> None:
+        level = best - self.sign * self.trail
+        if self.stop is None or (level - self.stop) * self.sign > 0:
+            self.stop = level
+            self.stop_reason = "trailing_stop"
+
+    def check(self, i: int):
+        """Return the exit reason if the price at tick ``i`` triggers an exit, else None."""
+        p = self.col[i]
+        if self.sign > 0:
+            if self.trail is not None and p > self.best:
+                self.best = p
+                self._move_trail(p)
+            if self.stop is not None and p <= self.stop:
+                return self.stop_reason
+            if self.target is not None and p >= self.target:
+                return "target"
+        else:
+            if self.trail is not None and p < self.best:
+                self.best = p
+                self._move_trail(p)
+            if self.stop is not None and p >= self.stop:
+                return self.stop_reason
+            if self.target is not None and p <= self.target:
+                return "target"
+        return None
+
+    def levels(self) -> dict:
+        """The current levels as rupee numbers (node event details, snapshots)."""
+        return {
+            "stop_loss": None if self.initial_stop is None else self.initial_stop / 100,
+            "target": None if self.target is None else self.target / 100,
+            "trailing_stop": None if self.trail is None else (self.best - self.sign * self.trail) / 100,
+            "effective_stop": None if self.stop is None else self.stop / 100,
+        }
+
+
+def _ceil_paise(d: Decimal) -> int:
+    return ceil(d)

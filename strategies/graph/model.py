@@ -1,0 +1,439 @@
+"""Strategy graph format version 1 as typed, immutable Python objects.
+
+``parse_graph(data)`` validates a graph (the JSON a user drew, as a dict) and returns a
+``StrategyGraph``; an invalid graph raises ``InvalidGraph`` carrying every error with its path.
+Constants are converted once here into the units the engine computes in: prices and money in
+integer paise, times in seconds after midnight (exchange time), weekdays as 0 (Monday) to 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from strategies.graph import schema
+
+
+class InvalidGraph(ValueError):
+    """A graph failed validation; ``errors`` lists every problem found, each naming its path."""
+
+    def __init__(self, errors):
+        self.errors = tuple(errors)
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+
+@dataclass(frozen=True, slots=True)
+class GraphError:
+    """One validation problem: ``path`` like ``nodes[3].config.strike.offset`` and a message."""
+
+    path: str
+    message: str
+
+    def __str__(self):
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+# ---------------------------------------------------------------------------------------------
+# Scalars. Each parser raises ValueError with a message fit to follow the path in an error.
+
+
+def is_int(v) -> bool:
+    """Tell whether ``v`` is an int and not a bool (JSON true would otherwise pass as 1)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v) -> bool:
+    """Tell whether ``v`` is a JSON number (int or float, not bool)."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def parse_time(v) -> int:
+    """Read ``"HH:MM"`` or ``"HH:MM:SS"`` as seconds after midnight."""
+    if not isinstance(v, str):
+        raise ValueError('must be a time "HH:MM" or "HH:MM:SS"')
+    parts = v.split(":")
+    if len(parts) not in (2, 3) or not all(len(p) == 2 and p.isdigit() for p in parts):
+        raise ValueError('must be a time "HH:MM" or "HH:MM:SS"')
+    h, m = int(parts[0]), int(parts[1])
+    s = int(parts[2]) if len(parts) == 3 else 0
+    if h > 23 or m > 59 or s > 59:
+        raise ValueError(f"{v!r} is not a time of day")
+    return h * 3600 + m * 60 + s
+
+
+def format_time(seconds: int) -> str:
+    """Write seconds after midnight as ``HH:MM:SS``."""
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def parse_decimal(v) -> Decimal:
+    """Read a JSON number or numeric string as an exact Decimal (floats via their shortest repr)."""
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        raise ValueError("must be a number")
+    try:
+        d = Decimal(str(v).strip())
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not d.is_finite():
+        raise ValueError("must be a finite number")
+    return d
+
+
+def parse_rupees(v) -> int:
+    """Read an amount in rupees (number or string, at most two decimals) as integer paise."""
+    d = parse_decimal(v)
+    paise = d * 100
+    if paise != paise.to_integral_value():
+        raise ValueError("must have at most two decimal places")
+    return int(paise)
+
+
+# ---------------------------------------------------------------------------------------------
+# The typed graph.
+
+
+@dataclass(frozen=True, slots=True)
+class StrikeRule:
+    """How an option strike is chosen: ``atm`` with a signed offset in strike steps, ``itm``/``otm``
+    n steps away from the money, or ``premium``: the strike whose LTP is closest to a premium."""
+
+    rule: str
+    offset: int = 0
+    premium: int | None = None  # paise, for rule "premium"
+
+
+@dataclass(frozen=True, slots=True)
+class Operand:
+    """One side of a condition. ``kind`` is the resolved kind of value (schema.KIND_*); for a
+    constant (``type == "value"``) ``value`` is already in the engine's unit for that kind."""
+
+    type: str
+    kind: str
+    value: object = None
+    timeframe: str | None = None
+    field: str | None = None
+    offset: int = 0
+    at: int | None = None
+    name: str | None = None
+    params: tuple = ()
+    output: str | None = None
+    expiry: str | None = None
+    strike: StrikeRule | None = None
+    right: str | None = None
+    entries: tuple = ()
+    unit: str = "rupees"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``left operator right``, or for range operators ``left within/outside [low, high]``."""
+
+    left: Operand
+    operator: str
+    right: Operand | None = None
+    low: Operand | None = None
+    high: Operand | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionGroup:
+    """``mode`` is ``all`` (AND) or ``any`` (OR) over conditions and nested groups."""
+
+    mode: str
+    items: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    """A stop loss, target or trailing distance: ``points`` (rupees of premium/price) or ``percent``
+    of the entry price."""
+
+    type: str
+    value: Decimal
+
+    def distance(self, entry_price: int) -> Decimal:
+        """Return the distance in paise (exact, maybe fractional) from an entry price in paise."""
+        if self.type == "points":
+            return self.value * 100
+        return Decimal(entry_price) * self.value / 100
+
+
+@dataclass(frozen=True, slots=True)
+class StartConfig:
+    underlying: str
+    start_time: int
+    no_new_entries_after: int
+    square_off_time: int
+    max_loss: int | None = None  # paise
+    max_profit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalConfig:
+    conditions: ConditionGroup
+
+
+@dataclass(frozen=True, slots=True)
+class EntryConfig:
+    instrument: str
+    side: str
+    lots: int
+    expiry: str | None = None
+    strike: StrikeRule | None = None
+    right: str | None = None
+    stop_loss: Risk | None = None
+    target: Risk | None = None
+    trailing_stop: Risk | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExitConfig:
+    entries: tuple | None  # None: every open position
+    quantity_type: str = "all"
+    quantity_value: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SquareOffConfig:
+    time: int | None = None
+    max_loss: int | None = None
+    max_profit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReEntryConfig:
+    max_re_entries: int
+    on: frozenset = frozenset(schema.RE_ENTRY_REASONS)
+    wait_seconds: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: str
+    type: str
+    name: str
+    config: object
+    index: int
+
+    @property
+    def label(self) -> str:
+        """The class-like type name node events carry (``EntryNode``)."""
+        return schema.NODE_TYPE_LABELS[self.type]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyGraph:
+    """A validated strategy. ``children``/``parents`` map node ids to node ids in edge order."""
+
+    name: str
+    description: str
+    nodes: tuple
+    edges: tuple
+    by_id: Mapping = field(repr=False, compare=False)
+    children: Mapping = field(repr=False, compare=False)
+    parents: Mapping = field(repr=False, compare=False)
+
+    @property
+    def start(self) -> Node:
+        return next(n for n in self.nodes if n.type == "start")
+
+    @property
+    def underlying(self) -> str:
+        return self.start.config.underlying
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing (assumes validate_graph found nothing).
+
+
+def parse_graph(data: Mapping) -> StrategyGraph:
+    """Validate ``data`` and return the typed graph; raise ``InvalidGraph`` listing all errors."""
+    from strategies.graph.validate import validate_graph
+
+    errors = validate_graph(data)
+    if errors:
+        raise InvalidGraph(errors)
+    nodes = tuple(
+        Node(n["id"], n["type"], n.get("name") or n["id"], _CONFIG_PARSERS[n["type"]](n.get("config") or {}), i)
+        for i, n in enumerate(data["nodes"])
+    )
+    edges = tuple(Edge(e["from"], e["to"]) for e in data.get("edges", ()))
+    children = {n.id: [] for n in nodes}
+    parents = {n.id: [] for n in nodes}
+    for e in edges:
+        children[e.source].append(e.target)
+        parents[e.target].append(e.source)
+    return StrategyGraph(
+        name=data["name"],
+        description=data.get("description", ""),
+        nodes=nodes,
+        edges=edges,
+        by_id={n.id: n for n in nodes},
+        children={k: tuple(v) for k, v in children.items()},
+        parents={k: tuple(v) for k, v in parents.items()},
+    )
+
+
+def _opt_rupees(v):
+    return None if v is None else parse_rupees(v)
+
+
+def _start(c):
+    sq = parse_time(c["square_off_time"])
+    nne = c.get("no_new_entries_after")
+    return StartConfig(
+        underlying=c["underlying"],
+        start_time=parse_time(c["start_time"]),
+        no_new_entries_after=sq if nne is None else parse_time(nne),
+        square_off_time=sq,
+        max_loss=_opt_rupees(c.get("max_loss")),
+        max_profit=_opt_rupees(c.get("max_profit")),
+    )
+
+
+def _signal(c):
+    return SignalConfig(parse_group(c["conditions"]))
+
+
+def parse_strike(s) -> StrikeRule:
+    """Build a StrikeRule from its (validated) JSON form."""
+    if s["rule"] == "premium":
+        return StrikeRule("premium", premium=parse_rupees(s["value"]))
+    return StrikeRule(s["rule"], offset=s.get("offset", 0))
+
+
+def _risk(r):
+    return None if r is None else Risk(r["type"], parse_decimal(r["value"]))
+
+
+def _entry(c):
+    option = c["instrument"] == "option"
+    return EntryConfig(
+        instrument=c["instrument"],
+        side=c["side"],
+        lots=c["lots"],
+        expiry=c["expiry"] if option else None,
+        strike=parse_strike(c["strike"]) if option else None,
+        right=c["right"] if option else None,
+        stop_loss=_risk(c.get("stop_loss")),
+        target=_risk(c.get("target")),
+        trailing_stop=_risk(c.get("trailing_stop")),
+    )
+
+
+def _exit(c):
+    pos = c.get("positions", "all")
+    q = c.get("quantity") or {"type": "all"}
+    return ExitConfig(
+        entries=None if pos == "all" else tuple(pos),
+        quantity_type=q["type"],
+        quantity_value=None if q["type"] == "all" else parse_decimal(q["value"]),
+    )
+
+
+def _square_off(c):
+    t = c.get("time")
+    return SquareOffConfig(
+        time=None if t is None else parse_time(t),
+        max_loss=_opt_rupees(c.get("max_loss")),
+        max_profit=_opt_rupees(c.get("max_profit")),
+    )
+
+
+def _re_entry(c):
+    return ReEntryConfig(
+        max_re_entries=c["max_re_entries"],
+        on=frozenset(c.get("on") or schema.RE_ENTRY_REASONS),
+        wait_seconds=c.get("wait_seconds", 0),
+    )
+
+
+_CONFIG_PARSERS = {
+    "start": _start,
+    "entry_signal": _signal,
+    "exit_signal": _signal,
+    "entry": _entry,
+    "exit": _exit,
+    "square_off": _square_off,
+    "re_entry": _re_entry,
+}
+
+
+def parse_group(g) -> ConditionGroup:
+    """Build a ConditionGroup from its (validated) JSON form."""
+    mode = "all" if "all" in g else "any"
+    return ConditionGroup(mode, tuple(parse_group(x) if _is_group(x) else parse_condition(x) for x in g[mode]))
+
+
+def _is_group(x) -> bool:
+    return isinstance(x, Mapping) and ("all" in x or "any" in x)
+
+
+def parse_condition(c) -> Condition:
+    """Build a Condition, reading constants in the unit of the operand they are compared with."""
+    left_kind = operand_kind(c["left"])
+    if c["operator"] in schema.RANGES:
+        kind = left_kind
+        return Condition(
+            parse_operand(c["left"], kind), c["operator"], low=parse_operand(c["low"], kind),
+            high=parse_operand(c["high"], kind),
+        )
+    kind = left_kind or operand_kind(c["right"])
+    return Condition(parse_operand(c["left"], kind), c["operator"], right=parse_operand(c["right"], kind))
+
+
+def operand_kind(o) -> str | None:
+    """Return the kind of value an operand's JSON form yields, None for a constant."""
+    t = o.get("type")
+    if t == "value":
+        return None
+    if t == "indicator":
+        spec = schema.INDICATORS[o["name"]]
+        return spec.get("output_kinds", {}).get(o.get("output"), spec["kind"])
+    if t == "position_pnl" and o.get("unit") == "percent":
+        return schema.KIND_PERCENT
+    return schema.OPERANDS[t][1]
+
+
+def parse_constant(v, kind: str):
+    """Read a constant in the unit of ``kind``: paise for price/money, seconds for time, 0-6 for day."""
+    if kind in (schema.KIND_PRICE, schema.KIND_MONEY):
+        return parse_rupees(v)
+    if kind == schema.KIND_TIME:
+        return parse_time(v)
+    if kind == schema.KIND_DAY:
+        if not isinstance(v, str) or v.lower()[:3] not in schema.WEEKDAYS:
+            raise ValueError(f"must be a weekday: {', '.join(schema.WEEKDAYS)}")
+        return schema.WEEKDAYS.index(v.lower()[:3])
+    return float(parse_decimal(v))
+
+
+def parse_operand(o, kind: str) -> Operand:
+    """Build an Operand; ``kind`` is what a constant must be read as."""
+    t = o["type"]
+    if t == "value":
+        return Operand("value", kind, value=parse_constant(o["value"], kind))
+    own = operand_kind(o)
+    if t == "candle":
+        at = o.get("at")
+        return Operand(
+            t, own, timeframe=o["timeframe"], field=o["field"], offset=o.get("offset", 0),
+            at=None if at is None else parse_time(at),
+        )
+    if t == "indicator":
+        return Operand(
+            t, own, name=o["name"], timeframe=o["timeframe"], params=tuple(sorted((o.get("params") or {}).items())),
+            output=o.get("output"),
+        )
+    if t == "option_ltp":
+        return Operand(t, own, expiry=o["expiry"], strike=parse_strike(o["strike"]), right=o["right"])
+    if t == "position_pnl":
+        return Operand(t, own, entries=tuple(o.get("entries") or ()), unit=o.get("unit", "rupees"))
+    return Operand(t, own)

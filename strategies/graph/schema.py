@@ -1,0 +1,152 @@
+"""The vocabulary of strategy graph format version 1: node types, fields, operands and operators.
+
+Everything the validator checks against and the engine dispatches on is named here once, so the
+documentation (docs/strategies.md), the validator and the engine cannot drift apart silently.
+"""
+
+import re
+
+FORMAT_VERSION = 1
+
+# Node types as written in the JSON, and the class-like names the seeds show in node events.
+NODE_TYPES = ("start", "entry_signal", "entry", "exit_signal", "exit", "square_off", "re_entry")
+NODE_TYPE_LABELS = {
+    "start": "StartNode",
+    "entry_signal": "EntrySignalNode",
+    "entry": "EntryNode",
+    "exit_signal": "ExitSignalNode",
+    "exit": "ExitNode",
+    "square_off": "SquareOffNode",
+    "re_entry": "ReEntryNode",
+}
+
+# Which node types may follow which. Re-entry is the only way back up the graph (a cycle through it
+# is how a strategy enters again); every other edge points downstream.
+ALLOWED_CHILDREN = {
+    "start": frozenset({"entry_signal", "entry", "square_off"}),
+    "entry_signal": frozenset({"entry"}),
+    "entry": frozenset({"exit_signal", "re_entry"}),
+    "exit_signal": frozenset({"exit", "square_off"}),
+    "exit": frozenset(),
+    "square_off": frozenset(),
+    "re_entry": frozenset({"entry", "entry_signal"}),
+}
+
+NODE_KEYS = frozenset({"id", "type", "name", "config", "position"})
+EDGE_KEYS = frozenset({"from", "to"})
+GRAPH_KEYS = frozenset({"format_version", "name", "description", "nodes", "edges"})
+NODE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+# Fields each node type's config accepts (required ones are checked by the validator).
+CONFIG_KEYS = {
+    "start": frozenset({"underlying", "start_time", "no_new_entries_after", "square_off_time", "max_loss", "max_profit"}),
+    "entry_signal": frozenset({"conditions"}),
+    "exit_signal": frozenset({"conditions"}),
+    "entry": frozenset(
+        {"instrument", "expiry", "strike", "right", "side", "lots", "stop_loss", "target", "trailing_stop"}
+    ),
+    "exit": frozenset({"positions", "quantity"}),
+    "square_off": frozenset({"time", "max_loss", "max_profit"}),
+    "re_entry": frozenset({"max_re_entries", "on", "wait_seconds"}),
+}
+
+# Exchange session in seconds after midnight, Asia/Kolkata.
+SESSION_OPEN = 9 * 3600 + 15 * 60
+SESSION_CLOSE = 15 * 3600 + 29 * 60 + 59
+
+UNDERLYINGS = ("NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY")
+TIMEFRAMES = {"1m": 60, "3m": 180, "5m": 300, "15m": 900}
+EXPIRY_RULES = ("current_weekly", "next_weekly", "current_monthly", "next_monthly")
+STRIKE_RULES = ("atm", "itm", "otm", "premium")
+MAX_STRIKE_OFFSET = 20
+RIGHTS = ("CE", "PE")
+SIDES = ("buy", "sell")
+INSTRUMENTS = ("option", "underlying")
+RISK_TYPES = ("points", "percent")
+EXIT_QUANTITY_TYPES = ("all", "percent", "lots")
+MAX_LOTS = 100
+MAX_RE_ENTRIES = 10
+MAX_WAIT_SECONDS = 3600
+RE_ENTRY_REASONS = ("stop_loss", "target", "trailing_stop", "exit_condition_met")
+
+# Exit reasons a trade can carry.
+EXIT_REASONS = (
+    "stop_loss",
+    "target",
+    "trailing_stop",
+    "exit_condition_met",
+    "square_off",
+    "max_loss",
+    "max_profit",
+    "session_end",
+)
+
+# Conditions
+GROUP_KEYS = ("all", "any")
+COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
+CROSSES = ("crosses_above", "crosses_below")
+RANGES = ("within_range", "outside_range")
+OPERATORS = COMPARISONS + CROSSES + RANGES
+MAX_CONDITION_DEPTH = 5
+
+# The kind of value an operand yields decides what it may be compared with and how a constant
+# ("value") on the other side is read: price and money constants are rupees, time is "HH:MM[:SS]",
+# day is a weekday name, number is a plain number.
+KIND_PRICE = "price"
+KIND_MONEY = "money"
+KIND_NUMBER = "number"
+KIND_PERCENT = "percent"
+KIND_TIME = "time"
+KIND_DAY = "day"
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Operand type -> (allowed keys, kind). Indicator kinds come from INDICATORS.
+OPERANDS = {
+    "value": (frozenset({"type", "value"}), None),
+    "underlying_ltp": (frozenset({"type"}), KIND_PRICE),
+    "option_ltp": (frozenset({"type", "expiry", "strike", "right"}), KIND_PRICE),
+    "candle": (frozenset({"type", "timeframe", "field", "offset", "at"}), KIND_PRICE),
+    "indicator": (frozenset({"type", "name", "timeframe", "params", "output"}), None),
+    "time_of_day": (frozenset({"type"}), KIND_TIME),
+    "day_of_week": (frozenset({"type"}), KIND_DAY),
+    "position_pnl": (frozenset({"type", "entries", "unit"}), KIND_MONEY),
+    "strategy_pnl": (frozenset({"type"}), KIND_MONEY),
+}
+CANDLE_FIELDS = ("open", "high", "low", "close")
+MAX_CANDLE_OFFSET = 50
+PNL_UNITS = ("rupees", "percent")
+
+# Indicators on the underlying's completed candles (the market-data layer's, talipp's math).
+# params: name -> (min, max, integer?), in the order the market-data layer takes them positionally.
+# kind: what the value compares with; outputs: named values of multi-valued indicators (the first is
+# the default), output_kinds: outputs whose kind differs from ``kind``.
+INDICATORS = {
+    "sma": {"params": {"period": (1, 500, True)}, "kind": KIND_PRICE, "outputs": ()},
+    "ema": {"params": {"period": (1, 500, True)}, "kind": KIND_PRICE, "outputs": ()},
+    "rsi": {"params": {"period": (2, 500, True)}, "kind": KIND_NUMBER, "outputs": ()},
+    "atr": {"params": {"period": (1, 500, True)}, "kind": KIND_PRICE, "outputs": ()},
+    "vwap": {"params": {}, "kind": KIND_PRICE, "outputs": ()},
+    "bb": {
+        "params": {"period": (2, 500, True), "stddev": (0.1, 10, False)},
+        "kind": KIND_PRICE,
+        "outputs": ("upper", "middle", "lower"),
+        "output_required": True,
+    },
+    "supertrend": {
+        "params": {"period": (1, 500, True), "multiplier": (0.1, 20, False)},
+        "kind": KIND_PRICE,
+        "outputs": ("value", "direction"),
+        "output_kinds": {"direction": KIND_NUMBER},
+    },
+}
+
+# Which kinds may stand on the two sides of a comparison (a "value" constant takes the other side's kind).
+COMPATIBLE_KINDS = {
+    KIND_PRICE: {KIND_PRICE},
+    KIND_MONEY: {KIND_MONEY},
+    KIND_NUMBER: {KIND_NUMBER},
+    KIND_PERCENT: {KIND_PERCENT},
+    KIND_TIME: {KIND_TIME},
+    KIND_DAY: {KIND_DAY},
+}
