@@ -1,3 +1,235 @@
-"""Broker connection endpoints."""
+"""Broker connection endpoints: list, create, read, replace, change and delete the caller's connections.
 
-urlpatterns = []
+Who may do what follows accounts.api (owners change their own; staff read anyone's; others get 404).
+"""
+
+from decimal import Decimal
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.response import Response
+
+from accounts.api import (
+    BAD_REQUEST,
+    DETAIL_SCHEMA,
+    NOT_FOUND,
+    OWNER_PARAMETER,
+    STAFF_READ_ONLY,
+    UNAUTHENTICATED,
+    OwnedObjectsMixin,
+)
+from config.api import StrictSerializerMixin
+from live_trading import broker_actions
+from live_trading.models import BrokerConnection
+
+TAGS = ["broker connections"]
+
+
+class BrokerConnectionSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.user_id", read_only=True, help_text="The owner's `user_id`.")
+
+    class Meta:
+        model = BrokerConnection
+        fields = ("id", "owner", "name", "broker_type", "account_id", "starting_capital", "created_at")
+        read_only_fields = fields
+
+
+class BrokerConnectionInputSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    """Create (POST), replace (PUT) or change (PATCH, ``partial=True``) a connection.
+
+    ``context["owner"]`` is the user whose (broker_type, account_id) pairs must stay unique.
+    """
+
+    starting_capital = serializers.DecimalField(
+        max_digits=16, decimal_places=2, min_value=Decimal("0.01"),
+        help_text='Rupees, a decimal string with at most two places, e.g. "1000000.00".',
+    )
+    account_id = serializers.CharField(max_length=64, help_text="The account at the broker.")
+
+    class Meta:
+        model = BrokerConnection
+        fields = ("name", "broker_type", "account_id", "starting_capital")
+        extra_kwargs = {"name": {"help_text": "A label of your choice; may be empty."}}
+
+    def validate(self, attrs):
+        current = self.instance
+        broker_type = attrs.get("broker_type", current.broker_type if current else BrokerConnection.BrokerType.PAPER)
+        account_id = attrs.get("account_id", current.account_id if current else None)
+        taken = BrokerConnection.objects.filter(
+            owner=self.context["owner"], broker_type=broker_type, account_id=account_id
+        )
+        if current is not None:
+            taken = taken.exclude(pk=current.pk)
+        if taken.exists():
+            raise serializers.ValidationError(
+                {"account_id": [broker_actions.account_taken_message(broker_type, account_id)]}
+            )
+        return attrs
+
+
+EXAMPLE_CONNECTION = {
+    "id": "8d0f7a52-1c3e-4b6a-9f21-2e5d7c9b4a10",
+    "owner": "user_2yfjTGEKjL7XkklQyBaMP6SN2Lc",
+    "name": "Paper trading",
+    "broker_type": "paper",
+    "account_id": "PAPER-DEMO-001",
+    "starting_capital": "1000000.00",
+    "created_at": "2024-11-04T09:10:02.117000+05:30",
+}
+EXAMPLE_INPUT = {"name": "Paper trading", "broker_type": "paper", "account_id": "PAPER-DEMO-001",
+                 "starting_capital": "1000000.00"}
+CAPITAL_ERROR_EXAMPLE = OpenApiExample(
+    "Too many decimal places",
+    {"starting_capital": ["Ensure that there are no more than 2 decimal places."]},
+    response_only=True,
+    status_codes=["400"],
+)
+_CHANGE_RESPONSES = {
+    200: BrokerConnectionSerializer,
+    400: BAD_REQUEST,
+    401: UNAUTHENTICATED,
+    403: STAFF_READ_ONLY,
+    404: NOT_FOUND,
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="broker_connections_list",
+        summary="List your broker connections",
+        description="Oldest first, 50 a page. Staff may pass `?owner=<user_id>` for another user's.",
+        tags=TAGS,
+        parameters=[OWNER_PARAMETER],
+        responses={
+            200: BrokerConnectionSerializer(many=True),
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: OpenApiResponse(DETAIL_SCHEMA, description="`owner` is another user and you are not staff."),
+            404: OpenApiResponse(DETAIL_SCHEMA, description="No such page."),
+        },
+    ),
+    post=extend_schema(
+        operation_id="broker_connections_create",
+        summary="Add a broker connection",
+        description="`broker_type` defaults to `paper`. A (broker_type, account_id) pair may appear once per user.",
+        tags=TAGS,
+        request=BrokerConnectionInputSerializer,
+        responses={201: BrokerConnectionSerializer, 400: BAD_REQUEST, 401: UNAUTHENTICATED},
+        examples=[
+            OpenApiExample("New connection", EXAMPLE_INPUT, request_only=True),
+            OpenApiExample("Created", EXAMPLE_CONNECTION, response_only=True, status_codes=["201"]),
+            CAPITAL_ERROR_EXAMPLE,
+        ],
+    ),
+)
+class BrokerConnectionListCreateView(OwnedObjectsMixin, generics.ListAPIView):
+    model = BrokerConnection
+    noun = "broker connections"
+    serializer_class = BrokerConnectionSerializer
+
+    def get_queryset(self):
+        return self.list_queryset()
+
+    def post(self, request):
+        data = BrokerConnectionInputSerializer(data=request.data, context={"owner": request.user})
+        data.is_valid(raise_exception=True)
+        connection = broker_actions.create_broker_connection(request.user, **data.validated_data)
+        return Response(BrokerConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="broker_connections_read",
+        summary="Read a broker connection",
+        description="Yours, or anyone's if you are staff.",
+        tags=TAGS,
+        responses={200: BrokerConnectionSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+        examples=[OpenApiExample("Connection", EXAMPLE_CONNECTION)],
+    ),
+    put=extend_schema(
+        operation_id="broker_connections_replace",
+        summary="Replace a broker connection",
+        description="Sessions already running keep the capital they started with.",
+        tags=TAGS,
+        request=BrokerConnectionInputSerializer,
+        responses=_CHANGE_RESPONSES,
+        examples=[CAPITAL_ERROR_EXAMPLE],
+    ),
+    patch=extend_schema(
+        operation_id="broker_connections_change",
+        summary="Change some fields of a broker connection",
+        description="Sessions already running keep the capital they started with.",
+        tags=TAGS,
+        request=BrokerConnectionInputSerializer,
+        responses=_CHANGE_RESPONSES,
+        examples=[
+            OpenApiExample("New capital", {"starting_capital": "500000.00"}, request_only=True),
+            CAPITAL_ERROR_EXAMPLE,
+        ],
+    ),
+    delete=extend_schema(
+        operation_id="broker_connections_delete",
+        summary="Delete a broker connection",
+        description="Refused with 409 while a session that has not ended (created, running or paused) uses it. "
+        "Ended sessions keep their results and lose the link.",
+        tags=TAGS,
+        responses={
+            204: None,
+            401: UNAUTHENTICATED,
+            403: STAFF_READ_ONLY,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                DETAIL_SCHEMA,
+                description="A session that has not ended uses the connection.",
+                examples=[
+                    OpenApiExample(
+                        "In use",
+                        {"detail": "This broker connection is used by 1 session(s) that have not ended "
+                         "(sim-4f9a1c2b3d4e); stop them before deleting it."},
+                    )
+                ],
+            ),
+        },
+    ),
+)
+class BrokerConnectionDetailView(OwnedObjectsMixin, generics.GenericAPIView):
+    model = BrokerConnection
+    noun = "broker connections"
+    serializer_class = BrokerConnectionSerializer
+
+    def get(self, request, id):
+        return Response(BrokerConnectionSerializer(self.get_object()).data)
+
+    def put(self, request, id):
+        return self._change(request, partial=False)
+
+    def patch(self, request, id):
+        return self._change(request, partial=True)
+
+    def _change(self, request, partial):
+        connection = self.get_object_to_change()
+        data = BrokerConnectionInputSerializer(
+            connection, data=request.data, partial=partial, context={"owner": request.user}
+        )
+        data.is_valid(raise_exception=True)
+        connection = broker_actions.update_broker_connection(connection, **data.validated_data)
+        return Response(BrokerConnectionSerializer(connection).data)
+
+    def delete(self, request, id):
+        try:
+            broker_actions.delete_broker_connection(self.get_object_to_change())
+        except broker_actions.BrokerConnectionInUse as e:
+            raise Conflict(str(e)) from e
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+urlpatterns = [
+    path("", BrokerConnectionListCreateView.as_view(), name="api-broker-connections"),
+    path("<uuid:id>/", BrokerConnectionDetailView.as_view(), name="api-broker-connection"),
+]
