@@ -1,0 +1,451 @@
+"""The instrument universe: underlyings and their contract facts, expiry and strike selection.
+
+Facts live in ``data/underlyings.toml`` (sources in docs/marketdata.md), so an underlying is added by
+editing data, not code. Every fact carries the date it took effect: lot sizes per contract, strike
+steps, the weekday of weekly and monthly expiries. Exchange holidays come from `sessions`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from live_trading.marketdata.sessions import is_trading_day
+from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
+
+__all__ = [
+    "EXPIRY_RULES",
+    "ExpiryError",
+    "InstrumentError",
+    "Underlying",
+    "atm_strike_paise",
+    "expiries",
+    "get_underlying",
+    "is_monthly_expiry",
+    "is_trading_day",
+    "lot_size",
+    "monthly_expiry",
+    "select_expiry",
+    "select_strike",
+    "strike_step",
+    "strike_step_paise",
+    "tick_size_paise",
+    "underlying_names",
+    "weekly_expiries",
+]
+
+DATA_FILE = Path(__file__).with_name("data") / "underlyings.toml"
+EXPIRY_RULES = ("current_weekly", "next_weekly", "current_monthly", "next_monthly")
+_WEEKDAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "NONE": None}
+# How far ahead contracts are listed: weeklies for the next five weeks, the next three monthlies.
+_WEEKLY_HORIZON_DAYS = 35
+_MONTHLY_LISTED = 3
+
+
+class InstrumentError(ValueError):
+    """An unknown underlying, or a date the contract facts do not cover."""
+
+
+class ExpiryError(InstrumentError):
+    """No expiry matches the requested rule on that date."""
+
+
+@dataclass(frozen=True)
+class LotRevision:
+    lot: int
+    first_weekly_expiry: date | None
+    first_monthly_expiry: date | None
+    long_dated_switch: date | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Underlying:
+    """One underlying and its dated contract facts, as read from the data file."""
+
+    name: str
+    description: str
+    kind: str
+    exchange: str
+    tick_size_paise: int
+    spot_tick_paise: int
+    annual_vol: float
+    level_anchors: tuple[tuple[date, float], ...]
+    strike_steps: tuple[tuple[date, Decimal], ...]
+    weekly_rules: tuple[tuple[date, int | None], ...]
+    monthly_rules: tuple[tuple[date, int | None], ...]
+    lot_revisions: tuple[LotRevision, ...] = field(default=())
+
+    @property
+    def has_options(self) -> bool:
+        return bool(self.monthly_rules)
+
+
+@dataclass(frozen=True)
+class CalendarOverrides:
+    extra_holidays: tuple[date, ...]
+    extra_sessions: tuple[date, ...]
+
+
+@dataclass(frozen=True)
+class Universe:
+    """Everything in one data file: the underlyings, the calendar corrections and the rate."""
+
+    underlyings: Mapping[str, Underlying]
+    calendar: CalendarOverrides
+    risk_free_rate: float
+
+    @classmethod
+    def from_file(cls, path: Path) -> Universe:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+        cal = raw.get("calendar", {})
+        return cls(
+            underlyings={name: _underlying(name, spec) for name, spec in raw["underlyings"].items()},
+            calendar=CalendarOverrides(
+                tuple(cal.get("extra_holidays", ())), tuple(cal.get("extra_sessions", ()))
+            ),
+            risk_free_rate=float(raw.get("risk_free_rate", 0.0)),
+        )
+
+
+def _underlying(name: str, spec: dict) -> Underlying:
+    parse_symbol(name)  # the table name must be a valid underlying symbol
+
+    def rules(key: str) -> tuple[tuple[date, int | None], ...]:
+        periods = []
+        for item in spec.get(key, ()):
+            if item["weekday"] not in _WEEKDAYS:
+                raise InstrumentError(f"{name}.{key}: weekday {item['weekday']!r} is not one of {list(_WEEKDAYS)}")
+            periods.append((item["from"], _WEEKDAYS[item["weekday"]]))
+        return tuple(sorted(periods))
+
+    return Underlying(
+        name=name,
+        description=spec.get("description", name),
+        kind=spec.get("kind", "index"),
+        exchange=spec.get("exchange", "NSE"),
+        tick_size_paise=int(spec.get("tick_size_paise", 5)),
+        spot_tick_paise=int(spec.get("spot_tick_paise", spec.get("tick_size_paise", 5))),
+        annual_vol=float(spec.get("annual_vol", 0.15)),
+        level_anchors=tuple((d, float(v)) for d, v in spec.get("level_anchors", ())),
+        strike_steps=tuple(sorted((s["from"], Decimal(str(s["step"]))) for s in spec.get("strike_steps", ()))),
+        weekly_rules=rules("weekly_expiry"),
+        monthly_rules=rules("monthly_expiry"),
+        lot_revisions=tuple(
+            LotRevision(
+                lot=int(r["lot"]),
+                first_weekly_expiry=r.get("first_weekly_expiry"),
+                first_monthly_expiry=r.get("first_monthly_expiry"),
+                long_dated_switch=r.get("long_dated_switch"),
+                source=r.get("source", ""),
+            )
+            for r in spec.get("lot_sizes", ())
+        ),
+    )
+
+
+_universe: Universe | None = None
+
+
+def universe() -> Universe:
+    """The universe in use (the package data file unless `use_universe` replaced it)."""
+    global _universe
+    if _universe is None:
+        _universe = Universe.from_file(DATA_FILE)
+    return _universe
+
+
+def use_universe(new: Universe | None) -> None:
+    """Replace the universe (tests, or a deployment with its own data file); None restores the default."""
+    global _universe
+    _universe = new
+    _clear_caches()
+
+
+def calendar_overrides() -> CalendarOverrides:
+    return universe().calendar
+
+
+def risk_free_rate() -> float:
+    return universe().risk_free_rate
+
+
+def underlying_names() -> list[str]:
+    """Names of every known underlying."""
+    return sorted(universe().underlyings)
+
+
+def get_underlying(name: str) -> Underlying:
+    """The underlying called `name`; `InstrumentError` if it is unknown."""
+    try:
+        return universe().underlyings[name]
+    except KeyError:
+        known = ", ".join(underlying_names())
+        raise InstrumentError(f"unknown underlying {name!r} (known: {known})") from None
+
+
+def tick_size_paise(underlying: str) -> int:
+    """Price tick of the underlying's derivatives in paise (5 = 0.05 rupee for NSE index options)."""
+    return get_underlying(underlying).tick_size_paise
+
+
+def strike_step_paise(underlying: str, on: date) -> int:
+    """Strike interval in paise in force on `on`."""
+    u = get_underlying(underlying)
+    step = _in_force(u.strike_steps, on, f"{underlying} strike step")
+    return int(step * 100)
+
+
+def strike_step(underlying: str, on: date) -> int:
+    """Strike interval in whole rupees in force on `on` (50 for NIFTY, 100 for BANKNIFTY)."""
+    paise = strike_step_paise(underlying, on)
+    if paise % 100:
+        raise InstrumentError(f"{underlying} strike step {paise / 100} is not whole rupees; use strike_step_paise")
+    return paise // 100
+
+
+def _in_force(periods, on: date, what: str):
+    value = None
+    found = False
+    for start, v in periods:
+        if start <= on:
+            value, found = v, True
+    if not found:
+        raise InstrumentError(f"no {what} known on {on.isoformat()}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# Expiries
+
+
+def _shift_to_trading_day(d: date) -> date:
+    while not is_trading_day(d):
+        d -= timedelta(days=1)
+    return d
+
+
+@functools.cache
+def monthly_expiry(underlying: str, year: int, month: int) -> date:
+    """The monthly expiry of `year`-`month`: its last expiry weekday, moved back over holidays."""
+    u = get_underlying(underlying)
+    first = date(year, month, 1)
+    weekday = _in_force(u.monthly_rules, first, f"{underlying} monthly expiry rule")
+    if weekday is None:
+        raise ExpiryError(f"{underlying} has no monthly contracts in {first:%b %Y}")
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    nominal = last - timedelta(days=(last.weekday() - weekday) % 7)
+    return _shift_to_trading_day(nominal)
+
+
+def is_monthly_expiry(underlying: str, expiry: date) -> bool:
+    """Whether `expiry` is the monthly expiry of its month."""
+    try:
+        return monthly_expiry(underlying, expiry.year, expiry.month) == expiry
+    except ExpiryError:
+        return False
+
+
+def _monthlies_from(underlying: str, on: date, count: int) -> list[date]:
+    out = []
+    year, month = on.year, on.month
+    while len(out) < count:
+        try:
+            exp = monthly_expiry(underlying, year, month)
+        except ExpiryError:
+            exp = None
+        if exp is not None and exp >= on:
+            out.append(exp)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if year > on.year + 2:
+            break
+    return out
+
+
+def weekly_expiries(underlying: str, start: date, end: date) -> list[date]:
+    """Weekly expiries from `start` to `end` inclusive.
+
+    In the week of a monthly expiry the monthly contract is that week's weekly, as on the exchange.
+    An underlying whose weeklies were discontinued has none from that date on.
+    """
+    u = get_underlying(underlying)
+    out = set()
+    monday = start - timedelta(days=start.weekday())
+    while monday <= end:
+        weekday = _in_force(u.weekly_rules, monday, f"{underlying} weekly expiry rule") if u.weekly_rules else None
+        if weekday is not None:
+            nominal = monday + timedelta(days=weekday)
+            monthly = _monthly_in_week(underlying, monday)
+            exp = monthly if monthly is not None else _shift_to_trading_day(nominal)
+            if start <= exp <= end:
+                out.add(exp)
+        monday += timedelta(days=7)
+    return sorted(out)
+
+
+def _monthly_in_week(underlying: str, monday: date) -> date | None:
+    sunday = monday + timedelta(days=6)
+    for d in {monday, sunday}:
+        try:
+            exp = monthly_expiry(underlying, d.year, d.month)
+        except ExpiryError:
+            continue
+        if monday <= exp <= sunday:
+            return exp
+    return None
+
+
+def expiries(underlying: str, on: date) -> list[date]:
+    """Option expiries listed on `on` (on or after it), ascending.
+
+    Weeklies for the next five weeks and the next three monthlies; quarterly and longer contracts are
+    not modelled.
+    """
+    if not get_underlying(underlying).has_options:
+        return []
+    weekly = weekly_expiries(underlying, on, on + timedelta(days=_WEEKLY_HORIZON_DAYS))
+    return sorted(set(weekly) | set(_monthlies_from(underlying, on, _MONTHLY_LISTED)))
+
+
+def select_expiry(underlying: str, on: date, rule: str) -> date:
+    """The expiry chosen by `rule` on `on`: one of ``current_weekly``, ``next_weekly``,
+    ``current_monthly``, ``next_monthly``. On an expiry day "current" is that day's expiry.
+
+    Raises `ExpiryError` when the underlying has no such contract (e.g. BANKNIFTY weeklies after
+    13 Nov 2024).
+    """
+    if rule not in EXPIRY_RULES:
+        raise ExpiryError(f"unknown expiry rule {rule!r}; use one of {', '.join(EXPIRY_RULES)}")
+    if rule.endswith("monthly"):
+        found = _monthlies_from(underlying, on, 2)
+    else:
+        found = weekly_expiries(underlying, on, on + timedelta(days=21))
+    index = 0 if rule.startswith("current") else 1
+    if len(found) <= index:
+        kind = "weekly" if rule.endswith("weekly") else "monthly"
+        raise ExpiryError(f"{underlying} has no {rule.replace('_', ' ')} expiry on {on.isoformat()} (no {kind} contracts)")
+    return found[index]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lot sizes
+
+
+def lot_size(underlying: str, expiry: date, on: date | None = None) -> int:
+    """Lot size of the `underlying` option contract expiring on `expiry`.
+
+    Lot revisions apply by contract: a weekly (monthly) contract has a revision's lot if it expires on or
+    after that revision's first weekly (monthly) expiry. Quarterly contracts that were already listed
+    switch at the end of the revision's ``long_dated_switch`` day; pass `on` (the trading date) to get
+    the lot in force before that switch. Without `on` the answer is the lot at expiry.
+    """
+    u = get_underlying(underlying)
+    monthly = is_monthly_expiry(underlying, expiry)
+    lot = None
+    for rev in u.lot_revisions:
+        first = rev.first_monthly_expiry if monthly else rev.first_weekly_expiry
+        if first is None or expiry < first:
+            continue
+        still_old = (
+            monthly
+            and rev.long_dated_switch is not None
+            and on is not None
+            and on <= rev.long_dated_switch
+            and expiry.month in (3, 6, 9, 12)
+            and lot is not None
+        )
+        if not still_old:
+            lot = rev.lot
+    if lot is None:
+        raise InstrumentError(f"no {underlying} lot size known for contracts expiring on {expiry.isoformat()}")
+    return lot
+
+
+# ---------------------------------------------------------------------------------------------------
+# Strikes
+
+_STRIKE_RULE_RE = re.compile(r"(ATM)|(ITM|OTM)\s*(\d+)|(PREMIUM)")
+
+
+def select_strike(
+    underlying: str,
+    expiry: date,
+    right: str,
+    rule: str,
+    *,
+    spot_paise: int | None = None,
+    on: date | None = None,
+    premiums: Mapping[str, int] | None = None,
+    target_premium_paise: int | None = None,
+) -> OptionSymbol:
+    """The option chosen by a strike rule.
+
+    Rules (case-insensitive): ``ATM`` (strike nearest `spot_paise`, ties upward), ``ITM<n>`` / ``OTM<n>``
+    (n strike steps in or out of the money from ATM: for a CE in-the-money is below spot, for a PE
+    above), and ``PREMIUM``: among `premiums` (candidate canonical symbols -> current LTP in paise) of
+    this underlying, expiry and right with a price, the one whose LTP is closest to
+    `target_premium_paise`; a tie goes to the cheaper option, then the lower strike. The strike step is
+    the one in force on `on` (default: `expiry`).
+    """
+    if right not in ("CE", "PE"):
+        raise SymbolError(f"option right must be CE or PE, not {right!r}")
+    match = _STRIKE_RULE_RE.fullmatch(rule.strip().upper()) if isinstance(rule, str) else None
+    if not match:
+        raise InstrumentError(f"unknown strike rule {rule!r}; use ATM, ITM<n>, OTM<n> or PREMIUM")
+    if match.group(4):
+        return _closest_to_premium(underlying, expiry, right, premiums, target_premium_paise)
+    if spot_paise is None or spot_paise <= 0:
+        raise InstrumentError(f"strike rule {rule!r} needs the underlying's price (spot_paise > 0)")
+    step = strike_step_paise(underlying, on or expiry)
+    atm = atm_strike_paise(underlying, spot_paise, on or expiry)
+    offset = 0
+    if match.group(2):
+        n = int(match.group(3))
+        if n < 1:
+            raise InstrumentError(f"strike rule {rule!r}: the number of steps must be at least 1")
+        itm_direction = -1 if right == "CE" else 1
+        offset = n * step * (itm_direction if match.group(2) == "ITM" else -itm_direction)
+    strike_paise = atm + offset
+    if strike_paise <= 0:
+        raise InstrumentError(f"strike rule {rule!r} gives a non-positive strike at spot {spot_paise / 100}")
+    return OptionSymbol(underlying, expiry, Decimal(strike_paise) / 100, right)
+
+
+def atm_strike_paise(underlying: str, spot_paise: int, on: date) -> int:
+    """The strike (paise) nearest to `spot_paise` on the grid in force on `on`; a tie goes upward."""
+    step = strike_step_paise(underlying, on)
+    return (int(spot_paise) + step // 2) // step * step
+
+
+def _closest_to_premium(underlying, expiry, right, premiums, target) -> OptionSymbol:
+    if premiums is None or target is None:
+        raise InstrumentError("strike rule PREMIUM needs premiums (symbol -> LTP paise) and target_premium_paise")
+    best = None
+    for text, ltp in premiums.items():
+        sym = parse_symbol(text) if isinstance(text, str) else text
+        if not isinstance(sym, OptionSymbol) or ltp is None or ltp <= 0:
+            continue
+        if (sym.underlying, sym.expiry, sym.right) != (underlying, expiry, right):
+            continue
+        key = (abs(ltp - target), ltp, sym.strike)
+        if best is None or key < best[0]:
+            best = (key, sym)
+    if best is None:
+        raise InstrumentError(
+            f"no priced {underlying} {expiry.isoformat()} {right} option among the premiums given"
+        )
+    return best[1]
+
+
+def _clear_caches() -> None:
+    from live_trading.marketdata import sessions
+
+    monthly_expiry.cache_clear()
+    sessions._calendar_sessions.cache_clear()
