@@ -61,10 +61,28 @@ class EngineSettings:
     charge_schedule: tuple = field(default=charges_mod.SCHEDULE)
 
 
-class Engine:
-    """Runs one strategy over one market day. Not thread-safe: one thread steps it and reads it."""
+@dataclass
+class Carry:
+    """What a multi-day session carries from one day's engine to the next (``session.py``): the
+    position store (so trades, totals and position numbers continue), the execution counter, the
+    drawdown so far, and tick counts for progress. A single-day engine makes its own."""
 
-    def __init__(self, graph: StrategyGraph, day, sink=None, settings: EngineSettings | None = None):
+    store: PositionStore = field(default_factory=PositionStore)
+    counter: int = 0
+    peak: int = 0
+    max_drawdown: int = 0
+    ticks_before: int = 0
+    total_ticks: int | None = None
+
+
+class Engine:
+    """Runs one strategy over one market day. Not thread-safe: one thread steps it and reads it.
+
+    ``final=False`` (multi-day sessions) leaves ``SessionComplete`` to the caller.
+    """
+
+    def __init__(self, graph: StrategyGraph, day, sink=None, settings: EngineSettings | None = None,
+                 carry: Carry | None = None, final: bool = True):
         self.graph = graph
         self.settings = settings or EngineSettings()
         self.sink = sink if sink is not None else NullSink()
@@ -73,7 +91,9 @@ class Engine:
         self.market = m = MarketState(day)
         if graph.underlying != m.underlying:
             raise ValueError(f"the strategy trades {graph.underlying} but the market day is {m.underlying}'s")
-        self.store = PositionStore()
+        self.carry = carry = carry or Carry()
+        self.final = final
+        self.store = carry.store
         rates = charges_mod.rates_on(m.date, self.settings.charge_schedule)
         self.broker = PaperBroker(rates, m.tick_size, BrokerSettings(
             starting_capital=self.settings.starting_capital,
@@ -85,7 +105,7 @@ class Engine:
         self._timestamps = m.timestamps
         self._i = 0
         self.status = "not_started"
-        self._counter = 0
+        self._counter = carry.counter
         self.pending_reentry: dict[str, tuple] = {}
         self.entries_closed = False
         self.strategy_stopped = False
@@ -97,8 +117,10 @@ class Engine:
         self._start_exec: Execution | None = None
         self._pnl_tick = -1
         self._pnl_value = 0
-        self._peak = 0
-        self._max_drawdown = 0
+        self._peak = carry.peak
+        self._max_drawdown = carry.max_drawdown
+        self._tick_base = carry.ticks_before
+        self._tick_total = carry.total_ticks or self.n
 
         # Node runtimes (compiling conditions registers the candles and indicators they read).
         self.nodes = {n.id: NODE_CLASSES[n.type](n, self) for n in graph.nodes}
@@ -149,6 +171,15 @@ class Engine:
     @property
     def done(self) -> bool:
         return self.status in ("completed", "stopped")
+
+    def next_timestamp(self) -> int | None:
+        """Epoch seconds of the tick ``step()`` would process next; None when the session is over."""
+        return None if self.done or self._i >= self.n else self._timestamps[self._i]
+
+    def finish(self) -> None:
+        """End the session: a no-op after the last tick (``step`` already finished it), else ``stop``."""
+        if not self.done:
+            self._finish("completed" if self._i >= self.n else "stopped")
 
     def step(self) -> bool:
         """Process the next tick; return True while ticks remain (False once the session is over)."""
@@ -217,7 +248,11 @@ class Engine:
             self._emit_node(self._controller, ex, "session_end", {"exit_reason": "session_end", "positions": closed})
             self._flush(events)
         self.status = status
-        self._emit(SessionComplete(m.ts, status, self._i, self.n, self.summary()))
+        c = self.carry
+        c.counter, c.peak, c.max_drawdown = self._counter, self._peak, self._max_drawdown
+        c.ticks_before = self._tick_base + self._i
+        if self.final:
+            self._emit(SessionComplete(m.ts, status, self._tick_base + self._i, self._tick_total, self.summary()))
 
     # ------------------------------------------------------------------------------------------
     # Node machinery (called by node runtimes)
@@ -544,8 +579,48 @@ class Engine:
     # ------------------------------------------------------------------------------------------
     # Snapshots
 
+    def snapshot(self) -> dict:
+        """The session's state now, JSON-ready, in the dashboard's shape (seed 004): progress, node
+        states, positions with realized and unrealized P&L, trades with flow ids, orders, account,
+        LTP store and latest candles. Call it on the engine's thread (between steps); the dict it
+        returns is a copy the caller may hand to other threads."""
+        m = self.market
+        acc = self.account() if self._i else None
+        unreal = acc["unrealized_pnl"] if acc else 0
+        realized = self.store.realized_net
+        processed = self._tick_base + self._i
+        return {
+            "status": self.status,
+            "timestamp": iso(m.ts) if self._i else None,
+            "progress": {"ticks_processed": processed, "total_ticks": self._tick_total,
+                         "progress_percentage": round(100 * processed / self._tick_total, 2)},
+            "strategy": {"name": self.graph.name, "underlying": m.underlying, "date": m.date.isoformat()},
+            "nodes": {
+                nid: {"status": node.state, "node_type": node.label, "node_name": node.name,
+                      **_last_execution(self._last_exec.get(nid))}
+                for nid, node in self.nodes.items()
+            },
+            "active_nodes": list(self._active),
+            "gps_data": {
+                "positions": [self._position_state(p).to_dict() for p in self.store.positions.values()],
+                "trades": [_trade_record(t).to_dict() for t in self.store.trades],
+                "pnl": {"realized_pnl": _m(realized), "unrealized_pnl": _m(unreal), "total_pnl": _m(realized + unreal),
+                        "closed_trades": len(self.store.trades), "open_trades": len(self.store.open)},
+            },
+            "broker_data": {
+                "orders": [_order_dict(o) for o in self.broker.orders],
+                "account_info": {k: _m(v) for k, v in acc.items()} if acc else None,
+            },
+            "market_data": {
+                "ltp_store": {s: p / 100 for s, p in m.ltp_store().items()} if self._i else {},
+                "candle_data": {tf: _candle_dict(c) for tf, c in m.latest_candles().items()},
+            },
+            "summary": self.summary().to_dict(),
+        }
+
     def _position_state(self, pos) -> PositionState:
-        price = self.market.price(pos.symbol)
+        # Closed positions of earlier days (multi-day sessions) have no column in today's market.
+        price = self.market.price(pos.symbol) if pos.is_open else 0
         return PositionState(
             position_id=pos.position_id, re_entry_num=pos.re_entry_num, entry_node_id=pos.entry_node_id,
             symbol=pos.symbol, side=pos.side, quantity_total=pos.quantity_total,
@@ -569,7 +644,8 @@ class Engine:
             unreal += u
             opens.append(OpenPositionTick(p.position_id, p.re_entry_num, p.symbol, p.side, p.quantity_remaining,
                                           p.entry_price, price, u))
-        return TickSnapshot(m.ts, processed, self.n, tuple(self._active), m.changed_symbols(), tuple(opens),
+        return TickSnapshot(m.ts, self._tick_base + processed, self._tick_total, tuple(self._active),
+                            m.changed_symbols(), tuple(opens),
                             self.store.realized_net, unreal, len(self.store.trades))
 
     def _publish_candles(self, candles) -> None:
@@ -589,6 +665,31 @@ class _Closed:
         self.pos = pos
         self.reason = reason
         self.ex = ex
+
+
+def _m(paise: int) -> str:
+    return str(rupees(paise))
+
+
+def _last_execution(last) -> dict:
+    if last is None:
+        return {"last_execution_id": None, "last_execution_time": None, "last_event_type": None}
+    eid, ts, event_type = last
+    return {"last_execution_id": eid, "last_execution_time": iso(ts), "last_event_type": event_type}
+
+
+def _order_dict(o) -> dict:
+    return {
+        "order_id": o.order_id, "timestamp": iso(o.ts), "symbol": o.symbol, "side": o.side, "quantity": o.quantity,
+        "order_type": "MARKET", "ltp": _m(o.ltp), "fill_price": None if o.fill_price is None else _m(o.fill_price),
+        "status": o.status, "reason": o.reason, "execution_id": o.execution_id,
+        "charges": None if o.charges is None else _m(o.charges.total),
+    }
+
+
+def _candle_dict(c) -> dict:
+    return {"symbol": c.symbol, "timestamp": iso(c.start), "open": c.open / 100, "high": c.high / 100,
+            "low": c.low / 100, "close": c.close / 100, "volume": c.volume}
 
 
 def _limit(pnl, threshold):

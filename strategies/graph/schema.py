@@ -54,7 +54,14 @@ CONFIG_KEYS = {
 SESSION_OPEN = 9 * 3600 + 15 * 60
 SESSION_CLOSE = 15 * 3600 + 29 * 60 + 59
 
-UNDERLYINGS = ("NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY")
+
+
+def underlyings() -> tuple[str, ...]:
+    """Underlyings a strategy may trade: those the market-data layer knows with listed options."""
+    from live_trading.marketdata import instruments
+
+    return tuple(n for n in instruments.underlying_names() if instruments.get_underlying(n).has_options)
+
 TIMEFRAMES = {"1m": 60, "3m": 180, "5m": 300, "15m": 900}
 EXPIRY_RULES = ("current_weekly", "next_weekly", "current_monthly", "next_monthly")
 STRIKE_RULES = ("atm", "itm", "otm", "premium")

@@ -181,7 +181,7 @@ class _Validator:
     def config_start(self, c, path):
         self.require(c, ("underlying", "start_time", "square_off_time"), path)
         if "underlying" in c:
-            self.choice(c["underlying"], schema.UNDERLYINGS, f"{path}.underlying")
+            self.choice(c["underlying"], schema.underlyings(), f"{path}.underlying")
         start = self.time(c["start_time"], f"{path}.start_time") if "start_time" in c else None
         square = self.time(c["square_off_time"], f"{path}.square_off_time") if "square_off_time" in c else None
         nne = None
@@ -482,6 +482,7 @@ class _Validator:
 
     def structure(self, nodes, edges, index):
         children = {nid: [] for nid in index}
+        all_edges = {nid: [] for nid in index}
         parents = {nid: [] for nid in index}
         seen = {}
         for j, e in enumerate(edges):
@@ -504,10 +505,11 @@ class _Validator:
                 self.err(path, f"duplicate of edges[{seen[a, b]}]")
                 continue
             seen[a, b] = j
+            all_edges[a].append((b, j))
             ta, tb = self.types.get(a), self.types.get(b)
             if ta and tb and tb not in schema.ALLOWED_CHILDREN[ta]:
                 allowed = ", ".join(sorted(schema.ALLOWED_CHILDREN[ta])) or "nothing"
-                self.err(path, f"a {ta} node cannot lead to a {tb} node ({ta} may lead to: {allowed})")
+                self.err(path, f"{ta} -> {tb} is not allowed ({ta} may lead to: {allowed})")
                 continue
             children[a].append((b, j))
             parents[b].append(a)
@@ -535,7 +537,7 @@ class _Validator:
             if nid not in reached:
                 self.err(f"nodes[{i}]", f"{nid!r} is unreachable from the start node")
 
-        self.cycles(children)
+        self.cycles(all_edges)
         self.node_roles(children, parents, index)
 
     def cycles(self, children):
@@ -569,7 +571,7 @@ class _Validator:
         for nid, t in self.types.items():
             path = f"nodes[{index[nid]}]"
             if t in ("entry_signal", "exit_signal", "re_entry") and not children[nid]:
-                self.err(path, f"a {t} node must lead somewhere")
+                self.err(path, f"{t} nodes must lead somewhere")
             if t == "exit_signal" and not any(self.types.get(p) == "entry" for p in self._ancestors(nid, parents)):
                 self.err(path, "an exit_signal node must come after an entry node")
             if t == "re_entry" and not any(self.types.get(p) == "entry" for p in parents[nid]):

@@ -1,0 +1,107 @@
+"""A session over several trading days: one ``Engine`` per day, one event stream, one summary.
+
+Positions are intraday (every day ends squared off), so days are independent except for what a
+``Carry`` passes on: the position store (trade list, totals, position numbering), the execution
+counter, the drawdown and progress counts. Days are loaded lazily, when the previous one ends.
+``MultiDayEngine`` has the single-day engine's stepping API, so the session runner drives either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from live_trading.engine.engine import Carry, Engine, EngineSettings
+from live_trading.engine.events import NullSink, Summary
+from live_trading.marketdata.sessions import SESSION_SECONDS
+
+
+class MultiDayEngine:
+    """Steps a strategy through ``days`` (dates, loaded with ``load(underlying, date)``, or MarketDays)."""
+
+    def __init__(self, graph, days: Sequence, sink=None, settings: EngineSettings | None = None,
+                 load: Callable | None = None):
+        if not days:
+            raise ValueError("a session needs at least one day")
+        if load is None:
+            from live_trading.marketdata.store import load_day as load
+        self.graph = graph
+        self.days = list(days)
+        self.sink = sink if sink is not None else NullSink()
+        self.settings = settings or EngineSettings()
+        self._load = load
+        # Every day is a full session of SESSION_SECONDS ticks; corrected as days are loaded.
+        self.carry = Carry(total_ticks=SESSION_SECONDS * len(self.days))
+        self._k = -1
+        self.engine: Engine | None = None
+        self.status = "not_started"
+        self._next_engine()
+
+    def _next_engine(self) -> bool:
+        if self._k + 1 >= len(self.days):
+            return False
+        self._k += 1
+        day = self.days[self._k]
+        if not hasattr(day, "prices"):
+            day = self._load(self.graph.underlying, day)
+        self.carry.total_ticks += day.n_ticks - SESSION_SECONDS if hasattr(day, "n_ticks") else 0
+        last = self._k == len(self.days) - 1
+        self.engine = Engine(self.graph, day, self.sink, self.settings, carry=self.carry, final=last)
+        return True
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "stopped")
+
+    @property
+    def ticks_processed(self) -> int:
+        return self.engine._tick_base + self.engine.ticks_processed
+
+    @property
+    def total_ticks(self) -> int:
+        return self.carry.total_ticks
+
+    def next_timestamp(self) -> int | None:
+        """Epoch seconds of the next tick across days; None when every day is done."""
+        while True:
+            ts = self.engine.next_timestamp()
+            if ts is not None or self.done:
+                return ts
+            if not self._next_engine():
+                self.status = self.engine.status
+                return None
+
+    def step(self) -> bool:
+        """Process the next tick (moving to the next day when one ends); False when all are done."""
+        if self.next_timestamp() is None:
+            return False
+        self.status = "running"
+        self.engine.step()
+        return self.next_timestamp() is not None
+
+    def run(self, should_stop=None) -> Summary:
+        """Step through every day (or until ``should_stop()``); return the summary."""
+        while (should_stop is None or not should_stop()) and self.step():
+            pass
+        self.finish()
+        return self.summary()
+
+    def finish(self) -> None:
+        """End the session: after the last tick of the last day a no-op, else stop where it is."""
+        if self.done:
+            return
+        if self.next_timestamp() is None:
+            self.status = "completed"
+            return
+        self.engine.final = True
+        self.engine.stop()
+        self.status = "stopped"
+
+    def stop(self) -> None:
+        self.finish()
+
+    def summary(self) -> Summary:
+        return self.engine.summary()
+
+    def snapshot(self) -> dict:
+        return self.engine.snapshot()
+
