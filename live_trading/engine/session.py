@@ -8,6 +8,7 @@ counter, the drawdown and progress counts. Days are loaded lazily, when the prev
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from live_trading.engine.engine import Carry, Engine, EngineSettings
@@ -32,6 +33,7 @@ class MultiDayEngine:
         # Every day is a full session of SESSION_SECONDS ticks; corrected as days are loaded.
         self.carry = Carry(total_ticks=SESSION_SECONDS * len(self.days))
         self._k = -1
+        self.load_seconds = 0.0
         self.engine: Engine | None = None
         self.status = "not_started"
         self._next_engine()
@@ -42,7 +44,9 @@ class MultiDayEngine:
         self._k += 1
         day = self.days[self._k]
         if not hasattr(day, "prices"):
+            t0 = time.perf_counter()  # measured only, so that ticks per second can leave loading out
             day = self._load(self.graph.underlying, day)
+            self.load_seconds += time.perf_counter() - t0
         self.carry.total_ticks += day.n_ticks - SESSION_SECONDS if hasattr(day, "n_ticks") else 0
         last = self._k == len(self.days) - 1
         self.engine = Engine(self.graph, day, self.sink, self.settings, carry=self.carry, final=last)
