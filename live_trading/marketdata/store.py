@@ -17,7 +17,7 @@ from pathlib import Path
 
 from live_trading.marketdata.day import MarketDay, read_day, write_day
 from live_trading.marketdata.instruments import get_underlying
-from live_trading.marketdata.sessions import is_trading_day
+from live_trading.marketdata.sessions import is_trading_day, trading_days
 
 DEFAULT_SEED = 0
 ENV_VAR = "MARKET_DATA_DIR"
@@ -61,6 +61,32 @@ def ensure_synthetic_day(
     if force or not path.exists():
         write_day(generate_day(underlying, day, seed), path)
     return path
+
+
+def ensure_synthetic_days(
+    underlying: str,
+    start: date,
+    end: date | None = None,
+    seed: int = DEFAULT_SEED,
+    data_dir: Path | str | None = None,
+    force: bool = False,
+) -> list[tuple[date, Path, bool]]:
+    """Make sure every trading day from `start` to `end` (inclusive) has its synthetic file.
+
+    Returns (day, path, generated) per trading day; non-trading days in the range are skipped. A single
+    non-trading day (`end` omitted) raises `MarketDataMissing`.
+    """
+    get_underlying(underlying)
+    days = trading_days(start, end or start)
+    if not days and end is None:
+        raise MarketDataMissing(underlying, start, "not a trading day")
+    out = []
+    for day in days:
+        path = synthetic_path(underlying, day, seed, data_dir)
+        existed = path.exists() and not force
+        ensure_synthetic_day(underlying, day, seed, data_dir, force=force)
+        out.append((day, path, not existed))
+    return out
 
 
 def load_day(

@@ -1,0 +1,52 @@
+"""Generate synthetic market days (a thin wrapper around live_trading.marketdata.store).
+
+    python manage.py generate_market_data --underlying NIFTY --date 2024-10-29 [--to 2024-11-08]
+                                          [--seed 0] [--force] [--data-dir DIR]
+
+A range skips non-trading days. Existing days are reused unless --force. No database is touched.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from live_trading.marketdata.instruments import InstrumentError
+from live_trading.marketdata.store import MarketDataMissing, ensure_synthetic_days
+
+
+class Command(BaseCommand):
+    help = "Write synthetic 1-second market data (underlying and option chain) for trading days."
+    requires_system_checks = []  # checks could touch the database; this command must not
+
+    def add_arguments(self, parser):
+        parser.add_argument("--underlying", action="append", help="underlying (repeatable; default NIFTY)")
+        parser.add_argument("--date", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
+        parser.add_argument("--to", type=date.fromisoformat, help="last day of a range (inclusive)")
+        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--force", action="store_true", help="regenerate days that exist already")
+        parser.add_argument("--data-dir", help="market-data folder (default: settings.MARKET_DATA_DIR)")
+
+    def handle(self, *args, **opts):
+        if opts["to"] is not None and opts["to"] < opts["date"]:
+            raise CommandError("--to is before --date")
+        if opts["seed"] < 0:
+            raise CommandError("--seed must not be negative")
+        data_dir = opts["data_dir"] or getattr(settings, "MARKET_DATA_DIR", None)
+        for underlying in opts["underlying"] or ["NIFTY"]:
+            started = time.perf_counter()
+            try:
+                days = ensure_synthetic_days(
+                    underlying, opts["date"], opts["to"], opts["seed"], data_dir, force=opts["force"]
+                )
+            except (MarketDataMissing, InstrumentError) as exc:
+                raise CommandError(str(exc)) from exc
+            for day, path, generated in days:
+                self.stdout.write(f"{underlying} {day.isoformat()} seed {opts['seed']}: "
+                                  f"{'generated' if generated else 'exists'} {path}")
+            if not days:
+                self.stdout.write(f"{underlying}: no trading days in the range")
+            self.stdout.write(f"{underlying}: {len(days)} day(s) in {time.perf_counter() - started:.1f} s")
