@@ -474,6 +474,7 @@ class Engine:
         fill = Fill(position_id, re_entry_num, symbol, c.side, qty, order.fill_price, m.ts, order.charges, ex.id,
                     order.order_id, True, ex.chain, node.id, node.id, None, lot)
         pos, _ = self.store.apply(fill)
+        self._pnl_tick = -1  # the entry's charges change this tick's P&L
         mon = None
         if c.stop_loss or c.target or c.trailing_stop:
             mon = RiskMonitor(pos, m.column_of(symbol), c)
