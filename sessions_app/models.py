@@ -65,9 +65,18 @@ class SimulationSession(models.Model):
     )
     stop_requested_at = models.DateTimeField(null=True, blank=True)
 
+    # Which process runs the session, and when it last said so: a session whose process died without
+    # a word (SIGKILL, power loss) is found by its stale heartbeat and marked interrupted.
+    runner = models.CharField(max_length=128, blank=True, help_text="host:pid of the process running it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
     ticks_processed = models.BigIntegerField(default=0)
     total_ticks = models.BigIntegerField(default=0)
     last_event_id = models.CharField(max_length=64, blank=True)
+
+    final_state = models.JSONField(
+        null=True, blank=True, help_text="The dashboard state when the session ended (positions, LTPs, candles)."
+    )
 
     gross_pnl = money(default=0)
     realized_pnl = money(default=0, help_text="Net of charges.")
@@ -128,6 +137,31 @@ class NodeEvent(models.Model):
 
     def __str__(self):
         return self.execution_id
+
+
+class PositionChange(models.Model):
+    """A position entered, partly exited or exited, with its state after the change."""
+
+    class Action(models.TextChoices):
+        ENTRY = "entry"
+        PARTIAL_EXIT = "partial_exit"
+        EXIT = "exit"
+
+    session = models.ForeignKey(SimulationSession, on_delete=models.CASCADE, related_name="position_changes")
+    seq = models.PositiveIntegerField(help_text="Per-session order of position changes.")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    position_id = models.CharField(max_length=96)
+    re_entry_num = models.PositiveIntegerField(default=0)
+    execution_id = models.CharField(max_length=128)
+    timestamp = models.DateTimeField()
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="position_change_seq_unique")]
+
+    def __str__(self):
+        return f"{self.action} {self.position_id}/{self.re_entry_num}"
 
 
 class Trade(models.Model):

@@ -1,0 +1,174 @@
+"""Starting and controlling simulation sessions. Views and the admin call these; nothing else does."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from live_trading.models import BrokerConnection
+from live_trading.runner import control
+from live_trading.runner.build import prepare_run, start_thread
+from live_trading.runner.thread import Control, wait_until
+from sessions_app import lifecycle
+from sessions_app.actions import move_status
+from sessions_app.models import SimulationSession, new_session_id
+from strategies.models import Strategy
+
+log = logging.getLogger(__name__)
+
+STOP_WAIT_SECONDS = 5.0
+ORPHAN_AFTER = timedelta(seconds=60)
+
+
+class TooManySessions(Exception):
+    """The user already runs as many sessions as allowed."""
+
+
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    strategy: Strategy
+    broker_connection: BrokerConnection
+    speed_multiplier: float  # 0: as fast as possible
+    mode: str
+    start_date: date
+    end_date: date
+    underlying: str | None = None
+    seed: int | None = None
+
+
+def start_session(user, request: StartRequest) -> SimulationSession:
+    """Create a session and start its engine thread in this process.
+
+    Everything that can be refused is checked first (graph, days, market data, limits), and the engine
+    is built before the row is written, so a refused start leaves nothing behind. Raises
+    ``InvalidGraph``, ``InvalidRunRequest``, ``MarketDataMissing`` or ``TooManySessions``.
+    """
+    speed = 0.0 if request.mode == SimulationSession.Mode.BACKTEST else request.speed_multiplier
+    session_id = new_session_id()
+    # The seed makes execution ids reproducible; by default each session gets its own, so two
+    # sessions of one strategy never share ids on a user's stream.
+    seed = request.seed if request.seed is not None else int(session_id[4:], 16)
+    prepared = prepare_run(
+        session_id, user.user_id, request.strategy.graph, request.start_date, request.end_date, seed=seed,
+        speed=speed, starting_capital_paise=int(request.broker_connection.starting_capital * 100),
+        underlying=request.underlying,
+    )
+    with transaction.atomic():
+        # Serialise starts per user so two concurrent requests cannot both pass the limit.
+        type(user).objects.select_for_update().get(pk=user.pk)
+        running = SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE).count()
+        limit = settings.SIM_MAX_RUNNING_SESSIONS_PER_USER
+        if running >= limit:
+            raise TooManySessions(f"you already run {running} sessions, the most allowed at once is {limit}; stop one first")
+        session = SimulationSession.objects.create(
+            id=session_id, owner=user, strategy=request.strategy, strategy_name=request.strategy.name,
+            strategy_version=request.strategy.version, graph=request.strategy.graph,
+            broker_connection=request.broker_connection, mode=request.mode, speed_multiplier=speed,
+            start_date=request.start_date, end_date=request.end_date, underlying=prepared.underlying,
+            seed=seed, total_ticks=prepared.total_ticks,
+        )
+    control.ensure_listener()
+    try:
+        start_thread(session, prepared)
+    except Exception as exc:  # the row exists: say why it never ran rather than leave it "created"
+        log.exception("session %s could not start", session.id)
+        move_status(session.id, lifecycle.FAILED, reason=f"could not start: {type(exc).__name__}: {exc}")
+        raise
+    # The thread records "running" itself; answer with that rather than race it.
+    wait_until(lambda: _status(session.id) != lifecycle.CREATED, STOP_WAIT_SECONDS)
+    session.refresh_from_db()
+    return session
+
+
+def _send(session: SimulationSession, message: Control) -> bool:
+    return control.deliver(session.id, message)
+
+
+def stop_session(session: SimulationSession, by) -> SimulationSession:
+    """Stop a session wherever it runs and return it in its final status.
+
+    A session no live process answers for (its process died) is marked stopped here directly; the
+    conditional status move makes that safe against the owner waking up at the same moment.
+    """
+    if session.status in lifecycle.FINAL:
+        return session
+    reason = f"stopped by {by.username}"
+    SimulationSession.objects.filter(pk=session.id).update(stop_requested_by=by, stop_requested_at=timezone.now())
+    delivered = _send(session, Control("stop", reason))
+    if delivered:
+        wait_until(lambda: _status(session.id) in lifecycle.FINAL, STOP_WAIT_SECONDS)
+    if _status(session.id) not in lifecycle.FINAL:
+        move_status(session.id, lifecycle.STOPPED, reason=f"{reason} (no running process answered)")
+    session.refresh_from_db()
+    return session
+
+
+def stop_sessions(sessions, by) -> list[SimulationSession]:
+    """Stop several sessions: ask them all first, then wait, so N sessions take one wait, not N."""
+    sessions = [s for s in sessions if s.status in lifecycle.ACTIVE]
+    now = timezone.now()
+    SimulationSession.objects.filter(pk__in=[s.id for s in sessions]).update(stop_requested_by=by, stop_requested_at=now)
+    reason = f"stopped by {by.username}"
+    for session in sessions:
+        _send(session, Control("stop", reason))
+    ids = [s.id for s in sessions]
+    wait_until(lambda: not SimulationSession.objects.filter(pk__in=ids, status__in=lifecycle.ACTIVE).exists(),
+               STOP_WAIT_SECONDS)
+    for session in sessions:
+        if _status(session.id) not in lifecycle.FINAL:
+            move_status(session.id, lifecycle.STOPPED, reason=f"{reason} (no running process answered)")
+        session.refresh_from_db()
+    return sessions
+
+
+def pause_session(session: SimulationSession, by) -> SimulationSession:
+    return _control_and_wait(session, Control("pause", f"paused by {by.username}"), lifecycle.PAUSED)
+
+
+def resume_session(session: SimulationSession, by) -> SimulationSession:
+    return _control_and_wait(session, Control("resume", f"resumed by {by.username}"), lifecycle.RUNNING)
+
+
+def set_speed(session: SimulationSession, speed: float, by) -> SimulationSession:
+    if not _send(session, Control("speed", f"speed set by {by.username}", speed=speed)):
+        raise SessionNotRunning("no running process answers for this session")
+    wait_until(lambda: SimulationSession.objects.filter(pk=session.id, speed_multiplier=speed).exists(), STOP_WAIT_SECONDS)
+    session.refresh_from_db()
+    return session
+
+
+class SessionNotRunning(Exception):
+    """A control message could not reach the session."""
+
+
+def _control_and_wait(session: SimulationSession, message: Control, expected: str) -> SimulationSession:
+    if not _send(session, message):
+        raise SessionNotRunning("no running process answers for this session")
+    wait_until(lambda: _status(session.id) in (expected, *lifecycle.FINAL), STOP_WAIT_SECONDS)
+    session.refresh_from_db()
+    return session
+
+
+def _status(session_id: str) -> str | None:
+    return SimulationSession.objects.filter(pk=session_id).values_list("status", flat=True).first()
+
+
+def sweep_orphans(older_than: timedelta = ORPHAN_AFTER) -> list[str]:
+    """Mark interrupted the sessions whose process stopped reporting (killed without a chance to say so)."""
+    cutoff = timezone.now() - older_than
+    stale = (
+        SimulationSession.objects.filter(status__in=lifecycle.ACTIVE, created_at__lt=cutoff)
+        .exclude(heartbeat_at__gte=cutoff)
+    )
+    swept = []
+    for session_id, runner in stale.values_list("id", "runner"):
+        if move_status(session_id, lifecycle.INTERRUPTED, reason=f"its process ({runner or 'none'}) stopped reporting"):
+            swept.append(session_id)
+    return swept

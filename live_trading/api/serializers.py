@@ -1,0 +1,121 @@
+"""Input and output shapes of the session endpoints."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from rest_framework import serializers
+
+from config.api import StrictSerializerMixin
+from live_trading.models import BrokerConnection
+from sessions_app.models import SimulationSession, Trade
+from strategies.models import Strategy
+
+DEFAULT_DATE = date(2024, 10, 29)  # a demo day `make run` prepares
+
+
+class SpeedField(serializers.Field):
+    """A positive multiplier (1 is real time, 60 a minute a second), or ``"max"`` / 0 for as fast as possible."""
+
+    default_error_messages = {
+        "invalid": 'must be a number or "max"',
+        "range": "must be 0 (as fast as possible) or between 0.1 and {maximum}",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data.strip().lower() == "max":
+            return 0.0
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            self.fail("invalid")
+        try:
+            value = float(data)
+        except ValueError:
+            self.fail("invalid")
+        if value != value or value in (float("inf"), float("-inf")):
+            self.fail("invalid")
+        if value != 0 and not (0.1 <= value <= settings.SIM_MAX_SPEED):
+            self.fail("range", maximum=settings.SIM_MAX_SPEED)
+        return value
+
+    def to_representation(self, value):
+        return "max" if value == 0 else value
+
+
+class StartSerializer(StrictSerializerMixin, serializers.Serializer):
+    user_id = serializers.CharField(required=False, max_length=64, help_text="If given, must be the caller's.")
+    strategy_id = serializers.UUIDField()
+    broker_connection_id = serializers.UUIDField()
+    speed_multiplier = SpeedField(required=False, default=1.0)
+    mode = serializers.ChoiceField(choices=SimulationSession.Mode.choices, default=SimulationSession.Mode.LIVE_SIMULATION)
+    date = serializers.DateField(required=False, default=DEFAULT_DATE, help_text="Trading day to replay.")
+    to = serializers.DateField(required=False, help_text="Last day of a multi-day replay (inclusive).")
+    underlying = serializers.CharField(required=False, max_length=32, help_text="Defaults to the strategy's.")
+
+    def validate_user_id(self, value):
+        if value != self.context["request"].user.user_id:
+            raise serializers.ValidationError("must be your own user_id (or left out)")
+        return value
+
+    def validate_strategy_id(self, value):
+        strategy = Strategy.objects.filter(pk=value, owner=self.context["request"].user).first()
+        if strategy is None:
+            raise serializers.ValidationError("no such strategy of yours")
+        return strategy
+
+    def validate_broker_connection_id(self, value):
+        broker = BrokerConnection.objects.filter(pk=value, owner=self.context["request"].user).first()
+        if broker is None:
+            raise serializers.ValidationError("no such broker connection of yours")
+        return broker
+
+    def validate(self, attrs):
+        start = attrs["date"]
+        end = attrs.get("to") or start
+        if end < start:
+            raise serializers.ValidationError({"to": ["must not be before date"]})
+        if (end - start).days + 1 > settings.SIM_MAX_DAYS_PER_SESSION:
+            raise serializers.ValidationError({"to": [f"a session replays at most {settings.SIM_MAX_DAYS_PER_SESSION} days"]})
+        if end >= date.today():
+            raise serializers.ValidationError({"to" if "to" in attrs else "date": ["must be a past trading day"]})
+        attrs["to"] = end
+        return attrs
+
+
+class SpeedSerializer(StrictSerializerMixin, serializers.Serializer):
+    speed_multiplier = SpeedField()
+
+
+class StartResponseSerializer(serializers.Serializer):
+    session_id = serializers.CharField()
+    stream_url = serializers.CharField()
+    status = serializers.CharField()
+
+
+class SessionRowSerializer(serializers.ModelSerializer):
+    """A session in lists (no live data; the dashboard endpoints carry that)."""
+
+    session_id = serializers.CharField(source="id")
+    user_id = serializers.CharField(source="owner.user_id")
+    strategy_id = serializers.UUIDField(allow_null=True)
+    broker_connection_id = serializers.UUIDField(allow_null=True)
+    speed_multiplier = SpeedField()
+
+    class Meta:
+        model = SimulationSession
+        fields = [
+            "session_id", "user_id", "strategy_id", "strategy_name", "strategy_version", "broker_connection_id",
+            "mode", "speed_multiplier", "start_date", "end_date", "underlying", "status", "status_reason",
+            "created_at", "started_at", "ended_at", "ticks_processed", "total_ticks", "gross_pnl", "realized_pnl",
+            "charges", "total_trades", "winning_trades", "losing_trades", "win_rate", "max_drawdown",
+        ]
+
+
+class TradeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Trade
+        fields = [
+            "trade_id", "position_id", "re_entry_num", "symbol", "side", "quantity", "entry_price", "entry_time",
+            "exit_price", "exit_time", "pnl", "pnl_percent", "charges", "net_pnl", "status", "entry_flow_ids",
+            "exit_flow_ids", "entry_trigger", "exit_reason",
+        ]

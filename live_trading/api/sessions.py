@@ -1,0 +1,289 @@
+"""Session endpoints at the paths the product spec names (docs/protocol.md).
+
+Each view checks who may see the session, validates with a serializer, calls one action and renders.
+A session, or a user_id in a path, that is not the caller's is a 404 (staff may read and control any).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from base64 import b64encode
+
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from live_trading import actions, snapshots
+from live_trading.api.serializers import (
+    SessionRowSerializer,
+    SpeedSerializer,
+    StartResponseSerializer,
+    StartSerializer,
+    TradeSerializer,
+)
+from live_trading.marketdata.store import MarketDataMissing
+from live_trading.runner.build import InvalidRunRequest
+from sessions_app import lifecycle
+from sessions_app.models import SimulationSession
+from strategies.graph.model import InvalidGraph
+
+
+class TooManyRequests(exceptions.APIException):
+    status_code = 429
+    default_detail = "too many running sessions"
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "the session is not in a state that allows this"
+
+
+def visible_sessions(user):
+    qs = SimulationSession.objects.select_related("owner", "broker_connection")
+    return qs if user.is_staff else qs.filter(owner=user)
+
+
+def session_for(request, session_id: str) -> SimulationSession:
+    return get_object_or_404(visible_sessions(request.user), pk=session_id)
+
+
+def user_for(request, user_id: str) -> User:
+    if user_id == request.user.user_id:
+        return request.user
+    if request.user.is_staff:
+        return get_object_or_404(User, user_id=user_id)
+    raise Http404("no such user")
+
+
+def stream_url(session_id: str) -> str:
+    return f"/api/v2/live/stream/{session_id}"
+
+
+START_EXAMPLE = OpenApiExample(
+    "Start the demo straddle at real time",
+    value={
+        "user_id": "user_2yfjTGEKjL7XkklQyBaMP6SN2Lc",
+        "strategy_id": "64c2c932-0e0b-462a-9a36-7cda4371d102",
+        "broker_connection_id": "acf98a95-1547-4a72-b824-3ce7068f05b4",
+        "speed_multiplier": 1.0,
+    },
+    request_only=True,
+)
+
+
+class StartView(APIView):
+    @extend_schema(
+        summary="Start a strategy on a replayed trading day",
+        request=StartSerializer,
+        responses={201: StartResponseSerializer},
+        examples=[
+            START_EXAMPLE,
+            OpenApiExample(
+                "Started", response_only=True, status_codes=["201"],
+                value={"session_id": "sim-abc123def456", "stream_url": "/api/v2/live/stream/sim-abc123def456",
+                       "status": "running"},
+            ),
+        ],
+    )
+    def post(self, request):
+        serializer = StartSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        start = actions.StartRequest(
+            strategy=data["strategy_id"], broker_connection=data["broker_connection_id"],
+            speed_multiplier=data["speed_multiplier"], mode=data["mode"], start_date=data["date"],
+            end_date=data["to"], underlying=data.get("underlying"),
+        )
+        try:
+            session = actions.start_session(request.user, start)
+        except InvalidGraph as exc:
+            raise exceptions.ValidationError({"strategy_id": [f"the strategy is invalid: {e}" for e in exc.errors]}) from exc
+        except MarketDataMissing as exc:
+            raise exceptions.ValidationError({"date": [str(exc)]}) from exc
+        except InvalidRunRequest as exc:
+            raise exceptions.ValidationError({exc.field: [exc.message]}) from exc
+        except actions.TooManySessions as exc:
+            raise TooManyRequests(str(exc)) from exc
+        return Response(
+            {"session_id": session.id, "stream_url": stream_url(session.id), "status": session.status},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DashboardView(APIView):
+    @extend_schema(summary="All of a user's sessions with their live state (no events history)",
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, user_id):
+        user = user_for(request, user_id)
+        return Response(snapshots.dashboard(user))
+
+
+class SessionStateView(APIView):
+    @extend_schema(summary="One session with its live state, as in the dashboard", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, session_id):
+        return Response(snapshots.session_state(session_for(request, session_id)))
+
+
+class DiagnosticsView(APIView):
+    @extend_schema(
+        summary="Every node execution of a session (events_history) and each node's last state (current_state)",
+        parameters=[OpenApiParameter("compress", bool, description="gzip + base64 the body into {\"diagnostics\": ...}")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, session_id):
+        session = session_for(request, session_id)
+        body = snapshots.diagnostics(session)
+        if request.query_params.get("compress", "").lower() in ("1", "true", "yes"):
+            raw = json.dumps(body, separators=(",", ":")).encode()
+            return Response({
+                "session_id": session.id, "encoding": "gzip+base64",
+                "diagnostics": b64encode(gzip.compress(raw, mtime=0)).decode(), "uncompressed_size": len(raw),
+            })
+        return Response(body)
+
+
+STOPPED = inline_serializer("Stopped", {"session_id": serializers.CharField(), "status": serializers.CharField(),
+                                        "message": serializers.CharField()})
+
+
+class StopView(APIView):
+    @extend_schema(summary="Stop one session", request=None, responses={200: STOPPED})
+    def post(self, request, session_id):
+        session = actions.stop_session(session_for(request, session_id), request.user)
+        message = "Session stopped successfully" if session.status == lifecycle.STOPPED else f"Session already {session.status}"
+        return Response({"session_id": session.id, "status": session.status, "message": message})
+
+
+class StopUserView(APIView):
+    @extend_schema(summary="Stop every active session of a user", request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, user_id):
+        user = user_for(request, user_id)
+        stopped = actions.stop_sessions(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE),
+                                        request.user)
+        return Response({
+            "user_id": user.user_id, "sessions_stopped": len(stopped), "stopped_sessions": [s.id for s in stopped],
+            "message": f"Stopped {len(stopped)} session(s) for user {user.user_id}",
+        })
+
+
+class StopAllView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(summary="Emergency stop of every active session of every user (staff only)", request=None,
+                   responses={200: OpenApiTypes.OBJECT})
+    def post(self, request):
+        sessions = SimulationSession.objects.filter(status__in=lifecycle.ACTIVE).select_related("owner")
+        stopped = actions.stop_sessions(list(sessions), request.user)
+        return Response({
+            "sessions_stopped": len(stopped),
+            "stopped_sessions": [
+                {"session_id": s.id, "user_id": s.owner.user_id, "strategy_id": str(s.strategy_id) if s.strategy_id else None}
+                for s in stopped
+            ],
+            "stopped_by": request.user.username,
+            "stopped_at": timezone.now().isoformat(),
+            "message": f"Stopped all {len(stopped)} active session(s)",
+        })
+
+
+class _ControlView(APIView):
+    def control(self, request, session_id, action, *args):
+        session = session_for(request, session_id)
+        if session.status in lifecycle.FINAL:
+            raise Conflict(f"the session is {session.status}")
+        try:
+            session = action(session, *args, request.user)
+        except actions.SessionNotRunning as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(SessionRowSerializer(session).data)
+
+
+class PauseView(_ControlView):
+    @extend_schema(summary="Pause a running session at the next tick", request=None, responses={200: SessionRowSerializer})
+    def post(self, request, session_id):
+        return self.control(request, session_id, actions.pause_session)
+
+
+class ResumeView(_ControlView):
+    @extend_schema(summary="Resume a paused session", request=None, responses={200: SessionRowSerializer})
+    def post(self, request, session_id):
+        return self.control(request, session_id, actions.resume_session)
+
+
+class SpeedView(_ControlView):
+    @extend_schema(summary="Change a running session's speed", request=SpeedSerializer, responses={200: SessionRowSerializer})
+    def post(self, request, session_id):
+        serializer = SpeedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self.control(request, session_id, actions.set_speed, serializer.validated_data["speed_multiplier"])
+
+
+class SessionListView(generics.ListAPIView):
+    """The caller's sessions, newest first; ``?status=running`` and ``?date=2024-10-29`` filter."""
+
+    serializer_class = SessionRowSerializer
+
+    @extend_schema(parameters=[
+        OpenApiParameter("status", str, enum=[c for c, _ in SimulationSession.Status.choices]),
+        OpenApiParameter("date", OpenApiTypes.DATE, description="sessions replaying this trading day"),
+    ])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = SimulationSession.objects.filter(owner=self.request.user).select_related("owner")
+        params = self.request.query_params
+        if "status" in params:
+            if params["status"] not in SimulationSession.Status.values:
+                raise exceptions.ValidationError({"status": [f"must be one of {', '.join(SimulationSession.Status.values)}"]})
+            qs = qs.filter(status=params["status"])
+        if "date" in params:
+            day = serializers.DateField().run_validation(params["date"]) if params["date"] else None
+            if day is None:
+                raise exceptions.ValidationError({"date": ["must be a date YYYY-MM-DD"]})
+            qs = qs.filter(start_date__lte=day, end_date__gte=day)
+        return qs.order_by("-created_at")
+
+
+class TradeListView(generics.ListAPIView):
+    """A session's trades in the order they closed; ``?export=csv`` downloads them all as CSV."""
+
+    serializer_class = TradeSerializer
+
+    def get_queryset(self):
+        return session_for(self.request, self.kwargs["session_id"]).trades.order_by("seq")
+
+    @extend_schema(parameters=[OpenApiParameter("export", str, enum=["csv"], description="download all as CSV")])
+    def get(self, request, *args, **kwargs):
+        if request.query_params.get("export") == "csv":
+            return self.csv(self.get_queryset())
+        return super().get(request, *args, **kwargs)
+
+    def csv(self, trades):
+        fields = TradeSerializer.Meta.fields
+        session_id = self.kwargs["session_id"]
+
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+
+        def rows():
+            yield writer.writerow(fields)
+            for trade in trades.iterator():
+                row = TradeSerializer(trade).data
+                yield writer.writerow(" ".join(row[f]) if isinstance(row[f], list) else row[f] for f in fields)
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{session_id}-trades.csv"'
+        return response

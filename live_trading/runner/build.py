@@ -1,0 +1,101 @@
+"""Turning a start request into a running engine thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import partial
+
+from django.conf import settings
+
+from live_trading.engine.engine import EngineSettings
+from live_trading.engine.session import MultiDayEngine
+from live_trading.marketdata.instruments import get_underlying
+from live_trading.marketdata.sessions import is_trading_day
+from live_trading.marketdata.store import load_day
+from live_trading.runner.registry import registry
+from live_trading.runner.thread import SessionThread
+from sessions_app.persistence import SessionWriter
+from strategies.graph.model import StrategyGraph, parse_graph
+
+
+class InvalidRunRequest(ValueError):
+    """A start request the market cannot serve (a holiday, an unknown underlying); names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class PreparedRun:
+    """An engine ready to step, with the writer it reports to; nothing is in the database yet."""
+
+    session_id: str
+    graph: StrategyGraph
+    underlying: str
+    days: tuple[date, ...]
+    engine: MultiDayEngine
+    writer: SessionWriter
+    stream: object | None
+
+    @property
+    def total_ticks(self) -> int:
+        return self.engine.total_ticks
+
+
+def trading_days(start: date, end: date) -> tuple[date, ...]:
+    return tuple(d for d in (start + timedelta(n) for n in range((end - start).days + 1)) if is_trading_day(d))
+
+
+def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, end: date, *, seed: int,
+                speed: float, starting_capital_paise: int, underlying: str | None = None) -> PreparedRun:
+    """Parse the graph, pick the days, load the first day's market and build the engine.
+
+    Raises ``InvalidGraph``, ``InvalidRunRequest`` or ``MarketDataMissing`` for anything that makes
+    the request unservable, before any row is written.
+    """
+    graph = parse_graph(graph_data)
+    name = underlying or graph.underlying
+    if name != graph.underlying:
+        raise InvalidRunRequest("underlying", f"the strategy trades {graph.underlying}, not {name}")
+    try:
+        get_underlying(name)
+    except LookupError as exc:
+        raise InvalidRunRequest("underlying", str(exc)) from exc
+    days = trading_days(start, end)
+    if not days:
+        if start == end:
+            raise InvalidRunRequest("date", f"{start.isoformat()} is not a trading day (a weekend or exchange holiday)")
+        raise InvalidRunRequest("to", f"there is no trading day from {start.isoformat()} to {end.isoformat()}")
+    stream = make_stream_sink(session_id, user_id)
+    writer = SessionWriter(session_id, stream=stream, keep_connection=speed == 0)
+    sink = writer if stream is None else _fanout(writer, stream)
+    engine = MultiDayEngine(
+        graph, days, sink, EngineSettings(seed=str(seed), starting_capital=starting_capital_paise),
+        load=partial(load_day, data_dir=settings.MARKET_DATA_DIR),
+    )
+    return PreparedRun(session_id, graph, name, days, engine, writer, stream)
+
+
+def make_stream_sink(session_id: str, user_id: str):
+    """The stream's sink for a session, or None while the stream is not installed."""
+    try:
+        from live_trading.stream.sink import StreamSink
+    except ImportError:
+        return None
+    return StreamSink(session_id, user_id)
+
+
+def _fanout(writer, stream):
+    from live_trading.engine.events import FanoutSink
+
+    return FanoutSink(writer, stream)
+
+
+def start_thread(session, prepared: PreparedRun) -> SessionThread:
+    """Run the prepared engine on a thread of its own, registered in this process."""
+    thread = SessionThread(session.id, prepared.engine, prepared.writer, session.speed_multiplier,
+                           on_exit=registry.forget)
+    return registry.start(thread)

@@ -1,0 +1,160 @@
+"""One running session: the thread that steps its engine, paces it, obeys control messages, and
+leaves the session in a final status whatever happens."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from live_trading.runner.pacing import Pacer
+
+log = logging.getLogger(__name__)
+
+
+class SteppableEngine(Protocol):
+    """What the runner needs of an engine (see live_trading.engine)."""
+
+    def next_timestamp(self) -> int | None: ...
+    def step(self) -> bool: ...
+    def finish(self) -> None: ...
+
+
+class SessionStore(Protocol):
+    """Where the thread's results go (sessions_app.persistence.SessionWriter)."""
+
+    def maybe_flush(self, engine) -> None: ...
+    def started(self) -> bool: ...
+    def paused(self, engine, reason: str) -> None: ...
+    def resumed(self, engine, reason: str) -> None: ...
+    def speed_changed(self, engine, speed: float) -> None: ...
+    def finished(self, engine, status: str, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Control:
+    action: str  # stop | interrupt | pause | resume | speed | snapshot
+    reason: str = ""
+    speed: float | None = None
+    reply: Future | None = None  # snapshot: the engine's state, taken between two ticks
+
+
+class SessionThread(threading.Thread):
+    """Replay a session's market through its engine at its speed.
+
+    Control messages arrive on a queue; waiting for the next tick is a blocking ``get`` on that
+    queue, so stop and pause take effect at once even at real-time speed, always at a tick boundary.
+    """
+
+    def __init__(self, session_id: str, engine: SteppableEngine, store: SessionStore, speed: float, *, on_exit=None):
+        super().__init__(name=f"session-{session_id}", daemon=True)
+        self.session_id = session_id
+        self.engine = engine
+        self.store = store
+        self.pacer = Pacer(speed)
+        self.control: queue.Queue[Control] = queue.Queue()
+        self.paused = False
+        self.final_status: str | None = None
+        self._on_exit = on_exit
+
+    # -- called from other threads -------------------------------------------------------------
+    def send(self, message: Control) -> None:
+        self.control.put(message)
+
+    def snapshot(self, timeout: float = 2.0) -> dict | None:
+        """The engine's state between two ticks, or None if the thread ended before answering."""
+        if not self.is_alive():
+            return None
+        reply: Future = Future()
+        self.send(Control("snapshot", reply=reply))
+        try:
+            return reply.result(timeout)
+        except TimeoutError:
+            return None
+
+    # -- the thread --------------------------------------------------------------------------------
+    def run(self) -> None:
+        status, reason = "failed", "the session thread ended unexpectedly"
+        try:
+            if not self.store.started():
+                return  # someone else moved the session first (stopped before it started)
+            status, reason = self._replay()
+        except Exception as exc:
+            log.exception("session %s failed", self.session_id)
+            status, reason = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            try:
+                self.store.finished(self.engine, status, reason)
+            except Exception:
+                log.exception("session %s: could not record its end (%s)", self.session_id, status)
+            self.final_status = status
+            if self._on_exit:
+                self._on_exit(self)
+
+    def _replay(self) -> tuple[str, str]:
+        engine, store, pacer, control = self.engine, self.store, self.pacer, self.control
+        while True:
+            while not control.empty():
+                outcome = self._obey(control.get_nowait())
+                if outcome:
+                    return outcome
+            if self.paused:
+                outcome = self._obey(control.get())  # sleep until told otherwise
+                if outcome:
+                    return outcome
+                continue
+            ts = engine.next_timestamp()
+            if ts is None:
+                engine.finish()
+                return "completed", "replayed every tick"
+            delay = pacer.delay(ts)
+            if delay > 0:
+                # Wait for the tick to be due, or for a message, whichever comes first.
+                try:
+                    outcome = self._obey(control.get(timeout=delay))
+                except queue.Empty:
+                    pass
+                else:
+                    if outcome:
+                        return outcome
+                    continue  # a pause or a new speed changes when this tick is due
+            engine.step()
+            store.maybe_flush(engine)
+
+    def _obey(self, message: Control):
+        if message.action == "snapshot":
+            try:
+                message.reply.set_result(self.engine.snapshot())
+            except Exception as exc:  # the asker gets the error; the session goes on
+                message.reply.set_exception(exc)
+            return None
+        if message.action in ("stop", "interrupt"):
+            self.engine.finish()  # closes what is open (session_end) and emits the final events
+            status = "stopped" if message.action == "stop" else "interrupted"
+            return status, message.reason or status
+        if message.action == "pause" and not self.paused:
+            self.paused = True
+            self.store.paused(self.engine, message.reason)
+        elif message.action == "resume" and self.paused:
+            self.paused = False
+            self.pacer.reanchor()
+            self.store.resumed(self.engine, message.reason)
+        elif message.action == "speed" and message.speed is not None:
+            self.pacer.set_speed(message.speed)
+            self.store.speed_changed(self.engine, message.speed)
+        return None
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.02) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return bool(predicate())
+        time.sleep(interval)

@@ -1,0 +1,113 @@
+"""What a client sees of a session at one moment: the dashboard shape (seed 004), diagnostics, and the
+state the stream sends on connect. A running session answers from its thread, between two ticks;
+a finished one from what it left in the database."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from live_trading.runner.registry import registry
+from sessions_app import lifecycle
+from sessions_app.models import NodeEvent, SimulationSession, Trade
+
+RECENT_FINISHED = 20  # finished sessions the dashboard shows besides the active ones
+
+
+def diagnostics(session: SimulationSession) -> dict:
+    """``events_history`` keyed by execution id, in execution order, and each node's last execution."""
+    events_history = {}
+    current_state = {}
+    for payload in NodeEvent.objects.filter(session=session).order_by("seq").values_list("payload", flat=True):
+        events_history[payload["execution_id"]] = payload
+        current_state[payload["node_id"]] = payload
+    return {"session_id": session.id, "events_history": events_history, "current_state": current_state}
+
+
+def _live_data(session: SimulationSession) -> tuple[dict | None, bool]:
+    """(engine snapshot, fresh): from the running thread if this process runs it, else what was saved."""
+    thread = registry.get(session.id)
+    if thread is not None:
+        snapshot = thread.snapshot()
+        if snapshot is not None:
+            return snapshot, True
+        session.refresh_from_db()
+    return session.final_state, False
+
+
+def session_state(session: SimulationSession) -> dict:
+    """One session in the dashboard's shape: identity, status, progress and ``data`` (no events history)."""
+    snapshot, fresh = _live_data(session)
+    broker = session.broker_connection
+    data = None
+    if snapshot is not None:
+        data = {
+            "timestamp": snapshot.get("timestamp"),
+            "is_fresh": fresh,
+            "gps_data": snapshot["gps_data"],
+            "broker_data": snapshot["broker_data"],
+            "market_data": snapshot["market_data"],
+            "nodes": snapshot.get("nodes", {}),
+            "active_nodes": snapshot.get("active_nodes", []),
+            "summary": snapshot.get("summary"),
+        }
+    elif session.status in lifecycle.FINAL:
+        data = _from_database(session)
+    return {
+        "session_id": session.id,
+        "user_id": session.owner.user_id,
+        "strategy_id": str(session.strategy_id) if session.strategy_id else None,
+        "strategy_name": session.strategy_name,
+        "strategy_version": session.strategy_version,
+        "broker_info": {
+            "broker_connection_id": str(broker.id), "broker_type": broker.broker_type, "account_id": broker.account_id,
+        } if broker else None,
+        "status": session.status,
+        "status_reason": session.status_reason,
+        "mode": session.mode,
+        "speed_multiplier": "max" if session.speed_multiplier == 0 else session.speed_multiplier,
+        "underlying": session.underlying,
+        "start_date": session.start_date.isoformat(),
+        "end_date": session.end_date.isoformat(),
+        "progress": (snapshot or {}).get("progress") or {
+            "ticks_processed": session.ticks_processed, "total_ticks": session.total_ticks,
+            "progress_percentage": round(100 * session.ticks_processed / session.total_ticks, 2)
+            if session.total_ticks else 0,
+        },
+        "last_event_id": session.last_event_id or None,
+        "data": data,
+    }
+
+
+def _from_database(session: SimulationSession) -> dict:
+    """A finished session that left no snapshot (it failed early): its trades and totals."""
+    from live_trading.api.serializers import TradeSerializer
+
+    trades = TradeSerializer(Trade.objects.filter(session=session).order_by("seq"), many=True).data
+    return {
+        "timestamp": None, "is_fresh": False,
+        "gps_data": {"positions": [], "trades": trades, "pnl": {
+            "realized_pnl": f"{session.realized_pnl:.2f}", "unrealized_pnl": "0.00",
+            "total_pnl": f"{session.realized_pnl:.2f}", "closed_trades": session.total_trades, "open_trades": 0,
+        }},
+        "broker_data": {"orders": [], "account_info": None},
+        "market_data": {"ltp_store": {}, "candle_data": {}},
+    }
+
+
+def dashboard(user) -> dict:
+    """Every active session of ``user`` and the most recent finished ones, keyed by session id."""
+    base = SimulationSession.objects.filter(owner=user).select_related("owner", "broker_connection")
+    active = list(base.filter(status__in=lifecycle.ACTIVE).order_by("-created_at"))
+    finished = list(base.exclude(status__in=lifecycle.ACTIVE).order_by("-created_at")[:RECENT_FINISHED])
+    sessions = {s.id: session_state(s) for s in active + finished}
+    return {
+        "user_id": user.user_id,
+        "total_sessions": base.count(),
+        "active_sessions": len(active),
+        "cache_time": timezone.now().isoformat(),
+        "sessions": sessions,
+    }
+
+
+def active_session_ids(user) -> list[str]:
+    return list(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE).values_list("id", flat=True))

@@ -1,0 +1,63 @@
+"""Sessions run in real threads writing to the real Postgres, so these tests commit (transactional_db)."""
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from live_trading.models import BrokerConnection
+from live_trading.runner.registry import registry
+from strategies.models import Strategy
+from tests.api.conftest import client_for
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "strategies" / "examples"
+DAY = date(2024, 10, 29)
+
+
+def example(name: str) -> dict:
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _no_threads_left_behind():
+    yield
+    registry.shutdown("test ended", timeout=20)
+
+
+@pytest.fixture
+def as_alice(alice):
+    return client_for(alice)
+
+
+@pytest.fixture
+def as_bob(bob):
+    return client_for(bob)
+
+
+@pytest.fixture
+def as_charlie(charlie):
+    return client_for(charlie)
+
+
+def setup_for(user, strategy_name="nifty_short_straddle"):
+    graph = example(strategy_name)
+    strategy = Strategy.objects.create(owner=user, name=graph.get("name", strategy_name), graph=graph)
+    broker = BrokerConnection.objects.create(owner=user, account_id=f"PAPER-{user.username}",
+                                             starting_capital=Decimal("1000000.00"))
+    return strategy, broker
+
+
+@pytest.fixture
+def alice_setup(alice):
+    return setup_for(alice)
+
+
+@pytest.fixture
+def bob_setup(bob):
+    return setup_for(bob)
+
+
+def start_body(strategy, broker, **extra):
+    return {"strategy_id": str(strategy.id), "broker_connection_id": str(broker.id), "date": DAY.isoformat(), **extra}
