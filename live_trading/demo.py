@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +24,8 @@ EXAMPLES_DIR = Path(settings.BASE_DIR) / "strategies" / "examples"
 # The demo user keeps the id the product's seed documents use, so their examples work as written.
 DEMO_USER = {"username": "demo", "password": "demo-trader-2024", "user_id": "user_2yfjTGEKjL7XkklQyBaMP6SN2Lc"}
 STAFF_USER = {"username": "admin", "password": "admin-ops-2024"}
+# Days `make run` prepares, so the first session starts at once; the first is the API's default date.
+DEMO_DAYS = [("NIFTY", date(2024, 10, 29)), ("NIFTY", date(2024, 10, 30)), ("BANKNIFTY", date(2024, 10, 29))]
 DEMO_BROKER = {"broker_type": "paper", "account_id": "PAPER-DEMO-001", "starting_capital": Decimal("1000000.00")}
 
 

@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
-from sessions_app.models import NodeEvent, SimulationSession, Trade
+from sessions_app import lifecycle
+from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
 
 
 class TradeInline(admin.TabularInline):
@@ -23,9 +27,37 @@ class SimulationSessionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in SimulationSession._meta.fields]
     inlines = [TradeInline]
+    actions = ["stop_selected"]
 
     def has_add_permission(self, request):
         return False  # sessions are started through the API, which also starts their engine
+
+    @admin.action(description="Stop the selected sessions")
+    def stop_selected(self, request, queryset):
+        from live_trading.actions import stop_sessions
+
+        stopped = stop_sessions(list(queryset.filter(status__in=lifecycle.ACTIVE)), request.user)
+        self.message_user(request, f"Stopped {len(stopped)} session(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        stop_all = path("stop-all/", self.admin_site.admin_view(self.stop_all_view),
+                        name="sessions_app_simulationsession_stop_all")
+        return [stop_all, *super().get_urls()]
+
+    def stop_all_view(self, request):
+        """The emergency stop: every active session of every user, after a confirmation."""
+        from live_trading.actions import stop_sessions
+
+        if not request.user.is_staff:
+            return redirect("admin:login")
+        active = SimulationSession.objects.filter(status__in=lifecycle.ACTIVE)
+        if request.method == "POST":
+            stopped = stop_sessions(list(active), request.user)
+            self.message_user(request, f"Emergency stop: {len(stopped)} session(s) stopped.", messages.WARNING)
+            return redirect("admin:sessions_app_simulationsession_changelist")
+        context = {**self.admin_site.each_context(request), "active": active.count(),
+                   "users": active.values("owner").distinct().count(), "title": "Emergency stop all"}
+        return TemplateResponse(request, "admin/sessions_app/simulationsession/stop_all.html", context)
 
 
 @admin.register(NodeEvent)
@@ -35,6 +67,18 @@ class NodeEventAdmin(admin.ModelAdmin):
     search_fields = ("execution_id", "parent_execution_id", "node_id", "node_name", "session__id")
     list_select_related = ("session",)
     readonly_fields = [f.name for f in NodeEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PositionChange)
+class PositionChangeAdmin(admin.ModelAdmin):
+    list_display = ("position_id", "re_entry_num", "action", "session", "seq", "timestamp")
+    list_filter = ("action",)
+    search_fields = ("position_id", "execution_id", "session__id")
+    list_select_related = ("session",)
+    readonly_fields = [f.name for f in PositionChange._meta.fields]
 
     def has_add_permission(self, request):
         return False

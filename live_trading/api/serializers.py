@@ -8,11 +8,12 @@ from django.conf import settings
 from rest_framework import serializers
 
 from config.api import StrictSerializerMixin
+from live_trading.demo import DEMO_DAYS
 from live_trading.models import BrokerConnection
 from sessions_app.models import SimulationSession, Trade
 from strategies.models import Strategy
 
-DEFAULT_DATE = date(2024, 10, 29)  # a demo day `make run` prepares
+DEFAULT_DATE = DEMO_DAYS[0][1]  # a day `make run` prepares, so a start without a date begins at once
 
 
 class SpeedField(serializers.Field):

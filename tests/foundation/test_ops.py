@@ -90,6 +90,7 @@ ADMIN_PAGES = [
     "admin:accounts_user_changelist", "admin:strategies_strategy_changelist",
     "admin:live_trading_brokerconnection_changelist", "admin:sessions_app_simulationsession_changelist",
     "admin:sessions_app_nodeevent_changelist", "admin:sessions_app_trade_changelist",
+    "admin:sessions_app_positionchange_changelist",
 ]
 
 

@@ -287,3 +287,21 @@ def test_two_users_sessions_do_not_mix(as_alice, as_bob, alice, bob, alice_setup
     assert foreign.json() == {"broker_connection_id": ["no such broker connection of yours"]}
     assert status_of(session_id) == "running"
     assert Decimal(as_alice.get("/api/sessions/").json()["results"][0]["realized_pnl"]) == Decimal("0.00")
+
+
+def test_the_admin_emergency_stop_stops_every_active_session(client, as_alice, alice, bob, charlie, alice_setup):
+    strategy, broker = alice_setup
+    session_id = as_alice.post("/api/v2/live/start", start_body(strategy, broker, speed_multiplier=1),
+                               format="json").json()["session_id"]
+    client.force_login(bob)
+    assert client.post("/admin/sessions_app/simulationsession/stop-all/").status_code == 302
+    assert status_of(session_id) == "running", "a non-staff user cannot stop anything"
+
+    client.force_login(charlie)
+    confirm = client.get("/admin/sessions_app/simulationsession/stop-all/")
+    assert confirm.status_code == 200 and b"stops <strong>1</strong> active session(s)" in confirm.content
+    done = client.post("/admin/sessions_app/simulationsession/stop-all/")
+
+    assert done.status_code == 302
+    session = SimulationSession.objects.get(pk=session_id)
+    assert session.status == "stopped" and session.status_reason == "stopped by charlie"
