@@ -19,7 +19,7 @@ class ReplayFeed:
 
     Iterating yields ``(index, ts, changed)`` for every second at which at least one of the feed's
     symbols ticked: `index` is the row in the day's matrices, `ts` the epoch seconds (int) and `changed`
-    an int array of positions in `feed.symbols` that ticked. During the iteration `ltp(symbol)` and the
+    a list of the positions in `feed.symbols` that ticked (ascending). During the iteration `ltp(symbol)` and the
     mapping `ltps` give each symbol's last traded price in paise as of that tick (0 = no trade yet).
     `start_ts` skips ticks before it; the LTP store still reflects everything traded before.
     """
@@ -35,11 +35,13 @@ class ReplayFeed:
         first = 0 if start_ts is None else int(np.searchsorted(day.timestamps, start_ts))
         rows, cols = np.nonzero(mask[first:])
         rows += first
-        self._changed_cols = cols
+        self._changed_cols = cols.tolist()  # Python ints: slicing a list per tick beats numpy here
         self._rows = np.unique(rows)
         self._bounds = [*np.searchsorted(rows, self._rows).tolist(), len(rows)]
         self._timestamps = day.timestamps
         self._index = max(first - 1, -1)
+        self._row_index: int | None = None  # the row `_row` was converted from
+        self._row: list[int] = []
         self.ltps: Mapping[str, int] = _LtpView(self)
 
     @property
@@ -56,7 +58,7 @@ class ReplayFeed:
         """Number of ticks the iteration yields."""
         return len(self._rows)
 
-    def __iter__(self) -> Iterator[tuple[int, int, np.ndarray]]:
+    def __iter__(self) -> Iterator[tuple[int, int, list[int]]]:
         rows = self._rows.tolist()
         stamps = self._timestamps[self._rows].tolist()
         bounds = self._bounds
@@ -67,9 +69,15 @@ class ReplayFeed:
 
     def ltp(self, symbol: str) -> int:
         """Last traded price of `symbol` in paise at the current tick (0 if it has not traded yet)."""
-        if self._index < 0:
-            return 0
-        return int(self.prices[self._index, self._positions[symbol]])
+        position = self._positions[symbol]
+        index = self._index
+        if index != self._row_index:
+            if index < 0:
+                return 0
+            # The first read at a tick converts the row once; further reads are list lookups.
+            self._row = self.prices[index].tolist()
+            self._row_index = index
+        return self._row[position]
 
     def ltp_row(self) -> np.ndarray:
         """All LTPs at the current tick, in `symbols` order (a read-only view; zeros before the first tick)."""
@@ -77,12 +85,12 @@ class ReplayFeed:
         row.flags.writeable = False
         return row
 
-    def changed_symbols(self, changed: np.ndarray) -> list[str]:
-        """The symbols behind a `changed` array yielded by the iteration."""
-        return [self.symbols[i] for i in changed.tolist()]
+    def changed_symbols(self, changed: list[int]) -> list[str]:
+        """The symbols behind a `changed` list yielded by the iteration."""
+        return [self.symbols[i] for i in changed]
 
     def position(self, symbol: str) -> int:
-        """Position of `symbol` in `symbols` (and in `changed` arrays)."""
+        """Position of `symbol` in `symbols` (as used in `changed` lists)."""
         return self._positions[symbol]
 
 
@@ -91,11 +99,10 @@ class _LtpView(Mapping):
 
     def __init__(self, feed: ReplayFeed):
         self._feed = feed
+        self._ltp = feed.ltp
 
     def __getitem__(self, symbol: str) -> int:
-        if symbol not in self._feed._positions:
-            raise KeyError(symbol)
-        return self._feed.ltp(symbol)
+        return self._ltp(symbol)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._feed.symbols)

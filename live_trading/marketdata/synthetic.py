@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import zlib
 from datetime import date, timedelta
+from decimal import Decimal
 
 import numpy as np
 
@@ -121,7 +122,7 @@ def generate_day(underlying: str, day: date, seed: int = 0) -> MarketDay:
             lot = instruments.lot_size(underlying, expiry, on=day)
             for j, k in enumerate(strikes):
                 for right, values in (("CE", calls), ("PE", puts)):
-                    symbols.append(str(OptionSymbol(underlying, expiry, int(k) // 100, right)))
+                    symbols.append(str(OptionSymbol(underlying, expiry, Decimal(int(k)) / 100, right)))
                     price_cols.append(_to_ticks(values[:, j], tick, floor=tick)[:, None])
                     chain.add(strike=int(k), call=right == "CE", near=rank == 0, lot=lot)
     prices = np.hstack(price_cols)
