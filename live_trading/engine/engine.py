@@ -88,6 +88,10 @@ class Engine:
         self.sink = sink if sink is not None else NullSink()
         self._emit = self.sink.emit
         self._wants_ticks = bool(getattr(self.sink, "wants_ticks", False))
+        # A sink that coalesces ticks (the stream keeps a few a second) says when one is due, so the
+        # engine builds a TickSnapshot only then; its LTP changes are those since the last one built.
+        self._tick_due = getattr(self.sink, "tick_due", None)
+        self._last_tick_row = -1
         self.market = m = MarketState(day)
         if graph.underlying != m.underlying:
             raise ValueError(f"the strategy trades {graph.underlying} but the market day is {m.underlying}'s")
@@ -207,7 +211,7 @@ class Engine:
         for node in self._active_view:
             if node.state is ACTIVE:
                 node.on_tick()
-        if self._wants_ticks:
+        if self._wants_ticks and (self._tick_due is None or self._tick_due()):
             self._emit(self._tick_snapshot(i + 1))
         self._i = i + 1
         if self._i >= self.n:
@@ -645,8 +649,10 @@ class Engine:
             unreal += u
             opens.append(OpenPositionTick(p.position_id, p.re_entry_num, p.symbol, p.side, p.quantity_remaining,
                                           p.entry_price, price, u))
+        changed = m.changed_since(self._last_tick_row)
+        self._last_tick_row = m.i
         return TickSnapshot(m.ts, self._tick_base + processed, self._tick_total, tuple(self._active),
-                            m.changed_symbols(), tuple(opens),
+                            changed, tuple(opens),
                             self.store.realized_net, unreal, len(self.store.trades))
 
     def _publish_candles(self, candles) -> None:

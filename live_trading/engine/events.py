@@ -378,7 +378,9 @@ Event = NodeExecuted | PositionEvent | TradeClosed | TickSnapshot | CandleComple
 class Sink(Protocol):
     """Where an engine's events go. ``emit`` is called on the engine's thread, synchronously, in event
     order; it must not block for long (queue and do I/O elsewhere). ``wants_ticks`` is read once,
-    when the engine is built: with it false no ``TickSnapshot`` is ever built."""
+    when the engine is built: with it false no ``TickSnapshot`` is ever built. A sink that keeps only
+    some ticks may also have ``tick_due() -> bool``, asked on each tick before a snapshot is built;
+    a snapshot's ``ltp_updates`` are then the changes since the previous snapshot built."""
 
     wants_ticks: bool
 
@@ -416,6 +418,13 @@ class FanoutSink:
         self.sinks = sinks
         self.wants_ticks = any(s.wants_ticks for s in sinks)
         self._tick_sinks = tuple(s for s in sinks if s.wants_ticks)
+        dues = [getattr(s, "tick_due", None) for s in self._tick_sinks]
+        if dues and all(dues):
+            self._dues = tuple(dues)
+            self.tick_due = self._any_tick_due
+
+    def _any_tick_due(self) -> bool:
+        return any(due() for due in self._dues)
 
     def emit(self, event) -> None:
         targets = self._tick_sinks if isinstance(event, TickSnapshot) else self.sinks

@@ -97,12 +97,17 @@ class MarketState:
 
     def changed_symbols(self) -> tuple:
         """Return (symbol, paise) for the symbols whose price changed on the current tick."""
+        return self.changed_since(self.i - 1)
+
+    def changed_since(self, row: int) -> tuple:
+        """Return (symbol, paise) for the symbols whose price differs now from tick ``row`` (all priced
+        symbols when ``row`` is before the first tick)."""
         i = self.i
-        if i == 0:
-            return tuple((s, p) for s, p in zip(self.symbols, self.prices[0].tolist(), strict=True) if p)
-        idx = np.flatnonzero(self.prices[i] != self.prices[i - 1]).tolist()
-        row = self.prices[i]
-        return tuple((self.symbols[j], int(row[j])) for j in idx)
+        if row < 0:
+            return tuple((s, p) for s, p in zip(self.symbols, self.prices[i].tolist(), strict=True) if p)
+        idx = np.flatnonzero(self.prices[i] != self.prices[row]).tolist()
+        current = self.prices[i]
+        return tuple((self.symbols[j], int(current[j])) for j in idx)
 
     # -- instruments -----------------------------------------------------------------------
 

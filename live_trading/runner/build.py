@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
+from pathlib import Path
 
 from django.conf import settings
 
@@ -12,7 +14,7 @@ from live_trading.engine.engine import EngineSettings
 from live_trading.engine.session import MultiDayEngine
 from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.sessions import is_trading_day
-from live_trading.marketdata.store import load_day
+from live_trading.marketdata.store import imported_path, load_day, synthetic_path
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import SessionThread
 from sessions_app.persistence import SessionWriter
@@ -74,9 +76,44 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
     sink = writer if stream is None else _fanout(writer, stream)
     engine = MultiDayEngine(
         graph, days, sink, EngineSettings(seed=str(seed), starting_capital=starting_capital_paise),
-        load=partial(load_day, data_dir=settings.MARKET_DATA_DIR),
+        load=shared_day,
     )
     return PreparedRun(session_id, graph, name, days, engine, writer, stream)
+
+
+_days: OrderedDict = OrderedDict()
+_days_lock = threading.Lock()
+SHARED_DAYS = 8  # a day is ~70 MB of arrays; sessions on the same day share one copy
+
+
+def shared_day(underlying: str, day: date):
+    """Load a market day once per process and share it, read-only, between the sessions replaying it.
+
+    The key includes the files' modification times, so a day imported (or regenerated) while the
+    server runs is read afresh by the sessions that start afterwards.
+    """
+    data_dir = settings.MARKET_DATA_DIR
+    key = (underlying, day, str(data_dir), _mtime(imported_path(underlying, day, data_dir)),
+           _mtime(synthetic_path(underlying, day, data_dir=data_dir)))
+    with _days_lock:
+        if key in _days:
+            _days.move_to_end(key)
+            return _days[key]
+    loaded = load_day(underlying, day, data_dir=data_dir)
+    for array in (loaded.timestamps, loaded.prices, loaded.volumes, loaded.oi):
+        array.flags.writeable = False  # shared between threads: nobody may change it
+    with _days_lock:
+        _days[key] = loaded
+        while len(_days) > SHARED_DAYS:
+            _days.popitem(last=False)
+    return loaded
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def make_stream_sink(session_id: str, user_id: str):

@@ -1,0 +1,54 @@
+"""A sink that keeps only some ticks: the engine builds snapshots only when one is due, and each carries
+every LTP change since the previous one."""
+
+from live_trading.engine.engine import Engine
+from live_trading.engine.events import FanoutSink, ListSink, TickSnapshot
+from tests.engine.scripted import build, opt, scripted_day, start
+
+
+class EveryThirdTick(ListSink):
+    def __init__(self):
+        super().__init__(wants_ticks=True)
+        self.asked = 0
+
+    def tick_due(self) -> bool:
+        self.asked += 1
+        return self.asked % 3 == 1  # ticks 1, 4, 7, ...
+
+
+def day():
+    ce = opt(24300, "CE")
+    return scripted_day({
+        "NIFTY": {"09:15:00": "24300.00", "09:15:01": "24301.00", "09:15:05": "24302.50"},
+        ce: {"09:15:00": "100.00", "09:15:02": "101.00", "09:15:03": "100.00"},
+    }, until="09:15:08"), ce
+
+
+def test_snapshots_are_built_only_when_due_and_carry_changes_since_the_last():
+    market, ce = day()
+    sink = EveryThirdTick()
+    engine = Engine(build([start()], []), market, sink)
+
+    engine.run()
+
+    ticks = sink.of(TickSnapshot)
+    assert sink.asked == 9
+    assert [t.ticks_processed for t in ticks] == [1, 4, 7]
+    assert ticks[0].ltp_updates == (("NIFTY", 2430000), (ce, 10000))
+    # 09:15:00 -> 09:15:03: NIFTY moved, the option went to 101 and back to 100: no change to report
+    assert ticks[1].ltp_updates == (("NIFTY", 2430100),)
+    assert ticks[2].ltp_updates == (("NIFTY", 2430250),)
+
+
+def test_a_sink_without_tick_due_gets_every_tick_and_fanout_asks_only_coalescing_sinks():
+    market, ce = day()
+    every = ListSink(wants_ticks=True)
+    Engine(build([start()], []), market, FanoutSink(ListSink(), every)).run()
+    assert [t.ticks_processed for t in every.of(TickSnapshot)] == list(range(1, 10))
+    assert every.of(TickSnapshot)[3].ltp_updates == ((ce, 10000),)
+
+    market, _ = day()
+    some = EveryThirdTick()
+    fan = FanoutSink(ListSink(), some)
+    Engine(build([start()], []), market, fan).run()
+    assert [t.ticks_processed for t in some.of(TickSnapshot)] == [1, 4, 7]
