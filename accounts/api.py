@@ -8,6 +8,7 @@ objects: that is what the admin is for, where it is recorded who did it.
 """
 
 from django.contrib.auth import authenticate
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
@@ -56,6 +57,10 @@ OWNER_PARAMETER = OpenApiParameter(
     description="Staff only: list this user's objects instead of your own (their `user_id`). "
     "Anyone may pass their own `user_id`.",
 )
+
+
+# Paths take any string as the id, so an id that is not a UUID gets the same JSON 404 as an unknown one.
+ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id.")
 
 
 class OwnerQuerySerializer(serializers.Serializer):

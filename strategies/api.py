@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.api import (
     BAD_REQUEST,
     DETAIL_SCHEMA,
+    ID_PARAMETER,
     NOT_FOUND,
     OWNER_PARAMETER,
     STAFF_READ_ONLY,
@@ -130,6 +131,7 @@ _CHANGE_RESPONSES = {
 @extend_schema_view(
     get=extend_schema(
         operation_id="strategies_read",
+        parameters=[ID_PARAMETER],
         tags=["strategies"],
         summary="Read a strategy",
         description="Yours, or anyone's if you are staff.",
@@ -138,6 +140,7 @@ _CHANGE_RESPONSES = {
     ),
     put=extend_schema(
         operation_id="strategies_replace",
+        parameters=[ID_PARAMETER],
         tags=["strategies"],
         summary="Replace a strategy",
         description="Replaces name, description and graph (the first two default to the graph's) and bumps "
@@ -148,6 +151,7 @@ _CHANGE_RESPONSES = {
     ),
     patch=extend_schema(
         operation_id="strategies_change",
+        parameters=[ID_PARAMETER],
         tags=["strategies"],
         summary="Change some fields of a strategy",
         description="Changes only the fields given and bumps `version` by one.",
@@ -160,6 +164,7 @@ _CHANGE_RESPONSES = {
     ),
     delete=extend_schema(
         operation_id="strategies_delete",
+        parameters=[ID_PARAMETER],
         tags=["strategies"],
         summary="Delete a strategy",
         description="Sessions that ran it keep their copy of the graph, name and version.",

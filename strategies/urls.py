@@ -7,5 +7,5 @@ from strategies.api import GraphValidateView, StrategyDetailView, StrategyListCr
 urlpatterns = [
     path("api/strategies/", StrategyListCreateView.as_view(), name="api-strategies"),
     path("api/strategies/validate", GraphValidateView.as_view(), name="api-strategies-validate"),
-    path("api/strategies/<uuid:id>/", StrategyDetailView.as_view(), name="api-strategy"),
+    path("api/strategies/<str:id>/", StrategyDetailView.as_view(), name="api-strategy"),
 ]

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts.api import (
     BAD_REQUEST,
     DETAIL_SCHEMA,
+    ID_PARAMETER,
     NOT_FOUND,
     OWNER_PARAMETER,
     STAFF_READ_ONLY,
@@ -146,6 +147,7 @@ class Conflict(exceptions.APIException):
 @extend_schema_view(
     get=extend_schema(
         operation_id="broker_connections_read",
+        parameters=[ID_PARAMETER],
         summary="Read a broker connection",
         description="Yours, or anyone's if you are staff.",
         tags=TAGS,
@@ -154,6 +156,7 @@ class Conflict(exceptions.APIException):
     ),
     put=extend_schema(
         operation_id="broker_connections_replace",
+        parameters=[ID_PARAMETER],
         summary="Replace a broker connection",
         description="Sessions already running keep the capital they started with.",
         tags=TAGS,
@@ -163,6 +166,7 @@ class Conflict(exceptions.APIException):
     ),
     patch=extend_schema(
         operation_id="broker_connections_change",
+        parameters=[ID_PARAMETER],
         summary="Change some fields of a broker connection",
         description="Sessions already running keep the capital they started with.",
         tags=TAGS,
@@ -175,6 +179,7 @@ class Conflict(exceptions.APIException):
     ),
     delete=extend_schema(
         operation_id="broker_connections_delete",
+        parameters=[ID_PARAMETER],
         summary="Delete a broker connection",
         description="Refused with 409 while a session that has not ended (created, running or paused) uses it. "
         "Ended sessions keep their results and lose the link.",
@@ -231,5 +236,5 @@ class BrokerConnectionDetailView(OwnedObjectsMixin, generics.GenericAPIView):
 
 urlpatterns = [
     path("", BrokerConnectionListCreateView.as_view(), name="api-broker-connections"),
-    path("<uuid:id>/", BrokerConnectionDetailView.as_view(), name="api-broker-connection"),
+    path("<str:id>/", BrokerConnectionDetailView.as_view(), name="api-broker-connection"),
 ]
