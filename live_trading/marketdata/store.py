@@ -4,7 +4,7 @@ Layout under the data folder (default ``<repo>/var/market_data``, else ``$MARKET
 `data_dir` argument, which wins):
 
     imported/<UNDERLYING>/<YYYY-MM-DD>.parquet         real data brought in by the importer
-    synthetic/<UNDERLYING>/<YYYY-MM-DD>.seed<N>.parquet  generated days, one file per seed
+    synthetic/<UNDERLYING>/<YYYY-MM-DD>.seed<N>.v<V>.parquet  generated days, per seed and generator version
 
 Imported data takes precedence over synthetic data for the same underlying and day.
 """
@@ -20,6 +20,8 @@ from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.sessions import is_trading_day, trading_days
 
 DEFAULT_SEED = 0
+SYNTHETIC_VERSION = 1
+"""Part of synthetic file names: bump it whenever the generator's output changes, so stale days are regenerated."""
 ENV_VAR = "MARKET_DATA_DIR"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +50,8 @@ def imported_path(underlying: str, day: date, data_dir: Path | str | None = None
 def synthetic_path(
     underlying: str, day: date, seed: int = DEFAULT_SEED, data_dir: Path | str | None = None
 ) -> Path:
-    return market_data_dir(data_dir) / "synthetic" / underlying / f"{day.isoformat()}.seed{seed}.parquet"
+    name = f"{day.isoformat()}.seed{seed}.v{SYNTHETIC_VERSION}.parquet"
+    return market_data_dir(data_dir) / "synthetic" / underlying / name
 
 
 def ensure_synthetic_day(

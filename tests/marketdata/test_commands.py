@@ -21,7 +21,7 @@ def test_generate_market_data_writes_trading_days_of_a_range(call_command, data_
     call_command("generate_market_data", "--underlying", "NIFTY", "--date", "2024-10-31", "--to", "2024-11-01",
                  "--seed", "5", "--data-dir", str(data_dir))
     files = sorted(p.name for p in (data_dir / "synthetic" / "NIFTY").iterdir())
-    assert files == ["2024-10-31.seed5.parquet"]  # 1 Nov 2024 is a holiday
+    assert files == ["2024-10-31.seed5.v1.parquet"]  # 1 Nov 2024 is a holiday
     assert "generated" in capsys.readouterr().out
 
 
