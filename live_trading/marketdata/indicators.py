@@ -16,7 +16,8 @@ tests/marketdata/test_indicators.py:
   the mean of the first n true ranges (TA-Lib instead drops the first candle; its values equal ours
   when given one extra leading candle).
 - ``vwap`` is anchored to the session: it restarts at the first candle of each exchange day, and uses
-  the typical price (high + low + close) / 3.
+  the typical price (high + low + close) / 3; it stays None while no volume has traded (e.g. an
+  imported index without volume).
 - ``supertrend(n, k)`` uses atr(n) bands of k ATRs around (high + low) / 2 with the usual final-band
   ratchet; it starts in a downtrend on the candle after the ATR is ready (talipp's first output, a
   placeholder 0, is reported as None). Its value is a `SuperTrendValue` (line, direction +1/-1).

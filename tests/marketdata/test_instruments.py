@@ -23,6 +23,7 @@ from live_trading.marketdata.instruments import (
     tick_size_paise,
     weekly_expiries,
 )
+from live_trading.marketdata.synthetic import generate_day
 
 
 @pytest.mark.parametrize(
@@ -256,6 +257,7 @@ first_monthly_expiry = 2024-01-26
 [underlyings.RELIANCE]
 kind = "stock"
 tick_size_paise = 5
+level_anchors = [[2024-10-01, 2900]]
 """
     )
     instruments.use_universe(Universe.from_file(data))
@@ -264,6 +266,10 @@ tick_size_paise = 5
         assert lot_size("SENSEX", date(2024, 11, 8)) == 10
         assert strike_step("SENSEX", date(2024, 10, 29)) == 100
         assert expiries("RELIANCE", date(2024, 10, 29)) == []
+        stock = generate_day("RELIANCE", date(2024, 10, 29), 0)
+        assert stock.symbols == ["RELIANCE"] and 2_500 < stock.prices[0, 0] / 100 < 3_300
+        sensex = generate_day("SENSEX", date(2024, 10, 29), 0)
+        assert len(sensex.symbols) == 1 + 31 * 2 * 2
     finally:
         instruments.use_universe(None)
     with pytest.raises(InstrumentError):
