@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from strategies.models import Strategy
 
@@ -36,12 +37,15 @@ def create_strategy(owner, *, name: str, graph: dict, description: str = "") -> 
 
 @transaction.atomic
 def update_strategy(strategy: Strategy, **changes) -> Strategy:
-    """Apply ``changes`` and bump the version in the same UPDATE, so concurrent edits each get their own."""
+    """Apply ``changes`` and bump the version in the same UPDATE, so concurrent edits each get their own.
+
+    ``updated_at`` is set here because a queryset update() skips ``auto_now``.
+    """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
     with _name_must_be_free(changes.get("name")):
-        Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1, **changes)
+        Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1, updated_at=timezone.now(), **changes)
     strategy.refresh_from_db()
     return strategy
 

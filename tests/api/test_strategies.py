@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -256,6 +257,15 @@ def test_patch_changes_only_the_fields_given_and_bumps_the_version(as_alice, ali
     assert (alices.name, alices.description, alices.graph, alices.version) == ("Strangle", "Sell both legs", GRAPH, 2)
 
 
+def test_an_edit_moves_updated_at_but_not_created_at(as_alice, alices):
+    before = as_alice.get(detail(alices)).json()
+
+    after = as_alice.patch(detail(alices), {"description": "x"}, format="json").json()
+
+    assert after["created_at"] == before["created_at"]
+    assert datetime.fromisoformat(after["updated_at"]) > datetime.fromisoformat(before["updated_at"])
+
+
 def test_each_edit_gets_its_own_version(as_alice, alices):
     versions = [as_alice.patch(detail(alices), {"description": str(i)}, format="json").json()["version"]
                 for i in range(3)]
@@ -385,3 +395,16 @@ def test_a_logged_in_browser_session_works_and_needs_csrf_for_changes(alice, ali
     response = client.post(LIST, {"graph": GRAPH}, format="json")
     assert response.status_code == 403
     assert response.json()["detail"].startswith("CSRF Failed")
+
+
+@pytest.mark.xfail(
+    strict=True, raises=RecursionError,
+    reason="500 outside this module: DRF's JSON parser raises RecursionError on a body nested ~1000 deep and "
+    "config.api.exception_handler passes it on; it should become a 400 like any malformed body",
+)
+def test_a_body_nested_too_deep_is_a_400(as_alice):
+    body = '{"graph": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = as_alice.post(VALIDATE, body, content_type="application/json")
+
+    assert response.status_code == 400
