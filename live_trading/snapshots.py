@@ -7,10 +7,12 @@ from __future__ import annotations
 from django.utils import timezone
 
 from live_trading.runner.registry import registry
+from live_trading.runner.thread import answer
 from sessions_app import lifecycle
 from sessions_app.models import NodeEvent, SimulationSession, Trade
 
 RECENT_FINISHED = 20  # finished sessions the dashboard shows besides the active ones
+_ASK = object()
 
 
 def diagnostics(session: SimulationSession) -> dict:
@@ -23,20 +25,24 @@ def diagnostics(session: SimulationSession) -> dict:
     return {"session_id": session.id, "events_history": events_history, "current_state": current_state}
 
 
-def _live_data(session: SimulationSession) -> tuple[dict | None, bool]:
-    """(engine snapshot, fresh): from the running thread if this process runs it, else what was saved."""
+def _request(session: SimulationSession):
     thread = registry.get(session.id)
-    if thread is not None:
-        snapshot = thread.snapshot()
-        if snapshot is not None:
-            return snapshot, True
+    return None if thread is None else thread.request_snapshot()
+
+
+def _live_data(session: SimulationSession, reply) -> tuple[dict | None, bool]:
+    """(engine snapshot, fresh): the running thread's answer if this process runs it, else what was saved."""
+    snapshot = answer(reply)
+    if snapshot is not None:
+        return snapshot, True
+    if reply is not None:  # the thread ended meanwhile: its final state is in the database now
         session.refresh_from_db()
     return session.final_state, False
 
 
-def session_state(session: SimulationSession) -> dict:
+def session_state(session: SimulationSession, reply=_ASK) -> dict:
     """One session in the dashboard's shape: identity, status, progress and ``data`` (no events history)."""
-    snapshot, fresh = _live_data(session)
+    snapshot, fresh = _live_data(session, _request(session) if reply is _ASK else reply)
     broker = session.broker_connection
     data = None
     if snapshot is not None:
@@ -99,7 +105,8 @@ def dashboard(user) -> dict:
     base = SimulationSession.objects.filter(owner=user).select_related("owner", "broker_connection")
     active = list(base.filter(status__in=lifecycle.ACTIVE).order_by("-created_at"))
     finished = list(base.exclude(status__in=lifecycle.ACTIVE).order_by("-created_at")[:RECENT_FINISHED])
-    sessions = {s.id: session_state(s) for s in active + finished}
+    replies = {s.id: _request(s) for s in active}  # every running thread answers at once
+    sessions = {s.id: session_state(s, replies.get(s.id)) for s in active + finished}
     return {
         "user_id": user.user_id,
         "total_sessions": base.count(),

@@ -92,6 +92,8 @@ class Engine:
         # engine builds a TickSnapshot only then; its LTP changes are those since the last one built.
         self._tick_due = getattr(self.sink, "tick_due", None)
         self._last_tick_row = -1
+        self._watched: list[int] = [0]
+        self._watched_for = 0  # how many positions the watched columns were worked out for
         self.market = m = MarketState(day)
         if graph.underlying != m.underlying:
             raise ValueError(f"the strategy trades {graph.underlying} but the market day is {m.underlying}'s")
@@ -617,7 +619,7 @@ class Engine:
                 "account_info": {k: _m(v) for k, v in acc.items()} if acc else None,
             },
             "market_data": {
-                "ltp_store": {s: p / 100 for s, p in m.ltp_store().items()} if self._i else {},
+                "ltp_store": {s: p / 100 for s, p in m.ltps_of(self._watched_columns()).items()} if self._i else {},
                 "candle_data": {tf: _candle_dict(c) for tf, c in m.latest_candles().items()},
             },
             "summary": self.summary().to_dict(),
@@ -639,6 +641,17 @@ class Engine:
             exit_reason=pos.exit_reason,
         )
 
+    def _watched_columns(self) -> list[int]:
+        """The columns a client is shown LTPs of: the underlying and every symbol the session has
+        held. The rest of the option chain (a hundred-odd symbols) would make every tick heavy."""
+        positions = self.store.positions
+        if len(positions) != self._watched_for:
+            index = self.market.col_index
+            cols = {0} | {index[p.symbol] for p in positions.values() if p.symbol in index}
+            self._watched = sorted(cols)
+            self._watched_for = len(positions)
+        return self._watched
+
     def _tick_snapshot(self, processed: int) -> TickSnapshot:
         m = self.market
         opens = []
@@ -649,7 +662,7 @@ class Engine:
             unreal += u
             opens.append(OpenPositionTick(p.position_id, p.re_entry_num, p.symbol, p.side, p.quantity_remaining,
                                           p.entry_price, price, u))
-        changed = m.changed_since(self._last_tick_row)
+        changed = m.changed_since(self._last_tick_row, self._watched_columns())
         self._last_tick_row = m.i
         return TickSnapshot(m.ts, self._tick_base + processed, self._tick_total, tuple(self._active),
                             changed, tuple(opens),

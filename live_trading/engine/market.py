@@ -99,15 +99,19 @@ class MarketState:
         """Return (symbol, paise) for the symbols whose price changed on the current tick."""
         return self.changed_since(self.i - 1)
 
-    def changed_since(self, row: int) -> tuple:
-        """Return (symbol, paise) for the symbols whose price differs now from tick ``row`` (all priced
-        symbols when ``row`` is before the first tick)."""
-        i = self.i
-        if row < 0:
-            return tuple((s, p) for s, p in zip(self.symbols, self.prices[i].tolist(), strict=True) if p)
-        idx = np.flatnonzero(self.prices[i] != self.prices[row]).tolist()
-        current = self.prices[i]
-        return tuple((self.symbols[j], int(current[j])) for j in idx)
+    def changed_since(self, row: int, columns: list | None = None) -> tuple:
+        """Return (symbol, paise) for the symbols (of ``columns``, default all) whose price differs now
+        from tick ``row`` (every priced one when ``row`` is before the first tick)."""
+        cols = np.arange(len(self.symbols)) if columns is None else np.asarray(columns, dtype=np.intp)
+        current = self.prices[self.i, cols]
+        changed = current != 0 if row < 0 else current != self.prices[row, cols]
+        return tuple((self.symbols[j], p) for j, p in zip(cols[changed].tolist(), current[changed].tolist(),
+                                                           strict=True))
+
+    def ltps_of(self, columns: list) -> dict[str, int]:
+        """Return the LTP (paise) of each of ``columns`` that has a price at the current tick."""
+        row = self.prices[self.i, columns].tolist()
+        return {self.symbols[j]: p for j, p in zip(columns, row, strict=True) if p}
 
     # -- instruments -----------------------------------------------------------------------
 

@@ -65,16 +65,28 @@ class SessionThread(threading.Thread):
     def send(self, message: Control) -> None:
         self.control.put(message)
 
-    def snapshot(self, timeout: float = 2.0) -> dict | None:
-        """The engine's state between two ticks, or None if the thread ended before answering."""
+    def request_snapshot(self) -> Future | None:
+        """Ask for the engine's state between two ticks; the answer arrives on the returned future.
+        Asking several threads first and waiting after lets their answers overlap."""
         if not self.is_alive():
             return None
         reply: Future = Future()
         self.send(Control("snapshot", reply=reply))
-        try:
-            return reply.result(timeout)
-        except TimeoutError:
-            return None
+        return reply
+
+    def snapshot(self, timeout: float = 2.0) -> dict | None:
+        """The engine's state between two ticks, or None if the thread ended before answering."""
+        return answer(self.request_snapshot(), timeout)
+
+
+def answer(reply: Future | None, timeout: float = 2.0):
+    """The result of a snapshot request, or None if there was none or it did not come in time."""
+    if reply is None:
+        return None
+    try:
+        return reply.result(timeout)
+    except TimeoutError:
+        return None
 
     # -- the thread --------------------------------------------------------------------------------
     def run(self) -> None:

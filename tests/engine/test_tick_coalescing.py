@@ -3,7 +3,7 @@ every LTP change since the previous one."""
 
 from live_trading.engine.engine import Engine
 from live_trading.engine.events import FanoutSink, ListSink, TickSnapshot
-from tests.engine.scripted import build, opt, scripted_day, start
+from tests.engine.scripted import build, opt, option_entry, scripted_day, start
 
 
 class EveryThirdTick(ListSink):
@@ -24,31 +24,47 @@ def day():
     }, until="09:15:08"), ce
 
 
+def buy_the_call():
+    return build([start(), option_entry("buy-ce", "CE", "buy")], [("strategy-controller", "buy-ce")])
+
+
 def test_snapshots_are_built_only_when_due_and_carry_changes_since_the_last():
     market, ce = day()
     sink = EveryThirdTick()
-    engine = Engine(build([start()], []), market, sink)
+    engine = Engine(buy_the_call(), market, sink)
 
     engine.run()
 
     ticks = sink.of(TickSnapshot)
     assert sink.asked == 9
     assert [t.ticks_processed for t in ticks] == [1, 4, 7]
+    opened = ticks[0].open_positions[0]
+    assert (opened.symbol, opened.side) == (ce, "buy"), "the call is bought on the first tick"
+    # Tick 1 (09:15:00): the underlying and the call just bought, at their first prices.
     assert ticks[0].ltp_updates == (("NIFTY", 2430000), (ce, 10000))
-    # 09:15:00 -> 09:15:03: NIFTY moved, the option went to 101 and back to 100: no change to report
+    # Tick 4 (09:15:03): NIFTY moved since 09:15:00; the call went to 101 at :02 and back to 100 at :03,
+    # so against what the client last got it did not change.
     assert ticks[1].ltp_updates == (("NIFTY", 2430100),)
+    # Tick 7 (09:15:06): NIFTY moved again; the call did not.
     assert ticks[2].ltp_updates == (("NIFTY", 2430250),)
+
+
+def test_the_dashboard_snapshot_lists_the_ltps_of_the_underlying_and_held_symbols_only():
+    market, ce = day()
+    engine = Engine(buy_the_call(), market, ListSink())
+    engine.run()
+    assert set(engine.snapshot()["market_data"]["ltp_store"]) == {"NIFTY", ce}
 
 
 def test_a_sink_without_tick_due_gets_every_tick_and_fanout_asks_only_coalescing_sinks():
     market, ce = day()
     every = ListSink(wants_ticks=True)
-    Engine(build([start()], []), market, FanoutSink(ListSink(), every)).run()
+    Engine(buy_the_call(), market, FanoutSink(ListSink(), every)).run()
     assert [t.ticks_processed for t in every.of(TickSnapshot)] == list(range(1, 10))
-    assert every.of(TickSnapshot)[3].ltp_updates == ((ce, 10000),)
+    assert every.of(TickSnapshot)[3].ltp_updates == ((ce, 10000),), "09:15:03: the call is back at 100"
 
     market, _ = day()
     some = EveryThirdTick()
     fan = FanoutSink(ListSink(), some)
-    Engine(build([start()], []), market, fan).run()
+    Engine(buy_the_call(), market, fan).run()
     assert [t.ticks_processed for t in some.of(TickSnapshot)] == [1, 4, 7]
