@@ -79,15 +79,6 @@ class SessionThread(threading.Thread):
         return answer(self.request_snapshot(), timeout)
 
 
-def answer(reply: Future | None, timeout: float = 2.0):
-    """The result of a snapshot request, or None if there was none or it did not come in time."""
-    if reply is None:
-        return None
-    try:
-        return reply.result(timeout)
-    except TimeoutError:
-        return None
-
     # -- the thread --------------------------------------------------------------------------------
     def run(self) -> None:
         status, reason = "failed", "the session thread ended unexpectedly"
@@ -170,3 +161,13 @@ def wait_until(predicate, timeout: float, interval: float = 0.02) -> bool:
         if time.monotonic() >= deadline:
             return bool(predicate())
         time.sleep(interval)
+
+
+def answer(reply: Future | None, timeout: float = 2.0):
+    """The result of a snapshot request, or None if there was none or it did not come in time."""
+    if reply is None:
+        return None
+    try:
+        return reply.result(timeout)
+    except TimeoutError:
+        return None
