@@ -57,7 +57,7 @@ def start_session(user, request: StartRequest) -> SimulationSession:
     seed = request.seed if request.seed is not None else int(session_id[4:], 16)
     prepared = prepare_run(
         session_id, user.user_id, request.strategy.graph, request.start_date, request.end_date, seed=seed,
-        speed=speed, starting_capital_paise=int(request.broker_connection.starting_capital * 100),
+        starting_capital_paise=int(request.broker_connection.starting_capital * 100),
         underlying=request.underlying,
     )
     with transaction.atomic():

@@ -41,10 +41,9 @@ class SessionWriter:
 
     wants_ticks = False
 
-    def __init__(self, session_id: str, *, stream=None, keep_connection: bool = False, clock=time.monotonic):
+    def __init__(self, session_id: str, *, stream=None, clock=time.monotonic):
         self.session_id = session_id
         self.stream = stream
-        self.keep_connection = keep_connection  # at max speed flushes come often: keep the connection
         self._clock = clock
         self._node_events: list[NodeEvent] = []
         self._position_changes: list[PositionChange] = []
@@ -171,11 +170,10 @@ class SessionWriter:
                 if self.stream is not None:
                     transaction.on_commit(self.stream.flush)
         finally:
-            if not self.keep_connection or status is not None:
-                self._release()
+            self._release()
         return moved
 
     def _release(self) -> None:
-        # A paced session flushes rarely: it must not hold one of the server's database connections
-        # in between (200 sessions would exhaust them).
+        # Back to the pool (settings: DATABASES OPTIONS pool): a session holds a connection only while
+        # it writes, so many sessions share a few connections.
         connection.close()

@@ -52,7 +52,7 @@ def trading_days(start: date, end: date) -> tuple[date, ...]:
 
 
 def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, end: date, *, seed: int,
-                speed: float, starting_capital_paise: int, underlying: str | None = None) -> PreparedRun:
+                starting_capital_paise: int, underlying: str | None = None) -> PreparedRun:
     """Parse the graph, pick the days, load the first day's market and build the engine.
 
     Raises ``InvalidGraph``, ``InvalidRunRequest`` or ``MarketDataMissing`` for anything that makes
@@ -72,7 +72,7 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
             raise InvalidRunRequest("date", f"{start.isoformat()} is not a trading day (a weekend or exchange holiday)")
         raise InvalidRunRequest("to", f"there is no trading day from {start.isoformat()} to {end.isoformat()}")
     stream = make_stream_sink(session_id, user_id)
-    writer = SessionWriter(session_id, stream=stream, keep_connection=speed == 0)
+    writer = SessionWriter(session_id, stream=stream)
     sink = writer if stream is None else _fanout(writer, stream)
     engine = MultiDayEngine(
         graph, days, sink, EngineSettings(seed=str(seed), starting_capital=starting_capital_paise),

@@ -1,0 +1,220 @@
+"""Sessions benchmark (issue 5): measured side by side in one run, on this machine.
+
+A. One synthetic NIFTY day with the short straddle: the engine alone (null sink) against the same day
+   through the session thread with persistence on (start_session at max speed, until completed).
+   Targets: the threaded run under 1 s; persistence adds at most 2x the engine's time.
+B. 200 sessions at real-time speed in one daphne server process: the server's CPU use while they run,
+   and the dashboard's latency (p50/p99) under them. Targets: under half a core; p99 under 50 ms.
+
+Run: .venv/bin/python bench/bench_sessions.py [--sessions 200] [--seconds 20]
+It uses its own database (livesim_bench) on the embedded PostgreSQL, or on DATABASE_URL's server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+BENCH_DB = "livesim_bench"
+DAY = date(2024, 10, 29)
+
+
+def use_bench_database():
+    """Point Django at a database of the benchmark's own, created (and migrated) if missing."""
+    import django
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    django.setup()
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("dbname", None)
+    params.pop("database", None)
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    connection.close()
+    db["NAME"] = BENCH_DB
+    connection.settings_dict["NAME"] = BENCH_DB
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return params
+
+
+def bench_user(username):
+    from decimal import Decimal
+
+    from accounts.models import User
+    from live_trading.demo import example_graphs
+    from live_trading.models import BrokerConnection
+    from strategies.models import Strategy
+
+    user, _ = User.objects.get_or_create(username=username)
+    name, _, graph = next(e for e in example_graphs() if "straddle" in e[0].lower())
+    strategy, _ = Strategy.objects.get_or_create(owner=user, name=name, defaults={"graph": graph})
+    broker, _ = BrokerConnection.objects.get_or_create(
+        owner=user, account_id=f"BENCH-{username}", defaults={"starting_capital": Decimal("1000000.00")})
+    return user, strategy, broker
+
+
+def part_a(repeats: int = 5):
+    from live_trading import actions
+    from live_trading.engine.engine import EngineSettings
+    from live_trading.engine.events import NullSink
+    from live_trading.engine.session import MultiDayEngine
+    from live_trading.runner.build import shared_day
+    from live_trading.runner.registry import registry
+    from sessions_app.models import SimulationSession
+    from strategies.graph import parse_graph
+
+    user, strategy, broker = bench_user("bench-a")
+    graph = parse_graph(strategy.graph)
+    shared_day("NIFTY", DAY)  # both sides read the day from memory, so neither pays for the disk
+
+    engine_times, thread_times, spans = [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        engine = MultiDayEngine(graph, [DAY], NullSink(), EngineSettings(seed="1"), load=shared_day)
+        engine.run()
+        engine_times.append(time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        session = actions.start_session(user, actions.StartRequest(
+            strategy=strategy, broker_connection=broker, speed_multiplier=0.0, mode="backtest",
+            start_date=DAY, end_date=DAY, seed=1))
+        thread = registry.get(session.id)
+        if thread is not None:
+            thread.join()
+        thread_times.append(time.perf_counter() - t0)
+        session = SimulationSession.objects.get(pk=session.id)
+        assert session.status == "completed", session.status_reason
+        spans.append((session.ended_at - session.started_at).total_seconds())
+        rows = session.node_events.count() + session.trades.count() + session.position_changes.count()
+
+    engine_s, thread_s = statistics.median(engine_times), statistics.median(thread_times)
+    print(f"A. one NIFTY day, short straddle (median of {repeats})")
+    print(f"   engine alone, null sink           {engine_s * 1000:8.1f} ms")
+    print(f"   thread + persistence, start->done {thread_s * 1000:8.1f} ms  ({rows} rows written)")
+    print(f"   of which running -> completed     {statistics.median(spans) * 1000:8.1f} ms")
+    print(f"   ratio thread+persistence / engine {thread_s / engine_s:8.2f}x   (target: under 1 s and at most 2x... "
+          "see docs/benchmarks.md for how the ratio is read)")
+    return engine_s, thread_s
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def part_b(n_sessions: int, seconds: float, db_params: dict):
+    import httpx
+    import psutil
+    from rest_framework.authtoken.models import Token
+
+    users = []
+    per_user = 10
+    for k in range((n_sessions + per_user - 1) // per_user):
+        user, strategy, broker = bench_user(f"bench-b{k:02d}")
+        token, _ = Token.objects.get_or_create(user=user)
+        users.append((user, strategy, broker, token.key))
+
+    port = free_port()
+    host = db_params.get("host", "")
+    env = {**os.environ, "SIM_MAX_RUNNING_SESSIONS_PER_USER": "1000", "LOG_LEVEL": "WARNING",
+           "DATABASE_URL": f"postgres://{db_params.get('user', 'postgres')}@/{BENCH_DB}?host={host}"
+           + (f"&port={db_params['port']}" if db_params.get("port") else "")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(200):
+                try:
+                    client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            started = 0
+            t0 = time.perf_counter()
+            for i in range(n_sessions):
+                user, strategy, broker, key = users[i // per_user]
+                r = client.post("/api/v2/live/start", headers={"Authorization": f"Bearer {key}"}, json={
+                    "strategy_id": str(strategy.id), "broker_connection_id": str(broker.id),
+                    "date": DAY.isoformat(), "speed_multiplier": 1})
+                assert r.status_code == 201, r.text
+                started += 1
+            print(f"B. {started} sessions at real time started in {time.perf_counter() - t0:.1f} s "
+                  f"({len(users)} users x {per_user})")
+            time.sleep(2)  # let the starts settle
+
+            proc = psutil.Process(server.pid)
+            cpu0, wall0 = sum(proc.cpu_times()[:2]), time.perf_counter()
+            time.sleep(seconds)
+            cpu_idle = (sum(proc.cpu_times()[:2]) - cpu0) / (time.perf_counter() - wall0)
+
+            latencies = []
+            cpu0, wall0 = sum(proc.cpu_times()[:2]), time.perf_counter()
+            deadline = time.perf_counter() + seconds
+            k = 0
+            while time.perf_counter() < deadline:
+                user, _, _, key = users[k % len(users)]
+                t = time.perf_counter()
+                r = client.get(f"/api/live-trading/dashboard/{user.user_id}", headers={"Authorization": f"Bearer {key}"})
+                latencies.append(time.perf_counter() - t)
+                assert r.status_code == 200 and r.json()["active_sessions"] == per_user, r.text[:200]
+                size = len(r.content)
+                k += 1
+                time.sleep(0.05)
+            cpu_polled = (sum(proc.cpu_times()[:2]) - cpu0) / (time.perf_counter() - wall0)
+            latencies.sort()
+            p50 = latencies[len(latencies) // 2] * 1000
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+            rss = proc.memory_info().rss / 1e6
+            print(f"   server CPU with {started} sessions running        {cpu_idle:6.2f} cores   (target < 0.5)")
+            print(f"   server CPU while the dashboard is polled too      {cpu_polled:6.2f} cores")
+            print(f"   dashboard ({per_user} sessions per user, {len(latencies)} requests) "
+                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 < 50 ms); {size / per_user / 1024:.1f} KB a session")
+            print(f"   server memory {rss:.0f} MB")
+            for user, _, _, key in users:
+                client.post(f"/api/v2/live/stop/user/{user.user_id}", headers={"Authorization": f"Bearer {key}"})
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--skip-a", action="store_true")
+    parser.add_argument("--skip-b", action="store_true")
+    args = parser.parse_args()
+    params = use_bench_database()
+    if not args.skip_a:
+        part_a()
+    if not args.skip_b:
+        part_b(args.sessions, args.seconds, params)
+
+
+if __name__ == "__main__":
+    main()
