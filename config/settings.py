@@ -154,3 +154,29 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # ---- Event stream (live_trading.stream) -------------------------------------------------------
+# Streams are served by live_trading.stream on top of django-eventstream's interfaces (its storage
+# and channel-manager classes, its Last-Event-ID format, EVENTSTREAM_REDIS); docs/protocol.md.
+INSTALLED_APPS += ["django_eventstream"]
+EVENTSTREAM_STORAGE_CLASS = "live_trading.stream.storage.RingStorage"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "live_trading.stream.channels.StreamChannelManager"
+# Origins allowed to open a stream from another site (external frontends), comma-separated.
+EVENTSTREAM_ALLOW_ORIGINS = env_list("STREAM_ALLOW_ORIGINS", [])
+EVENTSTREAM_ALLOW_CREDENTIALS = bool(EVENTSTREAM_ALLOW_ORIGINS)
+if REDIS_URL:
+    from redis.connection import parse_url as _parse_redis_url
+
+    EVENTSTREAM_REDIS = _parse_redis_url(REDIS_URL)
+STREAM_REDIS_PREFIX = env_str("REDIS_PREFIX", "livesim") + ":stream"
+# Stored events kept per session for Last-Event-ID replay; a longer gap gets a fresh initial_state.
+STREAM_REPLAY_WINDOW = env_int("STREAM_REPLAY_WINDOW", 100, minimum=1, maximum=100_000)
+# Sessions whose replay window this process keeps in memory (least recently active dropped first).
+STREAM_RING_SESSIONS = env_int("STREAM_RING_SESSIONS", 2000, minimum=10)
+# At most this many tick_update per session per second reach a client (0: no ticks at all).
+STREAM_TICK_RATE = env_int("STREAM_TICK_RATE", 4, minimum=0, maximum=1000)
+# A heartbeat after this much silence on a stream, and the reconnection delay hinted to clients.
+STREAM_HEARTBEAT_MS = env_int("STREAM_HEARTBEAT_MS", 30_000, minimum=100)
+STREAM_RETRY_MS = env_int("STREAM_RETRY_MS", 3000, minimum=0)
+# Stored events a stream may have queued before it re-reads the replay window instead (slow client).
+STREAM_MAX_PENDING = env_int("STREAM_MAX_PENDING", 1000, minimum=10)
+# Lifetime of the signed stream tokens that external frontends put in ?token=.
+STREAM_TOKEN_MAX_AGE = env_int("STREAM_TOKEN_MAX_AGE", 300, minimum=10)

@@ -1,0 +1,213 @@
+"""The engine's stream sink: domain events in, wire events out, published after the commit.
+
+The session runner attaches one ``StreamSink`` per session next to the persistence writer:
+
+    sink = StreamSink(session_id, user_id)
+    # engine sink: FanoutSink(writer, sink); the writer calls sink.flush() from transaction.on_commit
+    # after the batch whose rows the buffered events refer to, and records sink.last_event_id in it
+
+``emit`` converts and buffers node, position, trade and candle events (numbered at once, published
+by ``flush``); ``tick`` publishes a light ``tick_update`` at most ``tick_rate`` times a second, the
+latest state winning; ``status`` and ``complete`` publish lifecycle events. Node, position and trade
+events are never dropped or merged across kinds; consecutive node executions between two flushes
+travel in one ``node_events`` (seed 000: several executions per emission).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+from django.conf import settings
+
+from live_trading.engine.events import (
+    CandleCompleted,
+    NodeExecuted,
+    PositionEvent,
+    SessionComplete,
+    TickSnapshot,
+    TradeClosed,
+)
+from live_trading.engine.money import IST, iso
+from live_trading.stream import publish as publishing
+from live_trading.stream.events import SESSION_STATUSES
+
+
+def now_iso() -> str:
+    """Wall-clock time now, ISO 8601 in exchange time (lifecycle events and heartbeats)."""
+    return datetime.now(IST).isoformat(timespec="seconds")
+
+
+class StreamSink:
+    """Publish one session's events to its user's and its own streams."""
+
+    def __init__(self, session_id: str, user_id: str, *, tick_rate: float | None = None, clock=time.monotonic):
+        self.session_id = session_id
+        self.user_id = user_id
+        rate = settings.STREAM_TICK_RATE if tick_rate is None else tick_rate
+        self.wants_ticks = rate > 0
+        self._interval = 1.0 / rate if rate > 0 else float("inf")
+        self._clock = clock
+        self._counters = publishing.counters(session_id)
+        self._lock = threading.Lock()
+        self._buffer: list[tuple[str, int, dict]] = []  # (kind, n, data) numbered, not yet published
+        self._open_node_group: dict | None = None
+        # ticks
+        self._next_tick_at = 0.0
+        self._skipped: list[TickSnapshot] = []
+        self._ltp_sent: dict[str, int] = {}
+        self.summary = None
+
+    @property
+    def last_event_id(self) -> int:
+        """The number of the last stored event this sink numbered (published or about to be): what a
+        snapshot of the rows written so far includes. The writer stores it with those rows."""
+        return self._counters.last
+
+    # -- the engine's sink --------------------------------------------------------------------------
+
+    def emit(self, event) -> None:
+        """Take one domain event from the engine (on its thread)."""
+        if isinstance(event, TickSnapshot):
+            self.tick(event)
+            return
+        immediate = None
+        with self._lock:
+            if isinstance(event, NodeExecuted):
+                self._add_node_execution(event.to_dict())
+                return
+            self._open_node_group = None
+            if isinstance(event, PositionEvent):
+                self._buffer_event("position_event", event.to_dict())
+            elif isinstance(event, TradeClosed):
+                self._buffer_event("trade_update", {"trades": event.to_dict()})
+                self.summary = event.summary
+            elif isinstance(event, CandleCompleted):
+                # A candle refers to no row: it goes out at once, unless events before it wait for
+                # their commit (it must not overtake them).
+                self._buffer_event("candle_update", {
+                    "symbol": event.symbol, "timeframe": event.timeframe, "timestamp": event.to_dict()["timestamp"],
+                    "open": event.open / 100, "high": event.high / 100, "low": event.low / 100,
+                    "close": event.close / 100, "volume": event.volume, "indicators": dict(event.indicators),
+                })
+                if len(self._buffer) == 1:
+                    immediate = self._buffer.pop()
+            elif isinstance(event, SessionComplete):
+                self.summary = event.summary  # published by complete(), with the final snapshot
+        if immediate is not None:
+            kind, n, data = immediate
+            publishing.publish(user_id=self.user_id, session_id=self.session_id, event=kind, data=data, event_id=n)
+
+    def _buffer_event(self, kind: str, data: dict) -> None:
+        self._buffer.append((kind, self._counters.next_id(), data))
+
+    def _add_node_execution(self, execution: dict) -> None:
+        group = self._open_node_group
+        if group is None:
+            group = self._open_node_group = {"events_history": {}, "current_state": {}}
+            self._buffer_event("node_events", {"diagnostics": group})
+        group["events_history"][execution["execution_id"]] = execution
+        group["current_state"][execution["node_id"]] = execution
+
+    # -- publishing ---------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Publish what is buffered, in order. Call after the commit of the rows it refers to."""
+        with self._lock:
+            buffered, self._buffer = self._buffer, []
+            self._open_node_group = None
+        for kind, n, data in buffered:
+            publishing.publish(user_id=self.user_id, session_id=self.session_id, event=kind, data=data, event_id=n)
+        if self._skipped and self._clock() >= self._next_tick_at:
+            self._publish_tick()
+
+    def tick(self, snapshot: TickSnapshot) -> None:
+        """Publish a ``tick_update`` unless one went out less than 1/tick_rate s ago (then keep it:
+        the next one published carries the latest state and every LTP change since the last)."""
+        self._skipped.append(snapshot)
+        if self._clock() < self._next_tick_at or self._buffer:
+            return  # too soon, or events before it wait for their commit: flush() sends it after them
+        self._publish_tick()
+
+    def _publish_tick(self) -> None:
+        snaps, self._skipped = self._skipped, []
+        self._next_tick_at = self._clock() + self._interval
+        latest = snaps[-1]
+        publishing.publish(user_id=self.user_id, session_id=self.session_id, event="tick_update",
+                           data=self._tick_data(latest, snaps), store=False)
+
+    def _tick_data(self, latest: TickSnapshot, snaps: list[TickSnapshot]) -> dict:
+        """The light tick (seed 002 over 003): progress, active nodes, the underlying's LTP if it
+        changed, the P&L snapshot, and each open position's current price and unrealized P&L. What a
+        position does not change from tick to tick (symbol, side, quantity, entry price) came with its
+        ``position_event``; its symbol's LTP is its ``current_price``."""
+        processed, total = latest.ticks_processed, latest.total_ticks
+        realized, unrealized = latest.realized_pnl_paise, latest.unrealized_pnl_paise
+        return {
+            "timestamp": iso(latest.ts),
+            "progress": {"ticks_processed": processed, "total_ticks": total,
+                         "progress_percentage": round(100 * processed / total, 2) if total else 0},
+            "active_nodes": list(latest.active_nodes),
+            "ltp_updates": self._underlying_changes(snaps),
+            "open_positions": [
+                {"position_id": p.position_id, "re_entry_num": p.re_entry_num,
+                 "current_price": p.current_price_paise / 100, "unrealized_pnl": p.unrealized_pnl_paise / 100}
+                for p in latest.open_positions
+            ],
+            "pnl_summary": {"realized_pnl": realized / 100, "unrealized_pnl": unrealized / 100,
+                            "total_pnl": (realized + unrealized) / 100, "closed_trades": latest.closed_trades,
+                            "open_trades": len(latest.open_positions)},
+        }
+
+    def _underlying_changes(self, snaps: list[TickSnapshot]) -> dict[str, float]:
+        """The underlying's LTP if it changed since the last tick_update. The engine reports every
+        symbol of the chain that changed (a hundred and more a tick), the underlying first (its
+        column 0); scan back to the last tick it changed on, one comparison per tick."""
+        out = {}
+        for snap in reversed(snaps):
+            changes = snap.ltp_updates
+            if changes and ":" not in changes[0][0]:
+                for symbol, paise in changes:
+                    if ":" in symbol:
+                        break
+                    if self._ltp_sent.get(symbol) != paise:
+                        self._ltp_sent[symbol] = paise
+                        out[symbol] = paise / 100
+                break
+        return out
+
+    def status(self, kind: str, **info) -> int:
+        """Publish a ``session_status`` (started, paused, resumed, speed_changed, stopped, failed,
+        interrupted) after flushing what is buffered. Call it once the status change is committed.
+        ``info``: ``reason``, ``speed_multiplier``."""
+        if kind not in SESSION_STATUSES:
+            raise ValueError(f"unknown session status {kind!r}; one of {', '.join(SESSION_STATUSES)}")
+        self.flush()
+        if self._skipped:
+            self._publish_tick()  # the state the session stopped or paused in
+        with self._lock:
+            n = self._counters.next_id()
+        data = {"status": kind, "timestamp": now_iso(), **info}
+        return publishing.publish(user_id=self.user_id, session_id=self.session_id, event="session_status",
+                                  data=data, event_id=n)
+
+    def complete(self, final_state: dict) -> int:
+        """Publish ``session_complete`` with the final snapshot (``diagnostics``, ``trades`` and
+        ``positions`` compressed on the wire), after flushing what is buffered."""
+        self.flush()
+        if self._skipped:
+            self._publish_tick()
+        with self._lock:
+            n = self._counters.next_id()
+        data = dict(final_state)
+        data.setdefault("status", "completed")
+        data.setdefault("timestamp", now_iso())
+        if "summary" not in data:
+            data["summary"] = self.summary.to_dict() if self.summary is not None else None
+        data.pop("last_event_id", None)
+        n = publishing.publish(user_id=self.user_id, session_id=self.session_id, event="session_complete",
+                               data=data, event_id=n)
+        publishing.forget(self.session_id)
+        return n
+
