@@ -1,0 +1,324 @@
+"""Real servers and real SSE clients for the stream tests.
+
+A ``Server`` is daphne in a subprocess, on a free port, using the test database (the embedded
+PostgreSQL is shared between processes; its socket directory is the host). Users, strategies and
+broker connections are committed by the test (``transactional_db``) so the server sees them, and
+events come from real sessions started through the server's own API. ``SSEReader`` is a real SSE
+client: httpx streaming on a thread, parsing the wire format itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from live_trading.models import BrokerConnection
+from strategies.models import Strategy
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "strategies" / "examples"
+DAY = "2024-10-29"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """The test database, for another process: the embedded server's socket directory is the host."""
+    params = connection.get_connection_params()
+    name = connection.settings_dict["NAME"]
+    user = connection.settings_dict.get("USER") or "postgres"
+    host = params.get("host") or connection.settings_dict.get("HOST") or ""
+    port = params.get("port") or connection.settings_dict.get("PORT") or ""
+    if host.startswith("/"):
+        query = f"?host={quote(host, safe='')}" + (f"&port={port}" if port else "")
+        return f"postgresql://{quote(user)}@/{name}{query}"
+    return f"postgresql://{quote(user)}@{host}:{port}/{name}"
+
+
+class Server:
+    """daphne serving ``config.asgi:application`` in a subprocess."""
+
+    def __init__(self, database_url: str, **env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(f"/tmp/stream-test-daphne-{self.port}.log")
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "MARKET_DATA_DIR": str(settings.MARKET_DATA_DIR),
+            **{k: str(v) for k, v in env.items()},
+        }
+        environment.pop("REDIS_URL", None) if "REDIS_URL" not in env else None
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daphne exited with {self.proc.returncode}: {self.log()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"daphne did not answer within {timeout}s: {self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{path}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def server_factory(django_db_setup, django_db_blocker):
+    """Start servers on the test database; each is stopped when the module ends."""
+    servers = []
+    with django_db_blocker.unblock():
+        url = test_database_url()
+
+    def start(**env) -> Server:
+        s = Server(url, **env)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+# -- users and sessions ---------------------------------------------------------------------------
+
+
+def api_token(user) -> str:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def bearer(user) -> dict:
+    return {"Authorization": f"Bearer {api_token(user)}"}
+
+
+def example(name: str) -> dict:
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
+
+
+def setup_for(user, strategy_name: str = "nifty_short_straddle"):
+    graph = example(strategy_name)
+    strategy = Strategy.objects.create(owner=user, name=graph.get("name", strategy_name), graph=graph)
+    broker = BrokerConnection.objects.create(owner=user, account_id=f"PAPER-{user.username}",
+                                             starting_capital=Decimal("1000000.00"))
+    return strategy, broker
+
+
+def start_session(server: Server, user, *, strategy_name="nifty_short_straddle", speed=None, mode=None,
+                  seed=None) -> str:
+    """Start a session on ``server`` through its API; return its id."""
+    strategy, broker = setup_for(user, strategy_name)
+    body = {"strategy_id": str(strategy.id), "broker_connection_id": str(broker.id), "date": DAY}
+    if speed is not None:
+        body["speed_multiplier"] = speed
+    if mode is not None:
+        body["mode"] = mode
+    if seed is not None:
+        body["seed"] = seed
+    r = httpx.post(server.url("/api/v2/live/start"), json=body, headers=bearer(user), timeout=30)
+    assert r.status_code == 201, r.text
+    return r.json()["session_id"]
+
+
+def stop_sessions(server: Server, user) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.post(server.url(f"/api/v2/live/stop/user/{user.user_id}"), headers=bearer(user), timeout=30)
+
+
+def wait_for(predicate, timeout=30.0, interval=0.05, message="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+# -- a real SSE client --------------------------------------------------------------------------
+
+
+@dataclass
+class Event:
+    event: str
+    data: str
+    id: str | None = None  # the id this event carried (None: no id field)
+    last_event_id: str | None = None  # what a browser's lastEventId is after it
+    raw_size: int = 0
+    received_at: float = 0.0
+
+    @property
+    def json(self):
+        return json.loads(self.data)
+
+
+@dataclass
+class SSEReader:
+    """Read one SSE response on a thread; events land in ``events`` (and a queue) as they arrive.
+
+    Follows the SSE parsing rules: ``event``, ``data`` (joined with newlines), ``id`` (sticky, as a
+    browser keeps ``lastEventId``), ``retry``; comments ignored; an event is dispatched on a blank line.
+    """
+
+    url: str
+    headers: dict = field(default_factory=dict)
+    status: int | None = None
+    retry: int | None = None
+    last_event_id: str | None = None
+    events: list = field(default_factory=list)
+    error: BaseException | None = None
+
+    def __post_init__(self):
+        self._queue: queue.Queue = queue.Queue()
+        self._ready = threading.Event()
+        self._closed = False
+        self._response = None
+        self._client = httpx.Client(timeout=httpx.Timeout(10.0, read=None))
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(20):
+            raise AssertionError(f"no response from {self.url}")
+        if self.error is not None and self.status is None:
+            raise self.error
+
+    def _run(self):
+        try:
+            with self._client.stream("GET", self.url, headers=self.headers) as response:
+                self._response = response
+                self.status = response.status_code
+                self.body = None
+                if response.status_code != 200:
+                    self.body = response.read().decode()
+                    self._ready.set()
+                    return
+                self._ready.set()
+                self._parse(response)
+        except BaseException as exc:  # reported to the test through .error
+            if not self._closed:
+                self.error = exc
+        finally:
+            self._ready.set()
+            self._queue.put(None)
+
+    def _parse(self, response):
+        kind, data, size, own_id = "message", [], 0, None
+        for line in response.iter_lines():
+            size += len(line.encode()) + 1
+            if line == "":
+                if data:
+                    event = Event(kind, "\n".join(data), own_id, self.last_event_id, size, time.monotonic())
+                    self.events.append(event)
+                    self._queue.put(event)
+                kind, data, size, own_id = "message", [], 0, None
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "event":
+                kind = value
+            elif name == "data":
+                data.append(value)
+            elif name == "id":
+                self.last_event_id = own_id = value
+            elif name == "retry" and value.isdigit():
+                self.retry = int(value)
+
+    def next(self, timeout: float = 10.0) -> Event:
+        item = self._queue.get(timeout=timeout)
+        if item is None:
+            self._queue.put(None)
+            raise AssertionError(f"the stream ended ({self.error!r})")
+        return item
+
+    def until(self, predicate, timeout: float = 30.0) -> list:
+        """Collect events until ``predicate(event)`` is true of one (included); return them."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out; got {[e.event for e in got][-20:]}")
+            try:
+                event = self.next(timeout=remaining)
+            except queue.Empty:
+                raise AssertionError(f"timed out; got {[e.event for e in got][-20:]}") from None
+            got.append(event)
+            if predicate(event):
+                return got
+
+    def close(self):
+        self._closed = True
+        with contextlib.suppress(Exception):
+            if self._response is not None:
+                self._response.close()
+        with contextlib.suppress(Exception):
+            self._client.close()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def readers():
+    """Open SSE readers; all are closed at the end of the test."""
+    opened = []
+
+    def open_reader(url, **headers) -> SSEReader:
+        r = SSEReader(url, headers)
+        opened.append(r)
+        return r
+
+    yield open_reader
+    for r in opened:
+        r.close()
+
+
+def redis_server_binary() -> str | None:
+    return shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)

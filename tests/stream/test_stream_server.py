@@ -1,0 +1,298 @@
+"""The stream through a real daphne server and real SSE clients, with events from real sessions."""
+
+import time
+from decimal import Decimal
+from itertools import pairwise
+from unittest import mock
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from live_trading.stream.auth import issue_token
+from live_trading.stream.events import check, decompress_fields
+from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
+from tests.stream.conftest import bearer, start_session, stop_sessions, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+HEARTBEAT_MS = 600
+WINDOW = 40
+
+
+@pytest.fixture(scope="module")
+def server(server_factory):
+    return server_factory(STREAM_HEARTBEAT_MS=HEARTBEAT_MS, STREAM_REPLAY_WINDOW=WINDOW, STREAM_RETRY_MS=1500)
+
+
+@pytest.fixture(autouse=True)
+def _stop_sessions_after(server, alice, bob, charlie):
+    yield
+    for user in (alice, bob, charlie):
+        stop_sessions(server, user)
+
+
+def user_stream(server, user, query=""):
+    return server.url(f"/api/live-trading/stream/{user.user_id}{query}")
+
+
+def stored(events):
+    return [e for e in events if e.id is not None and e.event not in ("heartbeat",)]
+
+
+def plain(event):
+    return decompress_fields(event.event, event.json)
+
+
+def session_finished(session_id):
+    return SimulationSession.objects.get(pk=session_id).status in ("completed", "stopped", "failed", "interrupted")
+
+
+# -- a whole session -------------------------------------------------------------------------------
+
+
+def test_a_whole_session_arrives_in_order_and_matches_the_database(server, readers, alice):
+    stream = readers(user_stream(server, alice), **bearer(alice))
+    assert stream.status == 200 and stream.retry == 1500
+
+    session_id = start_session(server, alice, mode="backtest")
+    wait_for(lambda: session_finished(session_id), timeout=60, message="the session to finish")
+    node_rows = list(NodeEvent.objects.filter(session_id=session_id).order_by("seq").values_list("payload", flat=True))
+    position_rows = list(PositionChange.objects.filter(session_id=session_id).order_by("seq")
+                         .values_list("payload", flat=True))
+    trade_rows = list(Trade.objects.filter(session_id=session_id).order_by("seq"))
+
+    def everything_arrived(_event):
+        got = stream.events
+        executions = sum(len(plain(e)["diagnostics"]["events_history"]) for e in got if e.event == "node_events")
+        return (executions == len(node_rows) and sum(e.event == "position_event" for e in got) == len(position_rows)
+                and sum(e.event == "trade_update" for e in got) == len(trade_rows))
+
+    stream.until(everything_arrived, timeout=30)
+    events = [e for e in stream.events if e.event != "heartbeat"]
+    assert {e.json["session_id"] for e in events} == {session_id}
+
+    # Stored events are numbered 1, 2, 3, ... in the order they arrive; each kind's seq counts 1, 2, 3, ...
+    numbers = [int(e.id.rsplit(":", 1)[1]) for e in stored(events)]
+    assert numbers == list(range(1, len(numbers) + 1))
+    for kind in {e.event for e in events}:
+        assert [e.json["seq"] for e in events if e.event == kind] == list(
+            range(1, sum(e.event == kind for e in events) + 1))
+
+    executions = [x for e in events if e.event == "node_events"
+                  for x in plain(e)["diagnostics"]["events_history"].values()]
+    assert executions == node_rows
+    positions = [{k: v for k, v in e.json.items() if k not in ("session_id", "seq")}
+                 for e in events if e.event == "position_event"]
+    assert positions == position_rows
+    trades = [plain(e)["trades"]["trade"] for e in events if e.event == "trade_update"]
+    assert [(t["trade_id"], Decimal(t["pnl"]), Decimal(t["net_pnl"]), Decimal(t["exit_price"])) for t in trades] == [
+        (t.trade_id, t.pnl, t.net_pnl, t.exit_price) for t in trade_rows]
+    for e in events:
+        check(e.event, e.json, compressed=True)
+
+
+def control(server, user, action, session_id):
+    r = httpx.post(server.url(f"/api/v2/live/{action}/{session_id}"), headers=bearer(user), timeout=30)
+    assert r.status_code == 200, r.text
+
+
+def session_url(server, session_id, query=""):
+    return server.url(f"/api/v1/sse/{session_id}{query}")
+
+
+def test_a_reconnect_with_last_event_id_loses_and_duplicates_nothing(server, readers, alice):
+    reference = readers(user_stream(server, alice), **bearer(alice))
+    first = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=300)
+    first.until(lambda e: e.event == "position_event", timeout=60)
+    first.close()
+    time.sleep(0.5)  # the session goes on while the client is away
+
+    second = readers(user_stream(server, alice), **bearer(alice), **{"Last-Event-ID": first.last_event_id})
+    reference.until(lambda e: len(stored(reference.events)) >= len(stored(first.events)) + 15)
+    ahead = stored(reference.events)[:len(stored(first.events)) + 15]
+    got = second.until(lambda e: e.id == ahead[-1].id, timeout=30)
+    control(server, alice, "stop", session_id)
+
+    before, after = stored(first.events), stored(got)
+    assert after and after[0].id != before[-1].id
+    assert [(e.event, e.id, e.data) for e in before + after] == [(e.event, e.id, e.data) for e in ahead]
+    assert not any(e.event == "initial_state" for e in second.events)
+
+
+def test_the_query_parameter_resumes_a_first_connection(server, readers, alice):
+    reference = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=300)
+    reference.until(lambda e: len(stored(reference.events)) >= 6, timeout=60)
+    control(server, alice, "pause", session_id)
+    third = stored(reference.events)[2]
+
+    resumed = readers(user_stream(server, alice, f"?lastEventId={quote(third.id)}"), **bearer(alice))
+    control(server, alice, "resume", session_id)
+    reference.until(lambda e: len(stored(reference.events)) >= 12, timeout=60)
+    later = stored(reference.events)[3:12]
+    got = resumed.until(lambda e: e.id == later[-1].id, timeout=30)
+
+    assert [(e.event, e.id, e.data) for e in stored(got)] == [(e.event, e.id, e.data) for e in later]
+
+
+def test_filtered_streams_carry_their_kind_and_the_lifecycle(server, readers, alice):
+    reference = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=2000)
+    control(server, alice, "pause", session_id)
+    since_start = f"&lastEventId=session-{session_id}:0"
+    filtered = {f: readers(session_url(server, session_id, f"?event_type={f}{since_start}"), **bearer(alice))
+                for f in ("node", "trade", "position", "tick", "candle")}
+    everything = readers(session_url(server, session_id, f"?event_type=all{since_start}"), **bearer(alice))
+    control(server, alice, "resume", session_id)
+    wait_for(lambda: session_finished(session_id), timeout=60, message="the session to finish")
+    last = wait_for(lambda: [e for e in stored(reference.events) if e.event == "trade_update"][-1:], timeout=30)
+    everything.until(lambda e: e.id == last[0].id, timeout=30)
+
+    lifecycle = {"session_status", "session_complete", "initial_state", "heartbeat"}
+    kinds = {"node": "node_events", "trade": "trade_update", "position": "position_event", "tick": "tick_update",
+             "candle": "candle_update"}
+    for name, stream in filtered.items():
+        kind = kinds[name]
+        if kind != "tick_update":
+            stream.until(lambda e, k=kind: e.event == k and e.data == [x for x in stored(everything.events)
+                                                                          if x.event == k][-1].data, timeout=30)
+            assert [e.data for e in stream.events if e.event == kind] == [
+                e.data for e in everything.events if e.event == kind]
+        else:
+            stream.until(lambda e: e.event == "tick_update", timeout=30)
+        assert {e.event for e in stream.events} <= {kind} | lifecycle
+    assert {e.event for e in everything.events} >= {"node_events", "trade_update", "position_event", "candle_update"}
+
+
+def test_compression_round_trips_and_compress_0_sends_plain_json(server, readers, alice):
+    session_id = start_session(server, alice, speed=2000)
+    control(server, alice, "pause", session_id)
+    since_start = f"?lastEventId=session-{session_id}:0"
+    packed = readers(session_url(server, session_id, since_start), **bearer(alice))
+    unpacked = readers(session_url(server, session_id, f"{since_start}&compress=0"), **bearer(alice))
+    control(server, alice, "resume", session_id)
+    packed.until(lambda e: e.event == "trade_update", timeout=60)
+    unpacked.until(lambda e: e.event == "trade_update", timeout=60)
+
+    n = min(len(stored(packed.events)), len(stored(unpacked.events)))
+    a, b = stored(packed.events)[:n], stored(unpacked.events)[:n]
+    assert [e.id for e in a] == [e.id for e in b]
+    for x, y in zip(a, b, strict=True):
+        check(x.event, x.json, compressed=True)
+        check(y.event, y.json, compressed=False)
+        assert decompress_fields(x.event, x.json) == y.json
+    assert any(isinstance(e.json.get("diagnostics"), str) for e in a if e.event == "node_events")
+    assert any(isinstance(e.json.get("trades"), str) for e in a if e.event == "trade_update")
+
+
+def test_ticks_are_coalesced_to_the_rate_and_carry_the_latest_state(server, readers, alice):
+    stream = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=5000)
+    started = time.monotonic()
+    wait_for(lambda: session_finished(session_id), timeout=60, message="the session to finish")
+    elapsed = time.monotonic() - started
+    time.sleep(0.5)
+
+    ticks = [e for e in stream.events if e.event == "tick_update"]
+    assert len(ticks) >= 4
+    assert len(ticks) <= 4 * (elapsed + 0.5) + 1
+    progress = [e.json["progress"]["ticks_processed"] for e in ticks]
+    assert progress == sorted(progress) and len(set(progress)) == len(progress)
+    assert [e.json["seq"] for e in ticks] == list(range(1, len(ticks) + 1))
+    gaps = [b.received_at - a.received_at for a, b in pairwise(ticks)]
+    assert sum(g < 0.2 for g in gaps) <= 1  # at most 4 a second: 250 ms apart (network jitter aside)
+    assert all(e.id is None for e in ticks)  # never stored, so no SSE id
+    for e in ticks:
+        check("tick_update", e.json)
+
+
+# -- heartbeat, retry ----------------------------------------------------------------------------
+
+
+def test_an_idle_stream_gets_heartbeats_without_ids(server, readers, charlie):
+    stream = readers(user_stream(server, charlie), **bearer(charlie))
+    started = time.monotonic()
+    first = stream.next(timeout=5)
+    second = stream.next(timeout=5)
+
+    assert (first.event, second.event) == ("heartbeat", "heartbeat")
+    assert time.monotonic() - started >= 2 * HEARTBEAT_MS / 1000 * 0.9
+    assert first.id is None and second.id is None
+    check("heartbeat", first.json)
+    assert stream.retry == 1500
+
+
+# -- who may read what ---------------------------------------------------------------------------
+
+
+def test_without_credentials_a_stream_is_401(server, alice):
+    r = httpx.get(user_stream(server, alice), timeout=10)
+    assert (r.status_code, r.json()) == (401, {"detail": "Authentication credentials were not provided."})
+
+
+def test_another_users_streams_are_404_like_missing_ones(server, alice, bob):
+    session_id = start_session(server, alice, speed=1)
+    for url in (user_stream(server, alice), session_url(server, session_id),
+                server.url(f"/api/v2/live/stream/{session_id}"), user_stream(server, bob).replace(bob.user_id, "user_nobody"),
+                session_url(server, "sim-000000000000")):
+        r = httpx.get(url, headers=bearer(bob), timeout=10)
+        assert (r.status_code, r.json()) == (404, {"detail": "Not found."}), url
+
+
+def test_staff_may_read_anyones_stream(server, readers, alice, charlie):
+    alices = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=300)
+    alices.until(lambda e: e.event == "candle_update", timeout=30)
+    stream = readers(session_url(server, session_id, f"?lastEventId=session-{session_id}:0"), **bearer(charlie))
+    assert stream.status == 200
+    assert stream.until(lambda e: e.event == "candle_update", timeout=30)[-1].json["session_id"] == session_id
+    assert readers(user_stream(server, alice), **bearer(charlie)).status == 200
+
+
+def test_a_users_stream_never_carries_another_users_sessions(server, readers, alice, bob):
+    alices = readers(user_stream(server, alice), **bearer(alice))
+    bobs = readers(user_stream(server, bob), **bearer(bob))
+    alice_session = start_session(server, alice, mode="backtest")
+    bob_session = start_session(server, bob, mode="backtest")
+    wait_for(lambda: session_finished(alice_session) and session_finished(bob_session), timeout=60)
+    alices.until(lambda e: e.event == "trade_update", timeout=30)
+    bobs.until(lambda e: e.event == "trade_update", timeout=30)
+    time.sleep(0.5)
+
+    assert {e.json["session_id"] for e in alices.events if e.event != "heartbeat"} == {alice_session}
+    assert {e.json["session_id"] for e in bobs.events if e.event != "heartbeat"} == {bob_session}
+
+
+def test_a_stream_token_opens_a_stream_and_a_bad_one_is_401(server, readers, alice, bob):
+    r = httpx.post(server.url("/api/live-trading/stream-token"), headers=bearer(alice), timeout=10)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["user_id"] == alice.user_id and body["expires_in"] == 300
+
+    ok = readers(user_stream(server, alice, f"?token={body['token']}"))
+    assert ok.status == 200
+    assert ok.next(timeout=5).event == "heartbeat"
+    assert httpx.get(user_stream(server, bob, f"?token={body['token']}"), timeout=10).status_code == 404
+
+    forged = body["token"][:-3] + ("AAA" if not body["token"].endswith("AAA") else "BBB")
+    r = httpx.get(user_stream(server, alice, f"?token={forged}"), timeout=10)
+    assert (r.status_code, r.json()) == (401, {"detail": "Invalid stream token."})
+
+    with mock.patch("django.core.signing.time.time", return_value=time.time() - 3600):
+        stale = issue_token(alice)["token"]
+    r = httpx.get(user_stream(server, alice, f"?token={stale}"), timeout=10)
+    assert (r.status_code, r.json()) == (401, {"detail": "The stream token has expired; ask for a new one."})
+
+    alice.set_password("a-new-password-2")
+    alice.save()
+    r = httpx.get(user_stream(server, alice, f"?token={body['token']}"), timeout=10)
+    assert r.status_code == 401
+
+
+def test_an_unknown_event_type_is_400(server, alice):
+    session_id = start_session(server, alice, speed=1)
+    r = httpx.get(session_url(server, session_id, "?event_type=gossip"), headers=bearer(alice), timeout=10)
+    assert r.status_code == 400
+    assert list(r.json()) == ["event_type"]
