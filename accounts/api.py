@@ -16,34 +16,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictSerializerMixin
+from config.api import BAD_REQUEST_SCHEMA, DETAIL_SCHEMA, UNAUTHENTICATED, StrictSerializerMixin
 
-# -- error shapes, for the OpenAPI schema ------------------------------------------------------
-
-FIELD_ERRORS_SCHEMA = {
-    "type": "object",
-    "description": 'Invalid input: each key names a field (nested ones with dots), e.g. {"name": ["This field is required."]}.',
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-}
-DETAIL_SCHEMA = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "required": ["detail"],
-}
-# A 400 is usually per-field, but a malformed body ({"detail": "body: JSON parse error ..."}) is not.
-BAD_REQUEST_SCHEMA = {"oneOf": [DETAIL_SCHEMA, FIELD_ERRORS_SCHEMA]}
-
-BAD_REQUEST = OpenApiResponse(BAD_REQUEST_SCHEMA, description="Invalid input; the body names each bad field.")
-UNAUTHENTICATED = OpenApiResponse(
-    DETAIL_SCHEMA,
-    description="No or bad credentials.",
-    examples=[OpenApiExample("No credentials", {"detail": "Authentication credentials were not provided."})],
-)
-NOT_FOUND = OpenApiResponse(
-    DETAIL_SCHEMA,
-    description="No such object, or it belongs to another user.",
-    examples=[OpenApiExample("Not found", {"detail": "No Strategy matches the given query."})],
-)
 STAFF_READ_ONLY = OpenApiResponse(
     DETAIL_SCHEMA, description="Staff may read other users' objects but not change them through the API."
 )

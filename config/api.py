@@ -6,6 +6,7 @@ dots) and ``{"detail": "message"}`` for everything else.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -27,9 +28,49 @@ class StrictSerializerMixin:
 
 def exception_handler(exc, context):
     """DRF's handler, plus Django's ValidationError as a 400 and a clearer message for bad JSON."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
+        exc = exceptions.ParseError("body: JSON is nested too deeply")
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, exceptions.ParseError):
         exc = exceptions.ParseError(f"body: {exc.detail}")
     return drf_exception_handler(exc, context)
+
+
+# -- error shapes, for the OpenAPI schema ------------------------------------------------------
+
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "description": 'Invalid input: each key names a field (nested ones with dots), e.g. {"name": ["This field is required."]}.',
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+DETAIL_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+# A 400 is usually per-field, but a malformed body ({"detail": "body: JSON parse error ..."}) is not.
+BAD_REQUEST_SCHEMA = {"oneOf": [DETAIL_SCHEMA, FIELD_ERRORS_SCHEMA]}
+
+BAD_REQUEST = OpenApiResponse(BAD_REQUEST_SCHEMA, description="Invalid input; the body names each bad field.")
+UNAUTHENTICATED = OpenApiResponse(
+    DETAIL_SCHEMA,
+    description="No or bad credentials.",
+    examples=[OpenApiExample("No credentials", {"detail": "Authentication credentials were not provided."})],
+)
+NOT_FOUND = OpenApiResponse(
+    DETAIL_SCHEMA,
+    description="No such object, or it belongs to another user.",
+    examples=[OpenApiExample("Not found", {"detail": "No Strategy matches the given query."})],
+)
+CONFLICT = OpenApiResponse(DETAIL_SCHEMA, description="The object is not in a state that allows this.")
+FORBIDDEN = OpenApiResponse(DETAIL_SCHEMA, description="Not allowed for this user (staff only).")
+TOO_MANY = OpenApiResponse(DETAIL_SCHEMA, description="A limit was reached; the message says which.")
+
+_ERRORS = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 429: TOO_MANY}
+
+
+def errors(*codes: int) -> dict:
+    """The documented error responses of an operation, for ``extend_schema(responses=...)``."""
+    return {code: _ERRORS[code] for code in codes}

@@ -8,16 +8,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import (
-    BAD_REQUEST,
-    DETAIL_SCHEMA,
-    ID_PARAMETER,
-    NOT_FOUND,
-    OWNER_PARAMETER,
-    STAFF_READ_ONLY,
-    UNAUTHENTICATED,
-    OwnedObjectsMixin,
-)
+from accounts.api import ID_PARAMETER, OWNER_PARAMETER, STAFF_READ_ONLY, OwnedObjectsMixin
+from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED
 from strategies import actions
 from strategies.models import Strategy
 from strategies.serializers import (

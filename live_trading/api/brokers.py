@@ -10,17 +10,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 
-from accounts.api import (
-    BAD_REQUEST,
-    DETAIL_SCHEMA,
-    ID_PARAMETER,
-    NOT_FOUND,
-    OWNER_PARAMETER,
-    STAFF_READ_ONLY,
-    UNAUTHENTICATED,
-    OwnedObjectsMixin,
-)
-from config.api import StrictSerializerMixin
+from accounts.api import ID_PARAMETER, OWNER_PARAMETER, STAFF_READ_ONLY, OwnedObjectsMixin
+from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED, StrictSerializerMixin
 from live_trading import broker_actions
 from live_trading.models import BrokerConnection
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api import StrictSerializerMixin
@@ -16,6 +17,8 @@ from strategies.models import Strategy
 DEFAULT_DATE = DEMO_DAYS[0][1]  # a day `make run` prepares, so a start without a date begins at once
 
 
+@extend_schema_field({"oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "enum": ["max"]}],
+                      "description": '1 is real time, 60 a minute a second; "max" or 0 as fast as possible'})
 class SpeedField(serializers.Field):
     """A positive multiplier (1 is real time, 60 a minute a second), or ``"max"`` / 0 for as fast as possible."""
 
@@ -81,6 +84,13 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
             raise serializers.ValidationError({"to" if "to" in attrs else "date": ["must be a past trading day"]})
         attrs["to"] = end
         return attrs
+
+
+class SessionFilterSerializer(serializers.Serializer):
+    """The session list's query parameters (others, like ``page``, are the paginator's)."""
+
+    status = serializers.ChoiceField(choices=SimulationSession.Status.choices, required=False)
+    date = serializers.DateField(required=False, help_text="sessions replaying this trading day")
 
 
 class SpeedSerializer(StrictSerializerMixin, serializers.Serializer):

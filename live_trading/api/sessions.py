@@ -22,8 +22,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from config.api import errors
 from live_trading import actions, snapshots
 from live_trading.api.serializers import (
+    SessionFilterSerializer,
     SessionRowSerializer,
     SpeedSerializer,
     StartResponseSerializer,
@@ -84,7 +86,7 @@ class StartView(APIView):
     @extend_schema(
         summary="Start a strategy on a replayed trading day",
         request=StartSerializer,
-        responses={201: StartResponseSerializer},
+        responses={201: StartResponseSerializer, **errors(400, 401, 429)},
         examples=[
             START_EXAMPLE,
             OpenApiExample(
@@ -121,14 +123,15 @@ class StartView(APIView):
 
 class DashboardView(APIView):
     @extend_schema(summary="All of a user's sessions with their live state (no events history)",
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: OpenApiTypes.OBJECT, **errors(401, 404)})
     def get(self, request, user_id):
         user = user_for(request, user_id)
         return Response(snapshots.dashboard(user))
 
 
 class SessionStateView(APIView):
-    @extend_schema(summary="One session with its live state, as in the dashboard", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(summary="One session with its live state, as in the dashboard",
+                   responses={200: OpenApiTypes.OBJECT, **errors(401, 404)})
     def get(self, request, session_id):
         return Response(snapshots.session_state(session_for(request, session_id)))
 
@@ -137,7 +140,7 @@ class DiagnosticsView(APIView):
     @extend_schema(
         summary="Every node execution of a session (events_history) and each node's last state (current_state)",
         parameters=[OpenApiParameter("compress", bool, description="gzip + base64 the body into {\"diagnostics\": ...}")],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
     )
     def get(self, request, session_id):
         session = session_for(request, session_id)
@@ -156,7 +159,7 @@ STOPPED = inline_serializer("Stopped", {"session_id": serializers.CharField(), "
 
 
 class StopView(APIView):
-    @extend_schema(summary="Stop one session", request=None, responses={200: STOPPED})
+    @extend_schema(summary="Stop one session", request=None, responses={200: STOPPED, **errors(401, 404)})
     def post(self, request, session_id):
         session = actions.stop_session(session_for(request, session_id), request.user)
         message = "Session stopped successfully" if session.status == lifecycle.STOPPED else f"Session already {session.status}"
@@ -164,7 +167,8 @@ class StopView(APIView):
 
 
 class StopUserView(APIView):
-    @extend_schema(summary="Stop every active session of a user", request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(summary="Stop every active session of a user", request=None,
+                   responses={200: OpenApiTypes.OBJECT, **errors(401, 404)})
     def post(self, request, user_id):
         user = user_for(request, user_id)
         stopped = actions.stop_sessions(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE),
@@ -179,7 +183,7 @@ class StopAllView(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(summary="Emergency stop of every active session of every user (staff only)", request=None,
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: OpenApiTypes.OBJECT, **errors(401, 403)})
     def post(self, request):
         sessions = SimulationSession.objects.filter(status__in=lifecycle.ACTIVE).select_related("owner")
         stopped = actions.stop_sessions(list(sessions), request.user)
@@ -208,19 +212,22 @@ class _ControlView(APIView):
 
 
 class PauseView(_ControlView):
-    @extend_schema(summary="Pause a running session at the next tick", request=None, responses={200: SessionRowSerializer})
+    @extend_schema(summary="Pause a running session at the next tick", request=None,
+                   responses={200: SessionRowSerializer, **errors(401, 404, 409)})
     def post(self, request, session_id):
         return self.control(request, session_id, actions.pause_session)
 
 
 class ResumeView(_ControlView):
-    @extend_schema(summary="Resume a paused session", request=None, responses={200: SessionRowSerializer})
+    @extend_schema(summary="Resume a paused session", request=None,
+                   responses={200: SessionRowSerializer, **errors(401, 404, 409)})
     def post(self, request, session_id):
         return self.control(request, session_id, actions.resume_session)
 
 
 class SpeedView(_ControlView):
-    @extend_schema(summary="Change a running session's speed", request=SpeedSerializer, responses={200: SessionRowSerializer})
+    @extend_schema(summary="Change a running session's speed", request=SpeedSerializer,
+                   responses={200: SessionRowSerializer, **errors(400, 401, 404, 409)})
     def post(self, request, session_id):
         serializer = SpeedSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -232,24 +239,19 @@ class SessionListView(generics.ListAPIView):
 
     serializer_class = SessionRowSerializer
 
-    @extend_schema(parameters=[
-        OpenApiParameter("status", str, enum=[c for c, _ in SimulationSession.Status.choices]),
-        OpenApiParameter("date", OpenApiTypes.DATE, description="sessions replaying this trading day"),
-    ])
+    @extend_schema(parameters=[SessionFilterSerializer],
+                   responses={200: SessionRowSerializer(many=True), **errors(400, 401, 404)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        filters = SessionFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
         qs = SimulationSession.objects.filter(owner=self.request.user).select_related("owner")
-        params = self.request.query_params
-        if "status" in params:
-            if params["status"] not in SimulationSession.Status.values:
-                raise exceptions.ValidationError({"status": [f"must be one of {', '.join(SimulationSession.Status.values)}"]})
-            qs = qs.filter(status=params["status"])
-        if "date" in params:
-            day = serializers.DateField().run_validation(params["date"]) if params["date"] else None
-            if day is None:
-                raise exceptions.ValidationError({"date": ["must be a date YYYY-MM-DD"]})
+        if "status" in filters.validated_data:
+            qs = qs.filter(status=filters.validated_data["status"])
+        if "date" in filters.validated_data:
+            day = filters.validated_data["date"]
             qs = qs.filter(start_date__lte=day, end_date__gte=day)
         return qs.order_by("-created_at")
 
@@ -262,7 +264,9 @@ class TradeListView(generics.ListAPIView):
     def get_queryset(self):
         return session_for(self.request, self.kwargs["session_id"]).trades.order_by("seq")
 
-    @extend_schema(parameters=[OpenApiParameter("export", str, enum=["csv"], description="download all as CSV")])
+    @extend_schema(parameters=[OpenApiParameter("export", str, enum=["csv"], description="download all as CSV")],
+                   responses={(200, "application/json"): TradeSerializer(many=True),
+                              (200, "text/csv"): OpenApiTypes.STR, **errors(401, 404)})
     def get(self, request, *args, **kwargs):
         if request.query_params.get("export") == "csv":
             return self.csv(self.get_queryset())
