@@ -17,3 +17,6 @@ urlpatterns = [
     path("", include("live_trading.urls")),
     path("", include("live_trading.stream.urls")),
 ]
+
+handler400 = "config.views.bad_request"
+handler404 = "config.views.not_found"

@@ -20,3 +20,23 @@ def healthz(request):
     except Exception as exc:  # any failure to reach the database is "down", whatever the driver raised
         return JsonResponse({"status": "unavailable", "database": f"error: {type(exc).__name__}"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _api_error(request, status: int, detail: str, fallback):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": detail}, status=status)
+    return fallback
+
+
+def bad_request(request, exception=None):
+    """400 for what Django refuses before a view runs (a body over DATA_UPLOAD_MAX_MEMORY_SIZE...)."""
+    from django.views import defaults
+
+    detail = f"body: {exception}" if exception else "bad request"
+    return _api_error(request, 400, detail, defaults.bad_request(request, exception))
+
+
+def not_found(request, exception=None):
+    from django.views import defaults
+
+    return _api_error(request, 404, "no such endpoint or object", defaults.page_not_found(request, exception))

@@ -77,8 +77,15 @@ def test_an_oversized_body_is_refused(as_alice, alice_setup, settings):
     strategy, broker = alice_setup
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     response = start(as_alice, {**start_body(strategy, broker), "underlying": "N" * 20_000})
-    assert response.status_code in (400, 413)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("body: Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE")
     assert_nothing_written()
+
+
+def test_unknown_api_paths_answer_json(as_alice):
+    response = as_alice.get("/api/no/such/thing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no such endpoint or object"}
 
 
 def test_anonymous_callers_are_refused(client, alice, alice_setup):
