@@ -15,11 +15,15 @@ RECENT_FINISHED = 20  # finished sessions the dashboard shows besides the active
 _ASK = object()
 
 
-def diagnostics(session: SimulationSession) -> dict:
-    """``events_history`` keyed by execution id, in execution order, and each node's last execution."""
+def diagnostics(session: SimulationSession, up_to_seq: int | None = None) -> dict:
+    """``events_history`` keyed by execution id, in execution order, and each node's last execution
+    (up to the ``up_to_seq``-th execution when given)."""
     events_history = {}
     current_state = {}
-    for payload in NodeEvent.objects.filter(session=session).order_by("seq").values_list("payload", flat=True):
+    rows = NodeEvent.objects.filter(session=session)
+    if up_to_seq is not None:
+        rows = rows.filter(seq__lte=up_to_seq)
+    for payload in rows.order_by("seq").values_list("payload", flat=True):
         events_history[payload["execution_id"]] = payload
         current_state[payload["node_id"]] = payload
     return {"session_id": session.id, "events_history": events_history, "current_state": current_state}
@@ -79,9 +83,16 @@ def session_state(session: SimulationSession, reply=_ASK) -> dict:
             "progress_percentage": round(100 * session.ticks_processed / session.total_ticks, 2)
             if session.total_ticks else 0,
         },
-        "last_event_id": session.last_event_id or None,
+        "last_event_id": _last_event_id(session, snapshot),
         "data": data,
     }
+
+
+def _last_event_id(session: SimulationSession, snapshot: dict | None) -> int | None:
+    """The stream's last event this state includes: open the stream with it as Last-Event-ID."""
+    marks = (snapshot or {}).get("marks")
+    value = marks["last_event_id"] if marks and session.status in lifecycle.ACTIVE else session.last_event_id
+    return int(value) if value not in (None, "") else None
 
 
 def _from_database(session: SimulationSession) -> dict:
@@ -118,3 +129,49 @@ def dashboard(user) -> dict:
 
 def active_session_ids(user) -> list[str]:
     return list(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE).values_list("id", flat=True))
+
+
+def initial_state(session_id: str) -> dict:
+    """What the stream sends a client that connects without a usable Last-Event-ID: the session's state
+    including exactly the events up to ``last_event_id`` (the stream then sends those after it).
+
+    A session running here is asked, between two ticks, to write what is pending and say how far it
+    got; the node executions are read from the database up to that mark, the rest comes from the
+    engine's own snapshot. Any other session is read from the database.
+    """
+    session = SimulationSession.objects.select_related("owner").get(pk=session_id)
+    thread = registry.get(session_id)
+    snapshot = thread.snapshot(flush=True) if thread is not None else None
+    if snapshot is None:
+        session.refresh_from_db()
+        return finished_state(session_id)
+    marks = snapshot["marks"]
+    return _stream_state(session, snapshot, diagnostics(session, marks["node_seq"]), marks["last_event_id"])
+
+
+def finished_state(session_id: str) -> dict:
+    """The stream's state of a session from what was committed: its final snapshot when it ended."""
+    session = SimulationSession.objects.select_related("owner").get(pk=session_id)
+    snapshot = session.final_state or {}
+    return _stream_state(session, snapshot, diagnostics(session), session.last_event_id)
+
+
+def _stream_state(session: SimulationSession, snapshot: dict, diag: dict, last_event_id) -> dict:
+    gps = snapshot.get("gps_data") or {}
+    return {
+        "session_id": session.id,
+        "last_event_id": int(last_event_id) if last_event_id not in (None, "") else 0,
+        "status": session.status,
+        "strategy_id": str(session.strategy_id) if session.strategy_id else None,
+        "strategy_name": session.strategy_name,
+        "underlying": session.underlying,
+        "start_date": session.start_date.isoformat(),
+        "end_date": session.end_date.isoformat(),
+        "progress": snapshot.get("progress") or {"ticks_processed": session.ticks_processed,
+                                                  "total_ticks": session.total_ticks},
+        "pnl": gps.get("pnl"),
+        "summary": snapshot.get("summary"),
+        "diagnostics": {"events_history": diag["events_history"], "current_state": diag["current_state"]},
+        "trades": gps.get("trades") or [],
+        "positions": gps.get("positions") or [],
+    }

@@ -107,24 +107,40 @@ class SessionWriter:
     def flush(self, engine) -> None:
         self._write(engine)
 
+    def marks(self) -> dict:
+        """How many rows of each kind this session has produced, and the stream's last event number:
+        a snapshot taken now includes exactly these (see snapshots.initial_state)."""
+        return {"node_seq": self._seq["node"], "position_seq": self._seq["position"],
+                "trade_seq": self._seq["trade"], "last_event_id": self._last_event_id()}
+
+    def snapshot(self, engine, flush: bool = False) -> dict:
+        """The engine's state with ``marks``; with ``flush``, after writing and publishing what is pending."""
+        if flush and self.pending:
+            self.flush(engine)
+        return {**engine.snapshot(), "marks": self.marks()}
+
     def started(self) -> bool:
         """Record that this process runs the session. False if it was stopped before it could start."""
         try:
-            return move_status(
-                self.session_id, lifecycle.RUNNING, reason="started", from_statuses={lifecycle.CREATED},
-                runner=RUNNER_NAME, heartbeat_at=timezone.now(),
-            )
+            with transaction.atomic():
+                moved = move_status(
+                    self.session_id, lifecycle.RUNNING, reason="started", from_statuses={lifecycle.CREATED},
+                    runner=RUNNER_NAME, heartbeat_at=timezone.now(),
+                )
+                if moved:
+                    self._announce("started")
+            return moved
         finally:
             self._release()
 
     def paused(self, engine, reason: str) -> None:
-        self._write(engine, status=lifecycle.PAUSED, reason=reason or "paused")
+        self._write(engine, status=lifecycle.PAUSED, reason=reason or "paused", announce="paused")
 
     def resumed(self, engine, reason: str) -> None:
-        self._write(engine, status=lifecycle.RUNNING, reason=reason or "resumed")
+        self._write(engine, status=lifecycle.RUNNING, reason=reason or "resumed", announce="resumed")
 
     def speed_changed(self, engine, speed: float) -> None:
-        self._write(engine, speed_multiplier=speed)
+        self._write(engine, announce="speed_changed", speed_multiplier=speed)
 
     def finished(self, engine, status: str, reason: str) -> None:
         """Flush everything, then move to the final status with the summary, in one transaction."""
@@ -143,18 +159,33 @@ class SessionWriter:
             fields["final_state"] = engine.snapshot()
         except Exception:  # a broken engine (the reason we fail) may not answer; keep what we have
             log.exception("session %s: no final snapshot", self.session_id)
-        self._write(engine, status=status, reason=reason, **fields)
+        if self._write(engine, status=status, reason=reason, **fields) and self.stream is not None:
+            if status != lifecycle.COMPLETED:
+                self._publish(self.stream.status, status, reason=reason)
+            self._publish(self._complete)
+
+    def _complete(self) -> None:
+        # the final snapshot, from what was committed (imported late: snapshots imports the runner)
+        from live_trading.snapshots import finished_state
+
+        try:
+            self.stream.complete(finished_state(self.session_id))
+        finally:
+            self._release()
 
     # -- the write --------------------------------------------------------------------------------
-    def _write(self, engine, *, status: str | None = None, reason: str = "", **fields) -> bool:
+    def _write(self, engine, *, status: str | None = None, reason: str = "", announce: str | None = None,
+               speed_multiplier: float | None = None, **fields) -> bool:
         node_events, position_changes, trades = self._node_events, self._position_changes, self._trades
         self._node_events, self._position_changes, self._trades = [], [], []
         self._first_pending_at = None
         now = self._clock()
         self._last_heartbeat = now
-        progress = {"heartbeat_at": timezone.now()}
+        progress = {"heartbeat_at": timezone.now(), "last_event_id": str(self._last_event_id() or "")}
         if engine is not None:
             progress["ticks_processed"] = engine.ticks_processed
+        if speed_multiplier is not None:
+            fields["speed_multiplier"] = speed_multiplier
         moved = True
         try:
             with transaction.atomic():
@@ -169,9 +200,30 @@ class SessionWriter:
                         log.warning("session %s could not move to %s", self.session_id, status)
                 if self.stream is not None:
                     transaction.on_commit(self.stream.flush)
+                    if announce and moved:
+                        info = {"reason": reason} if reason else {}
+                        if speed_multiplier is not None:
+                            info["speed_multiplier"] = speed_multiplier
+                        self._announce(announce, **info)
         finally:
             self._release()
         return moved
+
+    def _last_event_id(self):
+        return self.stream.last_event_id if self.stream is not None else None
+
+    def _announce(self, kind: str, **info) -> None:
+        """Publish a session_status once the change it reports is committed."""
+        if self.stream is not None:
+            transaction.on_commit(lambda: self.stream.status(kind, **info))
+
+    @staticmethod
+    def _publish(fn, *args, **kwargs) -> None:
+        # A stream that cannot publish must not turn a finished session into a failed one.
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            log.exception("could not publish the end of a session")
 
     def _release(self) -> None:
         # Back to the pool (settings: DATABASES OPTIONS pool): a session holds a connection only while

@@ -33,6 +33,7 @@ class SessionStore(Protocol):
     def resumed(self, engine, reason: str) -> None: ...
     def speed_changed(self, engine, speed: float) -> None: ...
     def finished(self, engine, status: str, reason: str) -> None: ...
+    def snapshot(self, engine, flush: bool = False) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Control:
     reason: str = ""
     speed: float | None = None
     reply: Future | None = None  # snapshot: the engine's state, taken between two ticks
+    flush: bool = False  # snapshot: write (and publish) what is pending first, for an exact initial state
 
 
 class SessionThread(threading.Thread):
@@ -65,18 +67,20 @@ class SessionThread(threading.Thread):
     def send(self, message: Control) -> None:
         self.control.put(message)
 
-    def request_snapshot(self) -> Future | None:
-        """Ask for the engine's state between two ticks; the answer arrives on the returned future.
-        Asking several threads first and waiting after lets their answers overlap."""
+    def request_snapshot(self, *, flush: bool = False) -> Future | None:
+        """Ask for the session's state between two ticks; the answer arrives on the returned future.
+        Asking several threads first and waiting after lets their answers overlap. With ``flush`` the
+        thread first writes and publishes what is pending, so the database holds everything the
+        snapshot's marks count."""
         if not self.is_alive():
             return None
         reply: Future = Future()
-        self.send(Control("snapshot", reply=reply))
+        self.send(Control("snapshot", reply=reply, flush=flush))
         return reply
 
-    def snapshot(self, timeout: float = 2.0) -> dict | None:
-        """The engine's state between two ticks, or None if the thread ended before answering."""
-        return answer(self.request_snapshot(), timeout)
+    def snapshot(self, timeout: float = 2.0, *, flush: bool = False) -> dict | None:
+        """The session's state between two ticks, or None if the thread ended before answering."""
+        return answer(self.request_snapshot(flush=flush), timeout)
 
 
     # -- the thread --------------------------------------------------------------------------------
@@ -131,7 +135,7 @@ class SessionThread(threading.Thread):
     def _obey(self, message: Control):
         if message.action == "snapshot":
             try:
-                message.reply.set_result(self.engine.snapshot())
+                message.reply.set_result(self.store.snapshot(self.engine, flush=message.flush))
             except Exception as exc:  # the asker gets the error; the session goes on
                 message.reply.set_exception(exc)
             return None
