@@ -13,6 +13,7 @@ was really received); definitions are TypedDicts so they also document the shape
 
 
 import base64
+import functools
 import gzip
 import json
 import re
@@ -446,20 +447,23 @@ def _check(tp, value, path: str) -> None:
     raise EventShapeError(f"{path}: no rule for type {tp!r}")
 
 
+@functools.cache
+def _hints(tp) -> dict:
+    hints = get_type_hints(tp, include_extras=True)
+    return {k: get_args(h)[0] if get_origin(h) is NotRequired else h for k, h in hints.items()}
+
+
 def _check_typeddict(tp, value, path: str) -> None:
     if not isinstance(value, dict):
         raise EventShapeError(f"{path}: expected an object, got {type(value).__name__}")
-    hints = get_type_hints(tp, include_extras=True)
+    hints = _hints(tp)
     missing = sorted(tp.__required_keys__ - value.keys())
     if missing:
         raise EventShapeError(f"{path}: missing {', '.join(missing)}")
     extra_type = getattr(tp, "__extra_items__", None)
     for key, v in value.items():
         if key in hints:
-            hint = hints[key]
-            if get_origin(hint) is NotRequired:
-                hint = get_args(hint)[0]
-            _check(hint, v, f"{path}.{key}")
+            _check(hints[key], v, f"{path}.{key}")
         elif extra_type is None or extra_type is NoExtraItems:
             raise EventShapeError(f"{path}: unexpected field {key!r}")
         else:

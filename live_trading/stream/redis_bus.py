@@ -156,14 +156,17 @@ class RedisBus:
 
     async def _listen_forever(self) -> None:
         backoff = 0.05
+        lost_at = None  # monotonic time the subscription was lost (None: subscribed, or never was)
         while True:
             client = self._async_client()
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
                 self.subscriptions += 1
-                if self.subscriptions > 1:
-                    log.warning("stream: subscribed to Redis again; catching up from the replay windows")
+                if lost_at is not None:
+                    log.warning("stream: subscribed to Redis again after %.1fs; catching up from the replay windows",
+                                time.monotonic() - lost_at)
+                    lost_at = None
                 await self._catch_up(client)
                 backoff = 0.05
                 while True:
@@ -173,7 +176,10 @@ class RedisBus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure of the subscription: start it again
-                log.warning("stream: Redis subscription lost (%s: %s); reconnecting", type(exc).__name__, exc)
+                if lost_at is None:
+                    lost_at = time.monotonic()
+                    log.warning("stream: Redis subscription lost (%s: %s); reconnecting until it is back",
+                                type(exc).__name__, exc)
             finally:
                 try:
                     await pubsub.aclose()
@@ -193,8 +199,11 @@ class RedisBus:
             # they arrive after the fill, as duplicates or as the next number.
             await self._fill(client, env.session_id, env.user_id)
 
-    async def _fill(self, client, session_id: str, user_id: str) -> None:
-        window = await self._read(client, session_id)
+    async def _fill(self, client, session_id: str, user_id: str, window: list[Envelope] | None = None) -> None:
+        """Bring this process's window of a session up to date from Redis's; if Redis no longer has
+        the events that follow ours, start again from what it has and reset the session's streams."""
+        if window is None:
+            window = await self._read(client, session_id)
         last = self.hub.current_id(session_id)
         events = events_after(window, window[-1].n, last) if window else None
         if events is None:
@@ -211,7 +220,7 @@ class RedisBus:
                 continue
             window = await self._read(client, session_id)
             if window and window[-1].n > last:
-                await self._fill(client, session_id, user_id)
+                await self._fill(client, session_id, user_id, window)
 
     async def _read(self, client, session_id: str) -> list[Envelope]:
         raw = await client.lrange(self.window_key(session_id), 0, -1)

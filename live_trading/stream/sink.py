@@ -124,8 +124,9 @@ class StreamSink:
 
     def tick_due(self) -> bool:
         """Whether a ``tick_update`` may go out now. The engine asks before building a TickSnapshot,
-        so ticks the stream would coalesce away are never built (their LTP changes come with the next)."""
-        return self._clock() >= self._next_tick_at
+        so ticks the stream would coalesce away are never built (their LTP changes come with the next).
+        Not while one already waits for events ahead of it to be committed: it goes out with them."""
+        return not self._skipped and self._clock() >= self._next_tick_at
 
     def tick(self, snapshot: TickSnapshot) -> None:
         """Publish a ``tick_update`` unless one went out less than 1/tick_rate s ago (then keep it:

@@ -63,6 +63,9 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(f"/tmp/stream-test-daphne-{self.port}.log")
+        # Named, so a test can count this process's database connections in pg_stat_activity.
+        self.application_name = f"stream-test-{self.port}"
+        database_url += ("&" if "?" in database_url else "?") + f"application_name={self.application_name}"
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",

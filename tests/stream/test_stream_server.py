@@ -139,7 +139,7 @@ def test_the_query_parameter_resumes_a_first_connection(server, readers, alice):
 
 def test_filtered_streams_carry_their_kind_and_the_lifecycle(server, readers, alice):
     reference = readers(user_stream(server, alice), **bearer(alice))
-    session_id = start_session(server, alice, speed=2000)
+    session_id = start_session(server, alice, speed=10_000)
     control(server, alice, "pause", session_id)
     since_start = f"&lastEventId=session-{session_id}:0"
     filtered = {f: readers(session_url(server, session_id, f"?event_type={f}{since_start}"), **bearer(alice))
@@ -189,7 +189,7 @@ def test_compression_round_trips_and_compress_0_sends_plain_json(server, readers
 
 def test_ticks_are_coalesced_to_the_rate_and_carry_the_latest_state(server, readers, alice):
     stream = readers(user_stream(server, alice), **bearer(alice))
-    session_id = start_session(server, alice, speed=5000)
+    session_id = start_session(server, alice, speed=8000)
     started = time.monotonic()
     wait_for(lambda: session_finished(session_id), timeout=60, message="the session to finish")
     elapsed = time.monotonic() - started

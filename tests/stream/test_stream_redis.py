@@ -1,0 +1,160 @@
+"""Several server processes sharing events through a private Redis, and a Redis that restarts.
+
+Two daphne servers (A and B) share a redis-server started by the test on a free port, without
+persistence, so a restart loses everything Redis held. Sessions run in A; clients read from both.
+"""
+
+import subprocess
+import time
+
+import pytest
+import redis
+
+from tests.stream.conftest import (
+    bearer,
+    free_port,
+    redis_server_binary,
+    start_session,
+    stop_sessions,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+REDIS = redis_server_binary()
+if REDIS is None:
+    pytest.skip("redis-server is not installed (apt-get install redis-server); the multi-process stream "
+                "tests need a private one", allow_module_level=True)
+
+
+class RedisServer:
+    """A private redis-server: no persistence, so a restart starts empty."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: _pings(client), timeout=10, message="redis-server to answer")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.kill()
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def servers(server_factory, redis_server):
+    env = {"REDIS_URL": redis_server.url, "REDIS_PREFIX": f"test{redis_server.port}", "STREAM_HEARTBEAT_MS": 1000}
+    return server_factory(**env), server_factory(**env)
+
+
+@pytest.fixture(autouse=True)
+def _stop_sessions_after(servers, alice, bob, charlie):
+    yield
+    for user in (alice, bob, charlie):
+        stop_sessions(servers[0], user)
+
+
+def user_stream(server, user):
+    return server.url(f"/api/live-trading/stream/{user.user_id}")
+
+
+def stored(events):
+    return [e for e in events if e.id is not None]
+
+
+def control(server, user, action, session_id):
+    import httpx
+
+    r = httpx.post(server.url(f"/api/v2/live/{action}/{session_id}"), headers=bearer(user), timeout=30)
+    assert r.status_code == 200, r.text
+
+
+def test_events_published_in_one_process_reach_streams_served_by_another(servers, readers, alice, bob):
+    a, b = servers
+    on_a = readers(user_stream(a, alice), **bearer(alice))
+    on_b = readers(user_stream(b, alice), **bearer(alice))
+    bobs_on_b = readers(user_stream(b, bob), **bearer(bob))
+    session_id = start_session(a, alice, speed=2000)
+
+    on_a.until(lambda e: e.event == "trade_update", timeout=60)
+    last = stored(on_a.events)[-1]
+    got = on_b.until(lambda e: e.id == last.id, timeout=30)
+
+    assert [(e.event, e.id, e.data) for e in stored(got)] == [(e.event, e.id, e.data) for e in stored(on_a.events)][
+        :len(stored(got))]
+    assert {e.json["session_id"] for e in got if e.event != "heartbeat"} == {session_id}
+    tick = on_b.until(lambda e: e.event == "tick_update", timeout=30)[-1]
+    assert tick.json["session_id"] == session_id and tick.id is None
+    assert {e.event for e in bobs_on_b.events} <= {"heartbeat"}
+
+
+def test_a_client_that_moves_to_another_process_resumes_without_loss(servers, readers, alice):
+    a, b = servers
+    reference = readers(user_stream(a, alice), **bearer(alice))
+    first = readers(user_stream(a, alice), **bearer(alice))
+    start_session(a, alice, speed=300)
+    first.until(lambda e: len(stored(first.events)) >= 5, timeout=60)
+    first.close()
+    time.sleep(0.5)
+
+    moved = readers(user_stream(b, alice), **bearer(alice), **{"Last-Event-ID": first.last_event_id})
+    reference.until(lambda e: len(stored(reference.events)) >= len(stored(first.events)) + 10, timeout=60)
+    expected = stored(reference.events)[:len(stored(first.events)) + 10]
+    got = moved.until(lambda e: e.id == expected[-1].id, timeout=30)
+
+    assert [(e.event, e.id, e.data) for e in stored(first.events) + stored(got)] == [
+        (e.event, e.id, e.data) for e in expected]
+    assert not any(e.event == "initial_state" for e in got)
+
+
+def test_delivery_survives_a_redis_restart(servers, readers, redis_server, alice):
+    a, b = servers
+    reference = readers(user_stream(a, alice), **bearer(alice))  # where the session runs: no Redis needed
+    remote = readers(user_stream(b, alice), **bearer(alice))  # everything it gets comes through Redis
+    session_id = start_session(a, alice, speed=300)
+    reference.until(lambda e: len(stored(reference.events)) >= 5, timeout=60)
+    control(a, alice, "pause", session_id)
+    before = stored(reference.events)[-1]
+    remote.until(lambda e: e.id == before.id, timeout=30)
+
+    redis_server.kill()
+    control(a, alice, "resume", session_id)  # events go on being published while Redis is down
+    reference.until(lambda e: len(stored(reference.events)) >= stored(reference.events).index(before) + 8, timeout=60)
+    during = stored(reference.events)[-1]
+    time.sleep(1.5)
+    redis_server.start()
+
+    reference.until(lambda e: len(stored(reference.events)) > stored(reference.events).index(during) + 5, timeout=60)
+    after = stored(reference.events)[-1]
+    remote.until(lambda e: e.id == after.id, timeout=30)
+
+    upto = stored(reference.events)[:stored(reference.events).index(after) + 1]
+    received = stored(remote.events)[:len(upto)]
+    assert [(e.event, e.id, e.data) for e in received] == [(e.event, e.id, e.data) for e in upto]
+    assert not any(e.event == "initial_state" for e in remote.events)
