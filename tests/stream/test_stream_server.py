@@ -44,6 +44,10 @@ def plain(event):
     return decompress_fields(event.event, event.json)
 
 
+def number(event) -> int:
+    return int(event.id.rsplit(":", 1)[1])
+
+
 def session_finished(session_id):
     return SimulationSession.objects.get(pk=session_id).status in ("completed", "stopped", "failed", "interrupted")
 
@@ -56,31 +60,24 @@ def test_a_whole_session_arrives_in_order_and_matches_the_database(server, reade
     assert stream.status == 200 and stream.retry == 1500
 
     session_id = start_session(server, alice, mode="backtest")
-    wait_for(lambda: session_finished(session_id), timeout=60, message="the session to finish")
-    node_rows = list(NodeEvent.objects.filter(session_id=session_id).order_by("seq").values_list("payload", flat=True))
-    position_rows = list(PositionChange.objects.filter(session_id=session_id).order_by("seq")
-                         .values_list("payload", flat=True))
-    trade_rows = list(Trade.objects.filter(session_id=session_id).order_by("seq"))
-
-    def everything_arrived(_event):
-        got = stream.events
-        executions = sum(len(plain(e)["diagnostics"]["events_history"]) for e in got if e.event == "node_events")
-        return (executions == len(node_rows) and sum(e.event == "position_event" for e in got) == len(position_rows)
-                and sum(e.event == "trade_update" for e in got) == len(trade_rows))
-
-    stream.until(everything_arrived, timeout=30)
+    stream.until(lambda e: e.event == "session_complete", timeout=60)
+    session = SimulationSession.objects.get(pk=session_id)
+    node_rows = list(NodeEvent.objects.filter(session=session).order_by("seq").values_list("payload", flat=True))
+    position_rows = list(PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True))
+    trade_rows = list(Trade.objects.filter(session=session).order_by("seq"))
     events = [e for e in stream.events if e.event != "heartbeat"]
-    assert {e.json["session_id"] for e in events} == {session_id}
 
+    assert {e.json["session_id"] for e in events} == {session_id}
+    assert (events[0].event, events[0].json["status"]) == ("session_status", "started")
+    assert events[-1].event == "session_complete" and session.status == "completed"
     # Stored events are numbered 1, 2, 3, ... in the order they arrive; each kind's seq counts 1, 2, 3, ...
-    numbers = [int(e.id.rsplit(":", 1)[1]) for e in stored(events)]
-    assert numbers == list(range(1, len(numbers) + 1))
+    assert [number(e) for e in stored(events)] == list(range(1, len(stored(events)) + 1))
+    assert number(events[-1]) == int(session.last_event_id) + 1  # the row records what its state includes
     for kind in {e.event for e in events}:
         assert [e.json["seq"] for e in events if e.event == kind] == list(
             range(1, sum(e.event == kind for e in events) + 1))
 
-    executions = [x for e in events if e.event == "node_events"
-                  for x in plain(e)["diagnostics"]["events_history"].values()]
+    executions = [x for e in events if e.event == "node_events" for x in plain(e)["diagnostics"]["events_history"].values()]
     assert executions == node_rows
     positions = [{k: v for k, v in e.json.items() if k not in ("session_id", "seq")}
                  for e in events if e.event == "position_event"]
@@ -88,6 +85,9 @@ def test_a_whole_session_arrives_in_order_and_matches_the_database(server, reade
     trades = [plain(e)["trades"]["trade"] for e in events if e.event == "trade_update"]
     assert [(t["trade_id"], Decimal(t["pnl"]), Decimal(t["net_pnl"]), Decimal(t["exit_price"])) for t in trades] == [
         (t.trade_id, t.pnl, t.net_pnl, t.exit_price) for t in trade_rows]
+    final = plain(events[-1])
+    assert [t["trade_id"] for t in final["trades"]] == [t.trade_id for t in trade_rows]
+    assert Decimal(final["summary"]["net_pnl"]) == session.realized_pnl
     for e in events:
         check(e.event, e.json, compressed=True)
 
@@ -296,3 +296,135 @@ def test_an_unknown_event_type_is_400(server, alice):
     r = httpx.get(session_url(server, session_id, "?event_type=gossip"), headers=bearer(alice), timeout=10)
     assert r.status_code == 400
     assert list(r.json()) == ["event_type"]
+
+
+# -- initial_state: first connections and gaps beyond the window --------------------------------
+
+STATUS_AFTER = {"started": "running", "resumed": "running", "paused": "paused", "speed_changed": None}
+MOVING = ("current_price", "unrealized_pnl")  # an open position's, as of the event that last touched it
+
+
+def client_state(events, session_id):
+    """What a client following the protocol knows of a session after ``events``."""
+    state = None
+    for event in events:
+        if event.event in ("heartbeat", "tick_update") or event.json.get("session_id") != session_id:
+            continue
+        data = plain(event)
+        if event.event == "initial_state":
+            state = {
+                "events_history": dict(data["diagnostics"]["events_history"]),
+                "current_state": dict(data["diagnostics"]["current_state"]),
+                "trades": {t["trade_id"]: t for t in data["trades"]},
+                "positions": {(p["position_id"], p["re_entry_num"]): p for p in data["positions"]},
+                "status": data["status"],
+            }
+        elif state is None:
+            raise AssertionError(f"{event.event} before any initial_state")
+        elif event.event == "node_events":
+            state["events_history"].update(data["diagnostics"]["events_history"])
+            state["current_state"].update(data["diagnostics"]["current_state"])
+        elif event.event == "trade_update":
+            trade = data["trades"]["trade"]
+            state["trades"][trade["trade_id"]] = trade
+        elif event.event == "position_event":
+            p = data["position"]
+            state["positions"][(p["position_id"], p["re_entry_num"])] = p
+        elif event.event == "session_status":
+            state["status"] = STATUS_AFTER.get(data["status"], data["status"]) or state["status"]
+        elif event.event == "session_complete":
+            state["status"] = data["status"]
+    return state
+
+
+def fresh_state(server, user, session_id):
+    """The same, fetched afresh from the REST API (diagnostics endpoint and the session's dashboard card)."""
+    diagnostics = httpx.get(server.url(f"/api/session/{session_id}/diagnostics"), headers=bearer(user), timeout=30).json()
+    card = httpx.get(server.url(f"/api/live-trading/session/{session_id}"), headers=bearer(user), timeout=30).json()
+    gps = card["data"]["gps_data"]
+    return {
+        "events_history": diagnostics["events_history"],
+        "current_state": diagnostics["current_state"],
+        "trades": {t["trade_id"]: t for t in gps["trades"]},
+        "positions": {(p["position_id"], p["re_entry_num"]): p for p in gps["positions"]},
+        "status": card["status"],
+    }
+
+
+def assert_same_state(mine, fresh):
+    assert mine["events_history"] == fresh["events_history"]
+    assert mine["current_state"] == fresh["current_state"]
+    assert mine["trades"] == fresh["trades"]
+    assert mine["status"] == fresh["status"]
+    assert mine["positions"].keys() == fresh["positions"].keys()
+    for key, p in fresh["positions"].items():
+        q = mine["positions"][key]
+        if p["status"] == "CLOSED":
+            assert q == p
+        else:
+            assert {k: v for k, v in q.items() if k not in MOVING} == {k: v for k, v in p.items() if k not in MOVING}
+
+
+def test_a_first_connection_gets_initial_state_then_exactly_the_events_after_it(server, readers, alice):
+    reference = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=300)
+    reference.until(lambda e: e.event == "position_event", timeout=60)
+
+    late = readers(user_stream(server, alice), **bearer(alice))
+    snapshot = late.next(timeout=10)
+    assert snapshot.event == "initial_state" and snapshot.json["session_id"] == session_id
+    check("initial_state", snapshot.json, compressed=True)
+    last = snapshot.json["last_event_id"]
+    assert snapshot.id == f"session-{session_id}:{last}" and last >= 1
+    following = late.until(lambda e: e.id is not None and e.event != "initial_state", timeout=30)[-1]
+    assert number(following) == last + 1
+
+    control(server, alice, "pause", session_id)
+    paused = reference.until(lambda e: e.event == "session_status" and e.json["status"] == "paused", timeout=30)[-1]
+    late.until(lambda e: e.id == paused.id, timeout=30)
+    assert_same_state(client_state(late.events, session_id), fresh_state(server, alice, session_id))
+
+
+def test_a_gap_beyond_the_window_gives_a_fresh_initial_state_with_the_same_state(server, readers, alice):
+    reference = readers(user_stream(server, alice), **bearer(alice))
+    first = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=600)
+    first.until(lambda e: e.event == "node_events", timeout=60)
+    first.close()
+    reference.until(lambda e: len(stored(reference.events)) > len(stored(first.events)) + WINDOW + 5, timeout=60)
+    control(server, alice, "pause", session_id)
+    paused = reference.until(lambda e: e.event == "session_status" and e.json["status"] == "paused", timeout=30)[-1]
+
+    back = readers(user_stream(server, alice), **bearer(alice), **{"Last-Event-ID": first.last_event_id})
+    snapshot = back.next(timeout=10)
+    assert snapshot.event == "initial_state" and snapshot.json["session_id"] == session_id
+    assert snapshot.json["last_event_id"] == number(paused)
+    assert_same_state(client_state(back.events, session_id), fresh_state(server, alice, session_id))
+
+
+@pytest.mark.parametrize("last_event_id", ["nonsense", "session-{sid}:999999", "session-sim-ffffffffffff:3"])
+def test_an_unknown_id_gets_a_fresh_initial_state(server, readers, alice, last_event_id):
+    reference = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=300)
+    reference.until(lambda e: e.event == "candle_update", timeout=60)
+
+    stream = readers(user_stream(server, alice), **bearer(alice),
+                     **{"Last-Event-ID": last_event_id.format(sid=session_id)})
+    first = stream.next(timeout=10)
+    assert first.event == "initial_state" and first.json["session_id"] == session_id
+
+
+def test_a_sessions_own_stream_starts_with_its_state_even_when_it_has_ended(server, readers, alice):
+    reference = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, mode="backtest")
+    reference.until(lambda e: e.event == "session_complete", timeout=60)
+
+    stream = readers(server.url(f"/api/v2/live/stream/{session_id}?compress=0"), **bearer(alice))
+    snapshot = stream.next(timeout=10)
+    assert snapshot.event == "initial_state" and snapshot.json["status"] == "completed"
+    check("initial_state", snapshot.json, compressed=False)
+    assert_same_state(client_state([snapshot], session_id), fresh_state(server, alice, session_id))
+    # The snapshot includes the events up to its last_event_id; the session_complete came after it.
+    complete = stream.next(timeout=5)
+    assert complete.event == "session_complete" and number(complete) == snapshot.json["last_event_id"] + 1
+    assert stream.next(timeout=5).event == "heartbeat"
