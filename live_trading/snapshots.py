@@ -4,6 +4,8 @@ a finished one from what it left in the database."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from live_trading.runner.registry import registry
@@ -11,7 +13,8 @@ from live_trading.runner.thread import answer
 from sessions_app import lifecycle
 from sessions_app.models import NodeEvent, SimulationSession, Trade
 
-RECENT_FINISHED = 20  # finished sessions the dashboard shows besides the active ones
+RECENT_FINISHED = 5  # finished sessions (of the last day) the dashboard shows besides the active ones
+RECENT = timedelta(hours=24)
 _ASK = object()
 
 
@@ -53,7 +56,7 @@ def session_state(session: SimulationSession, reply=_ASK) -> dict:
         data = {
             "timestamp": snapshot.get("timestamp"),
             "is_fresh": fresh,
-            "gps_data": snapshot["gps_data"],
+            "gps_data": _card_gps(snapshot["gps_data"]),
             "broker_data": snapshot["broker_data"],
             "market_data": snapshot["market_data"],
             "nodes": snapshot.get("nodes", {}),
@@ -95,6 +98,12 @@ def _last_event_id(session: SimulationSession, snapshot: dict | None) -> int | N
     return int(value) if value not in (None, "") else None
 
 
+def _card_gps(gps: dict) -> dict:
+    """A card lists the positions still (partly) open; the closed ones are its trades, with the same
+    prices and flow ids, so listing them twice would double the card for nothing."""
+    return {**gps, "positions": [p for p in gps["positions"] if p["status"] != "CLOSED"]}
+
+
 def _from_database(session: SimulationSession) -> dict:
     """A finished session that left no snapshot (it failed early): its trades and totals."""
     from live_trading.api.serializers import TradeSerializer
@@ -112,11 +121,13 @@ def _from_database(session: SimulationSession) -> dict:
 
 
 def dashboard(user) -> dict:
-    """Every active session of ``user`` and the most recent finished ones, keyed by session id."""
-    base = SimulationSession.objects.filter(owner=user).select_related("owner", "broker_connection")
-    active = list(base.filter(status__in=lifecycle.ACTIVE).order_by("-created_at"))
-    finished = list(base.exclude(status__in=lifecycle.ACTIVE).order_by("-created_at")[:RECENT_FINISHED])
+    """Every active session of ``user`` and the few most recent finished ones, keyed by session id.
+    Older sessions are in ``/api/sessions/`` (paginated); ``total_sessions`` counts them all."""
+    base = SimulationSession.objects.filter(owner=user).select_related("owner", "broker_connection").defer("graph")
+    active = list(base.filter(status__in=lifecycle.ACTIVE).defer("final_state").order_by("-created_at"))
     replies = {s.id: _request(s) for s in active}  # every running thread answers at once
+    finished = list(base.exclude(status__in=lifecycle.ACTIVE).filter(created_at__gte=timezone.now() - RECENT)
+                    .order_by("-created_at")[:RECENT_FINISHED])
     sessions = {s.id: session_state(s, replies.get(s.id)) for s in active + finished}
     return {
         "user_id": user.user_id,
@@ -173,5 +184,5 @@ def _stream_state(session: SimulationSession, snapshot: dict, diag: dict, last_e
         "summary": snapshot.get("summary"),
         "diagnostics": {"events_history": diag["events_history"], "current_state": diag["current_state"]},
         "trades": gps.get("trades") or [],
-        "positions": gps.get("positions") or [],
+        "positions": _card_gps({"positions": gps.get("positions") or []})["positions"],
     }

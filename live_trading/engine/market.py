@@ -48,7 +48,10 @@ class MarketState:
         if len(ts) == 0:
             raise ValueError("the market day has no ticks")
         self.prices = prices
-        self.timestamps = ts.tolist()
+        # A MarketDay shares its Python lists between the sessions replaying it; other day-shaped
+        # objects get lists of this session's own.
+        self.timestamps = day.timestamp_list() if hasattr(day, "timestamp_list") else ts.tolist()
+        self._list_of = getattr(day, "price_list", None) or (lambda j: self.prices[:, j].tolist())
         self.n = len(self.timestamps)
         self.symbols = symbols
         self.underlying = symbols[0]
@@ -79,7 +82,7 @@ class MarketState:
         """Return column ``j``'s prices as a list of int paise (built once)."""
         col = self._cols.get(j)
         if col is None:
-            col = self._cols[j] = self.prices[:, j].tolist()
+            col = self._cols[j] = self._list_of(j)
         return col
 
     def column_of(self, symbol: str) -> list:

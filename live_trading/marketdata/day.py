@@ -54,6 +54,7 @@ class MarketDay:
     bar_symbols: frozenset[str] = frozenset()
     """Symbols imported as 1-minute candles (their ticks are the candles' open, low/high, close)."""
     _columns: dict[str, int] = field(default_factory=dict, repr=False)
+    _lists: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.symbols or self.symbols[0] != self.underlying:
@@ -73,6 +74,23 @@ class MarketDay:
 
     def __contains__(self, symbol: str) -> bool:
         return symbol in self._columns
+
+    def price_list(self, j: int) -> list[int]:
+        """Column `j`'s prices as a Python list (paise), built once and shared by every reader of this
+        day: read-only by contract. Engines index lists far faster than numpy scalars, and sessions
+        replaying the same day share one copy instead of each building (and the garbage collector
+        each walking) their own."""
+        lst = self._lists.get(j)
+        if lst is None:
+            lst = self._lists[j] = self.prices[:, j].tolist()
+        return lst
+
+    def timestamp_list(self) -> list[int]:
+        """`timestamps` as a Python list, shared like `price_list`."""
+        lst = self._lists.get("ts")
+        if lst is None:
+            lst = self._lists["ts"] = self.timestamps.tolist()
+        return lst
 
     @property
     def n_ticks(self) -> int:

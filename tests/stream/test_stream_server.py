@@ -329,7 +329,11 @@ def client_state(events, session_id):
             state["trades"][trade["trade_id"]] = trade
         elif event.event == "position_event":
             p = data["position"]
-            state["positions"][(p["position_id"], p["re_entry_num"])] = p
+            key = (p["position_id"], p["re_entry_num"])
+            if p["status"] == "CLOSED":
+                state["positions"].pop(key, None)  # closed positions live on as trades
+            else:
+                state["positions"][key] = p
         elif event.event == "session_status":
             state["status"] = STATUS_AFTER.get(data["status"], data["status"]) or state["status"]
         elif event.event == "session_complete":
