@@ -76,13 +76,13 @@ def start_session(user, request: StartRequest) -> SimulationSession:
         )
     control.ensure_listener()
     try:
-        start_thread(session, prepared)
+        thread = start_thread(session, prepared)
     except Exception as exc:  # the row exists: say why it never ran rather than leave it "created"
         log.exception("session %s could not start", session.id)
         move_status(session.id, lifecycle.FAILED, reason=f"could not start: {type(exc).__name__}: {exc}")
         raise
     # The thread records "running" itself; answer with that rather than race it.
-    wait_until(lambda: _status(session.id) != lifecycle.CREATED, STOP_WAIT_SECONDS)
+    thread.recorded_start.wait(STOP_WAIT_SECONDS)
     session.refresh_from_db()
     return session
 

@@ -133,7 +133,7 @@ def dashboard(user) -> dict:
         "user_id": user.user_id,
         "total_sessions": base.count(),
         "active_sessions": len(active),
-        "cache_time": timezone.now().isoformat(),
+        "cache_time": timezone.localtime().isoformat(),
         "sessions": sessions,
     }
 

@@ -194,7 +194,7 @@ class StopAllView(APIView):
                 for s in stopped
             ],
             "stopped_by": request.user.username,
-            "stopped_at": timezone.now().isoformat(),
+            "stopped_at": timezone.localtime().isoformat(),
             "message": f"Stopped all {len(stopped)} active session(s)",
         })
 

@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
-from live_trading.runner.pacing import Pacer
+from live_trading.runner.pacing import MAX_SPEED, Pacer
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class SessionThread(threading.Thread):
         self.pacer = Pacer(speed)
         self.control: queue.Queue[Control] = queue.Queue()
         self.paused = False
+        self.recorded_start = threading.Event()  # set once the thread has recorded (or given up) its start
         self.final_status: str | None = None
         self._on_exit = on_exit
 
@@ -87,13 +88,16 @@ class SessionThread(threading.Thread):
     def run(self) -> None:
         status, reason = "failed", "the session thread ended unexpectedly"
         try:
-            if not self.store.started():
+            started = self.store.started()
+            self.recorded_start.set()
+            if not started:
                 return  # someone else moved the session first (stopped before it started)
             status, reason = self._replay()
         except Exception as exc:
             log.exception("session %s failed", self.session_id)
             status, reason = "failed", f"{type(exc).__name__}: {exc}"
         finally:
+            self.recorded_start.set()
             try:
                 self.store.finished(self.engine, status, reason)
             except Exception:
@@ -113,6 +117,14 @@ class SessionThread(threading.Thread):
                 outcome = self._obey(control.get())  # sleep until told otherwise
                 if outcome:
                     return outcome
+                continue
+            if pacer.speed == MAX_SPEED:
+                # No pacing: no need to look at the next tick's time first.
+                more = engine.step()
+                store.maybe_flush(engine)
+                if not more:
+                    engine.finish()
+                    return "completed", "replayed every tick"
                 continue
             ts = engine.next_timestamp()
             if ts is None:
