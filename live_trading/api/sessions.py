@@ -123,7 +123,23 @@ class StartView(APIView):
 
 class DashboardView(APIView):
     @extend_schema(summary="All of a user's sessions with their live state (no events history)",
-                   responses={200: OpenApiTypes.OBJECT, **errors(401, 404)})
+                   responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
+                   examples=[OpenApiExample("Dashboard (seed 004, abridged)", response_only=True, value={
+                       "user_id": "user_2yfjTGEKjL7XkklQyBaMP6SN2Lc", "total_sessions": 3, "active_sessions": 2,
+                       "cache_time": "2024-10-29T11:00:00+05:30",
+                       "sessions": {"sim-abc123": {
+                           "session_id": "sim-abc123", "strategy_name": "NIFTY Straddle",
+                           "broker_info": {"broker_type": "paper", "account_id": "PAPER-DEMO-001"},
+                           "status": "running", "last_event_id": 42,
+                           "progress": {"ticks_processed": 1543, "total_ticks": 22500, "progress_percentage": 6.86},
+                           "data": {"is_fresh": True,
+                                    "gps_data": {"positions": [], "trades": [], "pnl": {
+                                        "realized_pnl": "5000.00", "unrealized_pnl": "1250.00",
+                                        "total_pnl": "6250.00", "closed_trades": 2, "open_trades": 1}},
+                                    "broker_data": {"orders": [], "account_info": {
+                                        "available_margin": "50000.00", "used_margin": "25000.00",
+                                        "total_value": "75000.00"}},
+                                    "market_data": {"ltp_store": {"NIFTY": 25100.0}, "candle_data": {}}}}}})])
     def get(self, request, user_id):
         user = user_for(request, user_id)
         return Response(snapshots.dashboard(user))
@@ -159,7 +175,10 @@ STOPPED = inline_serializer("Stopped", {"session_id": serializers.CharField(), "
 
 
 class StopView(APIView):
-    @extend_schema(summary="Stop one session", request=None, responses={200: STOPPED, **errors(401, 404)})
+    @extend_schema(summary="Stop one session", request=None, responses={200: STOPPED, **errors(401, 404)},
+                   examples=[OpenApiExample("Stopped (seed 004)", response_only=True, value={
+                       "session_id": "sim-abc123def456", "status": "stopped",
+                       "message": "Session stopped successfully"})])
     def post(self, request, session_id):
         session = actions.stop_session(session_for(request, session_id), request.user)
         message = "Session stopped successfully" if session.status == lifecycle.STOPPED else f"Session already {session.status}"
@@ -168,7 +187,11 @@ class StopView(APIView):
 
 class StopUserView(APIView):
     @extend_schema(summary="Stop every active session of a user", request=None,
-                   responses={200: OpenApiTypes.OBJECT, **errors(401, 404)})
+                   responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
+                   examples=[OpenApiExample("Stopped (seed 004)", response_only=True, value={
+                       "user_id": "user_2yfjTGEKjL7XkklQyBaMP6SN2Lc", "sessions_stopped": 3,
+                       "stopped_sessions": ["sim-abc123", "sim-def456", "sim-ghi789"],
+                       "message": "Stopped 3 session(s) for user user_2yfjTGEKjL7XkklQyBaMP6SN2Lc"})])
     def post(self, request, user_id):
         user = user_for(request, user_id)
         stopped = actions.stop_sessions(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE),
@@ -183,7 +206,14 @@ class StopAllView(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(summary="Emergency stop of every active session of every user (staff only)", request=None,
-                   responses={200: OpenApiTypes.OBJECT, **errors(401, 403)})
+                   responses={200: OpenApiTypes.OBJECT, **errors(401, 403)},
+                   examples=[OpenApiExample("Stopped (seed 004)", response_only=True, value={
+                       "sessions_stopped": 2,
+                       "stopped_sessions": [
+                           {"session_id": "sim-abc123", "user_id": "user_001", "strategy_id": "strat-001"},
+                           {"session_id": "sim-def456", "user_id": "user_002", "strategy_id": "strat-002"}],
+                       "stopped_by": "ops", "stopped_at": "2024-10-29T10:48:00+05:30",
+                       "message": "Stopped all 2 active session(s)"})])
     def post(self, request):
         sessions = SimulationSession.objects.filter(status__in=lifecycle.ACTIVE).select_related("owner")
         stopped = actions.stop_sessions(list(sessions), request.user)

@@ -117,3 +117,9 @@ def test_non_staff_cannot_open_the_admin(client, alice, bob, page):
     response = client.get(reverse(page))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_openapi_schema_validates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    schema = (tmp_path / "schema.yaml").read_text()
+    assert "/api/v2/live/start:" in schema and "/api/live-trading/dashboard/{user_id}:" in schema

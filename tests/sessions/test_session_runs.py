@@ -95,28 +95,34 @@ def test_a_whole_day_at_max_speed_persists_exactly_what_the_engine_produces(as_a
     assert session.started_at <= session.ended_at
 
 
-def test_pause_resume_speed_and_stop_at_a_paced_speed(as_alice, alice, alice_setup):
+def test_real_time_then_pause_resume_speed_and_stop(as_alice, as_bob, alice, alice_setup):
     strategy, broker = alice_setup
-    session_id = as_alice.post("/api/v2/live/start", start_body(strategy, broker, speed_multiplier=600),
+    session_id = as_alice.post("/api/v2/live/start", start_body(strategy, broker, speed_multiplier=1),
                                format="json").json()["session_id"]
 
     def progress():
         state = as_alice.get(f"/api/live-trading/session/{session_id}").json()
         return state["progress"]["ticks_processed"]
 
-    wait_for(lambda: progress() > 30, message="some ticks")
+    started = time.monotonic()
+    wait_for(lambda: progress() >= 3, message="three ticks at real time")
+    assert time.monotonic() - started >= 1.5, "real time: one tick a second (the first is due at once)"
+    assert as_bob.post(f"/api/v2/live/pause/{session_id}").status_code == 404
     paused = as_alice.post(f"/api/v2/live/pause/{session_id}")
     assert paused.status_code == 200 and paused.json()["status"] == "paused"
     held = progress()
-    time.sleep(0.3)
+    time.sleep(1.5)
     assert progress() == held, "a paused session does not advance"
 
+    assert as_bob.post(f"/api/v2/live/resume/{session_id}").status_code == 404
     resumed = as_alice.post(f"/api/v2/live/resume/{session_id}")
     assert resumed.status_code == 200 and resumed.json()["status"] == "running"
     wait_for(lambda: progress() > held, message="progress after resume")
 
+    assert as_bob.post(f"/api/v2/live/speed/{session_id}", {"speed_multiplier": 2}, format="json").status_code == 404
     faster = as_alice.post(f"/api/v2/live/speed/{session_id}", {"speed_multiplier": 1200}, format="json")
     assert faster.status_code == 200 and faster.json()["speed_multiplier"] == 1200
+    wait_for(lambda: progress() > 600, message="past the 09:20 entries at 1200x")
 
     state = as_alice.get(f"/api/live-trading/session/{session_id}").json()
     assert state["status"] == "running" and state["data"]["is_fresh"] is True
@@ -127,7 +133,8 @@ def test_pause_resume_speed_and_stop_at_a_paced_speed(as_alice, alice, alice_set
     assert stopped.json() == {"session_id": session_id, "status": "stopped", "message": "Session stopped successfully"}
     session = SimulationSession.objects.get(pk=session_id)
     assert session.status_reason == "stopped by alice" and session.stop_requested_by == alice
-    assert 30 < session.ticks_processed < 22500
+    assert 600 < session.ticks_processed < 22500
+    assert session.node_events.exists() and session.position_changes.exists()
     _, sink = direct_run(session, ticks=session.ticks_processed)
     assert_persisted_equals(session, sink)
 

@@ -1,0 +1,71 @@
+"""Sessions across real server processes: control from another process through Redis, and a server that
+is told to stop (SIGTERM) leaving its sessions interrupted, not running."""
+
+import httpx
+import pytest
+
+from sessions_app.models import SimulationSession
+from tests.stream.conftest import bearer, start_session, stop_sessions, wait_for
+from tests.stream.test_stream_redis import RedisServer
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def status_of(session_id):
+    return SimulationSession.objects.get(pk=session_id).status
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def pair(server_factory, redis_server):
+    env = {"REDIS_URL": redis_server.url, "REDIS_PREFIX": f"ctl{redis_server.port}"}
+    return server_factory(**env), server_factory(**env)
+
+
+def test_another_process_pauses_resumes_speeds_up_and_stops_a_session(pair, alice, bob, charlie):
+    a, b = pair
+    session_id = start_session(a, alice, speed=1)
+    wait_for(lambda: status_of(session_id) == "running", message="running")
+
+    def control(action, **body):
+        return httpx.post(b.url(f"/api/v2/live/{action}/{session_id}"), headers=bearer(alice), json=body or None,
+                          timeout=30)
+
+    assert control("pause").json()["status"] == "paused"
+    assert control("resume").json()["status"] == "running"
+    assert control("speed", speed_multiplier=60).json()["speed_multiplier"] == 60
+    assert httpx.post(b.url(f"/api/v2/live/stop/{session_id}"), headers=bearer(bob), timeout=30).status_code == 404
+    stopped = httpx.post(b.url(f"/api/v2/live/stop/{session_id}"), headers=bearer(alice), timeout=30).json()
+
+    assert stopped["status"] == "stopped"
+    session = SimulationSession.objects.get(pk=session_id)
+    assert session.status_reason == "stopped by alice", "the process running it stopped it, not a fallback"
+    assert session.runner.endswith(f":{a.proc.pid}")
+    everything = httpx.post(b.url("/api/v2/live/stop/all"), headers=bearer(charlie), timeout=30)
+    assert everything.status_code == 200
+    stop_sessions(a, alice)
+
+
+def test_sigterm_interrupts_the_servers_sessions_and_keeps_what_they_produced(server_factory, alice, bob, charlie):
+    server = server_factory()
+    ids = [start_session(server, alice, speed=600), start_session(server, bob, speed=600)]
+    wait_for(lambda: all(SimulationSession.objects.get(pk=i).ticks_processed > 0 or status_of(i) == "running"
+                         for i in ids), message="both running")
+    wait_for(lambda: SimulationSession.objects.get(pk=ids[0]).node_events.exists(), message="some node events")
+
+    server.proc.terminate()
+    server.proc.wait(30)
+
+    for session_id in ids:
+        session = SimulationSession.objects.get(pk=session_id)
+        assert session.status == "interrupted"
+        assert session.status_reason == "the server process stopped"
+        assert session.ended_at is not None and session.ticks_processed > 0
+    assert SimulationSession.objects.get(pk=ids[0]).node_events.exists()
+    assert server.proc.returncode is not None
