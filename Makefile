@@ -23,8 +23,9 @@ $(VENV)/.installed: requirements.txt
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# Every benchmark, one after another (a few minutes); each prints its figures and targets.
 bench: setup
-	$(PY) bench/run_all.py
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean-data:
 	rm -rf var/pgdata var/market_data
