@@ -10,7 +10,6 @@ import pytest
 from live_trading.models import BrokerConnection
 from live_trading.runner.registry import registry
 from strategies.models import Strategy
-from tests.api.conftest import client_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "strategies" / "examples"
 DAY = date(2024, 10, 29)
@@ -24,21 +23,6 @@ def example(name: str) -> dict:
 def _no_threads_left_behind():
     yield
     registry.shutdown("test ended", timeout=20)
-
-
-@pytest.fixture
-def as_alice(alice):
-    return client_for(alice)
-
-
-@pytest.fixture
-def as_bob(bob):
-    return client_for(bob)
-
-
-@pytest.fixture
-def as_charlie(charlie):
-    return client_for(charlie)
 
 
 def setup_for(user, strategy_name="nifty_short_straddle"):
