@@ -108,3 +108,27 @@ def secret_key(debug: bool, key_file: Path, *, environ=os.environ) -> str:
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+def env_redis_url(name: str = "REDIS_URL", *, environ=os.environ) -> str | None:
+    """Return a ``redis://`` / ``rediss://`` / ``unix://`` URL, checked, or None when unset."""
+    raw = environ.get(name)
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)"
+        )
+    if parts.scheme == "unix":
+        return raw  # a socket path; the database, if any, is a query parameter
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} has a port that is not a number") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"{name}={raw!r} has no host")
+    database = parts.path.lstrip("/")
+    if database and not database.isdigit():
+        raise ImproperlyConfigured(f"{name}={raw!r}: the database after the host must be a number, not {database!r}")
+    return raw

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from config.env import database_from_url, env_bool, env_int, env_list, env_str, secret_key
+from config.env import database_from_url, env_bool, env_int, env_list, env_redis_url, env_str, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
@@ -83,7 +83,7 @@ DATABASES["default"]["OPTIONS"] = {
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env_redis_url("REDIS_URL")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

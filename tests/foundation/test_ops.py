@@ -123,3 +123,17 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     schema = (tmp_path / "schema.yaml").read_text()
     assert "/api/v2/live/start:" in schema and "/api/live-trading/dashboard/{user_id}:" in schema
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_an_invalid_graph_with_the_validators_paths(client, alice, charlie):
+    client.force_login(charlie)
+    graph = {"format_version": 1, "name": "no start", "nodes": [], "edges": []}
+
+    response = client.post(reverse("admin:strategies_strategy_add"), {
+        "owner": alice.pk, "name": "broken", "description": "", "graph": json.dumps(graph)})
+
+    assert response.status_code == 200, "the form is shown again, not saved"
+    errors = response.context["adminform"].form.errors["graph"]
+    assert errors == ["nodes: must be a non-empty list"]
+    assert not Strategy.objects.filter(name="broken").exists()

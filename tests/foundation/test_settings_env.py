@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import database_from_url, env_bool, env_int, env_list, secret_key
+from config.env import database_from_url, env_bool, env_int, env_list, env_redis_url, secret_key
 
 
 @pytest.mark.parametrize("raw, expected", [("1", True), ("TRUE", True), ("on", True), ("no", False), ("0", False)])
@@ -80,3 +80,23 @@ def test_secret_key_is_required_when_debug_is_off(tmp_path):
     with pytest.raises(ImproperlyConfigured, match="shorter than 32"):
         secret_key(False, tmp_path / "secret_key", environ={"SECRET_KEY": "short"})
     assert secret_key(False, tmp_path / "k", environ={"SECRET_KEY": "x" * 40}) == "x" * 40
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("localhost:6379", "must start with redis://, rediss:// or unix://"),
+        ("redis://127.0.0.1:port/0", "has a port that is not a number"),
+        ("redis:///0", "has no host"),
+        ("redis://127.0.0.1:6379/cache", "the database after the host must be a number"),
+    ],
+)
+def test_redis_url_refuses_what_redis_could_not_use(raw, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        env_redis_url(environ={"REDIS_URL": raw})
+
+
+def test_redis_url_is_optional_and_passes_good_values_through():
+    assert env_redis_url(environ={}) is None
+    assert env_redis_url(environ={"REDIS_URL": "redis://:secret@10.0.0.5:6380/2"}) == "redis://:secret@10.0.0.5:6380/2"
+    assert env_redis_url(environ={"REDIS_URL": "unix:///run/redis.sock"}) == "unix:///run/redis.sock"
