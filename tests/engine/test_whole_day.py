@@ -110,3 +110,23 @@ def test_simulate_refuses_an_invalid_strategy(tmp_path):
     path.write_text(json.dumps(bad))
     with pytest.raises(CommandError, match=r"nodes\[2\]\.config\.strike\.offset: must be an integer between -20 and 20"):
         call_command("simulate", "--strategy", str(path), "--date", "2024-10-29")
+
+
+def test_simulate_says_why_a_valid_strategy_traded_nothing(tmp_path):
+    far = load_example("nifty_short_straddle")
+    for node in far["nodes"]:
+        if node["type"] == "entry":
+            node["config"]["strike"]["offset"] = 18  # valid, but the synthetic chain has ATM +-15 strikes
+    path = tmp_path / "far.json"
+    path.write_text(json.dumps(far))
+    out = StringIO()
+
+    call_command("simulate", "--strategy", str(path), "--date", "2024-10-29", "--json", stdout=out)
+
+    result = json.loads(out.getvalue())
+    assert result["trades"] == []
+    # ATM on 2024-10-29 at 09:20 is 24500: 18 strikes of 50 away is 25400, outside the chain.
+    assert [(o["node_id"], o["event_type"], o["reason"]) for o in result["refused_orders"]] == [
+        ("entry-ce", "order_rejected", "NIFTY:2024-10-31:OPT:25400:CE is not in the day's option chain"),
+        ("entry-pe", "order_rejected", "NIFTY:2024-10-31:OPT:25400:PE is not in the day's option chain"),
+    ]

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from live_trading.engine.engine import EngineSettings
-from live_trading.engine.events import TradeClosed
+from live_trading.engine.events import NodeExecuted, TradeClosed
 from live_trading.engine.session import MultiDayEngine
 from live_trading.marketdata.sessions import trading_days
 from live_trading.marketdata.store import MarketDataMissing, load_day
@@ -27,19 +27,24 @@ from strategies.graph import InvalidGraph, parse_graph
 from strategies.graph.examples import load_strategy_source
 
 PROGRESS_EVERY = 500  # ticks between progress-bar updates: the bar must not cost the loop
+REFUSED = ("order_rejected", "order_skipped")
 
 
 class _TradeSink:
-    """Keeps the trades; everything else is dropped."""
+    """Keeps the trades and the orders that were refused; everything else is dropped."""
 
     wants_ticks = False
 
     def __init__(self):
         self.trades = []
+        self.refused = []
 
     def emit(self, event) -> None:
         if isinstance(event, TradeClosed):
             self.trades.append(event.trade)
+        elif isinstance(event, NodeExecuted) and event.event_type in REFUSED:
+            self.refused.append({"timestamp": event.timestamp, "node_id": event.node_id,
+                                 "event_type": event.event_type, "reason": event.details.get("reason", "")})
 
 
 class Command(BaseCommand):
@@ -99,6 +104,7 @@ class Command(BaseCommand):
             "engine_seconds": round(wall, 3),
             "ticks_per_second": round(ticks / wall) if wall else None,
             "trades": [t.to_dict() for t in sink.trades],
+            "refused_orders": sink.refused,
         }
         if opts["json"]:
             self.stdout.write(json.dumps(result, indent=2))
@@ -143,6 +149,11 @@ class Command(BaseCommand):
               f"{t['symbol']:<32} {t['entry_price']:>9} -> {t['exit_price']:>9}  pnl {t['pnl']:>10}  "
               f"net {t['net_pnl']:>10}  {t['exit_reason']}")
         w(f"trades {s['total_trades']} (won {s['winning_trades']}, lost {s['losing_trades']}, win rate {s['win_rate']}%)")
+        if r["refused_orders"]:
+            # A strategy that trades nothing usually says why here (an option not in the day's chain...).
+            w(self.style.WARNING(f"orders refused or skipped: {len(r['refused_orders'])}"))
+            for o in r["refused_orders"][:5]:
+                w(f"  {o['timestamp'][:19]}  {o['node_id']}: {o['event_type']}: {o['reason']}")
         w(f"gross P&L {s['gross_pnl']}  charges {s['charges']}  net P&L {s['net_pnl']}  max drawdown {s['max_drawdown']}")
         w(f"{r['ticks']} ticks in {r['engine_seconds']} s of engine time ({r['ticks_per_second']} ticks/s); "
           f"{total_seconds:.2f} s with data loading")
