@@ -118,6 +118,8 @@ def import_files(paths: Iterable[Path | str], data_dir: Path | str | None = None
         if result is not None:
             parsed.append(result)
     _check_overlaps(parsed, issues)
+    if not issues:
+        _check_underlyings_present(parsed, data_dir, issues)
     if issues:
         raise ImportFailed(sorted(issues))
     return _write(parsed, data_dir)
@@ -195,8 +197,10 @@ def _parse_file(path: Path, issues: list[ImportIssue]) -> _Parsed | None:
     _check_order([s for s, k in zip(symbols, known, strict=True) if k], ts[known], lines[known], issue)
     for sym, line in _first_lines(symbols, lines):
         parsed_sym = parse_symbol(sym) if sym else None
-        if day is not None and isinstance(parsed_sym, OptionSymbol) and parsed_sym.expiry < day:
-            issue(line, "symbol", f"{sym} expired on {parsed_sym.expiry.isoformat()}, before {day.isoformat()}")
+        if day is not None and isinstance(parsed_sym, OptionSymbol):
+            problem = _contract_problem(parsed_sym, day)
+            if problem:
+                issue(line, "symbol", problem)
     if len(issues) > before or day is None:
         return None
     return _Parsed(
@@ -313,6 +317,26 @@ def _canonical_symbol(text: str, line: int, issue) -> str | None:
     return str(sym)
 
 
+def _contract_problem(sym: OptionSymbol, day: date) -> str | None:
+    """Why the option `sym` did not trade on `day`, or None: its expiry must be one the contract facts
+    list on that day (weeklies of the next five weeks, the next three monthlies) and its strike must sit
+    on the strike grid in force."""
+    if sym.expiry < day:
+        return f"{sym} expired on {sym.expiry.isoformat()}, before {day.isoformat()}"
+    try:
+        listed = instruments.expiries(sym.underlying, day)
+        step = instruments.strike_step_paise(sym.underlying, day)
+    except instruments.InstrumentError as exc:
+        return f"{sym} cannot be checked against the contract facts: {exc}"
+    if sym.expiry not in listed:
+        shown = ", ".join(d.isoformat() for d in listed) or "none"
+        return (f"{sym}: {sym.expiry.isoformat()} ({sym.expiry:%A}) is not a {sym.underlying} expiry listed on "
+                f"{day.isoformat()} (listed: {shown})")
+    if sym.strike_paise % step:
+        return f"{sym}: strike {sym.strike} is off {sym.underlying}'s strike step of {step / 100:g} rupees"
+    return None
+
+
 def _tick_of(symbol: str) -> int:
     sym = parse_symbol(symbol)
     info = instruments.get_underlying(sym.underlying)
@@ -415,6 +439,42 @@ def _check_overlaps(parsed: list[_Parsed], issues: list[ImportIssue]) -> None:
                 issues.append(ImportIssue(str(item.path), line, "symbol",
                                           f"{sym} on {item.day.isoformat()} is also in {owner[key]}; import it once"))
             owner.setdefault(key, item.path)
+
+
+def _check_underlyings_present(parsed: list[_Parsed], data_dir, issues: list[ImportIssue]) -> None:
+    """Every imported day must hold its underlying's own prices: from this import, or kept from an earlier
+    one of the same day. Options alone would leave the underlying column empty and replay a day that
+    never trades (imported data hides the synthetic day)."""
+    underlying_of: dict[str, str] = {}
+    groups: dict[tuple[str, date], list[tuple[_Parsed, str]]] = {}
+    for item in parsed:
+        for sym in dict.fromkeys(item.symbols):
+            underlying = underlying_of.setdefault(sym, parse_symbol(sym).underlying)
+            entries = groups.setdefault((underlying, item.day), [])
+            if not any(other is item for other, _ in entries):
+                entries.append((item, sym))  # the file's first symbol of this underlying
+    for (underlying, day), entries in sorted(groups.items(), key=lambda kv: kv[0]):
+        if any(underlying in set(item.symbols) for item, _ in entries):
+            continue
+        if _has_underlying_rows(imported_path(underlying, day, data_dir), underlying):
+            continue
+        for item, sym in entries:
+            parquet = item.path.suffix.lower() == ".parquet"
+            line = item.symbols.index(sym) + (1 if parquet else 2)
+            issues.append(ImportIssue(
+                str(item.path), line, "symbol",
+                f"no rows for the underlying {underlying} on {day.isoformat()}, only its options: an imported "
+                f"day replaces the synthetic one, so it must include {underlying} itself (add its rows to "
+                "this import)",
+                "row" if parquet else "line",
+            ))
+
+
+def _has_underlying_rows(path: Path, underlying: str) -> bool:
+    """Whether the imported day file at `path` exists and has ticks of `underlying` itself."""
+    if not path.exists():
+        return False
+    return pq.read_table(path, columns=["symbol"], filters=[("symbol", "==", underlying)]).num_rows > 0
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -102,12 +102,13 @@ def load_day(
     """The `MarketDay` of `underlying` on `day`.
 
     Imported data wins; otherwise the synthetic day for `seed`, generated and stored first if it is
-    missing and `generate` is true. Raises `MarketDataMissing` naming the day when there is neither.
+    missing and `generate` is true. Raises `MarketDataMissing` naming the day when there is neither, or
+    when the file found never prices the underlying itself (a day that could make no trade).
     """
     get_underlying(underlying)
     path = imported_path(underlying, day, data_dir)
     if path.exists():
-        return read_day(path)
+        return _priced(read_day(path), path)
     path = synthetic_path(underlying, day, seed, data_dir)
     if not path.exists():
         if not is_trading_day(day):
@@ -115,4 +116,16 @@ def load_day(
         if not generate:
             raise MarketDataMissing(underlying, day, f"nothing imported and no synthetic day for seed {seed}")
         ensure_synthetic_day(underlying, day, seed, data_dir)
-    return read_day(path)
+    return _priced(read_day(path), path)
+
+
+def _priced(day: MarketDay, path: Path) -> MarketDay:
+    """`day` if its underlying (column 0) ticks at least once; else `MarketDataMissing` naming the file."""
+    if not day.tick_mask[:, 0].any():
+        raise MarketDataMissing(
+            day.underlying,
+            day.date,
+            f"{path} has no prices for the underlying {day.underlying} itself; import the day again with "
+            f"{day.underlying} rows, or remove the file to replay the synthetic day",
+        )
+    return day

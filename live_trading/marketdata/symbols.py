@@ -13,7 +13,9 @@ paise value for arithmetic in the hot loop.
 Broker trading symbols follow the NSE convention used by Indian brokers: weekly expiries as
 ``NIFTY24N0724250PE`` (year, month code 1-9/O/N/D, day) and monthly expiries as ``NIFTY24NOV24250PE``.
 Which of the two applies depends on the contract calendar, so those two functions consult
-`live_trading.marketdata.instruments`.
+`live_trading.marketdata.instruments` (imported inside them: instruments imports this module). Parsing
+a broker symbol refuses a weekly-form date that is no weekly expiry of the underlying, or that is the
+monthly expiry (which has the monthly form), so every accepted broker symbol converts back to itself.
 """
 
 from __future__ import annotations
@@ -179,7 +181,10 @@ def _parse_broker_option(underlying: str, rest: str, text: str, instruments) -> 
     if match and match.group(2) in _MONTHS:
         year = 2000 + int(match.group(1))
         month = _MONTHS.index(match.group(2)) + 1
-        expiry = instruments.monthly_expiry(underlying, year, month)
+        try:
+            expiry = instruments.monthly_expiry(underlying, year, month)
+        except instruments.InstrumentError as exc:
+            raise SymbolError(f"broker symbol {text!r}: no monthly expiry in {match.group(2)} {year}: {exc}") from None
         return OptionSymbol(underlying, expiry, Decimal(match.group(3)), match.group(4))
     match = re.fullmatch(r"(\d\d)([1-9OND])(\d\d)(\d+(?:\.\d{1,2})?)(CE|PE)", rest)
     if match:
@@ -189,8 +194,29 @@ def _parse_broker_option(underlying: str, rest: str, text: str, instruments) -> 
             expiry = date(year, month, int(match.group(3)))
         except ValueError:
             raise SymbolError(f"broker symbol {text!r}: {rest[:5]!r} is not a valid expiry date") from None
+        _check_weekly_form(underlying, expiry, text, instruments)
         return OptionSymbol(underlying, expiry, Decimal(match.group(4)), match.group(5))
     return None
+
+
+def _check_weekly_form(underlying: str, expiry: date, text: str, instruments) -> None:
+    """The weekly form names a weekly expiry that is not the month's monthly one (that has the monthly
+    form), so a weekly-form symbol converts back to the same string."""
+    try:
+        monthly = instruments.is_monthly_expiry(underlying, expiry)
+        weeklies = instruments.weekly_expiries(underlying, expiry, expiry)
+    except instruments.InstrumentError as exc:
+        raise SymbolError(f"broker symbol {text!r}: {exc}") from None
+    if monthly:
+        month = _MONTHS[expiry.month - 1]
+        raise SymbolError(
+            f"broker symbol {text!r}: {expiry.isoformat()} is {underlying}'s monthly expiry, written in the "
+            f"monthly form {underlying}{expiry.year % 100:02d}{month}..., not the weekly form"
+        )
+    if expiry not in weeklies:
+        raise SymbolError(
+            f"broker symbol {text!r}: {expiry.isoformat()} ({expiry:%A}) is not a {underlying} weekly expiry"
+        )
 
 
 def _check_underlying(name: str, text: str) -> None:

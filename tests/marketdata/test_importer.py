@@ -69,8 +69,11 @@ CANDLES = """timestamp,symbol,open,high,low,close,volume,oi
 """
 
 
+SPOT = "timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n"
+
+
 def test_imported_candles_come_back_exactly_and_aggregate(tmp_path, data_dir):
-    import_files([write(tmp_path, "bars.csv", CANDLES)], data_dir=data_dir)
+    import_files([write(tmp_path, "bars.csv", CANDLES), write(tmp_path, "spot.csv", SPOT)], data_dir=data_dir)
     day = load_day("NIFTY", DAY, data_dir=data_dir, generate=False)
     ce = "NIFTY:2024-10-31:OPT:24300:CE"
     minutes = day_candles(day, ce, "1m")
@@ -206,6 +209,32 @@ FAILURES = {
         "line 2, field 'timestamp'",
     ),
     "no rows": ("timestamp,symbol,price\n", "no data rows"),
+    # 29 Oct 2024 lists the NIFTY weeklies 31 Oct-28 Nov (Thursdays) and the monthlies of Oct, Nov, Dec.
+    "option expiring on a Friday": (
+        "timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n2024-10-29 09:15:00,NIFTY:2024-11-08:OPT:24250:PE,120\n",
+        "line 3, field 'symbol': NIFTY:2024-11-08:OPT:24250:PE: 2024-11-08 (Friday) is not a NIFTY expiry listed on 2024-10-29",
+    ),
+    "option expiring years ahead": (
+        # The last Tuesday of January 2030 follows the expiry rule but was not listed in October 2024.
+        "timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n2024-10-29 09:15:00,NIFTY:2030-01-29:OPT:24250:PE,120\n",
+        "line 3, field 'symbol': NIFTY:2030-01-29:OPT:24250:PE: 2030-01-29 (Tuesday) is not a NIFTY expiry listed",
+    ),
+    "option strike off the 50-point grid": (
+        f"timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n2024-10-29 09:15:00,{PE.replace('24250', '24255')},120\n",
+        "line 3, field 'symbol': NIFTY:2024-11-07:OPT:24255:PE: strike 24255 is off NIFTY's strike step of 50 rupees",
+    ),
+    "BANKNIFTY weekly after weeklies ended": (
+        "timestamp,symbol,price\n2024-12-02 09:15:00,BANKNIFTY,51000\n2024-12-02 09:15:00,BANKNIFTY:2024-12-04:OPT:51000:CE,300\n",
+        "line 3, field 'symbol': BANKNIFTY:2024-12-04:OPT:51000:CE: 2024-12-04 (Wednesday) is not a BANKNIFTY expiry",
+    ),
+    "BANKNIFTY strike off the 100-point grid": (
+        "timestamp,symbol,price\n2024-12-02 09:15:00,BANKNIFTY,51000\n2024-12-02 09:15:00,BANKNIFTY:2024-12-24:OPT:51050:CE,300\n",
+        "line 3, field 'symbol': BANKNIFTY:2024-12-24:OPT:51050:CE: strike 51050 is off BANKNIFTY's strike step of 100",
+    ),
+    "weekly broker symbol of the monthly expiry": (
+        "timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n2024-10-29 09:15:00,NIFTY24O3124250PE,120\n",
+        "line 3, field 'symbol': unknown symbol 'NIFTY24O3124250PE'",
+    ),
 }
 
 
@@ -252,3 +281,56 @@ def test_all_problems_of_a_file_are_listed(tmp_path, data_dir):
         import_files([write(tmp_path, "many.csv", text)], data_dir=data_dir)
     # Index values are published to the paisa, so 24300.13 is a valid NIFTY price.
     assert [(i.line, i.field) for i in info.value.issues] == [(3, "timestamp"), (4, "symbol")]
+
+
+def test_listed_options_on_the_strike_grid_are_accepted(tmp_path, data_dir):
+    text = (
+        "timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n"
+        "2024-10-29 09:15:00,NIFTY:2024-10-31:OPT:24300:CE,100\n"  # this week's, also the monthly
+        "2024-10-29 09:15:00,NIFTY:2024-11-28:OPT:24300:CE,300\n"  # a weekly five weeks out (Nov monthly)
+        "2024-10-29 09:15:00,NIFTY:2024-12-26:OPT:24300:CE,500\n"  # the third monthly
+    )
+    assert import_files([write(tmp_path, "ok.csv", text)], data_dir=data_dir).rows == 4
+
+
+OPTIONS_ONLY = f"""timestamp,symbol,price
+2024-10-29 09:15:00,{PE},120.05
+2024-10-29 09:15:01,{PE},120.10
+2024-10-29 09:15:00,NIFTY:2024-11-07:OPT:24250:CE,150.00
+2024-10-29 09:15:01,NIFTY:2024-11-07:OPT:24250:CE,149.95
+"""
+
+
+def test_options_without_their_underlying_are_refused_naming_the_file_and_field(tmp_path, data_dir):
+    path = write(tmp_path, "options.csv", OPTIONS_ONLY)
+    message = refuse(data_dir, path)
+    assert f"{path}, line 2, field 'symbol': no rows for the underlying NIFTY on 2024-10-29" in message
+    assert files_in(data_dir) == []
+
+
+def test_options_without_their_underlying_in_parquet_are_refused_by_row(tmp_path, data_dir):
+    path = tmp_path / "options.parquet"
+    pd.DataFrame({"timestamp": ["2024-10-29 09:15:00"], "symbol": [PE], "price": [120.05]}).to_parquet(path)
+    assert f"{path}, row 1, field 'symbol': no rows for the underlying NIFTY" in refuse(data_dir, path)
+    assert files_in(data_dir) == []
+
+
+def test_the_underlying_may_come_from_another_file_of_the_same_import(tmp_path, data_dir):
+    options = write(tmp_path, "options.csv", OPTIONS_ONLY)
+    import_files([options, write(tmp_path, "spot.csv", SPOT)], data_dir=data_dir)
+    day = load_day("NIFTY", DAY, data_dir=data_dir, generate=False)
+    assert day.prices[0, 0] == 2_430_015 and day.prices[0, day.column(PE)] == 12_005
+
+
+def test_options_may_join_a_day_already_imported_with_its_underlying(tmp_path, data_dir):
+    import_files([write(tmp_path, "spot.csv", SPOT)], data_dir=data_dir)
+    import_files([write(tmp_path, "options.csv", OPTIONS_ONLY)], data_dir=data_dir)
+    day = load_day("NIFTY", DAY, data_dir=data_dir, generate=False)
+    assert day.prices[1].tolist() == [2_430_015, 14_995, 12_010]  # NIFTY, the CE, the PE
+
+
+def test_options_of_an_underlying_missing_from_a_mixed_file_are_refused(tmp_path, data_dir):
+    text = SPOT + "2024-10-29 09:15:00,BANKNIFTY:2024-10-30:OPT:51000:CE,300\n"
+    message = refuse(data_dir, write(tmp_path, "mixed.csv", text))
+    assert "line 3, field 'symbol': no rows for the underlying BANKNIFTY on 2024-10-29" in message
+    assert files_in(data_dir) == []

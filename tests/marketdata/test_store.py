@@ -80,3 +80,21 @@ def test_column_lookup_names_the_day_when_a_symbol_is_absent(nifty_day):
     assert nifty_day.column("NIFTY") == 0
     with pytest.raises(KeyError, match="2024-10-29"):
         nifty_day.column("NIFTY:2030-01-01:OPT:1:CE")
+
+
+def options_only_day():
+    """An imported file as a partial import wrote it before imports had to include the underlying."""
+    pe = "NIFTY:2024-11-07:OPT:24250:PE"
+    return from_ticks("NIFTY", DAY, ["NIFTY", pe], rows=np.array([0, 1]), cols=np.array([1, 1]),
+                      price=np.array([12_005, 12_010]), volume=np.array([75, 75]), oi=np.array([0, 0]),
+                      source="imported")
+
+
+def test_an_imported_day_whose_underlying_never_has_a_price_is_missing(data_dir):
+    path = imported_path("NIFTY", DAY, data_dir)
+    path.parent.mkdir(parents=True)
+    write_day(options_only_day(), path)
+    for generate in (True, False):  # never replayed, and never silently replaced by the synthetic day
+        with pytest.raises(MarketDataMissing, match=r"2024-10-29.*no prices for the underlying NIFTY itself"):
+            load_day("NIFTY", DAY, data_dir=data_dir, generate=generate)
+    assert not synthetic_path("NIFTY", DAY, 0, data_dir).exists()

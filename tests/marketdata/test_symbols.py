@@ -1,5 +1,6 @@
 """Canonical symbols, malformed symbols and broker trading symbols."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -118,3 +119,24 @@ def test_a_monthly_broker_symbol_lands_on_the_holiday_shifted_expiry():
 def test_it_refuses_malformed_broker_symbols(text):
     with pytest.raises(SymbolError):
         from_broker_symbol(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        # 31 Oct 2024 is the October monthly: its broker symbol is NIFTY24OCT24250PE.
+        ("NIFTY24O3124250PE", "2024-10-31 is NIFTY's monthly expiry, written in the monthly form NIFTY24OCT"),
+        ("NIFTY24N0824250PE", "2024-11-08 (Friday) is not a NIFTY weekly expiry"),
+        ("NIFTY2590424250PE", "2025-09-04 (Thursday) is not a NIFTY weekly expiry"),  # Tuesdays from Sep 2025
+        ("BANKNIFTY24D0451000CE", "2024-12-04 (Wednesday) is not a BANKNIFTY weekly expiry"),  # no weeklies then
+        ("NIFTY19OCT11000CE", "no monthly expiry in OCT 2019"),  # before the contract facts begin
+    ],
+)
+def test_broker_symbols_whose_date_is_no_such_expiry_are_refused_saying_why(text, complaint):
+    with pytest.raises(SymbolError, match=re.escape(complaint)):
+        from_broker_symbol(text)
+
+
+@pytest.mark.parametrize("text", ["NIFTY24N0724250PE", "NIFTY2590224250CE", "NIFTY24OCT24250PE", "BANKNIFTY24N1351000CE"])
+def test_accepted_broker_symbols_convert_back_to_the_same_string(text):
+    assert to_broker_symbol(from_broker_symbol(text)) == text
