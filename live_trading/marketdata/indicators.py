@@ -6,8 +6,8 @@ then ``registry.value("rsi(14)", "NIFTY", "5m")`` after feeding it candles. A va
 indicator has warmed up.
 
 Values are floats in paise for price-like indicators (SMA, EMA, VWAP, ATR, Bollinger Bands,
-SuperTrend) and 0-100 for RSI. Conventions, checked against TA-Lib or an independent pandas reference in
-tests/marketdata/test_indicators.py:
+SuperTrend) and 0-100 for RSI. Conventions, checked against TA-Lib, or stockstats for VWAP and SuperTrend
+(TA-Lib has neither), in tests/marketdata/test_indicators.py:
 
 - ``sma(n)``, ``ema(n)``, ``rsi(n)``, ``bb(n, k)`` use the candle close. EMA is seeded with the SMA of
   the first n closes, RSI uses Wilder's smoothing seeded with plain averages of the first n changes,

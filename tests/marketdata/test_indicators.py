@@ -1,15 +1,18 @@
-"""Indicators against TA-Lib, or an independent pandas/numpy reference where TA-Lib has none.
+"""Indicators against TA-Lib, or stockstats (pinned in requirements.txt) for VWAP and SuperTrend, which
+TA-Lib lacks; SuperTrend's warm-up convention is also checked against a reference written here.
 
 Tolerance: relative 1e-9 with an absolute floor of 1e-6 (paise, or RSI points) - both sides do the same
 arithmetic in float64, so only rounding order differs.
 """
 
+import contextlib
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 import talib
+from stockstats import StockDataFrame
 
 from live_trading.marketdata.candles import Candle, day_candles
 from live_trading.marketdata.indicators import (
@@ -84,11 +87,18 @@ def test_atr_matches_talib_with_wilders_first_true_range(series):
     assert_same(as_float(run("atr(14)", series)), wilder_atr_reference(arrays(series), 14))
 
 
-def test_vwap_matches_a_pandas_cumulative_typical_price_average(series):
-    frame = pd.DataFrame(arrays(series))
-    typical = (frame.high + frame.low + frame.close) / 3
-    reference = (typical * frame.volume).cumsum() / frame.volume.cumsum()
-    assert_same(as_float(run("vwap", series)), reference.to_numpy())
+def stockstats_frame(candles):
+    return StockDataFrame.retype(pd.DataFrame(arrays(candles)))
+
+
+def test_vwap_matches_stockstats_vwma_over_the_whole_session(series):
+    """stockstats has no session VWAP, but its vwma(n) is sum(typical price x volume) / sum(volume) over
+    the last n candles with min_periods=1: with n at least the day's candle count it is the session VWAP.
+    It reports 0 where no volume has traded yet; ours is None there."""
+    frame = stockstats_frame(series)
+    reference = frame[f"vwma_{len(series)}"].to_numpy(dtype=float, copy=True)
+    reference[np.cumsum(arrays(series)["volume"]) == 0] = math.nan
+    assert_same(as_float(run("vwap", series)), reference)
 
 
 def supertrend_reference(a, period, mult):
@@ -118,6 +128,31 @@ def test_supertrend_matches_an_independent_reference(series):
     assert_same(as_float(values, lambda v: v.value), line)
     assert_same(as_float(values, lambda v: v.direction), direction)
     assert isinstance(values[-1], SuperTrendValue)
+
+
+def test_supertrend_matches_stockstats_once_its_atr_seed_has_decayed(series):
+    """stockstats 0.6.10's supertrend is the classic definition we use (final bands ratchet toward price
+    until the previous close crosses them; the trend flips when the close crosses the active band) on
+    Wilder's ATR, but it seeds that ATR differently: an adjusted EWM from the first candle, where ours
+    (TA-Lib's) starts from the mean of the first n true ranges, and its bands start at 0. The seed's
+    weight decays as (1 - 1/n)^k (0.9^187 < 3e-9 for n=10) and stale warm-up bands go once the price
+    crosses them, so the second half of the session is compared, at the usual tolerance."""
+    period, half = 10, len(series) // 2
+    assert StockDataFrame.SUPERTREND_MUL == 3
+    frame = stockstats_frame(series)
+    with contextlib.suppress(KeyError):  # 0.6.10 stores supertrend_<n> as "supertrend", whatever the n
+        frame[f"supertrend_{period}"]
+    line = frame["supertrend"].to_numpy(dtype=float)
+    direction = np.where(line == frame[f"supertrend_{period}_lb"].to_numpy(dtype=float), 1.0, -1.0)
+    assert set(direction[half:]) == {-1, 1}  # the compared part crosses both ways
+    # What is left of the seed: the ATRs agree to 1e-7 relative (the seed gap times 0.9^187) ...
+    np.testing.assert_allclose(
+        as_float(run(f"atr({period})", series))[half:], frame[f"atr_{period}"].to_numpy(dtype=float)[half:], rtol=1e-7
+    )
+    # ... which moves the bands (3 ATRs) by less than the tolerance on the line.
+    values = run(f"supertrend({period},3)", series)
+    assert_same(as_float(values, lambda v: v.value)[half:], line[half:])
+    assert_same(as_float(values, lambda v: v.direction)[half:], direction[half:])
 
 
 def test_values_are_none_until_warmed_up(series):
