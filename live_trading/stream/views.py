@@ -17,6 +17,7 @@ to build snapshots, and the connection is closed right after, on the request's o
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -132,27 +133,20 @@ async def _stream(ctx: StreamContext):
     loop = asyncio.get_running_loop()
     heartbeat = settings.STREAM_HEARTBEAT_MS / 1000
     try:
-        yield f"retry: {settings.STREAM_RETRY_MS}\n\n"
+        yield f"retry: {settings.STREAM_RETRY_MS}\n\n".encode()
         body = await out.start()
         body += await out.drain(listener)
         if body:
             yield body
-        last_write = loop.time()
+        listener.last_write = loop.time()
         while True:
-            remaining = heartbeat - (loop.time() - last_write)
-            if remaining > 0 and not listener.wake.is_set():
-                try:
-                    async with asyncio.timeout(remaining):
-                        await listener.wake.wait()
-                except TimeoutError:
-                    pass
-            listener.wake.clear()
+            await listener.wait()
             body = await out.drain(listener)
-            if not body and loop.time() - last_write >= heartbeat:
-                body = sse_frame("heartbeat", dumps({"timestamp": now_iso()}))
+            if not body and loop.time() - listener.last_write >= heartbeat:
+                body = sse_frame("heartbeat", dumps({"timestamp": now_iso()})).encode()
             if body:
                 yield body
-                last_write = loop.time()
+                listener.last_write = loop.time()
     finally:
         hub.unregister(listener)
 
@@ -193,7 +187,7 @@ class _Writer:
         fresh.extend(sid for sid in candidates if sid not in self.ctx.resume)
         for sid in fresh:
             parts.append(await self._initial_state(sid))
-        return "".join(parts)
+        return b"".join(parts)
 
     async def drain(self, listener: Listener) -> str:
         """Everything the hub delivered since the last call, in order."""
@@ -222,7 +216,7 @@ class _Writer:
                 parts.append(await self._catch_up(sid))
                 continue
             parts.append(self._stored(env))
-        return "".join(parts)
+        return b"".join(parts)
 
     async def _catch_up(self, sid: str) -> str:
         """Bring ``sid`` up to date: replay from the window, or a fresh ``initial_state``."""
@@ -230,26 +224,28 @@ class _Writer:
         if events is None:
             return await self._initial_state(sid)
         self.pos.setdefault(sid, 0)
-        return "".join(self._stored(e) for e in events)
+        return b"".join(self._stored(e) for e in events)
 
     def _stored(self, env) -> str:
         """Write one stored event and move its session's position (unless filtered out)."""
         sid = env.session_id
         if env.n <= self.pos.get(sid, 0):
-            return ""
+            return b""
         self.pos[sid] = env.n
         if env.kind == "session_complete" or (
                 env.kind == "session_status" and json.loads(env.plain).get("status") in ("failed", "interrupted")):
             self.finished.add(sid)
         if not self._wanted(env.kind):
-            return ""
-        return sse_frame(env.kind, env.body(self.ctx.compress), self._id(also=sid))
+            return b""
+        event_id = self._id(also=sid)
+        return b"".join((env.head(), event_id.encode(), env.tail(self.ctx.compress)))
 
     def _wanted(self, kind: str) -> bool:
         return self.ctx.kinds is None or kind in self.ctx.kinds or kind in ALWAYS_SENT
 
     def _id(self, also: str | None = None) -> str:
-        return make_id({session_channel(s): n for s, n in self.pos.items() if s not in self.finished or s == also})
+        """``session-<id>:<n>`` per session, comma-separated (django-eventstream's ``make_id``)."""
+        return ",".join(f"{_channel_in_id(s)}:{n}" for s, n in self.pos.items() if s not in self.finished or s == also)
 
     async def _initial_state(self, sid: str) -> str:
         """A fresh snapshot of ``sid``, then any published event it does not include yet."""
@@ -259,10 +255,15 @@ class _Writer:
         self.pos[sid] = last
         self.finished.discard(sid)
         body = dumps(compress_fields("initial_state", data) if self.ctx.compress else data)
-        parts = [sse_frame("initial_state", body, self._id())]
+        parts = [sse_frame("initial_state", body, self._id()).encode()]
         events, _ = hub.window(sid)
         parts.extend(self._stored(e) for e in events if e.n > last)
-        return "".join(parts)
+        return b"".join(parts)
+
+
+@functools.lru_cache(maxsize=10_000)
+def _channel_in_id(session_id: str) -> str:
+    return make_id({session_channel(session_id): 0})[:-2]  # quoted as django-eventstream quotes it
 
 
 def _then_close(fn, *args):
