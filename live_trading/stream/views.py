@@ -105,7 +105,9 @@ def _resolve(request, user, user_id, session_id, last_event_id) -> StreamContext
     kwargs = {"session_id": session_id} if session_id else {"user_id": user_id}
     get_channelmanager().get_channels_for_request(request, kwargs)  # Http404 unless readable
     wanted = {}
-    if last_event_id:
+    if session_id and last_event_id.isdigit():
+        wanted = {session_id: int(last_event_id)}  # a session's stream also takes its bare number
+    elif last_event_id:
         try:
             for channel, last in parse_last_event_id(last_event_id).items():
                 if channel.startswith(SESSION_PREFIX) and int(last) >= 0:

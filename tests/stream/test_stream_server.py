@@ -432,3 +432,19 @@ def test_a_sessions_own_stream_starts_with_its_state_even_when_it_has_ended(serv
     complete = stream.next(timeout=5)
     assert complete.event == "session_complete" and number(complete) == snapshot.json["last_event_id"] + 1
     assert stream.next(timeout=5).event == "heartbeat"
+
+
+def test_a_sessions_stream_also_resumes_from_a_bare_number(server, readers, alice):
+    reference = readers(user_stream(server, alice), **bearer(alice))
+    session_id = start_session(server, alice, speed=300)
+    reference.until(lambda e: len(stored(reference.events)) >= 8, timeout=60)
+    control(server, alice, "pause", session_id)
+    paused = reference.until(lambda e: e.event == "session_status" and e.json["status"] == "paused", timeout=30)[-1]
+    card = httpx.get(server.url(f"/api/live-trading/session/{session_id}"), headers=bearer(alice), timeout=30).json()
+    assert card["last_event_id"] == number(paused)  # the dashboard card says what it includes
+    since = number(paused) - 4
+
+    stream = readers(session_url(server, session_id, f"?lastEventId={since}"), **bearer(alice))
+    got = stream.until(lambda e: e.id == paused.id, timeout=30)
+    assert [number(e) for e in stored(got)] == list(range(since + 1, number(paused) + 1))
+    assert not any(e.event == "initial_state" for e in got)
