@@ -420,23 +420,28 @@ class _CollectorPacing:
     listener per stream); with 500 of them every full collection walks them all, which measured
     90-165 ms on the benchmark machine, every 10-15 s while events fan out: the whole p99 of
     delivery latency. ``gc.freeze()`` moves everything alive to a generation the collector skips;
-    it is done when the number of open streams has grown by a quarter since the last time (cheap:
-    no collection). Objects frozen and later dropped are freed by reference counting as usual; only
+    it is done whenever a quarter of the open streams have opened since the last time (cheap: no
+    collection). Objects frozen and later dropped are freed by reference counting as usual; only
     reference cycles among them wait, until every ``STREAM_GC_REFREEZE_SECONDS`` everything is
     unfrozen, collected once (one full pause) and frozen again. 0 turns all of this off.
     """
 
     def __init__(self):
-        self._frozen_at_count = 0
+        self._opened_since_freeze = 0
         self._next_refreeze = None
 
     def _enabled(self) -> bool:
         return settings.STREAM_GC_REFREEZE_SECONDS > 0
 
     def opened(self, count: int) -> None:
-        if self._enabled() and count >= 10 and count >= self._frozen_at_count * 5 // 4:
+        """A stream opened; ``count`` are open now. Freeze once a quarter of them are new since the last
+        freeze (so a crowd of reconnecting clients is frozen too, not only a growing one)."""
+        if not self._enabled():
+            return
+        self._opened_since_freeze += 1
+        if self._opened_since_freeze >= max(10, count // 4):
             gc.freeze()
-            self._frozen_at_count = count
+            self._opened_since_freeze = 0
 
     def tick(self) -> None:
         if not self._enabled():

@@ -10,6 +10,7 @@ event a snapshot of those rows includes). Every event's data also carries ``sess
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections import OrderedDict, defaultdict
 
@@ -98,6 +99,8 @@ _bus_config = None
 def ensure_bus() -> None:
     """Attach the Redis bus to the hub when ``EVENTSTREAM_REDIS`` is set (and only then)."""
     global _bus_config
+    if _bus_config is not None:
+        return  # decided; a settings change (tests) resets it
     config = getattr(settings, "EVENTSTREAM_REDIS", None)
     key = (repr(sorted(config.items())) if config else None, settings.STREAM_REDIS_PREFIX,
            settings.STREAM_REPLAY_WINDOW)
@@ -113,6 +116,18 @@ def ensure_bus() -> None:
         else:
             hub.bus = None
         _bus_config = key
+
+
+def _flush_at_exit() -> None:
+    # Registered when this module is first imported, which is before the session registry registers
+    # its own exit handler (at the first session start); handlers run last-registered first, so this
+    # runs after the sessions were interrupted and published their last events.
+    bus = hub.bus
+    if bus is not None:
+        bus.flush(timeout=2.0)
+
+
+atexit.register(_flush_at_exit)
 
 
 @receiver(setting_changed)

@@ -72,6 +72,7 @@ class RedisBus:
         self._outbox = CoalescingQueue()
         self._cv = threading.Condition()
         self._publisher: threading.Thread | None = None
+        self._in_flight = 0
         self.sent = 0
         self.send_failures = 0
         # listening
@@ -99,8 +100,19 @@ class RedisBus:
             self._cv.notify()
 
     def pending(self) -> int:
+        """Events not yet known to be in Redis (queued, or in the batch being sent)."""
         with self._cv:
-            return len(self._outbox)
+            return len(self._outbox) + self._in_flight
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything queued is in Redis (at most ``timeout`` s); False if it is not."""
+        deadline = time.monotonic() + timeout
+        while self.pending():
+            if time.monotonic() >= deadline:
+                log.warning("stream: %d events not sent to Redis before exit", self.pending())
+                return False
+            time.sleep(0.01)
+        return True
 
     def _publish_forever(self) -> None:
         client = redis.Redis(**self.connection, socket_timeout=5, socket_connect_timeout=2,
@@ -113,6 +125,7 @@ class RedisBus:
                 while not len(self._outbox):
                     self._cv.wait()
                 batch = self._outbox.take()
+                self._in_flight = len(batch)
             try:
                 pipe = client.pipeline(transaction=False)
                 for env in batch:
@@ -130,9 +143,12 @@ class RedisBus:
                     log.warning("stream: Redis unavailable (%s); keeping events to send when it is back", exc)
                 with self._cv:
                     self._outbox.extendleft(batch)
+                    self._in_flight = 0
                 time.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
+            with self._cv:
+                self._in_flight = 0
             self.sent += len(batch)
             if down_since is not None:
                 log.warning("stream: Redis back after %.1fs; sent what was kept", time.monotonic() - down_since)

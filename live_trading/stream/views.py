@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -109,7 +110,8 @@ def _resolve(request, user, user_id, session_id, last_event_id) -> StreamContext
         wanted = {session_id: int(last_event_id)}  # a session's stream also takes its bare number
     elif last_event_id:
         try:
-            for channel, last in parse_last_event_id(last_event_id).items():
+            for quoted, last in parse_last_event_id(last_event_id).items():
+                channel = unquote(quoted)
                 if channel.startswith(SESSION_PREFIX) and int(last) >= 0:
                     wanted[channel[len(SESSION_PREFIX):]] = int(last)
         except ValueError:

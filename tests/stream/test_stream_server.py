@@ -111,14 +111,17 @@ def test_a_reconnect_with_last_event_id_loses_and_duplicates_nothing(server, rea
 
     second = readers(user_stream(server, alice), **bearer(alice), **{"Last-Event-ID": first.last_event_id})
     reference.until(lambda e: len(stored(reference.events)) >= len(stored(first.events)) + 15)
-    ahead = stored(reference.events)[:len(stored(first.events)) + 15]
-    got = second.until(lambda e: e.id == ahead[-1].id, timeout=30)
-    control(server, alice, "stop", session_id)
+    control(server, alice, "pause", session_id)
+    paused = reference.until(lambda e: e.event == "session_status" and e.json["status"] == "paused", timeout=30)[-1]
+    got = second.until(lambda e: e.id == paused.id, timeout=30)
 
     before, after = stored(first.events), stored(got)
+    expected = stored(reference.events)[:stored(reference.events).index(paused) + 1]
     assert after and after[0].id != before[-1].id
-    assert [(e.event, e.id, e.data) for e in before + after] == [(e.event, e.id, e.data) for e in ahead]
+    assert [(e.event, e.id, e.data) for e in before + after] == [(e.event, e.id, e.data) for e in expected]
     assert not any(e.event == "initial_state" for e in second.events)
+    # What the client knows now equals a fresh fetch.
+    assert_same_state(client_state(first.events + got, session_id), fresh_state(server, alice, session_id))
 
 
 def test_the_query_parameter_resumes_a_first_connection(server, readers, alice):
@@ -320,7 +323,10 @@ def client_state(events, session_id):
                 "status": data["status"],
             }
         elif state is None:
-            raise AssertionError(f"{event.event} before any initial_state")
+            # A session that started while the client listened: its first event is number 1.
+            if (event.event, data.get("status"), number(event)) != ("session_status", "started", 1):
+                raise AssertionError(f"{event.event} before any initial_state")
+            state = {"events_history": {}, "current_state": {}, "trades": {}, "positions": {}, "status": "running"}
         elif event.event == "node_events":
             state["events_history"].update(data["diagnostics"]["events_history"])
             state["current_state"].update(data["diagnostics"]["current_state"])
