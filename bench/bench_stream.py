@@ -1,0 +1,532 @@
+"""Event stream benchmark (issue 6), measured in one run on this machine.
+
+A. Engine emit -> client receive latency, p50 / p99, with 100 and 500 concurrent clients on one
+   daphne process. The benchmark process is the engine side: it publishes through the stream's own
+   publish path (events with the wall time of publishing in them) to Redis, as a session-running
+   process does; one daphne process serves every client; the clients run in two worker processes
+   and note when each event arrives. Target: p99 under 50 ms at 500 clients.
+B. Bytes on the wire for one session-day at real time (one tick a second, 22,500 ticks): every
+   example strategy's day through the engine and the StreamSink with a clock that follows the
+   market, framed exactly as a stream sends it. Against the seeds' figures (3-5 KB per tick, about
+   70 MB a day). Targets: median tick_update under 600 bytes, a day under 15 MB.
+C. Fan-out: stored events published back to back, delivered to 500 clients: events delivered per
+   second, all clients together.
+
+Run: .venv/bin/python bench/bench_stream.py [--write-doc] [--seconds 15] [--repeat 3] [--burst 1000] [--only A|B|C]
+It needs redis-server (a private one is started on a free port) and uses its own database
+(livesim_bench_stream) on the embedded PostgreSQL, or on DATABASE_URL's server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+BENCH_DB = "livesim_bench_stream"
+DAY = date(2024, 10, 29)
+DOC = ROOT / "docs" / "benchmarks.md"
+START = "<!-- bench_stream:start -->"
+END = "<!-- bench_stream:end -->"
+COMMAND = ".venv/bin/python bench/bench_stream.py --write-doc"
+SEED_TICK_BYTES = (3000, 5000)
+SEED_DAY_BYTES = 70_000_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+# -- setup ------------------------------------------------------------------------------------------
+
+
+def start_redis():
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        sys.exit("redis-server is not installed (apt-get install redis-server): parts A and C need it")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.RedisError:
+            time.sleep(0.05)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def use_bench_database() -> str:
+    """Point Django at the benchmark's own database (created and migrated if missing); return its URL."""
+    import django
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    django.setup()
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("dbname", None)
+    params.pop("database", None)
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    connection.close()
+    db["NAME"] = BENCH_DB
+    connection.settings_dict["NAME"] = BENCH_DB
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    host = params.get("host", "")
+    user = params.get("user", "postgres")
+    if host.startswith("/"):
+        return f"postgresql://{user}@/{BENCH_DB}?host={host}"
+    return f"postgresql://{user}@{host}:{params.get('port', 5432)}/{BENCH_DB}"
+
+
+def bench_user():
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+
+    user, _ = User.objects.get_or_create(username="bench-stream")
+    return user, Token.objects.get_or_create(user=user)[0].key
+
+
+def start_server(database_url: str, redis_url: str):
+    from django.conf import settings
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DEBUG": "false",
+           "SECRET_KEY": settings.SECRET_KEY, "LOG_LEVEL": "WARNING", "REDIS_PREFIX": os.environ["REDIS_PREFIX"],
+           "STREAM_HEARTBEAT_MS": "30000", "STREAM_MAX_PENDING": "100000"}
+    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                             "config.asgi:application"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import httpx
+
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    sys.exit("daphne did not start")
+
+
+# -- the clients (worker processes) ---------------------------------------------------------------
+
+
+async def _client(port, path, token, results, ready):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+                 f"Accept: text/event-stream\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    if b" 200 " not in head.split(b"\r\n", 1)[0]:
+        raise RuntimeError(head.decode(errors="replace"))
+    buffer = b""
+    announced = False
+    try:
+        while True:
+            size_line = await reader.readuntil(b"\r\n")
+            size = int(size_line.strip(), 16)
+            if size == 0:
+                return
+            chunk = await reader.readexactly(size + 2)
+            now = time.time()
+            buffer += chunk[:-2]
+            if not announced and b"retry:" in buffer:
+                announced = True
+                ready()
+            while b"\n\n" in buffer:
+                frame, buffer = buffer.split(b"\n\n", 1)
+                i = frame.find(b'"sent_at":')
+                if i >= 0:
+                    j = i + 10
+                    k = j
+                    while frame[k:k + 1] not in (b",", b"}"):
+                        k += 1
+                    results.append((now - float(frame[j:k]), now, len(frame) + 2))
+    finally:
+        writer.close()
+
+
+def client_worker(port, path, token, n, ready_q, stop_ev, out_q, counts, index):
+    import gc
+
+    gc.disable()  # the results list grows to 10^5 tuples: collections would pause the clients, not the server
+
+    async def main():
+        results = []
+        connected = 0
+
+        def ready():
+            nonlocal connected
+            connected += 1
+            if connected == n:
+                ready_q.put(n)
+
+        tasks = [asyncio.create_task(_client(port, path, token, results, ready)) for _ in range(n)]
+        while not stop_ev.is_set():
+            counts[index] = len(results)
+            await asyncio.sleep(0.05)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return results
+
+    out_q.put(asyncio.run(main()))
+
+
+class Clients:
+    """``n`` SSE clients of one user's stream, spread over two worker processes."""
+
+    def __init__(self, port, user_id, token, n):
+        ctx = mp.get_context("spawn")
+        self.ready_q, self.out_q, self.stop_ev = ctx.Queue(), ctx.Queue(), ctx.Event()
+        self.counts = ctx.Array("q", 2, lock=False)
+        path = f"/api/live-trading/stream/{user_id}"
+        halves = [n // 2, n - n // 2]
+        self.procs = [ctx.Process(target=client_worker, args=(port, path, token, k, self.ready_q, self.stop_ev,
+                                                              self.out_q, self.counts, i))
+                      for i, k in enumerate(halves) if k]
+        for p in self.procs:
+            p.start()
+        for _ in self.procs:
+            self.ready_q.get(timeout=120)
+
+    def wait_for(self, expected: int, timeout: float = 120) -> None:
+        """Until the clients have received ``expected`` events, or nothing more arrives for 5 s."""
+        deadline = time.monotonic() + timeout
+        last, last_change = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            got = sum(self.counts)
+            if got >= expected:
+                return
+            if got != last:
+                last, last_change = got, time.monotonic()
+            elif time.monotonic() - last_change > 5:
+                return
+            time.sleep(0.05)
+
+    def stop(self):
+        self.stop_ev.set()
+        results = []
+        for _ in self.procs:
+            results.extend(self.out_q.get(timeout=120))
+        for p in self.procs:
+            p.join(30)
+        return results
+
+
+# -- the engine side ---------------------------------------------------------------------------------
+
+
+def candle(i):
+    minute = 9 * 60 + 15 + i % 375
+    return {"symbol": "NIFTY", "timeframe": "1m", "timestamp": f"2024-10-29T{minute // 60:02d}:{minute % 60:02d}:00+05:30",
+            "open": 24500.0, "high": 24510.5, "low": 24495.25, "close": 24505.75, "volume": 6525,
+            "indicators": {"rsi(14)": 51.2}}
+
+
+def wait_sent(bus, timeout=60):
+    deadline = time.monotonic() + timeout
+    while bus.pending() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+_RUNS = itertools.count(1)
+
+
+def part_a(port, user, token, n_clients, seconds, rate, stored_every):
+    """Publish ``rate`` events a second for ``seconds`` to ``n_clients``; every ``stored_every``-th is a
+    stored ``candle_update`` (an SSE id per client), the others ``tick_update`` (one frame for all)."""
+    from live_trading.stream.hub import hub
+    from live_trading.stream.publish import ensure_bus, publish
+
+    ensure_bus()
+    clients = Clients(port, user.user_id, token, n_clients)
+    time.sleep(0.5)
+    session_id = f"sim-a{next(_RUNS):03d}{os.getpid() % 10**8:08d}"  # a new session per run: nothing to replay
+    interval = 1 / rate
+    events = int(seconds * rate)
+    next_at = time.perf_counter()
+    for i in range(events):
+        if i % stored_every == 0:
+            publish(user_id=user.user_id, session_id=session_id, event="candle_update",
+                    data={**candle(i), "sent_at": time.time()})
+        else:
+            publish(user_id=user.user_id, session_id=session_id, event="tick_update", store=False,
+                    data={"timestamp": "2024-10-29T09:20:00+05:30", "sent_at": time.time()})
+        next_at += interval
+        delay = next_at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+    wait_sent(hub.bus)
+    clients.wait_for(events * n_clients)
+    results = clients.stop()
+    latencies = [r[0] * 1000 for r in results]
+    return {"clients": n_clients, "events": events, "rate": rate, "stored_every": stored_every,
+            "received": len(results), "expected": events * n_clients,
+            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies)}
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Medians over repeated runs, with the best and worst p99 (the machine is shared: runs differ)."""
+    row = dict(runs[0])
+    for key in ("p50", "p99", "max"):
+        row[key] = statistics.median(r[key] for r in runs)
+    row["p99_best"], row["p99_worst"] = min(r["p99"] for r in runs), max(r["p99"] for r in runs)
+    row["received"] = sum(r["received"] for r in runs)
+    row["expected"] = sum(r["expected"] for r in runs)
+    row["runs"] = len(runs)
+    return row
+
+
+LATENCY_RUNS = (  # clients, events a second, one stored event in every N
+    (100, 4, 4),
+    (500, 4, 4),
+    (500, 20, 1),
+)
+
+
+def part_c(port, user, token, n_clients, burst):
+    from live_trading.stream.hub import hub
+    from live_trading.stream.publish import ensure_bus, publish
+
+    ensure_bus()
+    clients = Clients(port, user.user_id, token, n_clients)
+    time.sleep(0.5)
+    session_id = f"sim-c{os.getpid() % 10**8:08d}"
+    t0 = time.time()
+    for i in range(burst):
+        publish(user_id=user.user_id, session_id=session_id, event="candle_update", data={**candle(i), "sent_at": t0})
+    wait_sent(hub.bus)
+    published_in = time.time() - t0
+    clients.wait_for(burst * n_clients)
+    results = clients.stop()
+    last = max(r[1] for r in results)
+    span = last - t0
+    return {"clients": n_clients, "events": burst, "received": len(results), "expected": burst * n_clients,
+            "span": span, "rate": len(results) / span, "published_in": published_in,
+            "bytes": sum(r[2] for r in results)}
+
+
+def part_b():
+    """One session-day at real time, per example strategy, framed as a stream sends it."""
+    from live_trading.engine.engine import Engine
+    from live_trading.marketdata.store import load_day
+    from live_trading.stream.events import sse_frame
+    from live_trading.stream.hub import hub
+    from live_trading.stream.sink import StreamSink
+    from strategies.graph.examples import example_names, load_example
+    from strategies.graph.model import parse_graph
+
+    rows = []
+    for name in example_names():
+        graph = parse_graph(load_example(name))
+        day = load_day(graph.underlying, DAY)
+        session_id = f"sim-{abs(hash(name)) % 16**12:012x}"
+        frames = []
+
+        def capture(env, session_id=session_id, frames=frames):
+            if env.session_id == session_id:
+                event_id = f"session-{session_id}:{env.n}" if env.n is not None else None
+                frames.append((env.kind, len(sse_frame(env.kind, env.body(True), event_id).encode())))
+
+        clock = [0.0]
+        sink = StreamSink(session_id, "user_bench", clock=lambda clock=clock: clock[0])
+        engine = Engine(graph, day, sink)
+        hub.observe(capture)
+        try:
+            while engine.next_timestamp() is not None:
+                clock[0] = float(engine.next_timestamp())  # real time: one market second is one second
+                engine.step()
+                sink.flush()
+            sink.complete({"status": "completed", "diagnostics": {}, "trades": []})
+        finally:
+            hub.unobserve(capture)
+        ticks = [size for kind, size in frames if kind == "tick_update"]
+        total = sum(size for _, size in frames) + len("retry: 3000\n\n")
+        rows.append({"strategy": name, "ticks": len(ticks), "median_tick": statistics.median(ticks),
+                     "p90_tick": percentile(ticks, 90), "max_tick": max(ticks), "total": total,
+                     "stored": sum(1 for kind, _ in frames if kind != "tick_update")})
+    return rows
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def report(a_rows, b_rows, c_row, load) -> str:
+    mb = 1_000_000
+    lines = [
+        "## Event stream (issue 6)",
+        "",
+        f"Command: `{COMMAND}` (needs redis-server; its own database `{BENCH_DB}`). "
+        f"Machine: {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores shared by "
+        f"daphne, Redis, the publishing process and two client processes (and other engineers' test runs: load "
+        f"average {load:.1f} at the end of this run), so every figure includes the clients' own CPU time.",
+        "",
+        "**A. Engine emit -> client receive latency.** One daphne process serves every client (the user stream, "
+        "`/api/live-trading/stream/{user_id}`); the benchmark process publishes through `publish()` and Redis, "
+        "the way a session-running process does: `tick_update` (one shared frame) and stored `candle_update` "
+        "(an SSE id written per client); the clients (raw sockets, two worker processes) note the arrival time of "
+        "each. Latency = arrival - publish call, wall clock of one machine. 4 events/s is one session's tick "
+        "rate limit; 20 stored events/s to all 500 clients is a stress case (10,000 deliveries/s). Each row is "
+        "the median of repeated runs.",
+        "",
+        "| clients | events (each to every client), per run | delivered, all runs | p50 | p99 (best, worst run) | max | target |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in a_rows:
+        mix = "all stored" if r["stored_every"] == 1 else f"1 stored in {r['stored_every']}, the rest ticks"
+        target = ""
+        if r["clients"] == 500:
+            target = "p99 < 50 ms: " + ("met" if r["p99"] < 50 else "NOT met")
+        lines.append(f"| {r['clients']} | {r['events']} at {r['rate']}/s ({mix}) | {r['received']:,} of "
+                     f"{r['expected']:,} | {r['p50']:.1f} ms | {r['p99']:.1f} ms ({r['p99_best']:.1f}, "
+                     f"{r['p99_worst']:.1f}) | {r['max']:.1f} ms | {target} |")
+    lines += [
+        "",
+        "Where the time goes: the stream's own code costs about 2 us per delivery (dispatch, queue, framing; "
+        "measured in process); the rest is Django's streaming response, daphne and Twisted, about 30 us per "
+        "write per client, and the writes of one event all go out after every stream has run (Twisted's asyncio "
+        "reactor sends on the next loop iteration), so at 500 clients even the first waits about 15 ms and the "
+        "p99 sits near the 50 ms target, above it when the machine is busy. Before open streams were frozen out "
+        "of Python's cyclic collector (`STREAM_GC_REFREEZE_SECONDS`), p99 at 500 clients was about 200 ms: "
+        "full collections of 90-165 ms walking every stream's objects. Beyond this many clients per core, run "
+        "a second daphne process behind the same Redis (tested: streams on either get every event).",
+        "",
+        "**B. Bytes on the wire for one session-day at real time.** Every example strategy's day (NIFTY or "
+        "BANKNIFTY 2024-10-29, synthetic, 22,500 one-second ticks) through the engine and the `StreamSink` with a "
+        "clock that follows the market (so every tick goes out: 1 a second is under the 4/s limit), each event "
+        "framed exactly as the stream sends it (`event:`, `id:` for stored events, `data:`), compressed fields "
+        "compressed; HTTP chunk headers not counted. Seeds' figures: 3-5 KB per tick, about 70 MB a day.",
+        "",
+        "| strategy | tick_update median (p90, max) | stored events | whole day | vs the seeds' day | target |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in b_rows:
+        ok = r["median_tick"] < 600 and r["total"] < 15 * mb
+        lines.append(f"| {r['strategy']} | {r['median_tick']:.0f} B ({r['p90_tick']:.0f}, {r['max_tick']}) | "
+                     f"{r['stored']} | {r['total'] / mb:.2f} MB | {SEED_DAY_BYTES / r['total']:.1f}x smaller | "
+                     f"{'met' if ok else 'NOT met'} (< 600 B, < 15 MB) |")
+    lines += [
+        "",
+        "A tick carries progress, active nodes, the underlying's LTP when it changed, the P&L snapshot and each "
+        "open position's current price and unrealized P&L; a tick grows by about 85 bytes per open position, so "
+        "the iron condor (four legs held most of the day) is the heaviest.",
+        "",
+        f"**C. Fan-out.** {c_row['events']:,} stored events published back to back (in "
+        f"{c_row['published_in'] * 1000:.0f} ms), delivered to {c_row['clients']} clients of one daphne process: "
+        f"{c_row['received']:,} of {c_row['expected']:,} deliveries in {c_row['span']:.2f} s from the first "
+        f"publish to the last arrival, **{c_row['rate']:,.0f} events/s** delivered "
+        f"({c_row['bytes'] / c_row['span'] / mb:.1f} MB/s of SSE).",
+    ]
+    return "\n".join(lines)
+
+
+def write_doc(section: str) -> None:
+    block = f"{START}\n{section}\n{END}"
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        text = before + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15, help="length of each latency run")
+    parser.add_argument("--repeat", type=int, default=3, help="latency runs per configuration (medians reported)")
+    parser.add_argument("--burst", type=int, default=1000, help="events in the fan-out burst")
+    parser.add_argument("--only", choices=["A", "B", "C"], help="run one part and print it (no --write-doc)")
+    parser.add_argument("--write-doc", action="store_true", help="replace this benchmark's section of docs/benchmarks.md")
+    args = parser.parse_args()
+    if args.only == "B":
+        import django
+
+        django.setup()
+        for r in part_b():
+            print(r)
+        return
+
+    redis_proc, redis_url = start_redis()
+    os.environ["REDIS_URL"] = redis_url  # before settings load: this process publishes through Redis
+    os.environ["REDIS_PREFIX"] = "bench-stream"  # the server is given the same
+    database_url = use_bench_database()
+    user, token = bench_user()
+    server, port = start_server(database_url, redis_url)
+    try:
+        if args.only == "A":
+            for n, rate, every in LATENCY_RUNS:
+                print(part_a(port, user, token, n, args.seconds, rate, every))
+            return
+        if args.only == "C":
+            print(part_c(port, user, token, 500, args.burst))
+            return
+        print("B. one session-day at real time, per strategy ...", flush=True)
+        b_rows = part_b()
+        for r in b_rows:
+            print(f"   {r['strategy']:32s} median tick {r['median_tick']:.0f} B, day {r['total'] / 1e6:.2f} MB")
+        a_rows = []
+        for n, rate, every in LATENCY_RUNS:
+            runs = []
+            for k in range(args.repeat):
+                print(f"A. latency with {n} clients, {rate} events/s, run {k + 1} of {args.repeat} ...", flush=True)
+                runs.append(part_a(port, user, token, n, args.seconds, rate, every))
+                r = runs[-1]
+                print(f"   p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms, "
+                      f"{r['received']} of {r['expected']} delivered")
+            a_rows.append(summarize(runs))
+        print("C. fan-out burst to 500 clients ...", flush=True)
+        c_row = part_c(port, user, token, 500, args.burst)
+        print(f"   {c_row['rate']:,.0f} events/s delivered ({c_row['received']} of {c_row['expected']})")
+    finally:
+        server.terminate()
+        server.wait(15)
+        redis_proc.kill()
+        redis_proc.wait(5)
+    section = report(a_rows, b_rows, c_row, os.getloadavg()[0])
+    print()
+    print(section)
+    if args.write_doc:
+        write_doc(section)
+        print(f"\nwritten to {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
