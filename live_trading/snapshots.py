@@ -5,13 +5,15 @@ a finished one from what it left in the database."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
+from live_trading.engine.money import iso
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import answer
 from sessions_app import lifecycle
-from sessions_app.models import NodeEvent, SimulationSession, Trade
+from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
 
 RECENT_FINISHED = 5  # finished sessions (of the last day) the dashboard shows besides the active ones
 RECENT = timedelta(hours=24)
@@ -37,34 +39,79 @@ def _request(session: SimulationSession):
     return None if thread is None else thread.request_snapshot()
 
 
-def _live_data(session: SimulationSession, reply) -> tuple[dict | None, bool]:
-    """(engine snapshot, fresh): the running thread's answer if this process runs it, else what was saved."""
+def _live_data(session: SimulationSession, reply) -> tuple[dict, bool]:
+    """(snapshot, fresh): the running thread's answer if this process runs it; else the state it saved
+    when it ended; else (it runs in another process, or failed before saving) what it has committed."""
     snapshot = answer(reply)
     if snapshot is not None:
         return snapshot, True
     if reply is not None:  # the thread ended meanwhile: its final state is in the database now
         session.refresh_from_db()
-    return session.final_state, False
+    return session.final_state or committed_snapshot(session), False
+
+
+def committed_snapshot(session: SimulationSession) -> dict:
+    """A snapshot in the engine's shape built from the rows a session has committed: its trades, and
+    each position as its latest position change left it. Prices and unrealized P&L are as of that
+    change (``is_fresh`` is false wherever this is shown); orders, LTPs and candles are not stored."""
+    latest = {}
+    for payload in PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True):
+        position = payload["position"]
+        latest[(position["position_id"], position["re_entry_num"])] = position
+    positions = list(latest.values())
+    trades = [_trade_dict(t) for t in Trade.objects.filter(session=session).order_by("seq")]
+    realized = sum((Decimal(p["realized_pnl"]) for p in positions), Decimal(0))
+    unrealized = sum((Decimal(p["unrealized_pnl"]) for p in positions if p["status"] != "CLOSED"), Decimal(0))
+    return {
+        "timestamp": None,
+        "progress": _progress(session),
+        "gps_data": {"positions": positions, "trades": trades, "pnl": {
+            "realized_pnl": f"{realized:.2f}", "unrealized_pnl": f"{unrealized:.2f}",
+            "total_pnl": f"{realized + unrealized:.2f}", "closed_trades": len(trades),
+            "open_trades": sum(1 for p in positions if p["status"] != "CLOSED"),
+        }},
+        "broker_data": {"orders": [], "account_info": None},
+        "market_data": {"ltp_store": {}, "candle_data": {}},
+        "nodes": {},
+        "active_nodes": [],
+        "summary": None,
+    }
+
+
+def _trade_dict(t: Trade) -> dict:
+    """A stored trade in the shape the engine and the stream give it (TradeRecord.to_dict)."""
+    return {
+        "trade_id": t.trade_id, "position_id": t.position_id, "re_entry_num": t.re_entry_num,
+        "entry_node_id": t.position_id.rsplit("-pos", 1)[0], "symbol": t.symbol, "side": t.side,
+        "quantity": t.quantity, "entry_price": f"{t.entry_price:.2f}", "entry_time": iso(int(t.entry_time.timestamp())),
+        "exit_price": f"{t.exit_price:.2f}", "exit_time": iso(int(t.exit_time.timestamp())), "pnl": f"{t.pnl:.2f}",
+        "pnl_percent": f"{t.pnl_percent:.2f}", "charges": f"{t.charges:.2f}", "net_pnl": f"{t.net_pnl:.2f}",
+        "duration_minutes": round((t.exit_time - t.entry_time).total_seconds() / 60, 2), "status": t.status,
+        "entry_flow_ids": list(t.entry_flow_ids), "exit_flow_ids": list(t.exit_flow_ids),
+        "entry_trigger": t.entry_trigger, "exit_reason": t.exit_reason,
+    }
+
+
+def _progress(session: SimulationSession) -> dict:
+    total = session.total_ticks
+    return {"ticks_processed": session.ticks_processed, "total_ticks": total,
+            "progress_percentage": round(100 * session.ticks_processed / total, 2) if total else 0}
 
 
 def session_state(session: SimulationSession, reply=_ASK) -> dict:
     """One session in the dashboard's shape: identity, status, progress and ``data`` (no events history)."""
     snapshot, fresh = _live_data(session, _request(session) if reply is _ASK else reply)
     broker = session.broker_connection
-    data = None
-    if snapshot is not None:
-        data = {
-            "timestamp": snapshot.get("timestamp"),
-            "is_fresh": fresh,
-            "gps_data": _card_gps(snapshot["gps_data"]),
-            "broker_data": snapshot["broker_data"],
-            "market_data": snapshot["market_data"],
-            "nodes": snapshot.get("nodes", {}),
-            "active_nodes": snapshot.get("active_nodes", []),
-            "summary": snapshot.get("summary"),
-        }
-    elif session.status in lifecycle.FINAL:
-        data = _from_database(session)
+    data = {
+        "timestamp": snapshot.get("timestamp"),
+        "is_fresh": fresh,
+        "gps_data": _card_gps(snapshot["gps_data"]),
+        "broker_data": snapshot["broker_data"],
+        "market_data": snapshot["market_data"],
+        "nodes": snapshot.get("nodes", {}),
+        "active_nodes": snapshot.get("active_nodes", []),
+        "summary": snapshot.get("summary"),
+    }
     return {
         "session_id": session.id,
         "user_id": session.owner.user_id,
@@ -81,11 +128,7 @@ def session_state(session: SimulationSession, reply=_ASK) -> dict:
         "underlying": session.underlying,
         "start_date": session.start_date.isoformat(),
         "end_date": session.end_date.isoformat(),
-        "progress": (snapshot or {}).get("progress") or {
-            "ticks_processed": session.ticks_processed, "total_ticks": session.total_ticks,
-            "progress_percentage": round(100 * session.ticks_processed / session.total_ticks, 2)
-            if session.total_ticks else 0,
-        },
+        "progress": snapshot.get("progress") or _progress(session),
         "last_event_id": _last_event_id(session, snapshot),
         "data": data,
     }
@@ -102,22 +145,6 @@ def _card_gps(gps: dict) -> dict:
     """A card lists the positions still (partly) open; the closed ones are its trades, with the same
     prices and flow ids, so listing them twice would double the card for nothing."""
     return {**gps, "positions": [p for p in gps["positions"] if p["status"] != "CLOSED"]}
-
-
-def _from_database(session: SimulationSession) -> dict:
-    """A finished session that left no snapshot (it failed early): its trades and totals."""
-    from live_trading.api.serializers import TradeSerializer
-
-    trades = TradeSerializer(Trade.objects.filter(session=session).order_by("seq"), many=True).data
-    return {
-        "timestamp": None, "is_fresh": False,
-        "gps_data": {"positions": [], "trades": trades, "pnl": {
-            "realized_pnl": f"{session.realized_pnl:.2f}", "unrealized_pnl": "0.00",
-            "total_pnl": f"{session.realized_pnl:.2f}", "closed_trades": session.total_trades, "open_trades": 0,
-        }},
-        "broker_data": {"orders": [], "account_info": None},
-        "market_data": {"ltp_store": {}, "candle_data": {}},
-    }
 
 
 def dashboard(user) -> dict:
@@ -161,9 +188,10 @@ def initial_state(session_id: str) -> dict:
 
 
 def finished_state(session_id: str) -> dict:
-    """The stream's state of a session from what was committed: its final snapshot when it ended."""
+    """The stream's state of a session from what was committed: its final snapshot when it ended, or
+    (running in another process) its committed rows, which include exactly up to its last_event_id."""
     session = SimulationSession.objects.select_related("owner").get(pk=session_id)
-    snapshot = session.final_state or {}
+    snapshot = session.final_state or committed_snapshot(session)
     return _stream_state(session, snapshot, diagnostics(session), session.last_event_id)
 
 

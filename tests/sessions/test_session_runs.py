@@ -312,3 +312,27 @@ def test_the_admin_emergency_stop_stops_every_active_session(client, as_alice, a
     assert done.status_code == 302
     session = SimulationSession.objects.get(pk=session_id)
     assert session.status == "stopped" and session.status_reason == "stopped by charlie"
+
+
+def test_a_session_running_in_another_process_is_shown_from_its_committed_rows(as_alice, alice_setup):
+    from live_trading.snapshots import initial_state
+
+    strategy, broker = alice_setup
+    session_id = as_alice.post("/api/v2/live/start", start_body(strategy, broker, mode="backtest"),
+                               format="json").json()["session_id"]
+    wait_for(lambda: status_of(session_id) == "completed", message="completion")
+    # As another process sees a session it does not run: rows committed, no thread here, no final state.
+    SimulationSession.objects.filter(pk=session_id).update(status="running", final_state=None)
+    session = SimulationSession.objects.get(pk=session_id)
+    engine, sink = direct_run(session)
+
+    state = initial_state(session_id)
+    card = as_alice.get(f"/api/live-trading/session/{session_id}").json()
+
+    expected_trades = [e.trade.to_dict() for e in sink.of(TradeClosed)]
+    assert state["trades"] == expected_trades
+    assert state["last_event_id"] == int(session.last_event_id) > 0
+    assert state["positions"] == [], "every position of the day was closed by its end"
+    assert card["data"]["is_fresh"] is False
+    assert card["data"]["gps_data"]["trades"] == expected_trades
+    assert card["data"]["gps_data"]["pnl"]["realized_pnl"] == f"{engine.summary().net_pnl:.2f}"
