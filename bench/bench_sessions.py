@@ -32,29 +32,11 @@ BENCH_DB = "livesim_bench"
 DAY = date(2024, 10, 29)
 
 
-def use_bench_database():
-    """Point Django at a database of the benchmark's own, created (and migrated) if missing."""
-    import django
-    import psycopg
-    from django.conf import settings
+def use_bench_database() -> str:
+    """Point Django at the benchmark's own database (created and migrated if missing); return its URL."""
+    from benchdb import use_database
 
-    db = settings.DATABASES["default"]
-    django.setup()
-    from django.db import connection
-
-    params = connection.get_connection_params()
-    params.pop("dbname", None)
-    params.pop("database", None)
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    connection.close()
-    db["NAME"] = BENCH_DB
-    connection.settings_dict["NAME"] = BENCH_DB
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return params
+    return use_database(BENCH_DB)
 
 
 def bench_user(username):
@@ -128,7 +110,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def part_b(n_sessions: int, seconds: float, db_params: dict):
+def part_b(n_sessions: int, seconds: float, database_url: str):
     import httpx
     import psutil
     from rest_framework.authtoken.models import Token
@@ -144,10 +126,8 @@ def part_b(n_sessions: int, seconds: float, db_params: dict):
         users.append((user, strategy, broker, token.key))
 
     port = free_port()
-    host = db_params.get("host", "")
     env = {**os.environ, "SIM_MAX_RUNNING_SESSIONS_PER_USER": "1000", "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": f"postgres://{db_params.get('user', 'postgres')}@/{BENCH_DB}?host={host}"
-           + (f"&port={db_params['port']}" if db_params.get("port") else "")}
+           "DATABASE_URL": database_url}
     server = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -230,11 +210,11 @@ def main():
     parser.add_argument("--skip-a", action="store_true")
     parser.add_argument("--skip-b", action="store_true")
     args = parser.parse_args()
-    params = use_bench_database()
+    database_url = use_bench_database()
     if not args.skip_a:
         part_a()
     if not args.skip_b:
-        part_b(args.sessions, args.seconds, params)
+        part_b(args.sessions, args.seconds, database_url)
 
 
 if __name__ == "__main__":

@@ -86,31 +86,9 @@ def start_redis():
 
 def use_bench_database() -> str:
     """Point Django at the benchmark's own database (created and migrated if missing); return its URL."""
-    import django
-    import psycopg
-    from django.conf import settings
+    from benchdb import use_database
 
-    db = settings.DATABASES["default"]
-    django.setup()
-    from django.db import connection
-
-    params = connection.get_connection_params()
-    params.pop("dbname", None)
-    params.pop("database", None)
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    connection.close()
-    db["NAME"] = BENCH_DB
-    connection.settings_dict["NAME"] = BENCH_DB
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    host = params.get("host", "")
-    user = params.get("user", "postgres")
-    if host.startswith("/"):
-        return f"postgresql://{user}@/{BENCH_DB}?host={host}"
-    return f"postgresql://{user}@{host}:{params.get('port', 5432)}/{BENCH_DB}"
+    return use_database(BENCH_DB)
 
 
 def bench_user():

@@ -4,20 +4,11 @@ Two daphne servers (A and B) share a redis-server started by the test on a free 
 persistence, so a restart loses everything Redis held. Sessions run in A; clients read from both.
 """
 
-import subprocess
 import time
 
 import pytest
-import redis
 
-from tests.stream.conftest import (
-    bearer,
-    free_port,
-    redis_server_binary,
-    start_session,
-    stop_sessions,
-    wait_for,
-)
+from tests.stream.conftest import bearer, redis_server_binary, start_session, stop_sessions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -25,46 +16,6 @@ REDIS = redis_server_binary()
 if REDIS is None:
     pytest.skip("redis-server is not installed (apt-get install redis-server); the multi-process stream "
                 "tests need a private one", allow_module_level=True)
-
-
-class RedisServer:
-    """A private redis-server: no persistence, so a restart starts empty."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        wait_for(lambda: _pings(client), timeout=10, message="redis-server to answer")
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.kill()
-
-
-def _pings(client) -> bool:
-    try:
-        return client.ping()
-    except redis.RedisError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    server = RedisServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
