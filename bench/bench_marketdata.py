@@ -32,6 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchdoc import DOC, write_section  # noqa: E402
+
 from live_trading.marketdata.candles import CandleBuilder  # noqa: E402
 from live_trading.marketdata.day import read_day  # noqa: E402
 from live_trading.marketdata.feed import ReplayFeed  # noqa: E402
@@ -44,9 +46,6 @@ from live_trading.marketdata.synthetic import generate_day  # noqa: E402
 DAY = date(2024, 10, 29)
 UNDERLYING = "NIFTY"
 INDICATORS = ("rsi(14)", "ema(20)", "supertrend(10,3)")
-DOC = REPO / "docs" / "benchmarks.md"
-START = "<!-- bench_marketdata:start -->"
-END = "<!-- bench_marketdata:end -->"
 COMMAND = ".venv/bin/python bench/bench_marketdata.py --write-doc"
 
 
@@ -168,18 +167,6 @@ def report(r: dict, repeat: int) -> str:
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
-    block = f"{START}\n{section}\n{END}"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + block + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -188,7 +175,7 @@ def main() -> None:
     section = report(run(args.repeat), args.repeat)
     print(section)
     if args.write_doc:
-        write_doc(section)
+        write_section("bench_marketdata", section)
         print(f"\nwritten to {DOC.relative_to(REPO)}")
 
 

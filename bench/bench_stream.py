@@ -38,11 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+from benchdoc import DOC, write_section  # noqa: E402
+
 BENCH_DB = "livesim_bench_stream"
 DAY = date(2024, 10, 29)
-DOC = ROOT / "docs" / "benchmarks.md"
-START = "<!-- bench_stream:start -->"
-END = "<!-- bench_stream:end -->"
 COMMAND = ".venv/bin/python bench/bench_stream.py --write-doc"
 SEED_TICK_BYTES = (3000, 5000)
 SEED_DAY_BYTES = 70_000_000
@@ -435,17 +434,6 @@ def report(a_rows, b_rows, c_row, load) -> str:
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
-    block = f"{START}\n{section}\n{END}"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15, help="length of each latency run")
@@ -502,7 +490,7 @@ def main() -> None:
     print()
     print(section)
     if args.write_doc:
-        write_doc(section)
+        write_section("bench_stream", section)
         print(f"\nwritten to {DOC.relative_to(ROOT)}")
 
 
