@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -13,7 +13,7 @@ from django.conf import settings
 from live_trading.engine.engine import EngineSettings
 from live_trading.engine.session import MultiDayEngine
 from live_trading.marketdata.instruments import get_underlying
-from live_trading.marketdata.sessions import is_trading_day
+from live_trading.marketdata.sessions import trading_days
 from live_trading.marketdata.store import imported_path, load_day, synthetic_path
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import SessionThread
@@ -47,10 +47,6 @@ class PreparedRun:
         return self.engine.total_ticks
 
 
-def trading_days(start: date, end: date) -> tuple[date, ...]:
-    return tuple(d for d in (start + timedelta(n) for n in range((end - start).days + 1)) if is_trading_day(d))
-
-
 def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, end: date, *, seed: int,
                 starting_capital_paise: int, underlying: str | None = None) -> PreparedRun:
     """Parse the graph, pick the days, load the first day's market and build the engine.
@@ -66,7 +62,7 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
         get_underlying(name)
     except LookupError as exc:
         raise InvalidRunRequest("underlying", str(exc)) from exc
-    days = trading_days(start, end)
+    days = tuple(trading_days(start, end))
     if not days:
         if start == end:
             raise InvalidRunRequest("date", f"{start.isoformat()} is not a trading day (a weekend or exchange holiday)")

@@ -44,10 +44,6 @@ class Registry:
     def get(self, session_id: str) -> SessionThread | None:
         return self._threads.get(session_id)
 
-    def session_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._threads)
-
     def send(self, session_id: str, message: Control) -> bool:
         """Deliver to a session running here; False if it does not run in this process."""
         thread = self._threads.get(session_id)
