@@ -199,6 +199,10 @@ class PositionStore:
             key = (fill.position_id, fill.re_entry_num)
             if key in self.positions:
                 raise ValueError(f"position {key} already exists")
+            if any(p.position_id == fill.position_id for p in self.open):
+                # A re-entry opens after the position it re-enters closed, so a position id names at
+                # most one open position (the stream's ticks key open positions by id alone).
+                raise ValueError(f"position {fill.position_id} is still open; it cannot be re-entered")
             pos = Position(fill)
             self.positions[key] = pos
             self.open.append(pos)

@@ -140,14 +140,10 @@ class Progress(TypedDict):
     progress_percentage: float | int
 
 
-class OpenPositionTick(TypedDict):
-    """An open position on a tick (JSON numbers, seed 000). Symbol, side, quantity and entry price
-    do not change while it is open: they came with its ``position_event``."""
-
-    position_id: str
-    re_entry_num: int
-    current_price: float | int
-    unrealized_pnl: float | int
+# An open position on a tick, under its position id: ``[current_price, unrealized_pnl]`` (JSON
+# numbers, seed 000). Symbol, side, quantity and entry price do not change while it is open: they
+# came with its ``position_event``. At most one re-entry of a position id is open at a time.
+OpenPositionTick = tuple[float | int, float | int]
 
 
 class PnlSummaryTick(TypedDict):
@@ -208,7 +204,7 @@ class TickUpdate(TypedDict):
     progress: Progress
     active_nodes: list[str]
     ltp_updates: dict[str, float | int]
-    open_positions: list[OpenPositionTick]
+    open_positions: dict[str, OpenPositionTick]
     pnl_summary: PnlSummaryTick
 
 
@@ -416,6 +412,13 @@ def _check(tp, value, path: str) -> None:
             raise EventShapeError(f"{path}: expected a list, got {type(value).__name__}")
         (item,) = get_args(tp)
         for i, v in enumerate(value):
+            _check(item, v, f"{path}[{i}]")
+        return
+    if origin is tuple:  # a JSON array of fixed length, one type per place
+        items = get_args(tp)
+        if not isinstance(value, list) or len(value) != len(items):
+            raise EventShapeError(f"{path}: expected an array of {len(items)}, got {value!r}")
+        for i, (item, v) in enumerate(zip(items, value, strict=True)):
             _check(item, v, f"{path}[{i}]")
         return
     if origin is dict:

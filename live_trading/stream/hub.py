@@ -60,8 +60,7 @@ class Envelope:
         if not compress or self.kind not in COMPRESSED_FIELDS:
             return self.plain
         if self._compressed is None:
-            data = self._data if self._data is not None else json.loads(self.plain)
-            self._compressed = dumps(compress_fields(self.kind, data))
+            self._compressed = dumps(compress_fields(self.kind, self.data()))
         return self._compressed
 
     def frame(self, compress: bool) -> bytes:
@@ -83,6 +82,21 @@ class Envelope:
         if value is None:
             value = self._frames[key] = make()
         return value
+
+    def replacing(self, older: Envelope) -> Envelope:
+        """This ``tick_update`` in place of an ``older`` one a stream never got: the state is the
+        newer tick's, but ``ltp_updates`` holds only what changed since the tick before, so the LTPs
+        the older one carried and this one does not are carried over (a copy; rare: it takes a
+        stream that has not written for a whole tick interval)."""
+        older_ltps, data = older.data()["ltp_updates"], self.data()
+        if older_ltps.keys() <= data["ltp_updates"].keys():
+            return self
+        data = {**data, "ltp_updates": {**older_ltps, **data["ltp_updates"]}}
+        return Envelope(self.kind, self.session_id, self.user_id, None, dumps(data), data)
+
+    def data(self) -> dict:
+        """The data as a dict (parsed from ``plain`` when the envelope came from Redis; not kept)."""
+        return self._data if self._data is not None else json.loads(self.plain)
 
     # The form in which an envelope travels through Redis: a JSON header line, then the data.
     def to_message(self, origin: str) -> str:
@@ -119,6 +133,7 @@ class CoalescingQueue:
         if env.n is None:
             i = self._tick_at.get(env.session_id)
             if i is not None:
+                env = env.replacing(self._items[i])
                 self._items[i] = None
             self._tick_at[env.session_id] = len(self._items)
         else:

@@ -91,3 +91,15 @@ def test_it_rejects_closing_more_than_is_open_or_on_the_same_side():
         store.apply(_fill("sell", 50, 9000, opening=False))
     with pytest.raises(ValueError):
         store.apply(_fill("buy", 25, 9000, opening=False))
+
+
+def test_a_position_id_is_re_entered_only_after_it_closed():
+    store = PositionStore()
+    store.apply(_fill("buy", 25, 10000, opening=True))
+    with pytest.raises(ValueError, match="still open"):
+        store.apply(_fill("buy", 25, 10100, opening=True, ts=1, n=1))
+
+    store.apply(_fill("sell", 25, 10200, opening=False, ts=2))
+    pos, _ = store.apply(_fill("buy", 25, 10100, opening=True, ts=3, n=1))
+    assert (pos.position_id, pos.re_entry_num, [p.key for p in store.open]) == (
+        "entry-1-pos1", 1, [("entry-1-pos1", 1)])

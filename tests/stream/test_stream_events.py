@@ -222,8 +222,10 @@ def test_publish_refuses_kinds_that_are_not_published(alice):
 # -- the hub ------------------------------------------------------------------------------------
 
 
-def env(kind, n, session="sim-a", user="u"):
-    return Envelope(kind, session, user, n, json.dumps({"session_id": session, "n": n}))
+def env(kind, n, session="sim-a", user="u", **data):
+    if kind == "tick_update":
+        data.setdefault("ltp_updates", {})
+    return Envelope(kind, session, user, n, json.dumps({"session_id": session, "n": n, **data}))
 
 
 def test_the_queue_keeps_stored_events_in_order_and_only_the_latest_tick_at_the_back():
@@ -237,6 +239,35 @@ def test_the_queue_keeps_stored_events_in_order_and_only_the_latest_tick_at_the_
         ("candle_update", "sim-a", 1), ("position_event", "sim-a", 2), ("tick_update", "sim-b", None),
         ("tick_update", "sim-a", None)]
     assert len(q) == 0
+
+
+def test_a_tick_that_replaces_an_unsent_one_keeps_the_ltp_changes_only_the_unsent_one_carried():
+    q = CoalescingQueue()
+    q.append(env("tick_update", None, ltp_updates={"NIFTY": 24500.05, "BANKNIFTY": 51000.0}, tick=1))
+    q.append(env("tick_update", None, ltp_updates={"NIFTY": 24500.1}, tick=2))
+    q.append(env("tick_update", None, session="sim-b", ltp_updates={"NIFTY": 1.0}, tick=9))
+    (a, b) = q.take()
+
+    # The stream never wrote tick 1: BANKNIFTY's change would be lost with it; NIFTY's newer LTP wins.
+    assert json.loads(a.plain) == {"session_id": "sim-a", "n": None, "tick": 2,
+                                   "ltp_updates": {"NIFTY": 24500.1, "BANKNIFTY": 51000.0}}
+    assert json.loads(b.plain)["ltp_updates"] == {"NIFTY": 1.0}  # another session's tick is its own
+
+
+def test_a_tick_keys_open_positions_by_id_with_price_and_unrealized_pnl(alice):
+    session_id = "sim-tickpos00001"
+    sink = StreamSink(session_id, alice.user_id, tick_rate=4, clock=Clock())
+    short_ce = OpenPositionTick("entry-ce-pos1", 0, "NIFTY:2024-10-31:OPT:24500:CE", "sell", 25, 10160, 10280, -3000)
+    long_pe = OpenPositionTick("entry-pe-pos2", 1, "NIFTY:2024-10-31:OPT:24500:PE", "buy", 50, 8475, 8500, 1250)
+    with Captured(session_id) as captured:
+        sink.tick(tick(1730173800, 7, underlying=2450705, positions=[short_ce, long_pe]))
+    (data,) = [json.loads(e.plain) for e in captured.of("tick_update")]
+
+    check("tick_update", data)
+    assert data["open_positions"] == {"entry-ce-pos1": [102.8, -30.0], "entry-pe-pos2": [85.0, 12.5]}
+    assert data["pnl_summary"]["open_trades"] == 2
+    with pytest.raises(EventShapeError, match=r"open_positions.entry-ce-pos1: expected an array of 2"):
+        check("tick_update", {**data, "open_positions": {"entry-ce-pos1": [102.8, -30.0, 0]}})
 
 
 def test_a_window_replays_what_it_covers_and_refuses_what_it_does_not():
