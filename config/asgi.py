@@ -1,6 +1,7 @@
 """ASGI entry point, served by daphne."""
 
 import os
+import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -12,3 +13,8 @@ if settings.DEBUG:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     application = ASGIStaticFilesHandler(application)
+
+if "daphne.server" in sys.modules and settings.IMMEDIATE_WRITES:
+    from config import immediate_writes
+
+    immediate_writes.install()  # stream events reach clients a loop turn sooner (see the module)

@@ -183,3 +183,6 @@ STREAM_TOKEN_MAX_AGE = env_int("STREAM_TOKEN_MAX_AGE", 300, minimum=10)
 # Open streams are long-lived objects: freeze them out of the cyclic collector's full passes (a
 # 90-165 ms pause with 500 streams), and collect them fully once every this many seconds (0: off).
 STREAM_GC_REFREEZE_SECONDS = env_int("STREAM_GC_REFREEZE_SECONDS", 600, minimum=0)
+# Under daphne, send what a response writes at once rather than on the event loop's next turn
+# (config/immediate_writes.py); off only to measure the difference.
+IMMEDIATE_WRITES = env_bool("IMMEDIATE_WRITES", True)
