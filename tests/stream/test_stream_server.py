@@ -1,5 +1,7 @@
 """The stream through a real daphne server and real SSE clients, with events from real sessions."""
 
+import concurrent.futures
+import socket
 import time
 from decimal import Decimal
 from itertools import pairwise
@@ -8,6 +10,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from twisted.internet.abstract import FileDescriptor
 
 from live_trading.stream.auth import issue_token
 from live_trading.stream.events import check, decompress_fields
@@ -454,3 +457,72 @@ def test_a_sessions_stream_also_resumes_from_a_bare_number(server, readers, alic
     got = stream.until(lambda e: e.id == paused.id, timeout=30)
     assert [number(e) for e in stored(got)] == list(range(since + 1, number(paused) + 1))
     assert not any(e.event == "initial_state" for e in got)
+
+
+# -- readers that pause (writes go to the socket at once: config/immediate_writes.py) ----------------
+
+
+def raw_get(server, path, headers, *, pause: float, until: bytes | None = None, timeout: float = 60) -> bytes:
+    """GET over a socket with a small receive buffer, reading nothing for ``pause`` seconds, then
+    everything until the server closes or ``until`` has been received whole (an SSE event name: up
+    to the blank line after it)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{server.port}", "Connection: close",
+             *(f"{k}: {v}" for k, v in headers.items())]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    time.sleep(pause)
+    sock.settimeout(timeout)
+    data = b""
+    while chunk := sock.recv(1 << 16):
+        data += chunk
+        if until is not None and until in data and b"\n\n" in data[data.index(until):]:
+            break
+    sock.close()
+    return data
+
+
+def dechunk(body: bytes) -> bytes:
+    out = b""
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        out, body = out + body[:size], body[size + 2:]
+    return out
+
+
+def test_a_response_bigger_than_a_send_reaches_a_reader_that_paused_whole(server, alice):
+    expected = httpx.get(server.url("/api/schema/?format=json"), headers=bearer(alice), timeout=30)
+    assert expected.status_code == 200 and len(expected.content) > FileDescriptor.SEND_LIMIT  # Twisted sends it in parts
+
+    raw = raw_get(server, "/api/schema/?format=json", bearer(alice), pause=1.0)
+
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert (dechunk(body) if b"chunked" in head.lower() else body) == expected.content
+
+
+def test_a_stream_whose_reader_paused_gets_every_event_in_order(server, readers, alice, bob):
+    watcher = readers(user_stream(server, alice), **bearer(alice))  # reads as events come: the reference
+    bobs = readers(user_stream(server, bob), **bearer(bob))
+    session_id = start_session(server, alice, mode="backtest")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(raw_get, server, f"/api/v1/sse/{session_id}", bearer(alice), pause=3.0,
+                           until=b"event: session_complete")
+        watcher.until(lambda e: e.event == "session_complete", timeout=60)
+        raw = slow.result(timeout=90)
+
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    frames = [f.split("\n") for f in dechunk(body).decode().split("\n\n")
+              if f.startswith("event:") and not f.startswith("event: heartbeat")]
+    ids = [int(line.rsplit(":", 1)[1]) for f in frames for line in f if line.startswith("id: ")]
+    assert frames[0][0] == "event: initial_state" and frames[-1][0] == "event: session_complete"
+    # The snapshot's number, then every stored event after it, in order, up to the last one.
+    assert ids == list(range(ids[0], number(stored(watcher.events)[-1]) + 1))
+    assert len(ids) > 1
+    assert not [e for e in bobs.events if e.event != "heartbeat"]
+
