@@ -420,8 +420,8 @@ def report(a_rows, b_rows, c_row, load) -> str:
         "",
         f"Command: `{COMMAND}` (needs redis-server; its own database `{BENCH_DB}`). "
         f"Machine: {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores shared by "
-        f"daphne, Redis, the publishing process and two client processes (and other engineers' test runs: load "
-        f"average {load:.1f} at the end of this run): the server shares the CPU with its own clients.",
+        f"daphne, Redis, the publishing process and two client processes (load average {load:.1f} at the end of "
+        f"this run, these processes included): the server shares the CPU with its own clients.",
         "",
         "**A. Engine emit -> client receive latency.** One daphne process serves every client (the user stream, "
         "`/api/live-trading/stream/{user_id}`); the benchmark process publishes through `publish()` and Redis, "
