@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchdoc import DOC, write_section  # noqa: E402
+from benchdoc import write_section  # noqa: E402
 
 from live_trading.marketdata.candles import CandleBuilder  # noqa: E402
 from live_trading.marketdata.day import read_day  # noqa: E402
@@ -176,7 +176,6 @@ def main() -> None:
     print(section)
     if args.write_doc:
         write_section("bench_marketdata", section)
-        print(f"\nwritten to {DOC.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-from benchdoc import DOC, write_section  # noqa: E402
+from benchdoc import write_section  # noqa: E402
 
 BENCH_DB = "livesim_bench_stream"
 DAY = date(2024, 10, 29)
@@ -570,7 +570,6 @@ def main() -> None:
     print(section)
     if args.write_doc:
         write_section("bench_stream", section)
-        print(f"\nwritten to {DOC.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 def write_section(name: str, section: str, doc: Path = DOC) -> None:
-    """Replace the text between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``, or append it."""
+    """Replace the text between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``, or append it, and
+    say where it went."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{section}\n{end}"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n"
@@ -18,3 +19,4 @@ def write_section(name: str, section: str, doc: Path = DOC) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     doc.write_text(text)
+    print(f"\nwritten to {doc.relative_to(doc.parents[1])}")

@@ -88,10 +88,11 @@ class Envelope:
         newer tick's, but ``ltp_updates`` holds only what changed since the tick before, so the LTPs
         the older one carried and this one does not are carried over (a copy; rare: it takes a
         stream that has not written for a whole tick interval)."""
-        older_ltps, data = older.data().get("ltp_updates"), self.data()
-        if not older_ltps or not isinstance(data.get("ltp_updates"), dict) or older_ltps.keys() <= data["ltp_updates"].keys():
+        data = self.data()
+        older_ltps, newer_ltps = older.data().get("ltp_updates") or {}, data.get("ltp_updates") or {}
+        if older_ltps.keys() <= newer_ltps.keys():
             return self
-        data = {**data, "ltp_updates": {**older_ltps, **data["ltp_updates"]}}
+        data = {**data, "ltp_updates": {**older_ltps, **newer_ltps}}
         return Envelope(self.kind, self.session_id, self.user_id, None, dumps(data), data)
 
     def data(self) -> dict:
