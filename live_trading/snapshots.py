@@ -4,9 +4,10 @@ a finished one from what it left in the database."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.db.models import Max
 from django.utils import timezone
 
 from live_trading.engine.money import iso
@@ -165,8 +166,29 @@ def dashboard(user) -> dict:
     }
 
 
-def active_session_ids(user) -> list[str]:
-    return list(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE).values_list("id", flat=True))
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_NEW_SESSIONS = 100  # a reconnect sends at most this many sessions created while the client was away
+
+
+def stream_sessions(user, since: int | None = None) -> tuple[list[str], int]:
+    """The sessions a user's stream starts with, and the stream's new watermark.
+
+    Returns ``(session_ids, created_up_to)``: the user's active sessions and, when the client says
+    it has seen every session created up to ``since`` (microseconds since the epoch, a watermark an
+    earlier connection gave it), also every later one, finished or not, so that a session that
+    started and ended while the client was away is not missed (oldest first, at most
+    ``MAX_NEW_SESSIONS``). ``created_up_to`` is the creation time of the user's newest session (0:
+    none). Starts are serialised per user (``actions.start_session``), so no session committed later
+    can have been created earlier than that.
+    """
+    mine = SimulationSession.objects.filter(owner=user)
+    ids = list(mine.filter(status__in=lifecycle.ACTIVE).order_by("created_at").values_list("id", flat=True))
+    if since is not None:
+        after = EPOCH + timedelta(microseconds=since)
+        new = mine.filter(created_at__gt=after).exclude(status__in=lifecycle.ACTIVE).order_by("-created_at")
+        ids += reversed(list(new.values_list("id", flat=True)[:MAX_NEW_SESSIONS]))
+    newest = mine.aggregate(newest=Max("created_at"))["newest"]
+    return ids, (newest - EPOCH) // timedelta(microseconds=1) if newest is not None else 0
 
 
 def initial_state(session_id: str) -> dict:

@@ -159,6 +159,12 @@ class SessionWriter:
             fields["final_state"] = engine.snapshot()
         except Exception:  # a broken engine (the reason we fail) may not answer; keep what we have
             log.exception("session %s: no final snapshot", self.session_id)
+        if self.stream is not None:
+            # The row records the number of the session's very last event (the status, then
+            # session_complete, published after the commit), so a card or initial_state read from it
+            # includes the end and a client resuming from it is not sent session_complete again.
+            ends = 1 if status == lifecycle.COMPLETED else 2
+            fields["last_event_id"] = str(self.stream.last_event_id + ends)
         if self._write(engine, status=status, reason=reason, **fields) and self.stream is not None:
             if status != lifecycle.COMPLETED:
                 self._publish(self.stream.status, status, reason=reason)
@@ -182,6 +188,8 @@ class SessionWriter:
         now = self._clock()
         self._last_heartbeat = now
         progress = {"heartbeat_at": timezone.now(), "last_event_id": str(self._last_event_id() or "")}
+        if "last_event_id" in fields:
+            progress["last_event_id"] = fields.pop("last_event_id")
         if engine is not None:
             progress["ticks_processed"] = engine.ticks_processed
         if speed_multiplier is not None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -27,7 +26,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from django_eventstream.utils import add_default_headers, get_channelmanager, make_id, parse_last_event_id
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -35,11 +35,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from live_trading.stream import auth
-from live_trading.stream.channels import SESSION_PREFIX, readable_sessions, session_channel
+from live_trading.stream.channels import SESSION_PREFIX, readable_sessions, session_channel, user_channel
 from live_trading.stream.events import ALWAYS_SENT, FILTERS, compress_fields, dumps, sse_frame
 from live_trading.stream.hub import Listener, hub
 from live_trading.stream.publish import ensure_bus
 from live_trading.stream.sink import now_iso
+from sessions_app import lifecycle
+from sessions_app.models import is_session_id
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +65,16 @@ class StreamContext:
     compress: bool
     kinds: frozenset | None  # None: every kind
     resume: dict[str, int] = field(default_factory=dict)  # session -> last stored number the client has
+    since: int | None = None  # user stream: the client has seen every session created up to this (µs)
 
 
+@csrf_exempt  # read-only: a POST gets the JSON 405 below, not the CSRF middleware's HTML 403
 async def user_stream(request, user_id: str):
     """All of a user's sessions on one connection."""
     return await _open(request, user_id=user_id)
 
 
+@csrf_exempt
 async def session_stream(request, session_id: str):
     """One session; ``?event_type=`` narrows it to one kind of event."""
     return await _open(request, session_id=session_id)
@@ -77,7 +82,9 @@ async def session_stream(request, session_id: str):
 
 async def _open(request, *, user_id: str | None = None, session_id: str | None = None):
     if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
+        response = _error(405, f'Method "{request.method}" not allowed; a stream is opened with GET.')
+        response["Allow"] = "GET"
+        return response
     try:
         user = await auth.authenticate(request)
     except auth.BadCredentials as exc:
@@ -105,17 +112,7 @@ def _resolve(request, user, user_id, session_id, last_event_id) -> StreamContext
     request.user = user
     kwargs = {"session_id": session_id} if session_id else {"user_id": user_id}
     get_channelmanager().get_channels_for_request(request, kwargs)  # Http404 unless readable
-    wanted = {}
-    if session_id and last_event_id.isdigit():
-        wanted = {session_id: int(last_event_id)}  # a session's stream also takes its bare number
-    elif last_event_id:
-        try:
-            for quoted, last in parse_last_event_id(last_event_id).items():
-                channel = unquote(quoted)
-                if channel.startswith(SESSION_PREFIX) and int(last) >= 0:
-                    wanted[channel[len(SESSION_PREFIX):]] = int(last)
-        except ValueError:
-            wanted = {}  # an id we cannot read is an unknown id: the client gets a fresh initial_state
+    wanted, since = parse_cursors(last_event_id, session_id, user_id)
     if session_id:
         owner = readable_sessions(user, [session_id])[session_id]
         resume = {session_id: wanted[session_id]} if session_id in wanted else {}
@@ -123,7 +120,52 @@ def _resolve(request, user, user_id, session_id, last_event_id) -> StreamContext
     target = user if user.user_id == user_id else get_user_model().objects.get(user_id=user_id)
     owned = readable_sessions(target, wanted)
     resume = {sid: last for sid, last in wanted.items() if owned.get(sid) == user_id}
-    return StreamContext(user_id, None, target, True, None, resume)
+    return StreamContext(user_id, None, target, True, None, resume, since if resume or not wanted else None)
+
+
+MAX_RESUMED_SESSIONS = 1000  # an id naming more sessions than this is not one this server wrote
+
+
+def parse_cursors(last_event_id: str, session_id: str | None = None,
+                  user_id: str | None = None) -> tuple[dict[str, int], int | None]:
+    """What a ``Last-Event-ID`` says the client has: ``({session_id: last number}, created_up_to)``.
+
+    Accepts what the stream writes: ``session-<id>:<n>`` pairs, comma-separated (django-eventstream's
+    format), and on ``user_id``'s stream ``user-<user_id>:<t>``, the creation time (microseconds
+    since the epoch) up to which the client has seen every session (None when absent); on a
+    session's stream also that session's bare number. Session ids must have the form
+    ``new_session_id`` gives, numbers ASCII digits (``int()`` takes ``٣``, ``str.isdigit()`` takes
+    ``²``). Anything else is an id this server never wrote: ``({}, None)``, and the client gets a
+    fresh ``initial_state``, never an error.
+    """
+    unknown = {}, None
+    if not last_event_id or len(last_event_id) > 64 * MAX_RESUMED_SESSIONS:
+        return unknown
+    if session_id and _is_number(last_event_id):
+        return {session_id: int(last_event_id)}, None
+    try:
+        parsed = parse_last_event_id(last_event_id)
+    except ValueError:
+        return unknown
+    if len(parsed) > MAX_RESUMED_SESSIONS:
+        return unknown
+    wanted, since = {}, None
+    for quoted, last in parsed.items():
+        channel = unquote(quoted)
+        if not _is_number(last):
+            return unknown
+        if user_id is not None and channel == user_channel(user_id):
+            since = int(last)
+            continue
+        sid = channel[len(SESSION_PREFIX):]
+        if not (channel.startswith(SESSION_PREFIX) and is_session_id(sid)):
+            return unknown
+        wanted[sid] = int(last)
+    return wanted, since
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 # -- the stream ----------------------------------------------------------------------------------
@@ -163,32 +205,48 @@ class _Writer:
     stored event and snapshot lists those positions in django-eventstream's format,
     ``session-<id>:<n>`` joined by commas. An event at or below a position is a duplicate and is
     skipped; one beyond the next is a gap, filled from the replay window or, when the window no
-    longer covers it, by a fresh ``initial_state``. A session leaves the id after its last event
-    (``session_complete``, or a ``failed`` / ``interrupted`` status).
+    longer covers it, by a fresh ``initial_state``. A session leaves the id only once its last event
+    (``session_complete``, or an ``initial_state`` of a finished session, which includes it) was
+    written on this connection.
     """
 
     def __init__(self, ctx: StreamContext):
         self.ctx = ctx
         self.pos: dict[str, int] = {}
         self.finished: set[str] = set()
+        self.created_up_to: int | None = None  # user stream: every session created up to this is known
+        self.user_channel = make_id({user_channel(ctx.user_id): 0})[:-2]
 
-    async def start(self) -> str:
+    async def start(self) -> bytes:
         """The first thing the stream sends: replay for the sessions the client can resume, a fresh
-        ``initial_state`` for the others it should know (the user's active sessions, or the one)."""
-        parts = []
+        ``initial_state`` for the others it should know (the user's active sessions, or the one).
+
+        Every session the connection follows is in the id of every event from the first on: a
+        session resumed at the client's number, a session still to get its ``initial_state`` at 0
+        ("nothing yet"). An id written before another session's part of this answer must still
+        name that session, or a client cut off in between would resume without it and never hear
+        of it again; at 0, a reconnect gets that session's events from its first (or, beyond the
+        window, its ``initial_state``), which is exactly what the client lacks.
+        """
+        replays = {}
         fresh = []
         for sid, last in self.ctx.resume.items():
+            self.pos[sid] = last
             events = await hub.replay(sid, last)
             if events is None:
                 fresh.append(sid)
             else:
-                self.pos[sid] = last
-                parts.extend(self._stored(e) for e in events)
+                replays[sid] = events
         if self.ctx.session_id:
             candidates = [self.ctx.session_id]
         else:
-            candidates = await sync_to_async(_then_close)(_active_session_ids, self.ctx.target_user)
-        fresh.extend(sid for sid in candidates if sid not in self.ctx.resume)
+            candidates, self.created_up_to = await sync_to_async(_then_close)(
+                _stream_sessions, self.ctx.target_user, self.ctx.since)
+        for sid in candidates:
+            if sid not in self.ctx.resume:
+                self.pos[sid] = 0
+                fresh.append(sid)
+        parts = [self._stored(e) for events in replays.values() for e in events]
         for sid in fresh:
             parts.append(await self._initial_state(sid))
         return b"".join(parts)
@@ -236,8 +294,7 @@ class _Writer:
         if env.n <= self.pos.get(sid, 0):
             return b""
         self.pos[sid] = env.n
-        if env.kind == "session_complete" or (
-                env.kind == "session_status" and json.loads(env.plain).get("status") in ("failed", "interrupted")):
+        if env.kind == "session_complete":
             self.finished.add(sid)
         if not self._wanted(env.kind):
             return b""
@@ -248,8 +305,12 @@ class _Writer:
         return self.ctx.kinds is None or kind in self.ctx.kinds or kind in ALWAYS_SENT
 
     def _id(self, also: str | None = None) -> str:
-        """``session-<id>:<n>`` per session, comma-separated (django-eventstream's ``make_id``)."""
-        return ",".join(f"{_channel_in_id(s)}:{n}" for s, n in self.pos.items() if s not in self.finished or s == also)
+        """``session-<id>:<n>`` per session, comma-separated (django-eventstream's ``make_id``), after
+        ``user-<user_id>:<created_up_to>`` on a user's stream."""
+        pairs = [f"{_channel_in_id(s)}:{n}" for s, n in self.pos.items() if s not in self.finished or s == also]
+        if self.created_up_to is not None:
+            pairs.insert(0, f"{self.user_channel}:{self.created_up_to}")
+        return ",".join(pairs)
 
     async def _initial_state(self, sid: str) -> str:
         """A fresh snapshot of ``sid``, then any published event it does not include yet."""
@@ -260,6 +321,8 @@ class _Writer:
         self.finished.discard(sid)
         body = dumps(compress_fields("initial_state", data) if self.ctx.compress else data)
         parts = [sse_frame("initial_state", body, self._id()).encode()]
+        if state["status"] in lifecycle.FINAL:  # it includes the session's last event: nothing more comes
+            self.finished.add(sid)
         events, _ = hub.window(sid)
         parts.extend(self._stored(e) for e in events if e.n > last)
         return b"".join(parts)
@@ -284,10 +347,10 @@ def _initial_state(session_id: str) -> dict:
     return snapshots.initial_state(session_id)
 
 
-def _active_session_ids(user) -> list[str]:
+def _stream_sessions(user, since):
     from live_trading import snapshots
 
-    return snapshots.active_session_ids(user)
+    return snapshots.stream_sessions(user, since)
 
 
 # -- tokens for ?token= ---------------------------------------------------------------------------

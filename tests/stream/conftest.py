@@ -149,8 +149,8 @@ def example(name: str) -> dict:
 def setup_for(user, strategy_name: str = "nifty_short_straddle"):
     graph = example(strategy_name)
     strategy = Strategy.objects.create(owner=user, name=graph.get("name", strategy_name), graph=graph)
-    broker = BrokerConnection.objects.create(owner=user, account_id=f"PAPER-{user.username}",
-                                             starting_capital=Decimal("1000000.00"))
+    broker, _ = BrokerConnection.objects.get_or_create(owner=user, account_id=f"PAPER-{user.username}",
+                                                       defaults={"starting_capital": Decimal("1000000.00")})
     return strategy, broker
 
 

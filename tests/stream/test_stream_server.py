@@ -3,6 +3,7 @@
 import concurrent.futures
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from unittest import mock
@@ -15,6 +16,7 @@ from twisted.internet.abstract import FileDescriptor
 from live_trading.stream.auth import issue_token
 from live_trading.stream.events import check, decompress_fields
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
+from tests.stream.clients import assert_same_state, client_state, fresh_state, plain
 from tests.stream.conftest import bearer, start_session, stop_sessions, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -41,10 +43,6 @@ def user_stream(server, user, query=""):
 
 def stored(events):
     return [e for e in events if e.id is not None and e.event not in ("heartbeat",)]
-
-
-def plain(event):
-    return decompress_fields(event.event, event.json)
 
 
 def number(event) -> int:
@@ -75,7 +73,8 @@ def test_a_whole_session_arrives_in_order_and_matches_the_database(server, reade
     assert events[-1].event == "session_complete" and session.status == "completed"
     # Stored events are numbered 1, 2, 3, ... in the order they arrive; each kind's seq counts 1, 2, 3, ...
     assert [number(e) for e in stored(events)] == list(range(1, len(stored(events)) + 1))
-    assert number(events[-1]) == int(session.last_event_id) + 1  # the row records what its state includes
+    # the row records the session's final event, session_complete: its card and initial_state include it
+    assert number(events[-1]) == int(session.last_event_id)
     for kind in {e.event for e in events}:
         assert [e.json["seq"] for e in events if e.event == kind] == list(
             range(1, sum(e.event == kind for e in events) + 1))
@@ -306,78 +305,6 @@ def test_an_unknown_event_type_is_400(server, alice):
 
 # -- initial_state: first connections and gaps beyond the window --------------------------------
 
-STATUS_AFTER = {"started": "running", "resumed": "running", "paused": "paused", "speed_changed": None}
-MOVING = ("current_price", "unrealized_pnl")  # an open position's, as of the event that last touched it
-
-
-def client_state(events, session_id):
-    """What a client following the protocol knows of a session after ``events``."""
-    state = None
-    for event in events:
-        if event.event in ("heartbeat", "tick_update") or event.json.get("session_id") != session_id:
-            continue
-        data = plain(event)
-        if event.event == "initial_state":
-            state = {
-                "events_history": dict(data["diagnostics"]["events_history"]),
-                "current_state": dict(data["diagnostics"]["current_state"]),
-                "trades": {t["trade_id"]: t for t in data["trades"]},
-                "positions": {(p["position_id"], p["re_entry_num"]): p for p in data["positions"]},
-                "status": data["status"],
-            }
-        elif state is None:
-            # A session that started while the client listened: its first event is number 1.
-            if (event.event, data.get("status"), number(event)) != ("session_status", "started", 1):
-                raise AssertionError(f"{event.event} before any initial_state")
-            state = {"events_history": {}, "current_state": {}, "trades": {}, "positions": {}, "status": "running"}
-        elif event.event == "node_events":
-            state["events_history"].update(data["diagnostics"]["events_history"])
-            state["current_state"].update(data["diagnostics"]["current_state"])
-        elif event.event == "trade_update":
-            trade = data["trades"]["trade"]
-            state["trades"][trade["trade_id"]] = trade
-        elif event.event == "position_event":
-            p = data["position"]
-            key = (p["position_id"], p["re_entry_num"])
-            if p["status"] == "CLOSED":
-                state["positions"].pop(key, None)  # closed positions live on as trades
-            else:
-                state["positions"][key] = p
-        elif event.event == "session_status":
-            state["status"] = STATUS_AFTER.get(data["status"], data["status"]) or state["status"]
-        elif event.event == "session_complete":
-            state["status"] = data["status"]
-    return state
-
-
-def fresh_state(server, user, session_id):
-    """The same, fetched afresh from the REST API (diagnostics endpoint and the session's dashboard card)."""
-    diagnostics = httpx.get(server.url(f"/api/session/{session_id}/diagnostics"), headers=bearer(user), timeout=30).json()
-    card = httpx.get(server.url(f"/api/live-trading/session/{session_id}"), headers=bearer(user), timeout=30).json()
-    gps = card["data"]["gps_data"]
-    return {
-        "events_history": diagnostics["events_history"],
-        "current_state": diagnostics["current_state"],
-        "trades": {t["trade_id"]: t for t in gps["trades"]},
-        "positions": {(p["position_id"], p["re_entry_num"]): p for p in gps["positions"]},
-        "status": card["status"],
-    }
-
-
-def assert_same_state(mine, fresh):
-    assert mine["events_history"] == fresh["events_history"]
-    assert mine["current_state"] == fresh["current_state"]
-    assert mine["trades"] == fresh["trades"]
-    assert mine["status"] == fresh["status"]
-    assert mine["positions"].keys() == fresh["positions"].keys()
-    for key, p in fresh["positions"].items():
-        q = mine["positions"][key]
-        if p["status"] == "CLOSED":
-            assert q == p
-        else:
-            assert {k: v for k, v in q.items() if k not in MOVING} == {k: v for k, v in p.items() if k not in MOVING}
-
-
 def test_a_first_connection_gets_initial_state_then_exactly_the_events_after_it(server, readers, alice):
     reference = readers(user_stream(server, alice), **bearer(alice))
     session_id = start_session(server, alice, speed=300)
@@ -388,7 +315,11 @@ def test_a_first_connection_gets_initial_state_then_exactly_the_events_after_it(
     assert snapshot.event == "initial_state" and snapshot.json["session_id"] == session_id
     check("initial_state", snapshot.json, compressed=True)
     last = snapshot.json["last_event_id"]
-    assert snapshot.id == f"session-{session_id}:{last}" and last >= 1
+    # the id names the session at the state's number, after the user's watermark (every session created
+    # up to the newest one the state covers, in microseconds since the epoch)
+    created = SimulationSession.objects.get(pk=session_id).created_at
+    watermark = (created - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert snapshot.id == f"user-{alice.user_id}:{watermark},session-{session_id}:{last}" and last >= 1
     following = late.until(lambda e: e.id is not None and e.event != "initial_state", timeout=30)[-1]
     assert number(following) == last + 1
 
@@ -430,16 +361,17 @@ def test_an_unknown_id_gets_a_fresh_initial_state(server, readers, alice, last_e
 def test_a_sessions_own_stream_starts_with_its_state_even_when_it_has_ended(server, readers, alice):
     reference = readers(user_stream(server, alice), **bearer(alice))
     session_id = start_session(server, alice, mode="backtest")
-    reference.until(lambda e: e.event == "session_complete", timeout=60)
+    complete = reference.until(lambda e: e.event == "session_complete", timeout=60)[-1]
 
     stream = readers(server.url(f"/api/v2/live/stream/{session_id}?compress=0"), **bearer(alice))
     snapshot = stream.next(timeout=10)
     assert snapshot.event == "initial_state" and snapshot.json["status"] == "completed"
     check("initial_state", snapshot.json, compressed=False)
     assert_same_state(client_state([snapshot], session_id), fresh_state(server, alice, session_id))
-    # The snapshot includes the events up to its last_event_id; the session_complete came after it.
-    complete = stream.next(timeout=5)
-    assert complete.event == "session_complete" and number(complete) == snapshot.json["last_event_id"] + 1
+    # The state of an ended session includes its last event, session_complete: nothing is sent again,
+    # and the session has left the stream's id (there is nothing more to resume).
+    assert snapshot.json["last_event_id"] == number(complete)
+    assert snapshot.last_event_id == f"session-{session_id}:{number(complete)}"
     assert stream.next(timeout=5).event == "heartbeat"
 
 
