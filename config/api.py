@@ -8,7 +8,10 @@ dots) and ``{"detail": "message"}`` for everything else.
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.ids import is_ascii_number
 
 
 class StrictSerializerMixin:
@@ -24,6 +27,16 @@ class StrictSerializerMixin:
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class Pagination(PageNumberPagination):
+    """DRF's page numbers, ASCII digits only: ``?page=٣`` is an invalid page (404), not page 3."""
+
+    def get_page_number(self, request, paginator):
+        number = super().get_page_number(request, paginator)
+        if number not in self.last_page_strings and not is_ascii_number(str(number)):
+            raise exceptions.NotFound("Invalid page.")
+        return number
 
 
 def exception_handler(exc, context):
