@@ -12,6 +12,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.ids import is_ascii_number
+from live_trading.refusals import Refused
 
 
 class StrictSerializerMixin:
@@ -40,8 +41,11 @@ class Pagination(PageNumberPagination):
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus Django's ValidationError as a 400 and a clearer message for bad JSON."""
-    if isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
+    """DRF's handler, plus Django's ValidationError and the domain's refusals as a 400 naming the field,
+    and a clearer message for bad JSON."""
+    if isinstance(exc, Refused):  # the one place a domain refusal becomes an API answer
+        exc = exceptions.ValidationError({exc.subject: [str(exc)]})
+    elif isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
         exc = exceptions.ParseError("body: JSON is nested too deeply")
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

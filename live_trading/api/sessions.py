@@ -32,8 +32,6 @@ from live_trading.api.serializers import (
     StartSerializer,
     TradeSerializer,
 )
-from live_trading.marketdata.store import MarketDataMissing
-from live_trading.runner.build import InvalidRunRequest
 from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 from strategies.graph.model import InvalidGraph
@@ -109,10 +107,6 @@ class StartView(APIView):
             session = actions.start_session(request.user, start)
         except InvalidGraph as exc:
             raise exceptions.ValidationError({"strategy_id": [f"the strategy is invalid: {e}" for e in exc.errors]}) from exc
-        except MarketDataMissing as exc:
-            raise exceptions.ValidationError({"date": [str(exc)]}) from exc
-        except InvalidRunRequest as exc:
-            raise exceptions.ValidationError({exc.field: [exc.message]}) from exc
         except actions.TooManySessions as exc:
             raise TooManyRequests(str(exc)) from exc
         return Response(
