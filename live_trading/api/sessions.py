@@ -47,6 +47,11 @@ class Conflict(exceptions.APIException):
     default_detail = "the session is not in a state that allows this"
 
 
+def session_conflict(message: str, status: str | None) -> Conflict:
+    """A 409 that says why and gives the session's current status: ``{"detail": ..., "status": ...}``."""
+    return Conflict({"detail": message, "status": status})
+
+
 def visible_sessions(user):
     qs = SimulationSession.objects.select_related("owner", "broker_connection")
     return qs if user.is_staff else qs.filter(owner=user)
@@ -227,11 +232,11 @@ class _ControlView(APIView):
     def control(self, request, session_id, action, *args):
         session = session_for(request, session_id)
         if session.status in lifecycle.FINAL:
-            raise Conflict(f"the session is {session.status}")
+            raise session_conflict(f"the session is {session.status}", session.status)
         try:
             session = action(session, *args, request.user)
         except actions.SessionNotRunning as exc:
-            raise Conflict(str(exc)) from exc
+            raise session_conflict(str(exc), exc.status) from exc
         return Response(SessionRowSerializer(session).data)
 
 

@@ -122,7 +122,7 @@ def test_controlling_a_finished_session_is_a_conflict(as_alice, alice, alice_set
     session = finished_session(alice, *alice_setup)
     response = as_alice.post(f"/api/v2/live/{action}/{session.id}")
     assert response.status_code == 409
-    assert response.json() == {"detail": "the session is completed"}
+    assert response.json() == {"detail": "the session is completed", "status": "completed"}
 
 
 def test_speed_changes_are_validated(as_alice, alice, alice_setup):
