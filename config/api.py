@@ -6,6 +6,7 @@ dots) and ``{"detail": "message"}`` for everything else.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
@@ -38,6 +39,19 @@ class Pagination(PageNumberPagination):
         if number not in self.last_page_strings and not is_ascii_number(str(number)):
             raise exceptions.NotFound("Invalid page.")
         return number
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """In the OpenAPI schema, a strict serializer's object admits no other properties, as the server."""
+
+    target_class = StrictSerializerMixin
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if "__doc__" not in vars(type(self.target)) or type(self.target).__doc__ is None:
+            schema.pop("description", None)  # the mixin's own docstring, inherited: not the body's description
+        return {**schema, "additionalProperties": False}
 
 
 def exception_handler(exc, context):
