@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import BAD_REQUEST_SCHEMA, DETAIL_SCHEMA, UNAUTHENTICATED, StrictSerializerMixin
+from config.ids import UserIdField
 
 STAFF_READ_ONLY = OpenApiResponse(
     DETAIL_SCHEMA, description="Staff may read other users' objects but not change them through the API."
@@ -33,12 +34,12 @@ OWNER_PARAMETER = OpenApiParameter(
 )
 
 
-# Paths take any string as the id, so an id that is not a UUID gets the same JSON 404 as an unknown one.
+# An id that is not a UUID does not match the path (config.ids): the same JSON 404 as an unknown one.
 ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id.")
 
 
 class OwnerQuerySerializer(serializers.Serializer):
-    owner = serializers.CharField(required=False, max_length=64)
+    owner = UserIdField(required=False)
 
 
 class OwnedObjectsMixin:

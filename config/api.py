@@ -6,9 +6,14 @@ dots) and ``{"detail": "message"}`` for everything else.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.ids import is_ascii_number
+from live_trading.refusals import Refused
 
 
 class StrictSerializerMixin:
@@ -26,9 +31,35 @@ class StrictSerializerMixin:
         return super().to_internal_value(data)
 
 
+class Pagination(PageNumberPagination):
+    """DRF's page numbers, ASCII digits only: ``?page=٣`` is an invalid page (404), not page 3."""
+
+    def get_page_number(self, request, paginator):
+        number = super().get_page_number(request, paginator)
+        if number not in self.last_page_strings and not is_ascii_number(str(number)):
+            raise exceptions.NotFound("Invalid page.")
+        return number
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """In the OpenAPI schema, a strict serializer's object admits no other properties, as the server."""
+
+    target_class = StrictSerializerMixin
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if "__doc__" not in vars(type(self.target)) or type(self.target).__doc__ is None:
+            schema.pop("description", None)  # the mixin's own docstring, inherited: not the body's description
+        return {**schema, "additionalProperties": False}
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus Django's ValidationError as a 400 and a clearer message for bad JSON."""
-    if isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
+    """DRF's handler, plus Django's ValidationError and the domain's refusals as a 400 naming the field,
+    and a clearer message for bad JSON."""
+    if isinstance(exc, Refused):  # the one place a domain refusal becomes an API answer
+        exc = exceptions.ValidationError({exc.subject: [str(exc)]})
+    elif isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
         exc = exceptions.ParseError("body: JSON is nested too deeply")
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from live_trading.models import BrokerConnection
 from live_trading.runner import control
-from live_trading.runner.build import prepare_run, start_thread
+from live_trading.runner.build import InvalidRunRequest, prepare_run, start_thread
 from live_trading.runner.thread import Control, wait_until
 from sessions_app import lifecycle
 from sessions_app.actions import move_status
@@ -46,9 +46,10 @@ class StartRequest:
 def start_session(user, request: StartRequest) -> SimulationSession:
     """Create a session and start its engine thread in this process.
 
-    Everything that can be refused is checked first (graph, days, market data, limits), and the engine
-    is built before the row is written, so a refused start leaves nothing behind. Raises
-    ``InvalidGraph``, ``InvalidRunRequest``, ``MarketDataMissing`` or ``TooManySessions``.
+    Everything that can be refused is checked first (graph, days, contract facts, charge schedule,
+    market data, limits), and the engine is built before the row is written, so a refused start leaves
+    nothing behind. Raises ``InvalidGraph``, a ``Refused`` naming its field (``InvalidRunRequest``,
+    ``MarketDataMissing``, ``NoChargeRates``...) or ``TooManySessions``.
     """
     speed = 0.0 if request.mode == SimulationSession.Mode.BACKTEST else request.speed_multiplier
     session_id = new_session_id()
@@ -67,6 +68,7 @@ def start_session(user, request: StartRequest) -> SimulationSession:
         limit = settings.SIM_MAX_RUNNING_SESSIONS_PER_USER
         if running >= limit:
             raise TooManySessions(f"you already run {running} sessions, the most allowed at once is {limit}; stop one first")
+        _lock_dependencies(user, request)
         session = SimulationSession.objects.create(
             id=session_id, owner=user, strategy=request.strategy, strategy_name=request.strategy.name,
             strategy_version=request.strategy.version, graph=request.strategy.graph,
@@ -85,6 +87,22 @@ def start_session(user, request: StartRequest) -> SimulationSession:
     thread.recorded_start.wait(STOP_WAIT_SECONDS)
     session.refresh_from_db()
     return session
+
+
+def _lock_dependencies(user, request: StartRequest) -> None:
+    """Lock the strategy and broker connection rows the new session will point to, or refuse if they went.
+
+    They were checked when the request was validated, but preparing takes seconds, and a delete in
+    between would fail the session's foreign key at commit. The delete actions take the same row
+    lock first, so a delete either happens before this (and the start is refused, naming the field)
+    or waits for the session row and then sees it.
+    """
+    for model, obj, field, noun in (
+        (Strategy, request.strategy, "strategy_id", "strategy"),
+        (BrokerConnection, request.broker_connection, "broker_connection_id", "broker connection"),
+    ):
+        if not model.objects.select_for_update().filter(pk=obj.pk, owner=user).values_list("pk", flat=True):
+            raise InvalidRunRequest(field, f"no such {noun} of yours (it was deleted while the session was starting)")
 
 
 def _send(session: SimulationSession, message: Control) -> bool:
@@ -129,30 +147,52 @@ def stop_sessions(sessions, by) -> list[SimulationSession]:
 
 
 def pause_session(session: SimulationSession, by) -> SimulationSession:
-    return _control_and_wait(session, Control("pause", f"paused by {by.username}"), lifecycle.PAUSED)
+    """Pause at the next tick; return the session paused. Raises ``SessionNotRunning`` (see ``set_speed``)."""
+    return _control_and_wait(session, Control("pause", f"paused by {by.username}"),
+                             lambda status, speed: status == lifecycle.PAUSED)
 
 
 def resume_session(session: SimulationSession, by) -> SimulationSession:
-    return _control_and_wait(session, Control("resume", f"resumed by {by.username}"), lifecycle.RUNNING)
+    """Resume a paused session; return it running. Raises ``SessionNotRunning`` (see ``set_speed``)."""
+    return _control_and_wait(session, Control("resume", f"resumed by {by.username}"),
+                             lambda status, speed: status == lifecycle.RUNNING)
 
 
 def set_speed(session: SimulationSession, speed: float, by) -> SimulationSession:
-    if not _send(session, Control("speed", f"speed set by {by.username}", speed=speed)):
-        raise SessionNotRunning("no running process answers for this session")
-    wait_until(lambda: SimulationSession.objects.filter(pk=session.id, speed_multiplier=speed).exists(), STOP_WAIT_SECONDS)
-    session.refresh_from_db()
-    return session
+    """Set the speed multiplier (0: as fast as possible); return the session once its thread applied it.
+
+    Raises ``SessionNotRunning`` when no process answers for the session, or when it ended (a stop
+    won the race) before applying the change; its ``status`` is the session's status then.
+    """
+    return _control_and_wait(session, Control("speed", f"speed set by {by.username}", speed=speed),
+                             lambda status, current: current == speed)
 
 
 class SessionNotRunning(Exception):
-    """A control message could not reach the session."""
+    """A control message could not reach the session, or the session ended first; ``status`` is its status."""
+
+    def __init__(self, message: str, status: str | None):
+        super().__init__(message)
+        self.status = status
 
 
-def _control_and_wait(session: SimulationSession, message: Control, expected: str) -> SimulationSession:
+def _control_and_wait(session: SimulationSession, message: Control, applied) -> SimulationSession:
+    """Send ``message``, then wait until ``applied(status, speed)`` holds or the session ended.
+
+    A stop racing the message may reach the thread first; the thread then ends without obeying it.
+    Waiting for a final status as well answers that loser at once rather than after the whole wait.
+    """
     if not _send(session, message):
-        raise SessionNotRunning("no running process answers for this session")
-    wait_until(lambda: _status(session.id) in (expected, *lifecycle.FINAL), STOP_WAIT_SECONDS)
+        raise SessionNotRunning("no running process answers for this session", _status(session.id))
+
+    def settled() -> bool:
+        row = SimulationSession.objects.filter(pk=session.id).values_list("status", "speed_multiplier").first()
+        return row is None or applied(*row) or row[0] in lifecycle.FINAL
+
+    wait_until(settled, STOP_WAIT_SECONDS)
     session.refresh_from_db()
+    if session.status in lifecycle.FINAL and not applied(session.status, session.speed_multiplier):
+        raise SessionNotRunning(f"the session is {session.status}", session.status)
     return session
 
 

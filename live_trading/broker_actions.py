@@ -59,9 +59,9 @@ def update_broker_connection(connection: BrokerConnection, **changes) -> BrokerC
 def delete_broker_connection(connection: BrokerConnection) -> None:
     """Delete ``connection`` unless a session that has not ended uses it.
 
-    The row lock makes the check hold until the delete commits: a session being created with this
-    connection needs a key-share lock on the same row, so it waits and then fails its foreign key,
-    or commits first and is seen here.
+    The row lock makes the check hold until the delete commits: a start takes the same lock before
+    creating its session (``live_trading.actions.start_session``), so it waits and is then refused
+    naming ``broker_connection_id``, or commits first and is seen here.
     """
     BrokerConnection.objects.select_for_update().filter(pk=connection.pk).first()
     active = SimulationSession.objects.filter(

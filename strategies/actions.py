@@ -52,5 +52,10 @@ def update_strategy(strategy: Strategy, **changes) -> Strategy:
 
 @transaction.atomic
 def delete_strategy(strategy: Strategy) -> None:
-    """Delete ``strategy``. Sessions that ran it keep their own copy of the graph, name and version."""
+    """Delete ``strategy``. Sessions that ran it keep their own copy of the graph, name and version.
+
+    The row lock comes first, as a start takes it before creating its session: a start in progress
+    either finishes first (its session is then found here and unlinked) or sees the strategy gone.
+    """
+    Strategy.objects.select_for_update().filter(pk=strategy.pk).first()
     strategy.delete()

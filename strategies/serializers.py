@@ -2,9 +2,11 @@
 
 import json
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api import StrictSerializerMixin
+from strategies.graph.json_schema import graph_json_schema
 from strategies.graph.validate import validate_graph
 from strategies.models import Strategy
 
@@ -48,6 +50,7 @@ def check_graph(graph) -> list[str]:
     return [str(error) for error in validate_graph(graph)]
 
 
+@extend_schema_field(graph_json_schema(MAX_GRAPH_NODES))
 class GraphField(serializers.JSONField):
     """A strategy graph (format version 1, docs/strategies.md), validated in full."""
 

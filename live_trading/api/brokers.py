@@ -11,6 +11,7 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.api import ID_PARAMETER, OWNER_PARAMETER, STAFF_READ_ONLY, OwnedObjectsMixin
+from config import ids  # noqa: F401  (registers the id converters these paths use)
 from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED, StrictSerializerMixin
 from live_trading import broker_actions
 from live_trading.models import BrokerConnection
@@ -227,5 +228,5 @@ class BrokerConnectionDetailView(OwnedObjectsMixin, generics.GenericAPIView):
 
 urlpatterns = [
     path("", BrokerConnectionListCreateView.as_view(), name="api-broker-connections"),
-    path("<str:id>/", BrokerConnectionDetailView.as_view(), name="api-broker-connection"),
+    path("<object_id:id>/", BrokerConnectionDetailView.as_view(), name="api-broker-connection"),
 ]

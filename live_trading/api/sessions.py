@@ -32,8 +32,6 @@ from live_trading.api.serializers import (
     StartSerializer,
     TradeSerializer,
 )
-from live_trading.marketdata.store import MarketDataMissing
-from live_trading.runner.build import InvalidRunRequest
 from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 from strategies.graph.model import InvalidGraph
@@ -47,6 +45,11 @@ class TooManyRequests(exceptions.APIException):
 class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = "the session is not in a state that allows this"
+
+
+def session_conflict(message: str, status: str | None) -> Conflict:
+    """A 409 that says why and gives the session's current status: ``{"detail": ..., "status": ...}``."""
+    return Conflict({"detail": message, "status": status})
 
 
 def visible_sessions(user):
@@ -109,10 +112,6 @@ class StartView(APIView):
             session = actions.start_session(request.user, start)
         except InvalidGraph as exc:
             raise exceptions.ValidationError({"strategy_id": [f"the strategy is invalid: {e}" for e in exc.errors]}) from exc
-        except MarketDataMissing as exc:
-            raise exceptions.ValidationError({"date": [str(exc)]}) from exc
-        except InvalidRunRequest as exc:
-            raise exceptions.ValidationError({exc.field: [exc.message]}) from exc
         except actions.TooManySessions as exc:
             raise TooManyRequests(str(exc)) from exc
         return Response(
@@ -233,11 +232,11 @@ class _ControlView(APIView):
     def control(self, request, session_id, action, *args):
         session = session_for(request, session_id)
         if session.status in lifecycle.FINAL:
-            raise Conflict(f"the session is {session.status}")
+            raise session_conflict(f"the session is {session.status}", session.status)
         try:
             session = action(session, *args, request.user)
         except actions.SessionNotRunning as exc:
-            raise Conflict(str(exc)) from exc
+            raise session_conflict(str(exc), exc.status) from exc
         return Response(SessionRowSerializer(session).data)
 
 

@@ -23,6 +23,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from live_trading.engine.money import round_half_up
+from live_trading.refusals import Refused
 
 _PCT = Decimal("0.01")
 
@@ -85,8 +86,10 @@ SCHEDULE: tuple[ChargeRates, ...] = (
 )
 
 
-class NoChargeRates(LookupError):
+class NoChargeRates(Refused, LookupError):
     """No schedule entry covers the requested date."""
+
+    subject = "date"
 
 
 def rates_on(day: date, schedule: tuple[ChargeRates, ...] = SCHEDULE) -> ChargeRates:

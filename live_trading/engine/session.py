@@ -11,24 +11,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from live_trading.engine import charges
 from live_trading.engine.engine import Carry, Engine, EngineSettings
 from live_trading.engine.events import NullSink, Summary
 from live_trading.marketdata.sessions import SESSION_SECONDS
 
 
 class MultiDayEngine:
-    """Steps a strategy through ``days`` (dates, loaded with ``load(underlying, date)``, or MarketDays)."""
+    """Steps a strategy through ``days`` (dates, loaded with ``load(underlying, date)``, or MarketDays).
+
+    Raises ``NoChargeRates`` for a day the charge schedule does not cover, before loading any day:
+    loading may generate (and store) market data, which a refused session must not leave behind.
+    """
 
     def __init__(self, graph, days: Sequence, sink=None, settings: EngineSettings | None = None,
                  load: Callable | None = None):
         if not days:
             raise ValueError("a session needs at least one day")
+        settings = settings or EngineSettings()
+        for day in days:
+            charges.rates_on(getattr(day, "date", day), settings.charge_schedule)
         if load is None:
             from live_trading.marketdata.store import load_day as load
         self.graph = graph
         self.days = list(days)
         self.sink = sink if sink is not None else NullSink()
-        self.settings = settings or EngineSettings()
+        self.settings = settings
         self._load = load
         # Every day is a full session of SESSION_SECONDS ticks; corrected as days are loaded.
         self.carry = Carry(total_ticks=SESSION_SECONDS * len(self.days))

@@ -41,6 +41,7 @@ from live_trading.marketdata.sessions import (
 )
 from live_trading.marketdata.store import imported_path
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, from_broker_symbol, parse_symbol
+from live_trading.refusals import Refused
 
 TICK_COLUMNS = ("timestamp", "symbol", "price", "volume", "oi")
 CANDLE_COLUMNS = ("timestamp", "symbol", "open", "high", "low", "close", "volume", "oi")
@@ -71,8 +72,10 @@ class ImportIssue:
         return f"{self.path}, {where}, field {self.field!r}: {self.message}"
 
 
-class ImportFailed(ValueError):
+class ImportFailed(Refused, ValueError):
     """Input rejected; nothing was written. `issues` lists every problem found (the message the first ones)."""
+
+    subject = "file"
 
     def __init__(self, issues: Sequence[ImportIssue]):
         self.issues = list(issues)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from live_trading.marketdata.sessions import is_trading_day
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
+from live_trading.refusals import Refused
 
 __all__ = [
     "EXPIRY_RULES",
@@ -48,8 +49,10 @@ _WEEKLY_HORIZON_DAYS = 35
 _MONTHLY_LISTED = 3
 
 
-class InstrumentError(ValueError):
-    """An unknown underlying, or a date the contract facts do not cover."""
+class InstrumentError(Refused, ValueError):
+    """An unknown underlying (subject ``underlying``), or a date the contract facts do not cover."""
+
+    subject = "date"
 
 
 class ExpiryError(InstrumentError):
@@ -188,7 +191,7 @@ def get_underlying(name: str) -> Underlying:
         return universe().underlyings[name]
     except KeyError:
         known = ", ".join(underlying_names())
-        raise InstrumentError(f"unknown underlying {name!r} (known: {known})") from None
+        raise InstrumentError(f"unknown underlying {name!r} (known: {known})", subject="underlying") from None
 
 
 def tick_size_paise(underlying: str) -> int:

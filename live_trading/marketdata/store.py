@@ -18,6 +18,7 @@ from pathlib import Path
 from live_trading.marketdata.day import MarketDay, read_day, write_day
 from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.sessions import is_trading_day, trading_days
+from live_trading.refusals import Refused
 
 DEFAULT_SEED = 0
 SYNTHETIC_VERSION = 1
@@ -26,8 +27,10 @@ ENV_VAR = "MARKET_DATA_DIR"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class MarketDataMissing(LookupError):
+class MarketDataMissing(Refused, LookupError):
     """No data for the requested underlying and day, and none can be generated."""
+
+    subject = "date"
 
     def __init__(self, underlying: str, day: date, reason: str) -> None:
         super().__init__(f"no {underlying} market data for {day.isoformat()}: {reason}")

@@ -25,9 +25,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from live_trading.refusals import Refused
 
-class SymbolError(ValueError):
+
+class SymbolError(Refused, ValueError):
     """A symbol that cannot be parsed; the message says what is wrong with it."""
+
+    subject = "symbol"
 
 
 RIGHTS = ("CE", "PE")

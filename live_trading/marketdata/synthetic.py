@@ -46,6 +46,7 @@ from live_trading.marketdata.sessions import (
     trading_days,
 )
 from live_trading.marketdata.symbols import OptionSymbol
+from live_trading.refusals import Refused
 
 STRIKES_EACH_SIDE = 15
 
@@ -55,8 +56,10 @@ _SMILE_CURVATURE = 0.025
 _IV_SPOT_BETA = 3.5  # relative IV change per unit log-return of the spot, with opposite sign
 
 
-class NotATradingDay(ValueError):
+class NotATradingDay(Refused, ValueError):
     """Synthetic data exists only for trading days."""
+
+    subject = "date"
 
 
 def base_level(underlying: str, day: date) -> float:
@@ -93,33 +96,35 @@ def generate_day(underlying: str, day: date, seed: int = 0) -> MarketDay:
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
     info = instruments.get_underlying(underlying)
+    # Every dated fact first (InstrumentError before any work when the facts do not cover the day).
+    level = base_level(underlying, day)
+    expiries = chain_expiries(underlying, day)
+    step = instruments.strike_step_paise(underlying, day) if expiries else 0
+    lots = [instruments.lot_size(underlying, expiry, on=day) for expiry in expiries]
     rng = np.random.Generator(
         np.random.PCG64(np.random.SeedSequence([seed, day.toordinal(), zlib.crc32(underlying.encode())]))
     )
     n = SESSION_SECONDS
     profile = _intraday_profile(n)
     day_vol = info.annual_vol * float(np.clip(np.exp(0.25 * rng.standard_normal()), 0.6, 2.2))
-    open_level = base_level(underlying, day) * math.exp(0.01 * rng.standard_normal())
+    open_level = level * math.exp(0.01 * rng.standard_normal())
 
     log_spot, vol_path = _spot_path(rng, n, open_level, day_vol, profile)
     tick = info.tick_size_paise
     spot = _to_ticks(np.exp(log_spot) * 100.0, tick)
     timestamps = session_timestamps(day)
 
-    expiries = chain_expiries(underlying, day)
     symbols = [underlying]
     price_cols = [spot[:, None]]
     chain = _Chain()
     if expiries:
-        step = instruments.strike_step_paise(underlying, day)
         atm = instruments.atm_strike_paise(underlying, int(spot[0]), day)
         strikes = atm + step * np.arange(-STRIKES_EACH_SIDE, STRIKES_EACH_SIDE + 1, dtype=np.int64)
         iv_drift = _ou_minutes(rng, n, minutes=30, sd=1.0)
-        for rank, expiry in enumerate(expiries):
+        for rank, (expiry, lot) in enumerate(zip(expiries, lots, strict=True)):
             calls, puts = _chain_prices(
                 spot, log_spot, timestamps, day, expiry, strikes, day_vol, iv_drift, instruments.risk_free_rate()
             )
-            lot = instruments.lot_size(underlying, expiry, on=day)
             for j, k in enumerate(strikes):
                 for right, values in (("CE", calls), ("PE", puts)):
                     symbols.append(str(OptionSymbol(underlying, expiry, Decimal(int(k)) / 100, right)))

@@ -15,19 +15,18 @@ from live_trading.engine.session import MultiDayEngine
 from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.sessions import trading_days
 from live_trading.marketdata.store import imported_path, load_day, synthetic_path
+from live_trading.refusals import Refused
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import SessionThread
 from sessions_app.persistence import SessionWriter
 from strategies.graph.model import StrategyGraph, parse_graph
 
 
-class InvalidRunRequest(ValueError):
-    """A start request the market cannot serve (a holiday, an unknown underlying); names the field."""
+class InvalidRunRequest(Refused, ValueError):
+    """A start request the market cannot serve (a holiday, a range without trading days); names the field."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        super().__init__(message, subject=field)
 
 
 @dataclass
@@ -51,17 +50,15 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
                 starting_capital_paise: int, underlying: str | None = None) -> PreparedRun:
     """Parse the graph, pick the days, load the first day's market and build the engine.
 
-    Raises ``InvalidGraph``, ``InvalidRunRequest`` or ``MarketDataMissing`` for anything that makes
-    the request unservable, before any row is written.
+    Raises ``InvalidGraph``, or a ``Refused`` (``InvalidRunRequest``, ``MarketDataMissing``,
+    ``InstrumentError``, ``NoChargeRates``...) naming what makes the request unservable, before any
+    row is written or any market data is generated.
     """
     graph = parse_graph(graph_data)
     name = underlying or graph.underlying
     if name != graph.underlying:
         raise InvalidRunRequest("underlying", f"the strategy trades {graph.underlying}, not {name}")
-    try:
-        get_underlying(name)
-    except LookupError as exc:
-        raise InvalidRunRequest("underlying", str(exc)) from exc
+    get_underlying(name)  # InstrumentError (subject "underlying") if unknown
     days = tuple(trading_days(start, end))
     if not days:
         if start == end:

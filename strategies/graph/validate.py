@@ -493,7 +493,7 @@ class _Validator:
             a, b = e.get("from"), e.get("to")
             ok = True
             for k, ref in (("from", a), ("to", b)):
-                if k in e and ref not in index:
+                if k in e and (not isinstance(ref, str) or ref not in index):  # a dict or list is unhashable
                     self.err(f"{path}.{k}", f"{ref!r} is not a node id")
                     ok = False
             if not ok or "from" not in e or "to" not in e:

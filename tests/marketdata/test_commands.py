@@ -1,4 +1,5 @@
-"""The two management commands, once each, through call_command (no database involved)."""
+"""The market-data management commands through call_command (no database involved): what they write,
+and their refusals: one line, exit code 2, nothing written."""
 
 import os
 
@@ -25,11 +26,96 @@ def test_generate_market_data_writes_trading_days_of_a_range(call_command, data_
     assert "generated" in capsys.readouterr().out
 
 
-def test_import_market_data_refuses_bad_input_with_a_command_error(call_command, data_dir, tmp_path):
+def test_import_market_data_refuses_bad_input_with_exit_code_2(call_command, data_dir, tmp_path):
     from django.core.management.base import CommandError
 
     bad = tmp_path / "bad.csv"
     bad.write_text("timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY:2024-10-31:OPT:24300:CE,101.02\n")
-    with pytest.raises(CommandError, match=r"bad.csv, line 2, field 'price'"):
+    with pytest.raises(CommandError, match=r"bad.csv, line 2, field 'price'") as info:
         call_command("import_market_data", str(bad), "--data-dir", str(data_dir))
+    assert info.value.returncode == 2
     assert list(data_dir.rglob("*")) == []
+
+
+def files_in(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def refusal(call_command, *args) -> str:
+    """Run a command that must refuse; return its message after checking the exit code is 2."""
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError) as info:
+        call_command(*args)
+    assert info.value.returncode == 2
+    return str(info.value)
+
+
+def test_simulate_refuses_an_imported_day_the_charge_schedule_does_not_cover(call_command, data_dir, tmp_path,
+                                                                             settings):
+    # The charge schedule starts on 1 Apr 2023; an imported day of 2017 is data the engine cannot charge.
+    old = tmp_path / "old.csv"
+    old.write_text("timestamp,symbol,price\n2017-04-20 09:15:00,NIFTY,9100.05\n2017-04-20 09:15:01,NIFTY,9101.00\n")
+    call_command("import_market_data", str(old), "--data-dir", str(data_dir))
+    imported = files_in(data_dir)
+    settings.MARKET_DATA_DIR = data_dir
+
+    message = refusal(call_command, "simulate", "--strategy", "nifty_short_straddle", "--date", "2017-04-20")
+
+    assert message == "--date: no charge rates in force on 2017-04-20; the schedule starts 2023-04-01"
+    assert files_in(data_dir) == imported
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "2019-12-31", "2023-01-02"])
+def test_simulate_refuses_a_day_before_the_charge_schedule_without_generating_data(call_command, data_dir,
+                                                                                   settings, day):
+    settings.MARKET_DATA_DIR = data_dir
+
+    message = refusal(call_command, "simulate", "--strategy", "nifty_short_straddle", "--date", day)
+
+    assert message == f"--date: no charge rates in force on {day}; the schedule starts 2023-04-01"
+    assert files_in(data_dir) == []
+
+
+@pytest.mark.parametrize("day, monday", [("1900-01-01", "1900-01-01"), ("2019-12-31", "2019-12-30")])
+def test_generate_market_data_refuses_a_day_the_contract_facts_do_not_cover(call_command, data_dir, day, monday):
+    # Weekly expiries are looked up by the week's Monday; NIFTY's weekly rules start in 2020.
+    message = refusal(call_command, "generate_market_data", "--date", day, "--data-dir", str(data_dir))
+
+    assert message == f"--date: no NIFTY weekly expiry rule known on {monday}"
+    assert files_in(data_dir) == []
+
+
+def test_generate_market_data_names_an_unknown_underlying(call_command, data_dir):
+    message = refusal(call_command, "generate_market_data", "--underlying", "NIFTYX", "--date", "2024-10-29",
+                      "--data-dir", str(data_dir))
+
+    assert message.startswith("--underlying: unknown underlying 'NIFTYX' (known: ")
+    assert files_in(data_dir) == []
+
+
+def test_an_invalid_strategy_is_one_line(call_command, tmp_path):
+    strategy = tmp_path / "s.json"
+    strategy.write_text('{"format_version": 1, "nodes": [], "edges": []}')
+
+    message = refusal(call_command, "simulate", "--strategy", str(strategy), "--date", "2024-10-29")
+
+    assert message.startswith("--strategy: invalid strategy: ")
+    assert "\n" not in message
+
+
+def test_manage_py_exits_2_with_one_line_on_stderr(data_dir):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MARKET_DATA_DIR": str(data_dir)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "simulate", "--strategy", "nifty_short_straddle", "--date", "2023-01-02"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == "CommandError: --date: no charge rates in force on 2023-01-02; the schedule starts 2023-04-01\n"
+    assert files_in(data_dir) == []

@@ -122,7 +122,7 @@ def test_controlling_a_finished_session_is_a_conflict(as_alice, alice, alice_set
     session = finished_session(alice, *alice_setup)
     response = as_alice.post(f"/api/v2/live/{action}/{session.id}")
     assert response.status_code == 409
-    assert response.json() == {"detail": "the session is completed"}
+    assert response.json() == {"detail": "the session is completed", "status": "completed"}
 
 
 def test_speed_changes_are_validated(as_alice, alice, alice_setup):
@@ -163,3 +163,19 @@ def test_compressed_diagnostics_round_trip(as_alice, alice, alice_setup):
 
     assert packed["encoding"] == "gzip+base64"
     assert json.loads(gzip.decompress(base64.b64decode(packed["diagnostics"]))) == plain
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "2019-12-31", "2023-01-02"])
+def test_a_day_before_the_charge_schedule_is_refused_before_any_data_is_generated(as_alice, alice_setup, settings,
+                                                                                  tmp_path, day):
+    # Charges are known from 1 Apr 2023 (live_trading/engine/charges.py); 2 Jan 2023 has contract facts,
+    # so it once generated its 12 MB market day before the engine refused it with a 500.
+    settings.MARKET_DATA_DIR = tmp_path
+    strategy, broker = alice_setup
+
+    response = start(as_alice, {**start_body(strategy, broker), "date": day})
+
+    assert response.status_code == 400
+    assert response.json() == {"date": [f"no charge rates in force on {day}; the schedule starts 2023-04-01"]}
+    assert_nothing_written()
+    assert list(tmp_path.rglob("*")) == []

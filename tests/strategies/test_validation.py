@@ -180,6 +180,8 @@ CASES = [
     (_set(["edges", 0], "a->b"), "edges[0]: must be an object"),
     (_set(["edges", 0, "via"], "x"), "edges[0].via: unknown field"),
     (_set(["edges", 0, "to"], "nowhere"), "edges[0].to: 'nowhere' is not a node id"),
+    (_set(["edges", 0, "to"], {}), "edges[0].to: {} is not a node id"),  # once a TypeError (unhashable): a 500
+    (_set(["edges", 0, "from"], ["a"]), "edges[0].from: ['a'] is not a node id"),
     (_set(["edges", 0, "to"], "strategy-controller"), "edges[0]: a node cannot lead to itself"),
     (_set(["edges", 1], {"from": "strategy-controller", "to": "entry-condition-1"}), "edges[1]: duplicate of edges[0]"),
     (_set(["nodes", 0, "type"], "entry_signal"), "nodes: there must be a start node"),

@@ -1,12 +1,14 @@
 """Print a user's API token, creating it if missing; ``--rotate`` replaces it."""
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from config.cli import RefusingCommand
 
-class Command(BaseCommand):
+
+class Command(RefusingCommand):
     help = "Print USERNAME's API token (for `Authorization: Bearer <token>`), creating it if missing."
 
     def add_arguments(self, parser):

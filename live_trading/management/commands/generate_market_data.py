@@ -12,13 +12,13 @@ import time
 from datetime import date
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from live_trading.marketdata.instruments import InstrumentError
-from live_trading.marketdata.store import MarketDataMissing, ensure_synthetic_days
+from config.cli import RefusingCommand
+from live_trading.marketdata.store import ensure_synthetic_days
 
 
-class Command(BaseCommand):
+class Command(RefusingCommand):
     help = "Write synthetic 1-second market data (underlying and option chain) for trading days."
     requires_system_checks = []  # checks could touch the database; this command must not
 
@@ -38,12 +38,7 @@ class Command(BaseCommand):
         data_dir = opts["data_dir"] or getattr(settings, "MARKET_DATA_DIR", None)
         for underlying in opts["underlying"] or ["NIFTY"]:
             started = time.perf_counter()
-            try:
-                days = ensure_synthetic_days(
-                    underlying, opts["date"], opts["to"], opts["seed"], data_dir, force=opts["force"]
-                )
-            except (MarketDataMissing, InstrumentError) as exc:
-                raise CommandError(str(exc)) from exc
+            days = ensure_synthetic_days(underlying, opts["date"], opts["to"], opts["seed"], data_dir, force=opts["force"])
             for day, path, generated in days:
                 self.stdout.write(f"{underlying} {day.isoformat()} seed {opts['seed']}: "
                                   f"{'generated' if generated else 'exists'} {path}")

@@ -10,12 +10,12 @@ line and field, and writes nothing. No database is touched.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 
-from live_trading.marketdata.importer import ImportFailed, import_files
+from config.cli import RefusingCommand
+from live_trading.marketdata.importer import import_files
 
 
-class Command(BaseCommand):
+class Command(RefusingCommand):
     help = "Import CSV/Parquet ticks or 1-minute candles into the market-data folder (all or nothing)."
     requires_system_checks = []  # checks could touch the database; this command must not
 
@@ -25,10 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         data_dir = opts["data_dir"] or getattr(settings, "MARKET_DATA_DIR", None)
-        try:
-            result = import_files(opts["paths"], data_dir=data_dir)
-        except ImportFailed as exc:
-            raise CommandError(str(exc)) from exc
+        result = import_files(opts["paths"], data_dir=data_dir)
         for path in result.written:
             self.stdout.write(f"wrote {path}")
         self.stdout.write(f"imported {len(opts['paths'])} file(s), {result.rows} ticks in {len(result.written)} day file(s)")

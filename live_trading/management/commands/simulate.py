@@ -4,8 +4,9 @@
                               [--underlying NIFTY] [--seed 0] [--slippage-ticks 0] [--json]
 
 ``--strategy`` is an example's name (strategies/examples) or a path to a JSON file. The command
-never opens a database connection: no system checks, no ORM. An invalid strategy or missing market
-data ends it with a non-zero exit and the reason.
+never opens a database connection: no system checks, no ORM. An invalid strategy, missing market
+data or a day the contract facts or charge schedule do not cover ends it with exit code 2 and a
+one-line reason, before any market data is generated.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import time
 from datetime import date
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from config.cli import RefusingCommand
 from live_trading.engine.engine import EngineSettings
 from live_trading.engine.events import NodeExecuted, TradeClosed
 from live_trading.engine.session import MultiDayEngine
 from live_trading.marketdata.sessions import trading_days
-from live_trading.marketdata.store import MarketDataMissing, load_day
+from live_trading.marketdata.store import load_day
 from strategies.graph import InvalidGraph, parse_graph
 from strategies.graph.examples import load_strategy_source
 
@@ -47,7 +49,7 @@ class _TradeSink:
                                  "event_type": event.event_type, "reason": event.details.get("reason", "")})
 
 
-class Command(BaseCommand):
+class Command(RefusingCommand):
     help = "Replay a strategy over market data and print its trades and P&L (no server, no database)."
     requires_system_checks = []  # checks could touch the database; this command must not
 
@@ -72,7 +74,7 @@ class Command(BaseCommand):
         try:
             graph = parse_graph(data)
         except InvalidGraph as e:
-            raise CommandError("invalid strategy:\n  " + "\n  ".join(str(x) for x in e.errors)) from None
+            raise CommandError("--strategy: invalid strategy: " + "; ".join(str(x) for x in e.errors)) from None
 
         first, last = opts["date"], opts["to"] or opts["date"]
         if last < first:
@@ -88,11 +90,8 @@ class Command(BaseCommand):
         sink = _TradeSink()
         engine_settings = EngineSettings(seed=str(seed), slippage_ticks=opts["slippage_ticks"])
         loaded = time.perf_counter()
-        try:
-            engine = MultiDayEngine(graph, days, sink, engine_settings, load=load)
-            wall, summary = self._run(engine, show_progress=not opts["json"] and sys.stderr.isatty())
-        except MarketDataMissing as e:
-            raise CommandError(str(e)) from None
+        engine = MultiDayEngine(graph, days, sink, engine_settings, load=load)
+        wall, summary = self._run(engine, show_progress=not opts["json"] and sys.stderr.isatty())
         total = time.perf_counter() - loaded
         ticks = engine.ticks_processed
         result = {
