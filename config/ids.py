@@ -34,6 +34,11 @@ def is_ascii_number(text: str) -> bool:
     return re.fullmatch(ASCII_DIGITS, text) is not None
 
 
+def is_session_id(text: str) -> bool:
+    """True when ``text`` has a session id's form (it may still name no session)."""
+    return re.fullmatch(SESSION_ID, text) is not None
+
+
 class _Converter:
     regex: str
 

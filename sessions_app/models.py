@@ -3,7 +3,6 @@
 Money is ``DecimalField`` throughout; the engine's integer paise become two-place decimals here.
 """
 
-import re
 import secrets
 
 from django.conf import settings
@@ -14,14 +13,6 @@ from django.db import models
 def new_session_id() -> str:
     """Return a fresh id of the seeds' form, ``sim-`` and 12 hex digits."""
     return f"sim-{secrets.token_hex(6)}"
-
-
-_SESSION_ID = re.compile(r"sim-[0-9a-f]{12}")
-
-
-def is_session_id(text: str) -> bool:
-    """Whether ``text`` has the form ``new_session_id`` gives (anything else names no session)."""
-    return _SESSION_ID.fullmatch(text) is not None
 
 
 def money(**kwargs):

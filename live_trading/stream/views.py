@@ -34,6 +34,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.ids import is_ascii_number, is_session_id
 from live_trading.stream import auth
 from live_trading.stream.channels import SESSION_PREFIX, readable_sessions, session_channel, user_channel
 from live_trading.stream.events import ALWAYS_SENT, FILTERS, compress_fields, dumps, sse_frame
@@ -41,7 +42,6 @@ from live_trading.stream.hub import Listener, hub
 from live_trading.stream.publish import ensure_bus
 from live_trading.stream.sink import now_iso
 from sessions_app import lifecycle
-from sessions_app.models import is_session_id
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +133,8 @@ def parse_cursors(last_event_id: str, session_id: str | None = None,
     Accepts what the stream writes: ``session-<id>:<n>`` pairs, comma-separated (django-eventstream's
     format), and on ``user_id``'s stream ``user-<user_id>:<t>``, the creation time (microseconds
     since the epoch) up to which the client has seen every session (None when absent); on a
-    session's stream also that session's bare number. Session ids must have the form
-    ``new_session_id`` gives, numbers ASCII digits (``int()`` takes ``٣``, ``str.isdigit()`` takes
-    ``²``). Anything else is an id this server never wrote: ``({}, None)``, and the client gets a
+    session's stream also that session's bare number. Session ids and numbers must have their forms
+    (``config.ids``: ASCII only, ``int()`` takes ``٣``). Anything else is an id this server never wrote: ``({}, None)``, and the client gets a
     fresh ``initial_state``, never an error.
     """
     unknown = {}, None
@@ -165,7 +164,7 @@ def parse_cursors(last_event_id: str, session_id: str | None = None,
 
 
 def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) <= 18
+    return len(text) <= 18 and is_ascii_number(text)  # 18 digits: any stored number or watermark
 
 
 # -- the stream ----------------------------------------------------------------------------------
