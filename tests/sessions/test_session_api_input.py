@@ -77,8 +77,8 @@ def test_an_oversized_body_is_refused(as_alice, alice_setup, settings):
     strategy, broker = alice_setup
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     response = start(as_alice, {**start_body(strategy, broker), "underlying": "N" * 20_000})
-    assert response.status_code == 400
-    assert response.json()["detail"].startswith("body: Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE")
+    assert response.status_code == 413
+    assert response.json() == {"detail": "body: larger than the 10000 bytes a request may carry"}
     assert_nothing_written()
 
 
