@@ -8,11 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 
-application = get_asgi_application()
-if settings.DEBUG:
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    application = ASGIStaticFilesHandler(application)
+application = get_asgi_application()  # static files too, DEBUG or not (config/static.py)
 
 if "daphne.server" in sys.modules and settings.IMMEDIATE_WRITES:
     from config import immediate_writes

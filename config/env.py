@@ -7,6 +7,7 @@ silently running with the wrong setting.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -93,20 +94,38 @@ def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:
 
 
 def secret_key(debug: bool, key_file: Path, *, environ=os.environ) -> str:
-    """Return SECRET_KEY from the environment; in DEBUG, fall back to a generated key kept in ``key_file``."""
+    """Return SECRET_KEY from the environment, or a generated key kept in ``key_file``.
+
+    With DEBUG off a key from the environment must be at least 32 characters. Unset, a random key is
+    generated once into ``key_file`` (mode 0600) and read back on every later start, so `make run`
+    needs no manual step and sessions and stream tokens survive a restart. Processes on several
+    machines must share one key: set SECRET_KEY there. Raises ``ImproperlyConfigured``.
+    """
     key = environ.get("SECRET_KEY")
     if key:
         if not debug and len(key) < 32:
             raise ImproperlyConfigured("SECRET_KEY is shorter than 32 characters; generate a long random one")
         return key
-    if not debug:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole to a private file, then linked into place: of two processes starting together,
+        # one key wins and both read it; neither can read a half-written one.
+        draft = key_file.with_name(f".{key_file.name}.{os.getpid()}")
+        draft.unlink(missing_ok=True)
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(50))
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, key_file)
+        finally:
+            draft.unlink()
+    return _read_key(key_file)
+
+
+def _read_key(key_file: Path) -> str:
+    key = key_file.read_text().strip()
+    if len(key) < 32:
+        raise ImproperlyConfigured(f"{key_file} holds a key shorter than 32 characters; delete it to generate one")
     return key
 
 

@@ -29,11 +29,18 @@ def _api_error(request, status: int, detail: str, fallback):
 
 
 def bad_request(request, exception=None):
-    """400 for what Django refuses before a view runs (a body over DATA_UPLOAD_MAX_MEMORY_SIZE...)."""
+    """400 for what Django refuses before a view runs; 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+
+    The message says what was wrong in the client's terms, never a setting's name or a path.
+    """
+    from django.conf import settings
+    from django.core.exceptions import RequestDataTooBig
     from django.views import defaults
 
-    detail = f"body: {exception}" if exception else "bad request"
-    return _api_error(request, 400, detail, defaults.bad_request(request, exception))
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse({"detail": f"body: larger than the {limit} bytes a request may carry"}, status=413)
+    return _api_error(request, 400, "bad request", defaults.bad_request(request, exception))
 
 
 def not_found(request, exception=None):

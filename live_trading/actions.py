@@ -16,7 +16,7 @@ from live_trading.runner.build import InvalidRunRequest, prepare_run, start_thre
 from live_trading.runner.thread import Control, wait_until
 from sessions_app import lifecycle
 from sessions_app.actions import move_status
-from sessions_app.models import SimulationSession, new_session_id
+from sessions_app.models import EmergencyStop, SimulationSession, new_session_id
 from strategies.models import Strategy
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,40 @@ def stop_sessions(sessions, by) -> list[SimulationSession]:
             move_status(session.id, lifecycle.STOPPED, reason=f"{reason} (no running process answered)")
         session.refresh_from_db()
     return sessions
+
+
+STOP_ALL_PERMISSION = "sessions_app.stop_all_sessions"
+
+
+class NotAllowed(Exception):
+    """The user lacks the permission the action needs."""
+
+
+def may_stop_all(user) -> bool:
+    """Whether ``user`` may stop every user's sessions: staff with the stop-all permission."""
+    return bool(user.is_active and user.is_staff and user.has_perm(STOP_ALL_PERMISSION))
+
+
+def stop_all_sessions(by, via: str) -> tuple[EmergencyStop, list[SimulationSession]]:
+    """Stop every active session of every user and write the audit record (``EmergencyStop``).
+
+    ``via`` is an ``EmergencyStop.Via`` value (``"api"`` or ``"admin"``). Returns the record and the
+    sessions stopped (each in its final status, owner loaded). Raises ``NotAllowed`` unless
+    ``may_stop_all(by)``; the record is written even when no session was active.
+    """
+    if not may_stop_all(by):
+        raise NotAllowed(f"stopping every session needs the {STOP_ALL_PERMISSION} permission")
+    asked_at = timezone.now()
+    stopped = stop_sessions(list(SimulationSession.objects.filter(status__in=lifecycle.ACTIVE).select_related("owner")), by)
+    owners = list(dict.fromkeys(s.owner.user_id for s in stopped))
+    record = EmergencyStop.objects.create(
+        stopped_by=by, stopped_by_username=by.get_username(), stopped_at=asked_at, via=via,
+        sessions_stopped=len(stopped), users_affected=len(owners), session_ids=[s.id for s in stopped],
+        user_ids=owners,
+    )
+    log.warning("emergency stop by %s via %s: %d session(s) of %d user(s)", record.stopped_by_username, via,
+                len(stopped), len(owners))
+    return record, stopped
 
 
 def pause_session(session: SimulationSession, by) -> SimulationSession:

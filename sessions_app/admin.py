@@ -1,10 +1,11 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from sessions_app import lifecycle
-from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
+from sessions_app.models import EmergencyStop, NodeEvent, PositionChange, SimulationSession, Trade
 
 
 class TradeInline(admin.TabularInline):
@@ -32,7 +33,8 @@ class SimulationSessionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # sessions are started through the API, which also starts their engine
 
-    @admin.action(description="Stop the selected sessions")
+    # Stopping is a change to the sessions: the action is offered only with the change permission.
+    @admin.action(description="Stop the selected sessions", permissions=["change"])
     def stop_selected(self, request, queryset):
         from live_trading.actions import stop_sessions
 
@@ -44,20 +46,46 @@ class SimulationSessionAdmin(admin.ModelAdmin):
                         name="sessions_app_simulationsession_stop_all")
         return [stop_all, *super().get_urls()]
 
-    def stop_all_view(self, request):
-        """The emergency stop: every active session of every user, after a confirmation."""
-        from live_trading.actions import stop_sessions
+    def changelist_view(self, request, extra_context=None):
+        from live_trading.actions import may_stop_all
 
-        if not request.user.is_staff:
-            return redirect("admin:login")
+        return super().changelist_view(request, {**(extra_context or {}), "may_stop_all": may_stop_all(request.user)})
+
+    def stop_all_view(self, request):
+        """The emergency stop: every active session of every user, after a confirmation; recorded."""
+        from live_trading.actions import STOP_ALL_PERMISSION, may_stop_all, stop_all_sessions
+
+        if not may_stop_all(request.user):
+            raise PermissionDenied(f"stopping every session needs the {STOP_ALL_PERMISSION} permission")
         active = SimulationSession.objects.filter(status__in=lifecycle.ACTIVE)
         if request.method == "POST":
-            stopped = stop_sessions(list(active), request.user)
-            self.message_user(request, f"Emergency stop: {len(stopped)} session(s) stopped.", messages.WARNING)
+            record, _ = stop_all_sessions(request.user, EmergencyStop.Via.ADMIN)
+            self.message_user(request, f"Emergency stop: {record.sessions_stopped} session(s) of "
+                                       f"{record.users_affected} user(s) stopped (recorded as {record}).",
+                              messages.WARNING)
             return redirect("admin:sessions_app_simulationsession_changelist")
         context = {**self.admin_site.each_context(request), "active": active.count(),
                    "users": active.values("owner").distinct().count(), "title": "Emergency stop all"}
         return TemplateResponse(request, "admin/sessions_app/simulationsession/stop_all.html", context)
+
+
+@admin.register(EmergencyStop)
+class EmergencyStopAdmin(admin.ModelAdmin):
+    """The stop-all audit trail: readable by those with the view permission, changeable by nobody."""
+
+    list_display = ("stopped_at", "stopped_by_username", "via", "sessions_stopped", "users_affected")
+    list_filter = ("via",)
+    search_fields = ("stopped_by_username", "session_ids", "user_ids")
+    readonly_fields = [f.name for f in EmergencyStop._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(NodeEvent)

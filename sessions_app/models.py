@@ -97,6 +97,9 @@ class SimulationSession(models.Model):
             ),
             models.Index(fields=["owner", "-created_at"], name="session_owner_recent"),
         ]
+        # Staff status alone lets someone into the admin; stopping every user's sessions at once
+        # needs this permission too (superusers have every permission).
+        permissions = [("stop_all_sessions", "Can stop every active session of every user at once")]
         constraints = [
             models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="session_dates_ordered"),
             models.CheckConstraint(condition=models.Q(speed_multiplier__gte=0), name="session_speed_non_negative"),
@@ -203,3 +206,33 @@ class Trade(models.Model):
 
     def __str__(self):
         return f"{self.trade_id} ({self.session_id})"
+
+
+class EmergencyStop(models.Model):
+    """The audit record of one stop-all: who asked, when, through what, and which sessions it stopped.
+
+    Written by ``live_trading.actions.stop_all_sessions`` only; read-only everywhere else.
+    """
+
+    class Via(models.TextChoices):
+        API = "api", "API (POST /api/v2/live/stop/all)"
+        ADMIN = "admin", "Admin (Emergency stop all)"
+
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept as text too, so the record still says who after the user is deleted.
+    stopped_by_username = models.CharField(max_length=150)
+    stopped_at = models.DateTimeField(help_text="When the stop was asked for.")
+    via = models.CharField(max_length=8, choices=Via.choices)
+    sessions_stopped = models.PositiveIntegerField()
+    users_affected = models.PositiveIntegerField(help_text="Distinct owners of the stopped sessions.")
+    session_ids = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    user_ids = ArrayField(models.CharField(max_length=64), default=list, blank=True,
+                          help_text="The owners' user_id, one per distinct owner.")
+
+    class Meta:
+        ordering = ["-stopped_at"]
+
+    def __str__(self):
+        return f"stop-all by {self.stopped_by_username} at {self.stopped_at:%Y-%m-%d %H:%M:%S}"

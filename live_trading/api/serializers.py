@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from live_trading.models import BrokerConnection
 from sessions_app.models import SimulationSession, Trade
 from strategies.models import Strategy
 
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 DEFAULT_DATE = DEMO_DAYS[0][1]  # a day `make run` prepares, so a start without a date begins at once
 
 
@@ -32,11 +35,15 @@ class SpeedField(serializers.Field):
             return 0.0
         if isinstance(data, bool) or not isinstance(data, int | float | str):
             self.fail("invalid")
+        # A string must spell a plain decimal in ASCII digits: Python's float() would also take
+        # "1_000", " 60 ", "1e3", "inf" and other scripts' digits, none of which is a speed.
+        if isinstance(data, str) and not PLAIN_DECIMAL.fullmatch(data):
+            self.fail("invalid")
         try:
             value = float(data)
-        except ValueError:
-            self.fail("invalid")
-        if value != value or value in (float("inf"), float("-inf")):
+        except OverflowError:  # an integer past float's range
+            self.fail("range", maximum=settings.SIM_MAX_SPEED)
+        if not math.isfinite(value):
             self.fail("invalid")
         if value != 0 and not (0.1 <= value <= settings.SIM_MAX_SPEED):
             self.fail("range", maximum=settings.SIM_MAX_SPEED)

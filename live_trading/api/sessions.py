@@ -17,7 +17,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, generics, serializers, status
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,7 +33,7 @@ from live_trading.api.serializers import (
     TradeSerializer,
 )
 from sessions_app import lifecycle
-from sessions_app.models import SimulationSession
+from sessions_app.models import EmergencyStop, SimulationSession
 from strategies.graph.model import InvalidGraph
 
 
@@ -179,8 +179,17 @@ class StopView(APIView):
                        "session_id": "sim-abc123def456", "status": "stopped",
                        "message": "Session stopped successfully"})])
     def post(self, request, session_id):
-        session = actions.stop_session(session_for(request, session_id), request.user)
-        message = "Session stopped successfully" if session.status == lifecycle.STOPPED else f"Session already {session.status}"
+        # Stopping is idempotent: a session that had already ended is a 200 too (its end state is what
+        # the caller wants), with a message saying it was already so rather than claiming this stop.
+        session = session_for(request, session_id)
+        already_ended = session.status in lifecycle.FINAL
+        session = actions.stop_session(session, request.user)
+        if already_ended:
+            message = f"Session already {session.status}"
+        elif session.status == lifecycle.STOPPED:
+            message = "Session stopped successfully"
+        else:  # it ended by itself (completed, failed...) before the stop reached it
+            message = f"Session {session.status} before the stop reached it"
         return Response({"session_id": session.id, "status": session.status, "message": message})
 
 
@@ -201,30 +210,39 @@ class StopUserView(APIView):
         })
 
 
-class StopAllView(APIView):
-    permission_classes = [IsAdminUser]
+class MayStopAll(BasePermission):
+    message = f"stopping every session needs staff status and the {actions.STOP_ALL_PERMISSION} permission"
 
-    @extend_schema(summary="Emergency stop of every active session of every user (staff only)", request=None,
-                   responses={200: OpenApiTypes.OBJECT, **errors(401, 403)},
+    def has_permission(self, request, view):
+        return actions.may_stop_all(request.user)
+
+
+class StopAllView(APIView):
+    permission_classes = [IsAuthenticated, MayStopAll]
+
+    @extend_schema(summary="Emergency stop of every active session of every user (staff with the "
+                           "sessions_app.stop_all_sessions permission); each call is recorded",
+                   request=None, responses={200: OpenApiTypes.OBJECT, **errors(401, 403)},
                    examples=[OpenApiExample("Stopped (seed 004)", response_only=True, value={
                        "sessions_stopped": 2,
                        "stopped_sessions": [
                            {"session_id": "sim-abc123", "user_id": "user_001", "strategy_id": "strat-001"},
                            {"session_id": "sim-def456", "user_id": "user_002", "strategy_id": "strat-002"}],
-                       "stopped_by": "ops", "stopped_at": "2024-10-29T10:48:00+05:30",
-                       "message": "Stopped all 2 active session(s)"})])
+                       "users_affected": 2, "stopped_by": "ops", "stopped_at": "2024-10-29T10:48:00+05:30",
+                       "audit_id": 7, "message": "Stopped all 2 active session(s)"})])
     def post(self, request):
-        sessions = SimulationSession.objects.filter(status__in=lifecycle.ACTIVE).select_related("owner")
-        stopped = actions.stop_sessions(list(sessions), request.user)
+        record, stopped = actions.stop_all_sessions(request.user, EmergencyStop.Via.API)
         return Response({
-            "sessions_stopped": len(stopped),
+            "sessions_stopped": record.sessions_stopped,
             "stopped_sessions": [
                 {"session_id": s.id, "user_id": s.owner.user_id, "strategy_id": str(s.strategy_id) if s.strategy_id else None}
                 for s in stopped
             ],
-            "stopped_by": request.user.username,
-            "stopped_at": timezone.localtime().isoformat(),
-            "message": f"Stopped all {len(stopped)} active session(s)",
+            "users_affected": record.users_affected,
+            "stopped_by": record.stopped_by_username,
+            "stopped_at": timezone.localtime(record.stopped_at).isoformat(),
+            "audit_id": record.pk,
+            "message": f"Stopped all {record.sessions_stopped} active session(s)",
         })
 
 

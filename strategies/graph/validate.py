@@ -114,7 +114,8 @@ class _Validator:
         if not self.mapping(data, ""):
             return
         self.keys(data, schema.GRAPH_KEYS, "", required=("format_version", "name", "nodes"))
-        if "format_version" in data and data["format_version"] != schema.FORMAT_VERSION:
+        # Integers are checked with is_int, never by equality alone: JSON true == 1 and 1.0 == 1 in Python.
+        if "format_version" in data and not (is_int(data["format_version"]) and data["format_version"] == schema.FORMAT_VERSION):
             self.err("format_version", f"must be {schema.FORMAT_VERSION}")
         name = data.get("name")
         if "name" in data and (not isinstance(name, str) or not name.strip() or len(name) > 120):

@@ -66,20 +66,31 @@ def test_database_url_refuses_what_it_cannot_use(url, message):
         database_from_url(url)
 
 
-def test_secret_key_is_generated_once_and_reused_in_debug(tmp_path):
+@pytest.mark.parametrize("debug", [True, False])
+def test_secret_key_is_generated_once_and_reused_whatever_debug_says(tmp_path, debug):
     key_file = tmp_path / "var" / "secret_key"
-    first = secret_key(True, key_file, environ={})
+    first = secret_key(debug, key_file, environ={})
+
     assert len(first) >= 50
-    assert secret_key(True, key_file, environ={}) == first
+    assert secret_key(debug, key_file, environ={}) == first
     assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in key_file.parent.iterdir()] == ["secret_key"]  # no draft left behind
 
 
-def test_secret_key_is_required_when_debug_is_off(tmp_path):
-    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY must be set when DEBUG is off"):
-        secret_key(False, tmp_path / "secret_key", environ={})
+def test_a_secret_key_from_the_environment_wins_and_must_be_long_when_debug_is_off(tmp_path):
     with pytest.raises(ImproperlyConfigured, match="shorter than 32"):
         secret_key(False, tmp_path / "secret_key", environ={"SECRET_KEY": "short"})
     assert secret_key(False, tmp_path / "k", environ={"SECRET_KEY": "x" * 40}) == "x" * 40
+    assert secret_key(True, tmp_path / "k", environ={"SECRET_KEY": "short"}) == "short"
+    assert not (tmp_path / "k").exists()
+
+
+def test_a_truncated_key_file_is_refused_naming_the_file(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("abc\n")
+
+    with pytest.raises(ImproperlyConfigured, match=f"{key_file} holds a key shorter than 32"):
+        secret_key(False, key_file, environ={})
 
 
 @pytest.mark.parametrize(

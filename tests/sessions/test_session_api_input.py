@@ -42,6 +42,9 @@ def test_a_body_that_is_not_an_object_is_refused(as_alice, alice_setup):
         ({"speed_multiplier": True}, {"speed_multiplier": ['must be a number or "max"']}),
         ({"speed_multiplier": 0.05}, {"speed_multiplier": ["must be 0 (as fast as possible) or between 0.1 and 10000"]}),
         ({"speed_multiplier": 1e9}, {"speed_multiplier": ["must be 0 (as fast as possible) or between 0.1 and 10000"]}),
+        *[({"speed_multiplier": spelled}, {"speed_multiplier": ['must be a number or "max"']})
+          for spelled in ("1_000", " 60", "1e3", "inf", "NaN", "-1", "٣٠", "+5", "")],
+        ({"speed_multiplier": 10**400}, {"speed_multiplier": ["must be 0 (as fast as possible) or between 0.1 and 10000"]}),
         ({"mode": "turbo"}, {"mode": ['"turbo" is not a valid choice.']}),
         ({"date": "29-10-2024"}, {"date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]}),
         ({"date": "2024-11-01"}, {"date": ["2024-11-01 is not a trading day (a weekend or exchange holiday)"]}),
@@ -77,8 +80,8 @@ def test_an_oversized_body_is_refused(as_alice, alice_setup, settings):
     strategy, broker = alice_setup
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     response = start(as_alice, {**start_body(strategy, broker), "underlying": "N" * 20_000})
-    assert response.status_code == 400
-    assert response.json()["detail"].startswith("body: Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE")
+    assert response.status_code == 413
+    assert response.json() == {"detail": "body: larger than the 10000 bytes a request may carry"}
     assert_nothing_written()
 
 

@@ -185,6 +185,23 @@ CASES = [
     (_set(["edges", 0, "to"], "strategy-controller"), "edges[0]: a node cannot lead to itself"),
     (_set(["edges", 1], {"from": "strategy-controller", "to": "entry-condition-1"}), "edges[1]: duplicate of edges[0]"),
     (_set(["nodes", 0, "type"], "entry_signal"), "nodes: there must be a start node"),
+    # JSON true/false where a number is expected: Python reads them as 1 and 0, the graph never does
+    (_set(["format_version"], True), "format_version: must be 1"),
+    (_set(["format_version"], 1.0), "format_version: must be 1"),
+    (_set(["format_version"], "1"), "format_version: must be 1"),
+    (_set([*ENTRY, "lots"], True), "nodes[2].config.lots: must be an integer between 1 and 100"),
+    (_set([*ENTRY, "strike"], {"rule": "otm", "offset": True}), "nodes[2].config.strike.offset: must be an integer between 1 and 20"),
+    (_set([*ENTRY, "stop_loss"], {"type": "points", "value": True}), "nodes[2].config.stop_loss.value: must be a number"),
+    (_set([*START, "max_loss"], True), "nodes[0].config.max_loss: must be a number"),
+    (_set([*EXIT, "quantity"], {"type": "lots", "value": True}), "nodes[7].config.quantity.value: must be an integer between 1 and 100"),
+    (_set([*EXIT, "quantity"], {"type": "percent", "value": True}), "nodes[7].config.quantity.value: must be a number"),
+    (_set([*REENTRY, "max_re_entries"], True), "nodes[4].config.max_re_entries: must be an integer between 1 and 10"),
+    (_set([*REENTRY, "wait_seconds"], False), "nodes[4].config.wait_seconds: must be an integer between 0 and 3600"),
+    (_operand({"type": "candle", "timeframe": "5m", "field": "close", "offset": True}), f"{C}.left.offset: must be an integer between 0 and 50"),
+    (_operand({"type": "indicator", "name": "rsi", "timeframe": "5m", "params": {"period": True}}), f"{C}.left.params.period: must be an integer between 2 and 500"),
+    (_operand({"type": "indicator", "name": "bb", "timeframe": "5m", "params": {"period": 20, "stddev": True}, "output": "upper"}), f"{C}.left.params.stddev: must be a number between 0.1 and 10"),
+    (_set(["nodes", 1, "config", "conditions", "all", 0], {"left": {"type": "underlying_ltp"}, "operator": ">", "right": {"type": "value", "value": True}}),
+     f"{C}.right.value: must be a number (compared with a price)"),
 ]
 
 
