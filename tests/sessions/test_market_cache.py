@@ -131,6 +131,7 @@ def test_after_a_start_the_cache_keeps_only_imported_days_and_days_active_sessio
 
 def test_an_imported_day_is_not_removed_while_an_active_session_covers_it(as_alice, alice_setup, market, capsys):
     path = put(imported_path("NIFTY", TUE, market), TUE, T1, source="imported")
+    size = path.stat().st_size
     session_id = start(as_alice, alice_setup, MON, to=TUE).json()["session_id"]
 
     with pytest.raises(CommandError) as refused:
@@ -146,5 +147,5 @@ def test_an_imported_day_is_not_removed_while_an_active_session_covers_it(as_ali
 
     assert not path.exists()
     assert capsys.readouterr().out.endswith(
-        f"removed {path} (0.0 MB); sessions started on NIFTY 2024-10-29 now replay the synthetic day\n")
+        f"removed {path} ({size / 1024:.0f} kB); sessions started on NIFTY 2024-10-29 now replay the synthetic day\n")
     assert os.listdir(path.parent) == []

@@ -23,7 +23,7 @@ from live_trading.marketdata.store import MarketDataMissing, list_days, remove_i
 
 
 def _size(size_bytes: int) -> str:
-    return f"{size_bytes / MB:.1f} MB"
+    return f"{size_bytes / MB:.1f} MB" if size_bytes >= MB else f"{size_bytes / 1024:.0f} kB"
 
 
 class Command(BaseCommand):
