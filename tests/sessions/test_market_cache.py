@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from live_trading.marketdata.store import imported_path, synthetic_path
 from live_trading.models import SyntheticDayCharge
+from live_trading.runner.build import shared_day
 from sessions_app.models import SimulationSession
 from tests.marketdata.test_cache import T1, T2, put
 from tests.sessions.conftest import start_body
@@ -149,3 +150,14 @@ def test_an_imported_day_is_not_removed_while_an_active_session_covers_it(as_ali
     assert capsys.readouterr().out.endswith(
         f"removed {path} ({size / 1024:.0f} kB); sessions started on NIFTY 2024-10-29 now replay the synthetic day\n")
     assert os.listdir(path.parent) == []
+
+
+def test_a_day_served_from_the_process_memory_still_counts_as_used(market):
+    path = put(synthetic_path("NIFTY", TUE, 0, market), TUE, T1)
+    first = shared_day("NIFTY", TUE)
+    os.utime(path, (T1, T1))  # as if long unused
+
+    again = shared_day("NIFTY", TUE)
+
+    assert again is first  # from memory: the use kept the modification time its key includes
+    assert path.stat().st_atime > T2 and path.stat().st_mtime == T1
