@@ -108,6 +108,12 @@ WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "admin:login"
 
 MARKET_DATA_DIR = Path(env_str("MARKET_DATA_DIR") or VAR_DIR / "market_data")
+# Generated (synthetic) market days are a cache, about 12 MB a day: after a start, the least recently
+# used ones beyond this size are removed (never imported days, never a day an active session replays).
+SYNTHETIC_CACHE_MB = env_int("SYNTHETIC_CACHE_MB", 1024, minimum=0)
+# Synthetic days one user's starts may generate per window; a start needing more answers 429 (0: none).
+SYNTHETIC_DAYS_PER_USER = env_int("SYNTHETIC_DAYS_PER_USER", 40, minimum=0)
+SYNTHETIC_DAYS_WINDOW_SECONDS = env_int("SYNTHETIC_DAYS_WINDOW_SECONDS", 3600, minimum=1)
 SERVER_PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 
 LOGGING = {

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from live_trading import market_cache
 from live_trading.models import BrokerConnection
 from live_trading.runner import control
 from live_trading.runner.build import InvalidRunRequest, prepare_run, start_thread
@@ -49,8 +50,30 @@ def start_session(user, request: StartRequest) -> SimulationSession:
     Everything that can be refused is checked first (graph, days, contract facts, charge schedule,
     market data, limits), and the engine is built before the row is written, so a refused start leaves
     nothing behind. Raises ``InvalidGraph``, a ``Refused`` naming its field (``InvalidRunRequest``,
-    ``MarketDataMissing``, ``NoChargeRates``...) or ``TooManySessions``.
+    ``MarketDataMissing``, ``NoChargeRates``...), ``TooManySessions`` or
+    ``market_cache.GenerationLimitReached`` (the user's allowance of generated days, checked before any
+    day is generated). After the start, least recently used synthetic days beyond the cap are evicted.
     """
+    reservations: list[market_cache.Reservation] = []
+
+    def admit(underlying: str, days: tuple[date, ...]) -> None:
+        reservations.append(market_cache.reserve_generation(user, underlying, list(days)))
+
+    try:
+        session = _start_session(user, request, admit)
+    except BaseException:
+        for reservation in reservations:  # a failed start is charged only for the days it generated
+            market_cache.refund(reservation)
+        raise
+    # Now that the row exists its days count as in use, so the cap cannot evict them.
+    try:
+        market_cache.enforce_cap()
+    except OSError:  # the session runs either way; the next start tries again
+        log.exception("could not evict synthetic market days")
+    return session
+
+
+def _start_session(user, request: StartRequest, admit) -> SimulationSession:
     speed = 0.0 if request.mode == SimulationSession.Mode.BACKTEST else request.speed_multiplier
     session_id = new_session_id()
     # The seed makes execution ids reproducible; by default each session gets its own, so two
@@ -59,7 +82,7 @@ def start_session(user, request: StartRequest) -> SimulationSession:
     prepared = prepare_run(
         session_id, user.user_id, request.strategy.graph, request.start_date, request.end_date, seed=seed,
         starting_capital_paise=int(request.broker_connection.starting_capital * 100),
-        underlying=request.underlying,
+        underlying=request.underlying, admit=admit,
     )
     with transaction.atomic():
         # Serialise starts per user so two concurrent requests cannot both pass the limit.

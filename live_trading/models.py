@@ -1,4 +1,4 @@
-"""Broker connections: which account a session trades through and with what capital."""
+"""Broker connections (which account a session trades through, with what capital), and synthetic-day charges."""
 
 import uuid
 
@@ -29,3 +29,22 @@ class BrokerConnection(models.Model):
 
     def __str__(self):
         return f"{self.broker_type}:{self.account_id}"
+
+
+class SyntheticDayCharge(models.Model):
+    """One synthetic market day a user's start generates, counted against the user's allowance.
+
+    The rows of the last ``SYNTHETIC_DAYS_WINDOW_SECONDS`` are the user's use (live_trading.market_cache);
+    older ones are deleted as new ones are written. In Postgres, so every server process sees them.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    underlying = models.CharField(max_length=32)
+    day = models.DateField()
+    charged_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "charged_at"], name="synthetic_charge_user_time")]
+
+    def __str__(self):
+        return f"{self.underlying} {self.day} for user {self.user_id} at {self.charged_at}"

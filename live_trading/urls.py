@@ -7,6 +7,7 @@ from live_trading.api import sessions as views
 
 urlpatterns = [
     path("api/broker-connections/", include("live_trading.api.brokers")),
+    path("api/market-days/", include("live_trading.api.marketdata")),
     path("api/v2/live/start", views.StartView.as_view(), name="live-start"),
     path("api/v2/live/stop/all", views.StopAllView.as_view(), name="live-stop-all"),
     path("api/v2/live/stop/user/<user_id:user_id>", views.StopUserView.as_view(), name="live-stop-user"),

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from config.api import errors
-from live_trading import actions, snapshots
+from live_trading import actions, market_cache, snapshots
 from live_trading.api.serializers import (
     SessionFilterSerializer,
     SessionRowSerializer,
@@ -40,6 +40,14 @@ from strategies.graph.model import InvalidGraph
 class TooManyRequests(exceptions.APIException):
     status_code = 429
     default_detail = "too many running sessions"
+
+
+class RetryLater(TooManyRequests):
+    """A 429 whose ``Retry-After`` header says in how many seconds a retry can succeed."""
+
+    def __init__(self, detail: str, wait: int):
+        super().__init__(detail)
+        self.wait = wait  # DRF's exception handler turns it into the Retry-After header
 
 
 class Conflict(exceptions.APIException):
@@ -114,6 +122,10 @@ class StartView(APIView):
             raise exceptions.ValidationError({"strategy_id": [f"the strategy is invalid: {e}" for e in exc.errors]}) from exc
         except actions.TooManySessions as exc:
             raise TooManyRequests(str(exc)) from exc
+        except market_cache.GenerationLimitReached as exc:
+            if exc.retry_after is None:  # no wait makes it fit
+                raise exceptions.ValidationError({"to" if data["to"] != data["date"] else "date": [str(exc)]}) from exc
+            raise RetryLater(str(exc), exc.retry_after) from exc
         return Response(
             {"session_id": session.id, "stream_url": stream_url(session.id), "status": session.status},
             status=status.HTTP_201_CREATED,

@@ -229,6 +229,12 @@ def read_day(path: Path) -> MarketDay:
     )
 
 
+def day_symbols(path: Path) -> list[str]:
+    """The symbols of the day file at `path` (column order, the underlying first), from its metadata alone."""
+    metadata = pq.read_schema(path).metadata or {}
+    return json.loads(metadata.get((_META_PREFIX + "symbols").encode(), b"[]"))
+
+
 def _symbol_codes(column: pa.ChunkedArray, symbols: list[str]) -> np.ndarray:
     position = {s: i for i, s in enumerate(symbols)}
     parts = []

@@ -32,14 +32,22 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from live_trading.marketdata import instruments
-from live_trading.marketdata.day import MarketDay, from_ticks, read_day, ticks, to_table, write_temporary
+from live_trading.marketdata.day import (
+    MarketDay,
+    day_symbols,
+    from_ticks,
+    read_day,
+    ticks,
+    to_table,
+    write_temporary,
+)
 from live_trading.marketdata.sessions import (
     IST_OFFSET_SECONDS,
     SESSION_SECONDS,
     is_trading_day,
     session_open_ts,
 )
-from live_trading.marketdata.store import imported_path
+from live_trading.marketdata.store import imported_path, synthetic_path
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, from_broker_symbol, parse_symbol
 from live_trading.refusals import Refused
 
@@ -101,12 +109,38 @@ class _Parsed:
     oi: np.ndarray
 
 
+@dataclass(frozen=True)
+class Shadowed:
+    """A day this import made imported that also has a synthetic day, which sessions no longer replay.
+
+    Counts are instruments: those of the new imported day, those of the synthetic day it hides, and
+    how many of the synthetic day's the import has no prices for (a strategy that selects one of
+    those finds no price and places no order).
+    """
+
+    underlying: str
+    day: date
+    synthetic: Path
+    imported_symbols: int
+    synthetic_symbols: int
+    missing_symbols: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.underlying} {self.day.isoformat()} also has a synthetic day ({self.synthetic.name}); sessions "
+            f"started on that day now replay the imported data ({self.imported_symbols} instruments) instead of "
+            f"the synthetic day ({self.synthetic_symbols} instruments, {self.missing_symbols} of them not in the "
+            f"import, so strategies that select those find no price and place no order)"
+        )
+
+
 @dataclass
 class ImportResult:
-    """What an import wrote: one entry per (underlying, day) file."""
+    """What an import wrote: one entry per (underlying, day) file, and the synthetic days it now hides."""
 
     written: list[Path] = field(default_factory=list)
     rows: int = 0
+    shadowed: list[Shadowed] = field(default_factory=list)
 
 
 def import_files(paths: Iterable[Path | str], data_dir: Path | str | None = None) -> ImportResult:
@@ -495,6 +529,8 @@ def _write(parsed: list[_Parsed], data_dir) -> ImportResult:
         for (underlying, day), items in sorted(groups.items()):
             merged = _merge(underlying, day, items, data_dir)
             path = imported_path(underlying, day, data_dir)
+            if not path.exists():
+                result.shadowed.extend(_shadowed(merged, data_dir))
             staged.append((write_temporary(to_table(merged), path), path))
             result.rows += int(merged.tick_mask.sum())
         for tmp, path in staged:
@@ -504,6 +540,18 @@ def _write(parsed: list[_Parsed], data_dir) -> ImportResult:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
     return result
+
+
+def _shadowed(imported: MarketDay, data_dir) -> list[Shadowed]:
+    """The synthetic day that `imported`, a new imported day, hides (none or one: the default seed's if any)."""
+    default = synthetic_path(imported.underlying, imported.date, data_dir=data_dir)
+    others = sorted(default.parent.glob(f"{imported.date.isoformat()}.seed*.parquet"))
+    candidates = [default] if default.exists() else others
+    if not candidates:
+        return []
+    synthetic = day_symbols(candidates[0])
+    missing = len(set(synthetic) - set(imported.symbols))
+    return [Shadowed(imported.underlying, imported.date, candidates[0], len(imported.symbols), len(synthetic), missing)]
 
 
 def _merge(underlying: str, day: date, items: list[_Parsed], data_dir) -> MarketDay:

@@ -7,12 +7,21 @@ Layout under the data folder (default ``<repo>/var/market_data``, else ``$MARKET
     synthetic/<UNDERLYING>/<YYYY-MM-DD>.seed<N>.v<V>.parquet  generated days, per seed and generator version
 
 Imported data takes precedence over synthetic data for the same underlying and day.
+
+Synthetic days are a cache: `list_days` lists every stored day with its size and when it was last
+used (the file's access time, set by `load_day`), and `evict_synthetic` removes the least recently
+used synthetic days down to a size, never an imported day and never one the caller says is in use.
+Which days are in use and how large the cache may be are the caller's policy (the Django side).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import date
+import re
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from live_trading.marketdata.day import MarketDay, read_day, write_day
@@ -55,6 +64,124 @@ def synthetic_path(
 ) -> Path:
     name = f"{day.isoformat()}.seed{seed}.v{SYNTHETIC_VERSION}.parquet"
     return market_data_dir(data_dir) / "synthetic" / underlying / name
+
+
+@dataclass(frozen=True)
+class StoredDay:
+    """One day file in the market-data folder.
+
+    `source` is "imported" or "synthetic"; `seed` and `version` (the generator version) are None for an
+    imported day. `size_bytes` is the file's size, `last_used` epoch seconds (float) of its last use by
+    `load_day` (or its writing, if it was never read). A synthetic day is `shadowed` when an imported
+    file exists for the same underlying and day, so `load_day` never returns it.
+    """
+
+    underlying: str
+    day: date
+    source: str
+    path: Path
+    size_bytes: int
+    last_used: float
+    seed: int | None = None
+    version: int | None = None
+    shadowed: bool = False
+
+    @property
+    def last_used_at(self) -> datetime:
+        """`last_used` as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.last_used, UTC)
+
+
+_IMPORTED_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.parquet")
+_SYNTHETIC_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.seed(\d+)\.v(\d+)\.parquet")
+
+
+def list_days(data_dir: Path | str | None = None) -> list[StoredDay]:
+    """Every day file stored, sorted by underlying, day, source (imported first), seed.
+
+    Files whose names the store does not write (temporary files of a write in progress, stray files)
+    are left out, as are files that vanish while the folder is read.
+    """
+    root = market_data_dir(data_dir)
+    found: list[StoredDay] = []
+    for source, pattern in (("imported", _IMPORTED_NAME), ("synthetic", _SYNTHETIC_NAME)):
+        for path in sorted((root / source).glob("*/*.parquet")):
+            match = pattern.fullmatch(path.name)
+            if match is None:
+                continue
+            try:
+                day = date.fromisoformat(match.group(1))
+                stat = path.stat()
+            except (ValueError, FileNotFoundError):
+                continue
+            extra = {}
+            if source == "synthetic":
+                extra = {"seed": int(match.group(2)), "version": int(match.group(3))}
+            found.append(StoredDay(path.parent.name, day, source, path, stat.st_size, stat.st_atime, **extra))
+    imported = {(d.underlying, d.day) for d in found if d.source == "imported"}
+    found = [replace(d, shadowed=d.source == "synthetic" and (d.underlying, d.day) in imported) for d in found]
+    found.sort(key=lambda d: (d.underlying, d.day, d.source != "imported", d.seed or 0, d.version or 0))
+    return found
+
+
+def mark_used(path: Path) -> None:
+    """Record that `path` is being used now (its access time; the modification time is kept).
+
+    Raises FileNotFoundError when the file is gone.
+    """
+    stat = path.stat()
+    os.utime(path, ns=(time.time_ns(), stat.st_mtime_ns))
+
+
+def evict_synthetic(
+    max_bytes: int, in_use: Collection[tuple[str, date]] = (), data_dir: Path | str | None = None
+) -> list[StoredDay]:
+    """Remove least recently used synthetic days until the synthetic days take at most `max_bytes`.
+
+    Imported days are never removed, nor synthetic days whose (underlying, day) is in `in_use`; when
+    those alone exceed `max_bytes` the cache stays above it. Returns the days removed, oldest first.
+    Safe against another process evicting at the same time (a file already gone is skipped) and
+    against a reader: `load_day` regenerates a synthetic day that vanishes before it is read.
+    """
+    synthetic = [d for d in list_days(data_dir) if d.source == "synthetic"]
+    total = sum(d.size_bytes for d in synthetic)
+    removed = []
+    for stored in sorted(synthetic, key=lambda d: (d.last_used, str(d.path))):
+        if total <= max_bytes:
+            break
+        if (stored.underlying, stored.day) in in_use:
+            continue
+        stored.path.unlink(missing_ok=True)  # missing: another process evicted it first
+        total -= stored.size_bytes
+        removed.append(stored)
+    return removed
+
+
+def remove_imported(underlying: str, day: date, data_dir: Path | str | None = None) -> StoredDay:
+    """Delete the imported day file of `underlying` on `day` and return what it was.
+
+    Raises `MarketDataMissing` when nothing is imported for that day. Sessions started afterwards
+    replay the synthetic day instead.
+    """
+    path = imported_path(underlying, day, data_dir)
+    try:
+        stat = path.stat()
+        path.unlink()
+    except FileNotFoundError:
+        raise MarketDataMissing(underlying, day, "nothing is imported for that day") from None
+    return StoredDay(underlying, day, "imported", path, stat.st_size, stat.st_atime)
+
+
+def missing_days(
+    underlying: str, days: Collection[date], seed: int = DEFAULT_SEED, data_dir: Path | str | None = None
+) -> list[date]:
+    """The trading days of `days` that `load_day` would have to generate (no imported, no synthetic file)."""
+    return [
+        day for day in sorted(days)
+        if is_trading_day(day)
+        and not imported_path(underlying, day, data_dir).exists()
+        and not synthetic_path(underlying, day, seed, data_dir).exists()
+    ]
 
 
 def ensure_synthetic_day(
@@ -105,21 +232,30 @@ def load_day(
     """The `MarketDay` of `underlying` on `day`.
 
     Imported data wins; otherwise the synthetic day for `seed`, generated and stored first if it is
-    missing and `generate` is true. Raises `MarketDataMissing` naming the day when there is neither, or
+    missing (or evicted while being read) and `generate` is true. Marks the file used (`mark_used`). Raises `MarketDataMissing` naming the day when there is neither, or
     when the file found never prices the underlying itself (a day that could make no trade).
     """
     get_underlying(underlying)
     path = imported_path(underlying, day, data_dir)
     if path.exists():
+        mark_used(path)
         return _priced(read_day(path), path)
     path = synthetic_path(underlying, day, seed, data_dir)
-    if not path.exists():
-        if not is_trading_day(day):
-            raise MarketDataMissing(underlying, day, "not a trading day, and nothing was imported for it")
-        if not generate:
-            raise MarketDataMissing(underlying, day, f"nothing imported and no synthetic day for seed {seed}")
-        ensure_synthetic_day(underlying, day, seed, data_dir)
-    return _priced(read_day(path), path)
+    for attempt in range(2):
+        if not path.exists():
+            if not is_trading_day(day):
+                raise MarketDataMissing(underlying, day, "not a trading day, and nothing was imported for it")
+            if not generate:
+                raise MarketDataMissing(underlying, day, f"nothing imported and no synthetic day for seed {seed}")
+            ensure_synthetic_day(underlying, day, seed, data_dir)
+        try:
+            mark_used(path)  # first, so that an eviction running now passes this day over
+            return _priced(read_day(path), path)
+        except FileNotFoundError:
+            # Evicted (by another process) between the check and the read: look again, once.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _priced(day: MarketDay, path: Path) -> MarketDay:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,7 +16,7 @@ from live_trading.engine.engine import EngineSettings
 from live_trading.engine.session import MultiDayEngine
 from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.sessions import trading_days
-from live_trading.marketdata.store import imported_path, load_day, synthetic_path
+from live_trading.marketdata.store import imported_path, load_day, mark_used, synthetic_path
 from live_trading.refusals import Refused
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import SessionThread
@@ -47,12 +49,15 @@ class PreparedRun:
 
 
 def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, end: date, *, seed: int,
-                starting_capital_paise: int, underlying: str | None = None) -> PreparedRun:
+                starting_capital_paise: int, underlying: str | None = None,
+                admit: Callable[[str, tuple[date, ...]], None] | None = None) -> PreparedRun:
     """Parse the graph, pick the days, load the first day's market and build the engine.
 
     Raises ``InvalidGraph``, or a ``Refused`` (``InvalidRunRequest``, ``MarketDataMissing``,
     ``InstrumentError``, ``NoChargeRates``...) naming what makes the request unservable, before any
-    row is written or any market data is generated.
+    row is written or any market data is generated. ``admit(underlying, days)``, when given, is
+    called once the request is valid and before any market data is loaded or generated; it refuses
+    by raising.
     """
     graph = parse_graph(graph_data)
     name = underlying or graph.underlying
@@ -64,6 +69,8 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
         if start == end:
             raise InvalidRunRequest("date", f"{start.isoformat()} is not a trading day (a weekend or exchange holiday)")
         raise InvalidRunRequest("to", f"there is no trading day from {start.isoformat()} to {end.isoformat()}")
+    if admit is not None:
+        admit(name, days)
     stream = make_stream_sink(session_id, user_id)
     writer = SessionWriter(session_id, stream=stream)
     sink = writer if stream is None else _fanout(writer, stream)
@@ -89,9 +96,15 @@ def shared_day(underlying: str, day: date):
     key = (underlying, day, str(data_dir), _mtime(imported_path(underlying, day, data_dir)),
            _mtime(synthetic_path(underlying, day, data_dir=data_dir)))
     with _days_lock:
-        if key in _days:
+        hit = _days.get(key)
+        if hit is not None:
             _days.move_to_end(key)
-            return _days[key]
+    if hit is not None:
+        # Read from memory, but used all the same: the synthetic cache evicts least recently used days.
+        with suppress(FileNotFoundError):
+            mark_used(imported_path(underlying, day, data_dir) if key[3] is not None
+                      else synthetic_path(underlying, day, data_dir=data_dir))
+        return hit
     loaded = load_day(underlying, day, data_dir=data_dir)
     for array in (loaded.timestamps, loaded.prices, loaded.volumes, loaded.oi):
         array.flags.writeable = False  # shared between threads: nobody may change it

@@ -4,7 +4,8 @@
 
 CSV or Parquet, ticks or 1-minute candles; docs/marketdata.md lists the columns. Every file is
 validated before anything is written: on any problem the command exits non-zero, naming the file,
-line and field, and writes nothing. No database is touched.
+line and field, and writes nothing. No database is touched. A day that had only a synthetic day
+before is warned about: sessions on it replay the import from now on.
 """
 
 from __future__ import annotations
@@ -28,4 +29,8 @@ class Command(RefusingCommand):
         result = import_files(opts["paths"], data_dir=data_dir)
         for path in result.written:
             self.stdout.write(f"wrote {path}")
+        for shadowed in result.shadowed:
+            day = f"{shadowed.underlying} {shadowed.day.isoformat()}"
+            self.stderr.write(self.style.WARNING(
+                f"warning: {shadowed}; `python manage.py market_days --remove {day}` goes back to the synthetic day"))
         self.stdout.write(f"imported {len(opts['paths'])} file(s), {result.rows} ticks in {len(result.written)} day file(s)")
