@@ -29,7 +29,7 @@ def install() -> None:
         _installed = True
 
 
-def _idle(fd: FileDescriptor) -> bool:
+def nothing_to_send(fd: FileDescriptor) -> bool:
     """Nothing is waiting to be sent (so the socket is not registered for writing)."""
     return not fd._tempDataLen and len(fd.dataBuffer) == fd.offset
 
@@ -38,7 +38,7 @@ def _write(self: FileDescriptor, data: bytes) -> None:
     _dataMustBeBytes(data)
     if not self.connected or self._writeDisconnected or not data:
         return
-    idle = _idle(self)
+    idle = nothing_to_send(self)
     self._tempDataBuffer.append(data)
     self._tempDataLen += len(data)
     _send_or_wait(self, idle)
@@ -49,7 +49,7 @@ def _write_sequence(self: FileDescriptor, iovec) -> None:
         _dataMustBeBytes(data)
     if not self.connected or not iovec or self._writeDisconnected:
         return
-    idle = _idle(self)
+    idle = nothing_to_send(self)
     self._tempDataBuffer.extend(iovec)
     for data in iovec:
         self._tempDataLen += len(data)
@@ -60,7 +60,7 @@ def _send_or_wait(fd: FileDescriptor, idle: bool) -> None:
     # A pull producer (or a paused one) is resumed from doWrite once the buffer drains: sending from
     # inside its own write would recurse, so those keep Twisted's way.
     producer_ok = fd.producer is None or (fd.streamingProducer and not fd.producerPaused)
-    if idle and producer_ok and not fd.disconnecting and fd.doWrite() is None and _idle(fd):
+    if idle and producer_ok and not fd.disconnecting and fd.doWrite() is None and nothing_to_send(fd):
         return  # all sent; doWrite's stopWriting() was a no-op (never registered)
     fd._maybePauseProducer()
     fd.startWriting()

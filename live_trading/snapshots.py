@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Max
 from django.utils import timezone
 
+from live_trading.engine.events import Summary
 from live_trading.engine.money import iso
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import answer
@@ -43,18 +44,60 @@ def _request(session: SimulationSession):
 def _live_data(session: SimulationSession, reply) -> tuple[dict, bool]:
     """(snapshot, fresh): the running thread's answer if this process runs it; else the state it saved
     when it ended; else (it runs in another process, or failed before saving) what it has committed."""
+    return _live(session, reply, lambda s: s.final_state or committed_snapshot(s))
+
+
+def _live(session: SimulationSession, reply, committed) -> tuple[dict, bool]:
+    """(snapshot, fresh): the thread's answer to ``reply``, else ``committed(session)``."""
     snapshot = answer(reply)
     if snapshot is not None:
         return snapshot, True
     if reply is not None:  # the thread ended meanwhile: its final state is in the database now
         session.refresh_from_db()
-    return session.final_state or committed_snapshot(session), False
+    return committed(session), False
+
+
+def live_summaries(sessions) -> dict[str, dict]:
+    """Each session's totals now, by session id, in the engine's summary shape (``total_trades``,
+    ``winning_trades``, ``losing_trades``, ``win_rate``, and money as two-place strings: ``gross_pnl``,
+    ``charges``, ``net_pnl`` = ``total_pnl``, ``max_drawdown``).
+
+    The same figures the dashboard shows: a session running here answers from its thread, between two
+    ticks (every running thread is asked at once); any other from its row, whose totals are those of
+    its committed trades (final once it ended; for one running in another process, as of its last
+    batch with a trade).
+    """
+    sessions = list(sessions)
+    replies = {s.id: _request(s) for s in sessions if s.status in lifecycle.ACTIVE}
+    return {s.id: _live(s, replies.get(s.id), _committed_summary)[0]["summary"] for s in sessions}
+
+
+def _committed_summary(session: SimulationSession) -> dict:
+    return {"summary": row_summary(session)}
+
+
+def row_summary(session: SimulationSession) -> dict:
+    """The totals a session's row holds, in the engine's summary shape (``Summary.to_dict``)."""
+    return Summary(
+        total_trades=session.total_trades, winning_trades=session.winning_trades,
+        losing_trades=session.losing_trades, win_rate=session.win_rate, gross_pnl=session.gross_pnl,
+        charges=session.charges, net_pnl=session.realized_pnl, max_drawdown=session.max_drawdown,
+    ).to_dict()
+
+
+def row_totals(summary: dict) -> dict:
+    """A summary (``live_summaries``) in the session row's column names, as the session list shows them."""
+    return {"total_trades": summary["total_trades"], "winning_trades": summary["winning_trades"],
+            "losing_trades": summary["losing_trades"], "win_rate": summary["win_rate"],
+            "gross_pnl": summary["gross_pnl"], "charges": summary["charges"], "realized_pnl": summary["net_pnl"],
+            "max_drawdown": summary["max_drawdown"]}
 
 
 def committed_snapshot(session: SimulationSession) -> dict:
     """A snapshot in the engine's shape built from the rows a session has committed: its trades, and
     each position as its latest position change left it. Prices and unrealized P&L are as of that
-    change (``is_fresh`` is false wherever this is shown); orders, LTPs and candles are not stored."""
+    change, the summary as of its last committed trade (``is_fresh`` is false wherever this is shown);
+    orders, LTPs and candles are not stored."""
     latest = {}
     for payload in PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True):
         position = payload["position"]
@@ -75,7 +118,7 @@ def committed_snapshot(session: SimulationSession) -> dict:
         "market_data": {"ltp_store": {}, "candle_data": {}},
         "nodes": {},
         "active_nodes": [],
-        "summary": None,
+        "summary": row_summary(session),
     }
 
 

@@ -1,5 +1,6 @@
-"""Writing a running session to Postgres: node events, position changes and trades in batches, progress
-as a heartbeat, and the final status with the summary.
+"""Writing a running session to Postgres: node events, position changes and trades in batches (a batch
+with trades also updates the session's totals to those trades'), progress as a heartbeat, and the final
+status with the summary.
 
 The writer runs on the session's own thread. It buffers rows and writes them in one transaction when
 200 have gathered or 250 ms have passed since the first of them, whichever comes first; the stream
@@ -34,6 +35,15 @@ RUNNER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def _totals(summary: Summary) -> dict:
+    """The session row's totals columns from the engine's summary (``realized_pnl`` is net of charges)."""
+    return dict(
+        gross_pnl=summary.gross_pnl, realized_pnl=summary.net_pnl, charges=summary.charges,
+        total_trades=summary.total_trades, winning_trades=summary.winning_trades,
+        losing_trades=summary.losing_trades, win_rate=summary.win_rate, max_drawdown=summary.max_drawdown,
+    )
 
 
 class SessionWriter:
@@ -148,13 +158,7 @@ class SessionWriter:
             summary = engine.summary()
         except Exception:  # a broken engine (the reason we fail) may not answer; keep the last we saw
             summary = self.summary
-        fields = {}
-        if summary is not None:
-            fields = dict(
-                gross_pnl=summary.gross_pnl, realized_pnl=summary.net_pnl, charges=summary.charges,
-                total_trades=summary.total_trades, winning_trades=summary.winning_trades,
-                losing_trades=summary.losing_trades, win_rate=summary.win_rate, max_drawdown=summary.max_drawdown,
-            )
+        fields = _totals(summary) if summary is not None else {}
         try:
             fields["final_state"] = engine.snapshot()
         except Exception:  # a broken engine (the reason we fail) may not answer; keep what we have
@@ -194,6 +198,10 @@ class SessionWriter:
             progress["ticks_processed"] = engine.ticks_processed
         if speed_multiplier is not None:
             fields["speed_multiplier"] = speed_multiplier
+        if trades and self.summary is not None:
+            # The row's totals are those of the trades committed with it, so a reader in any process
+            # (lists, another server's dashboard, the admin) sees them while the session runs.
+            fields = {**_totals(self.summary), **fields}
         moved = True
         try:
             with transaction.atomic():

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from config.api import StrictSerializerMixin
 from live_trading.demo import DEMO_DAYS
 from live_trading.models import BrokerConnection
+from live_trading.snapshots import row_totals
 from sessions_app.models import SimulationSession, Trade
 from strategies.models import Strategy
 
@@ -111,7 +112,11 @@ class StartResponseSerializer(serializers.Serializer):
 
 
 class SessionRowSerializer(serializers.ModelSerializer):
-    """A session in lists (no live data; the dashboard endpoints carry that)."""
+    """A session in lists and control answers (no positions or orders; the dashboard endpoints carry those).
+
+    Its totals (``total_trades`` ... ``max_drawdown``) are the row's unless ``context["summaries"]``
+    maps its id to live ones (``snapshots.live_summaries``), as every view passes.
+    """
 
     session_id = serializers.CharField(source="id")
     user_id = serializers.CharField(source="owner.user_id")
@@ -127,6 +132,13 @@ class SessionRowSerializer(serializers.ModelSerializer):
             "created_at", "started_at", "ended_at", "ticks_processed", "total_ticks", "gross_pnl", "realized_pnl",
             "charges", "total_trades", "winning_trades", "losing_trades", "win_rate", "max_drawdown",
         ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        summary = self.context.get("summaries", {}).get(instance.id)
+        if summary is not None:
+            data.update(row_totals(summary))
+        return data
 
 
 class TradeSerializer(serializers.ModelSerializer):

@@ -77,6 +77,11 @@ def user_for(request, user_id: str) -> User:
     raise Http404("no such user")
 
 
+def session_row(session: SimulationSession) -> dict:
+    """The session as ``/api/sessions/`` lists it, with its live totals."""
+    return SessionRowSerializer(session, context={"summaries": snapshots.live_summaries([session])}).data
+
+
 def stream_url(session_id: str) -> str:
     return f"/api/v2/live/stream/{session_id}"
 
@@ -181,8 +186,17 @@ class DiagnosticsView(APIView):
         return Response(body)
 
 
-STOPPED = inline_serializer("Stopped", {"session_id": serializers.CharField(), "status": serializers.CharField(),
-                                        "message": serializers.CharField()})
+def _money():
+    return serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+STOPPED = inline_serializer("Stopped", {
+    "session_id": serializers.CharField(), "status": serializers.CharField(), "message": serializers.CharField(),
+    # its totals, as the session list shows them
+    "total_trades": serializers.IntegerField(), "winning_trades": serializers.IntegerField(),
+    "losing_trades": serializers.IntegerField(), "win_rate": serializers.DecimalField(max_digits=5, decimal_places=2),
+    "gross_pnl": _money(), "charges": _money(), "realized_pnl": _money(), "max_drawdown": _money(),
+})
 
 
 class StopView(APIView):
@@ -202,7 +216,8 @@ class StopView(APIView):
             message = "Session stopped successfully"
         else:  # it ended by itself (completed, failed...) before the stop reached it
             message = f"Session {session.status} before the stop reached it"
-        return Response({"session_id": session.id, "status": session.status, "message": message})
+        totals = snapshots.row_totals(snapshots.live_summaries([session])[session.id])
+        return Response({"session_id": session.id, "status": session.status, "message": message, **totals})
 
 
 class StopUserView(APIView):
@@ -267,7 +282,7 @@ class _ControlView(APIView):
             session = action(session, *args, request.user)
         except actions.SessionNotRunning as exc:
             raise session_conflict(str(exc), exc.status) from exc
-        return Response(SessionRowSerializer(session).data)
+        return Response(session_row(session))
 
 
 class PauseView(_ControlView):
@@ -302,6 +317,11 @@ class SessionListView(generics.ListAPIView):
                    responses={200: SessionRowSerializer(many=True), **errors(400, 401, 404)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        context = {**self.get_serializer_context(), "summaries": snapshots.live_summaries(page)}
+        return self.get_paginated_response(self.get_serializer(page, many=True, context=context).data)
 
     def get_queryset(self):
         filters = SessionFilterSerializer(data=self.request.query_params)

@@ -246,6 +246,13 @@ class Listener:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def idle(self) -> bool:
+        """The stream has written everything delivered to it and waits for more: its mailbox is empty
+        and it is back in ``wait`` (a stream writes what it took before it waits again)."""
+        waiter = self._waiter
+        return (waiter is not None and not waiter.done() and not len(self.queue) and not self.resets
+                and not self.overflow)
+
     async def wait(self) -> None:
         """Until something was delivered (or a heartbeat is due) since the last wait."""
         if not self._signalled:
@@ -414,6 +421,24 @@ class Hub:
 
     def listener_count(self) -> int:
         return sum(self._loops.values())
+
+    async def drained(self, timeout: float) -> int:
+        """Wait until every open stream on this event loop has written all that was delivered to it,
+        or ``timeout`` seconds pass; return how many had not (0: all written).
+
+        A stopping server calls it once its sessions have published their last events, so that open
+        streams send those (the ``interrupted`` status, ``session_complete``) before it closes them.
+        What a stream writes has then been handed to the server's transport.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        await asyncio.sleep(0)  # let deliveries already handed to this loop reach their mailboxes
+        while True:
+            busy = sum(1 for group in (*self._by_session.values(), *self._by_user.values())
+                       for listener in group if listener.loop is loop and not listener.idle())
+            if not busy or loop.time() >= deadline:
+                return busy
+            await asyncio.sleep(0.01)
 
     async def replay(self, session_id: str, after: int) -> list[Envelope] | None:
         """The stored events of a session after ``after``, from this process's window, else from

@@ -130,7 +130,8 @@ def test_real_time_then_pause_resume_speed_and_stop(as_alice, as_bob, alice, ali
 
     stopped = as_alice.post(f"/api/v2/live/stop/{session_id}")
     assert stopped.status_code == 200
-    assert stopped.json() == {"session_id": session_id, "status": "stopped", "message": "Session stopped successfully"}
+    assert {k: stopped.json()[k] for k in ("session_id", "status", "message")} == {
+        "session_id": session_id, "status": "stopped", "message": "Session stopped successfully"}
     session = SimulationSession.objects.get(pk=session_id)
     assert session.status_reason == "stopped by alice" and session.stop_requested_by == alice
     assert 600 < session.ticks_processed < 22500

@@ -57,9 +57,10 @@ def test_database_url() -> str:
 
 
 class Server:
-    """daphne serving ``config.asgi:application`` in a subprocess."""
+    """daphne serving ``config.asgi:application`` in a subprocess; with ``serve``, through
+    ``manage.py serve --no-demo`` as ``make run`` starts it."""
 
-    def __init__(self, database_url: str, **env):
+    def __init__(self, database_url: str, *, serve: bool = False, **env):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(f"/tmp/stream-test-daphne-{self.port}.log")
@@ -78,9 +79,12 @@ class Server:
         }
         environment.pop("REDIS_URL", None) if "REDIS_URL" not in env else None
         self._log = self.log_path.open("wb")
+        if serve:
+            command = ["manage.py", "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
+            [sys.executable, *command], cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self._wait_ready()
 
@@ -119,8 +123,8 @@ def server_factory(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         url = test_database_url()
 
-    def start(**env) -> Server:
-        s = Server(url, **env)
+    def start(*, serve: bool = False, **env) -> Server:
+        s = Server(url, serve=serve, **env)
         servers.append(s)
         return s
 

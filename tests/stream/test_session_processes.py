@@ -1,5 +1,8 @@
 """Sessions across real server processes: control from another process through Redis, and a server that
-is told to stop (SIGTERM) leaving its sessions interrupted, not running."""
+is told to stop (SIGTERM, Ctrl-C) leaving its sessions interrupted, not running, and saying so."""
+
+import signal
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -68,3 +71,33 @@ def test_sigterm_interrupts_the_servers_sessions_and_keeps_what_they_produced(se
         assert session.ended_at is not None and session.ticks_processed > 0
     assert SimulationSession.objects.get(pk=ids[0]).node_events.exists()
     assert server.proc.returncode is not None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_stopping_the_server_ends_open_streams_with_the_interrupted_sessions_and_says_which_it_interrupted(
+        server_factory, readers, alice, bob, charlie, signum):
+    server = server_factory(serve=True)  # as `make run` serves
+    sessions = {alice: start_session(server, alice, speed=60), bob: start_session(server, bob, speed=60)}
+    streams = {
+        alice: readers(server.url(f"/api/live-trading/stream/{alice.user_id}?compress=0"), **bearer(alice)),
+        bob: readers(server.url(f"/api/live-trading/stream/{bob.user_id}?compress=0"), **bearer(charlie)),  # staff
+    }
+    for stream in streams.values():
+        stream.until(lambda e: e.event == "tick_update")  # the session runs and the stream is live
+
+    server.proc.send_signal(signum)
+
+    for user, stream in streams.items():
+        got = stream.until(lambda e: e.event == "session_complete", timeout=60)
+        assert {e.json["session_id"] for e in got if e.event != "heartbeat"} == {sessions[user]}, "one's own only"
+        statuses = [e.json for e in got if e.event == "session_status"]
+        assert (statuses[-1]["status"], statuses[-1]["reason"]) == ("interrupted", "the server process stopped")
+        assert got[-1].json["status"] == "interrupted"
+    assert server.proc.wait(60) is not None
+    output = server.log().splitlines()
+    for session_id in sessions.values():
+        session = SimulationSession.objects.get(pk=session_id)
+        assert session.status == "interrupted"
+        # A synthetic day has one tick a second from 09:15:00 IST: the n-th tick is at 09:15:00 + (n - 1) s.
+        reached = datetime(2024, 10, 29, 9, 15) + timedelta(seconds=session.ticks_processed - 1)
+        assert f"interrupted {session_id} (NIFTY short straddle) at {reached:%Y-%m-%d %H:%M:%S} IST" in output
