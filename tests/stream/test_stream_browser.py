@@ -144,3 +144,189 @@ def test_a_browser_eventsource_sees_exactly_what_a_python_client_sees(server_fac
     assert seen == expected
     assert any(x["kind"] == "trade_update" for x in seen)
 
+
+
+# -- two sessions through a connection that keeps breaking -------------------------------------------
+
+CLIENT_JS = Path(__file__).resolve().parents[2] / "static" / "livesim" / "stream-client.js"
+
+FOLLOW_PAGE = """<!doctype html>
+<meta charset="utf-8">
+<title>stream client check</title>
+<script type="module">
+import {follow} from "/stream-client.js";
+let opened = 0, reported = false;
+const client = follow(%(url)s, {
+  onChange(sessionId, session) {
+    const all = [...client.sessions.values()];
+    if (reported || client.sessions.size < %(sessions)d || !all.every((s) => %(final)s.includes(s.status))) return;
+    reported = true;
+    client.close();
+    fetch("/result", {method: "POST", body: JSON.stringify({opened, errors,
+      sessions: Object.fromEntries([...client.sessions].map(([id, s]) => [id, s]))})});
+  },
+  onError(error, kind) { errors.push(`${kind}: ${error}`); },
+});
+const errors = [];
+client.source.addEventListener("open", () => { opened += 1; fetch("/opened", {method: "POST", body: "{}"}); });
+</script>
+"""
+
+
+class CuttingProxy:
+    """A TCP proxy in front of the server that drops each connection after a random number of response
+    body bytes (chunk framing included), ``cuts`` times; after that it only forwards."""
+
+    def __init__(self, target_port: int, cuts: int, seed: int):
+        import asyncio
+        import random
+
+        self.port = free_port()
+        self.target_port = target_port
+        self.left = cuts
+        self.cut = 0
+        self.rng = random.Random(seed)
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        async def serve():
+            self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+            started.set()
+
+        threading.Thread(target=lambda: (self.loop.run_until_complete(serve()), self.loop.run_forever()),
+                         daemon=True).start()
+        assert started.wait(10)
+
+    async def _handle(self, client_reader, client_writer):
+        import asyncio
+
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        budget = None
+        if self.left > 0:
+            self.left -= 1
+            budget = self.rng.randint(1, 600) if self.rng.random() < 0.5 else self.rng.randint(600, 40_000)
+
+        async def pump(reader, writer, limit):
+            head = b""
+            try:
+                while data := await reader.read(4096):
+                    if limit is not None and b"\r\n\r\n" not in head:
+                        # Count from the body: a response cut inside its head is not a stream that broke
+                        # but a server that never answered, which EventSource rightly gives up on.
+                        head += data
+                        if b"\r\n\r\n" not in head:
+                            writer.write(data)
+                            continue
+                        body_start = head.index(b"\r\n\r\n") + 4 - (len(head) - len(data))
+                        limit += body_start
+                    if limit is not None and len(data) >= limit:
+                        writer.write(data[:limit])
+                        await writer.drain()
+                        self.cut += 1
+                        break
+                    if limit is not None:
+                        limit -= len(data)
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                for w in (client_writer, upstream_writer):
+                    w.close()
+
+        await asyncio.gather(pump(client_reader, upstream_writer, None), pump(upstream_reader, client_writer, budget))
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+class FollowPage(Page):
+    """The page above, which follows the stream with the protocol's JS client module."""
+
+    def __init__(self, port: int, stream_url: str, sessions: int):
+        self.port = port
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.opened = threading.Event()
+        self.result = None
+        self.got_result = threading.Event()
+        html = FOLLOW_PAGE % {"url": json.dumps(stream_url), "sessions": sessions,
+                              "final": json.dumps(["completed", "stopped", "failed", "interrupted"])}
+        page = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/stream-client.js":
+                    body, kind = CLIENT_JS.read_bytes(), "text/javascript"
+                else:
+                    body, kind = html.encode(), "text/html; charset=utf-8"
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path == "/opened":
+                    page.opened.set()
+                else:
+                    page.result = json.loads(body)
+                    page.got_result.set()
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def test_the_js_client_follows_two_sessions_through_forced_disconnects(server_factory, alice, bob, charlie):
+    import random
+
+    from tests.stream.clients import assert_same_state, fresh_state
+
+    page_port = free_port()
+    server = server_factory(STREAM_ALLOW_ORIGINS=f"http://127.0.0.1:{page_port}", STREAM_RETRY_MS=100,
+                            STREAM_HEARTBEAT_MS=500)
+    seed = random.randrange(10**9)
+    proxy = CuttingProxy(server.port, cuts=25, seed=seed)
+    token = httpx.post(server.url("/api/live-trading/stream-token"), headers=bearer(alice), timeout=10).json()["token"]
+    first = start_session(server, alice, speed=2000)
+    bobs = start_session(server, bob, speed=2000)  # not alice's: never on her page
+    page = FollowPage(page_port, f"http://127.0.0.1:{proxy.port}/api/live-trading/stream/{alice.user_id}?token={token}",
+                      sessions=2)
+    profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
+    browser = subprocess.Popen(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-quic", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile.name}",
+         "--no-first-run", f"{page.origin}/"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert page.opened.wait(30), "the browser's EventSource did not open"
+        second = start_session(server, alice, strategy_name="nifty_rsi_reversal", speed=2000)
+        assert page.got_result.wait(120), f"the page did not see both sessions end (seed {seed}, {proxy.cut} cuts)"
+    finally:
+        browser.terminate()
+        try:
+            browser.wait(10)
+        except subprocess.TimeoutExpired:
+            browser.kill()
+        page.close()
+        proxy.close()
+        profile.cleanup()
+        for user in (alice, bob, charlie):
+            stop_sessions(server, user)
+
+    result = page.result
+    assert result["errors"] == []
+    assert proxy.cut >= 10 and result["opened"] > proxy.cut // 2, (proxy.cut, result["opened"], seed)
+    assert set(result["sessions"]) == {first, second} and bobs not in result["sessions"]
+    for sid, seen in result["sessions"].items():
+        mine = {"events_history": seen["eventsHistory"], "current_state": seen["currentState"], "trades": seen["trades"],
+                "positions": {(p["position_id"], p["re_entry_num"]): p for p in seen["positions"].values()},
+                "status": seen["status"]}
+        assert_same_state(mine, fresh_state(server, charlie, sid))  # staff reads alice's sessions too
