@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from unittest import mock
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -77,6 +77,8 @@ def test_a_whole_session_arrives_in_order_and_matches_the_database(server, reade
     assert [number(e) for e in stored(events)] == list(range(1, len(stored(events)) + 1))
     # the row records the session's final event, session_complete: its card and initial_state include it
     assert number(events[-1]) == int(session.last_event_id)
+    card = httpx.get(server.url(f"/api/live-trading/session/{session_id}"), headers=bearer(alice), timeout=30).json()
+    assert card["last_event_id"] == number(events[-1])
     for kind in {e.event for e in events}:
         assert [e.json["seq"] for e in events if e.event == kind] == list(
             range(1, sum(e.event == kind for e in events) + 1))
@@ -348,16 +350,45 @@ def test_a_gap_beyond_the_window_gives_a_fresh_initial_state_with_the_same_state
     assert_same_state(client_state(back.events, session_id), fresh_state(server, alice, session_id))
 
 
-@pytest.mark.parametrize("last_event_id", ["nonsense", "session-{sid}:999999", "session-sim-ffffffffffff:3"])
+UNKNOWN_IDS = ["nonsense", "session-{sid}:999999", "session-sim-ffffffffffff:3", "session-{sid}:²",
+               "session-{sid}:٣", "session-sim-%00:1", "session-{sid}:1,user-user_someoneelse:5", "x" * 10_000]
+
+
+@pytest.mark.parametrize("last_event_id", UNKNOWN_IDS, ids=lambda v: v[:40])
 def test_an_unknown_id_gets_a_fresh_initial_state(server, readers, alice, last_event_id):
     reference = readers(user_stream(server, alice), **bearer(alice))
     session_id = start_session(server, alice, speed=300)
     reference.until(lambda e: e.event == "candle_update", timeout=60)
 
-    stream = readers(user_stream(server, alice), **bearer(alice),
-                     **{"Last-Event-ID": last_event_id.format(sid=session_id)})
+    value = last_event_id.format(sid=session_id)
+    if value.isascii():  # the header, as a browser sends it
+        stream = readers(user_stream(server, alice), **bearer(alice), **{"Last-Event-ID": value})
+    else:  # a header carries only ASCII: the query parameter, as a first connection sends it
+        stream = readers(user_stream(server, alice, "?" + urlencode({"lastEventId": value})), **bearer(alice))
     first = stream.next(timeout=10)
     assert first.event == "initial_state" and first.json["session_id"] == session_id
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1\x00", "5" * 40])
+def test_a_sessions_stream_treats_a_number_in_other_digits_as_unknown(server, readers, alice, bob, charlie, value):
+    session_id = start_session(server, alice, mode="backtest")
+    wait_for(lambda: session_finished(session_id), message="the backtest to end")
+    for user in (alice, charlie):  # the owner, and staff
+        stream = readers(server.url(f"/api/v2/live/stream/{session_id}?{urlencode({'lastEventId': value})}"),
+                         **bearer(user))
+        assert stream.status == 200 and stream.next(timeout=10).event == "initial_state"
+    stranger = httpx.get(server.url(f"/api/v2/live/stream/{session_id}?lastEventId=%C2%B2"), headers=bearer(bob),
+                         timeout=10)
+    assert stranger.status_code == 404
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_a_stream_opened_with_another_method_is_a_json_405(server, alice, bob, charlie, method):
+    for user in (alice, bob, charlie):  # no CSRF page, no ownership check: the method is wrong for anyone
+        for path in (f"/api/live-trading/stream/{alice.user_id}", "/api/v2/live/stream/sim-000000000000"):
+            r = httpx.request(method, server.url(path), headers=bearer(user), timeout=10)
+            assert (r.status_code, r.headers["Allow"]) == (405, "GET")
+            assert r.json() == {"detail": f'Method "{method}" not allowed; a stream is opened with GET.'}
 
 
 def test_a_sessions_own_stream_starts_with_its_state_even_when_it_has_ended(server, readers, alice):
