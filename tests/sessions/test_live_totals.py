@@ -9,7 +9,7 @@ import pytest
 from live_trading.runner.build import prepare_run
 from sessions_app.models import SimulationSession, new_session_id
 from tests.sessions.conftest import DAY, start_body
-from tests.stream.conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -2,7 +2,6 @@
 4xx that says what happened, never a 500 and never a 200 for something that did not happen."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection, connections, transaction
@@ -13,18 +12,11 @@ from live_trading.runner.thread import Control
 from sessions_app.models import SimulationSession
 from tests.conftest import client_for
 from tests.sessions.conftest import start_body
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def wait_for(predicate, timeout=30.0, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 class Background(threading.Thread):
@@ -62,6 +54,32 @@ def blocked_on_a_row_lock(statement_start: str) -> bool:
         return cursor.fetchone()[0] > 0
 
 
+def start_held_at_the_user_row(user, client, strategy, broker):
+    """Start a session on a thread and hold it where it waits for the user row (after it validated and
+    prepared its engine, before it writes). Returns (starter, release): call ``release()`` to let it go
+    on, then ``starter.outcome()`` for its response."""
+    held, go = threading.Event(), threading.Event()
+
+    def hold_user_row():
+        with transaction.atomic():
+            User.objects.select_for_update().get(pk=user.pk)
+            held.set()
+            go.wait(60)
+
+    holder = Background(hold_user_row)
+    holder.start()
+    assert held.wait(30)
+    starter = Background(lambda: client.post("/api/v2/live/start", start_body(strategy, broker), format="json"))
+    starter.start()
+    wait_for(lambda: blocked_on_a_row_lock('SELECT "accounts_user"'), message="the start to wait for the user row")
+
+    def release():
+        go.set()
+        holder.outcome()
+
+    return starter, release
+
+
 @pytest.mark.parametrize("dependency, path, field, noun", [
     ("strategy", "/api/strategies/{}/", "strategy_id", "strategy"),
     ("broker", "/api/broker-connections/{}/", "broker_connection_id", "broker connection"),
@@ -72,25 +90,11 @@ def test_deleting_what_a_preparing_start_uses_refuses_the_start_naming_it(alice,
     target = strategy if dependency == "strategy" else broker
     # The start validates, prepares its engine, then locks the user row to check the session limit. Holding
     # that lock here keeps it between "validated" and "written" while the delete happens.
-    held, release = threading.Event(), threading.Event()
-
-    def hold_user_row():
-        with transaction.atomic():
-            User.objects.select_for_update().get(pk=alice.pk)
-            held.set()
-            release.wait(60)
-
     client = client_for(alice)  # before the lock: a new token row would wait for the user row too
-    holder = Background(hold_user_row)
-    holder.start()
-    assert held.wait(30)
-    starter = Background(lambda: client.post("/api/v2/live/start", start_body(strategy, broker), format="json"))
-    starter.start()
-    wait_for(lambda: blocked_on_a_row_lock('SELECT "accounts_user"'), message="the start to wait for the user row")
+    starter, release = start_held_at_the_user_row(alice, client, strategy, broker)
 
     deleted = client.delete(path.format(target.pk))
-    release.set()
-    holder.outcome()
+    release()
     response = starter.outcome()
 
     assert deleted.status_code == 204
@@ -101,23 +105,9 @@ def test_deleting_what_a_preparing_start_uses_refuses_the_start_naming_it(alice,
 
 def test_a_start_that_locked_first_makes_the_delete_of_its_broker_connection_wait_and_refuse(alice, alice_setup):
     strategy, broker = alice_setup
-    held, release = threading.Event(), threading.Event()
-
-    def hold_user_row():
-        with transaction.atomic():
-            User.objects.select_for_update().get(pk=alice.pk)
-            held.set()
-            release.wait(60)
-
     client = client_for(alice)  # before the lock: a new token row would wait for the user row too
-    holder = Background(hold_user_row)
-    holder.start()
-    assert held.wait(30)
-    starter = Background(lambda: client.post("/api/v2/live/start", start_body(strategy, broker), format="json"))
-    starter.start()
-    wait_for(lambda: blocked_on_a_row_lock('SELECT "accounts_user"'), message="the start to wait for the user row")
-    release.set()
-    holder.outcome()
+    starter, release = start_held_at_the_user_row(alice, client, strategy, broker)
+    release()
     response = starter.outcome()
     session_id = response.json()["session_id"]
 

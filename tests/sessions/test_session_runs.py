@@ -18,20 +18,13 @@ from live_trading.runner.registry import registry
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession
 from strategies.graph import parse_graph
 from tests.sessions.conftest import DAY, setup_for, start_body
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 CAPITAL_PAISE = 1_000_000_00
 
 
-def wait_for(predicate, timeout=30.0, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def status_of(session_id):

@@ -31,6 +31,7 @@ from django.db import connection
 
 from live_trading.models import BrokerConnection
 from strategies.models import Strategy
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "strategies" / "examples"
@@ -179,15 +180,6 @@ def stop_sessions(server: Server, user) -> None:
         httpx.post(server.url(f"/api/v2/live/stop/user/{user.user_id}"), headers=bearer(user), timeout=30)
 
 
-def wait_for(predicate, timeout=30.0, interval=0.05, message="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
 
 
 # -- a real SSE client --------------------------------------------------------------------------
@@ -205,6 +197,44 @@ class Event:
     @property
     def json(self):
         return json.loads(self.data)
+
+
+class SSEParser:
+    """The SSE wire format, a line at a time, as a browser parses it: ``event``, ``data`` (joined with
+    newlines), ``id`` (sticky, like ``lastEventId``), ``retry``; comments ignored; an event with data
+    is dispatched on a blank line."""
+
+    def __init__(self):
+        self.last_event_id: str | None = None
+        self.retry: int | None = None
+        self._reset()
+
+    def _reset(self):
+        self._kind, self._data, self._size, self._id = "message", [], 0, None
+
+    def feed(self, line: str) -> Event | None:
+        """Take one line (without its newline); return the event it completes, if any."""
+        self._size += len(line.encode()) + 1
+        if line == "":
+            event = None
+            if self._data:
+                event = Event(self._kind, "\n".join(self._data), self._id, self.last_event_id, self._size,
+                              time.monotonic())
+            self._reset()
+            return event
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            self._kind = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id":
+            self.last_event_id = self._id = value
+        elif name == "retry" and value.isdigit():
+            self.retry = int(value)
+        return None
 
 
 @dataclass
@@ -256,28 +286,14 @@ class SSEReader:
             self._queue.put(None)
 
     def _parse(self, response):
-        kind, data, size, own_id = "message", [], 0, None
+        parser = SSEParser()
         for line in response.iter_lines():
-            size += len(line.encode()) + 1
-            if line == "":
-                if data:
-                    event = Event(kind, "\n".join(data), own_id, self.last_event_id, size, time.monotonic())
-                    self.events.append(event)
-                    self._queue.put(event)
-                kind, data, size, own_id = "message", [], 0, None
-                continue
-            if line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "event":
-                kind = value
-            elif name == "data":
-                data.append(value)
-            elif name == "id":
-                self.last_event_id = own_id = value
-            elif name == "retry" and value.isdigit():
-                self.retry = int(value)
+            event = parser.feed(line)
+            self.retry = parser.retry
+            if event is not None:
+                self.last_event_id = parser.last_event_id
+                self.events.append(event)
+                self._queue.put(event)
 
     def next(self, timeout: float = 10.0) -> Event:
         item = self._queue.get(timeout=timeout)

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from sessions_app.models import SimulationSession
-from tests.stream.conftest import bearer, redis_server_binary, start_session, stop_sessions, wait_for
+from tests.stream.conftest import bearer, redis_server_binary, start_session, stop_sessions
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from live_trading.stream.events import decompress_fields
+from tests.stream.clients import FINAL, assert_same_state, fresh_state
 from tests.stream.conftest import bearer, free_port, start_session, stop_sessions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -61,25 +62,26 @@ for (const kind of KINDS) {
 
 
 class Page:
-    """A tiny site on another origin that serves the page and receives what it reports."""
+    """A tiny site on another origin that serves the page (and ``files``: path -> local file) and
+    receives what it reports: POST /opened, then POST /result."""
 
-    def __init__(self, port: int, stream_url: str):
-        from live_trading.stream.events import COMPRESSED_FIELDS, DEFINITIONS
-
+    def __init__(self, port: int, html: str, files: dict | None = None):
         self.port = port
         self.origin = f"http://127.0.0.1:{self.port}"
         self.opened = threading.Event()
         self.result = None
         self.got_result = threading.Event()
-        html = PAGE % {"kinds": json.dumps(sorted(DEFINITIONS)), "url": json.dumps(stream_url),
-                       "compressed": json.dumps({k: list(v) for k, v in COMPRESSED_FIELDS.items()})}
+        files = files or {}
         page = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                body = html.encode()
+                if self.path in files:
+                    body, kind = files[self.path].read_bytes(), "text/javascript"
+                else:
+                    body, kind = html.encode(), "text/html; charset=utf-8"
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -105,32 +107,46 @@ class Page:
         self.httpd.server_close()
 
 
+def open_chromium(url: str):
+    """Headless Debian Chromium on ``url``, with a throwaway profile; returns a function that closes both."""
+    profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
+    browser = subprocess.Popen(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-quic", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile.name}",
+         "--no-first-run", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+    def close():
+        browser.terminate()
+        try:
+            browser.wait(10)
+        except subprocess.TimeoutExpired:
+            browser.kill()
+        profile.cleanup()
+
+    return close
+
+
 def test_a_browser_eventsource_sees_exactly_what_a_python_client_sees(server_factory, readers, alice, bob, charlie):
     page_port = free_port()
     server = server_factory(STREAM_ALLOW_ORIGINS=f"http://127.0.0.1:{page_port}")
     token = httpx.post(server.url("/api/live-trading/stream-token"), headers=bearer(alice), timeout=10).json()["token"]
     stream_url = server.url(f"/api/live-trading/stream/{alice.user_id}?token={token}")
-    page = Page(page_port, stream_url)
+    from live_trading.stream.events import COMPRESSED_FIELDS, DEFINITIONS
+
+    page = Page(page_port, PAGE % {"kinds": json.dumps(sorted(DEFINITIONS)), "url": json.dumps(stream_url),
+                                   "compressed": json.dumps({k: list(v) for k, v in COMPRESSED_FIELDS.items()})})
     python = readers(server.url(f"/api/live-trading/stream/{alice.user_id}"), **bearer(alice))
-    profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
-    browser = subprocess.Popen(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         f"--user-data-dir={profile.name}", "--no-first-run", f"{page.origin}/"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    close_browser = open_chromium(f"{page.origin}/")
     try:
         assert page.opened.wait(30), "the browser's EventSource did not open"
         session_id = start_session(server, alice, mode="backtest")
         assert page.got_result.wait(60), "the browser did not report session_complete"
         python.until(lambda e: e.event == "session_complete", timeout=30)
     finally:
-        browser.terminate()
-        try:
-            browser.wait(10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
+        close_browser()
         page.close()
-        profile.cleanup()
         for user in (alice, bob, charlie):
             stop_sessions(server, user)
 
@@ -241,52 +257,9 @@ class CuttingProxy:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-class FollowPage(Page):
-    """The page above, which follows the stream with the protocol's JS client module."""
-
-    def __init__(self, port: int, stream_url: str, sessions: int):
-        self.port = port
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.opened = threading.Event()
-        self.result = None
-        self.got_result = threading.Event()
-        html = FOLLOW_PAGE % {"url": json.dumps(stream_url), "sessions": sessions,
-                              "final": json.dumps(["completed", "stopped", "failed", "interrupted"])}
-        page = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                if self.path == "/stream-client.js":
-                    body, kind = CLIENT_JS.read_bytes(), "text/javascript"
-                else:
-                    body, kind = html.encode(), "text/html; charset=utf-8"
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.path == "/opened":
-                    page.opened.set()
-                else:
-                    page.result = json.loads(body)
-                    page.got_result.set()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 def test_the_js_client_follows_two_sessions_through_forced_disconnects(server_factory, alice, bob, charlie):
     import random
 
-    from tests.stream.clients import assert_same_state, fresh_state
 
     page_port = free_port()
     server = server_factory(STREAM_ALLOW_ORIGINS=f"http://127.0.0.1:{page_port}", STREAM_RETRY_MS=100,
@@ -296,28 +269,18 @@ def test_the_js_client_follows_two_sessions_through_forced_disconnects(server_fa
     token = httpx.post(server.url("/api/live-trading/stream-token"), headers=bearer(alice), timeout=10).json()["token"]
     first = start_session(server, alice, speed=2000)
     bobs = start_session(server, bob, speed=2000)  # not alice's: never on her page
-    page = FollowPage(page_port, f"http://127.0.0.1:{proxy.port}/api/live-trading/stream/{alice.user_id}?token={token}",
-                      sessions=2)
-    profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
-    browser = subprocess.Popen(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-quic", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile.name}",
-         "--no-first-run", f"{page.origin}/"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    stream_url = f"http://127.0.0.1:{proxy.port}/api/live-trading/stream/{alice.user_id}?token={token}"
+    page = Page(page_port, FOLLOW_PAGE % {"url": json.dumps(stream_url), "sessions": 2, "final": json.dumps(FINAL)},
+                files={"/stream-client.js": CLIENT_JS})
+    close_browser = open_chromium(f"{page.origin}/")
     try:
         assert page.opened.wait(30), "the browser's EventSource did not open"
         second = start_session(server, alice, strategy_name="nifty_rsi_reversal", speed=2000)
         assert page.got_result.wait(120), f"the page did not see both sessions end (seed {seed}, {proxy.cut} cuts)"
     finally:
-        browser.terminate()
-        try:
-            browser.wait(10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
+        close_browser()
         page.close()
         proxy.close()
-        profile.cleanup()
         for user in (alice, bob, charlie):
             stop_sessions(server, user)
 

@@ -17,7 +17,8 @@ import pytest
 
 from sessions_app.models import SimulationSession
 from tests.stream.clients import FINAL, Follower, assert_same_state, channels, cursors, fresh_state
-from tests.stream.conftest import Event, bearer, start_session, stop_sessions, wait_for
+from tests.stream.conftest import Event, SSEParser, bearer, start_session, stop_sessions
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -34,21 +35,9 @@ def sse_events(body: bytes) -> list[Event]:
     """The events a browser dispatches from a body that may end anywhere: only those whose blank line
     arrived (an event cut mid-way is never dispatched, and its id never becomes lastEventId)."""
     end = body.rfind(b"\n\n")
-    events = []
-    for block in body[:end].decode().split("\n\n") if end >= 0 else []:
-        kind, data, own_id = "message", [], None
-        for line in block.split("\n"):
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "event":
-                kind = value
-            elif name == "data":
-                data.append(value)
-            elif name == "id":
-                own_id = value
-        if data:
-            events.append(Event(kind, "\n".join(data), own_id))
-    return events
+    parser = SSEParser()
+    events = (parser.feed(line) for line in body[:end + 2].decode().split("\n")[:-1]) if end >= 0 else ()
+    return [e for e in events if e is not None]
 
 
 def read_until_cut(url: str, headers: dict, budget: int, patience: float) -> bytes:

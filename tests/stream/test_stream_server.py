@@ -17,7 +17,8 @@ from live_trading.stream.auth import issue_token
 from live_trading.stream.events import check, decompress_fields
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
 from tests.stream.clients import assert_same_state, client_state, fresh_state, plain
-from tests.stream.conftest import bearer, start_session, stop_sessions, wait_for
+from tests.stream.conftest import bearer, start_session, stop_sessions
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
