@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.stream.clients import cursors
 from tests.stream.conftest import bearer, redis_server_binary, start_session, stop_sessions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -55,9 +56,9 @@ def test_events_published_in_one_process_reach_streams_served_by_another(servers
 
     on_a.until(lambda e: e.event == "trade_update", timeout=60)
     last = stored(on_a.events)[-1]
-    got = on_b.until(lambda e: e.id == last.id, timeout=30)
+    got = on_b.until(lambda e: cursors(e.id) == cursors(last.id), timeout=30)
 
-    assert [(e.event, e.id, e.data) for e in stored(got)] == [(e.event, e.id, e.data) for e in stored(on_a.events)][
+    assert [(e.event, cursors(e.id), e.data) for e in stored(got)] == [(e.event, cursors(e.id), e.data) for e in stored(on_a.events)][
         :len(stored(got))]
     assert {e.json["session_id"] for e in got if e.event != "heartbeat"} == {session_id}
     tick = on_b.until(lambda e: e.event == "tick_update", timeout=30)[-1]
@@ -77,10 +78,10 @@ def test_a_client_that_moves_to_another_process_resumes_without_loss(servers, re
     moved = readers(user_stream(b, alice), **bearer(alice), **{"Last-Event-ID": first.last_event_id})
     reference.until(lambda e: len(stored(reference.events)) >= len(stored(first.events)) + 10, timeout=60)
     expected = stored(reference.events)[:len(stored(first.events)) + 10]
-    got = moved.until(lambda e: e.id == expected[-1].id, timeout=30)
+    got = moved.until(lambda e: cursors(e.id) == cursors(expected[-1].id), timeout=30)
 
-    assert [(e.event, e.id, e.data) for e in stored(first.events) + stored(got)] == [
-        (e.event, e.id, e.data) for e in expected]
+    assert [(e.event, cursors(e.id), e.data) for e in stored(first.events) + stored(got)] == [
+        (e.event, cursors(e.id), e.data) for e in expected]
     assert not any(e.event == "initial_state" for e in got)
 
 
@@ -92,7 +93,7 @@ def test_delivery_survives_a_redis_restart(servers, readers, redis_server, alice
     reference.until(lambda e: len(stored(reference.events)) >= 5, timeout=60)
     control(a, alice, "pause", session_id)
     before = stored(reference.events)[-1]
-    remote.until(lambda e: e.id == before.id, timeout=30)
+    remote.until(lambda e: cursors(e.id) == cursors(before.id), timeout=30)
 
     redis_server.kill()
     control(a, alice, "resume", session_id)  # events go on being published while Redis is down
@@ -103,9 +104,9 @@ def test_delivery_survives_a_redis_restart(servers, readers, redis_server, alice
 
     reference.until(lambda e: len(stored(reference.events)) > stored(reference.events).index(during) + 5, timeout=60)
     after = stored(reference.events)[-1]
-    remote.until(lambda e: e.id == after.id, timeout=30)
+    remote.until(lambda e: cursors(e.id) == cursors(after.id), timeout=30)
 
     upto = stored(reference.events)[:stored(reference.events).index(after) + 1]
     received = stored(remote.events)[:len(upto)]
-    assert [(e.event, e.id, e.data) for e in received] == [(e.event, e.id, e.data) for e in upto]
+    assert [(e.event, cursors(e.id), e.data) for e in received] == [(e.event, cursors(e.id), e.data) for e in upto]
     assert not any(e.event == "initial_state" for e in remote.events)

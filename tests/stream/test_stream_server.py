@@ -16,7 +16,7 @@ from twisted.internet.abstract import FileDescriptor
 from live_trading.stream.auth import issue_token
 from live_trading.stream.events import check, decompress_fields
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
-from tests.stream.clients import assert_same_state, client_state, fresh_state, plain
+from tests.stream.clients import assert_same_state, client_state, cursors, fresh_state, plain
 from tests.stream.conftest import bearer, start_session, stop_sessions
 from tests.waiting import wait_for
 
@@ -121,12 +121,12 @@ def test_a_reconnect_with_last_event_id_loses_and_duplicates_nothing(server, rea
     reference.until(lambda e: len(stored(reference.events)) >= len(stored(first.events)) + 15)
     control(server, alice, "pause", session_id)
     paused = reference.until(lambda e: e.event == "session_status" and e.json["status"] == "paused", timeout=30)[-1]
-    got = second.until(lambda e: e.id == paused.id, timeout=30)
+    got = second.until(lambda e: cursors(e.id) == cursors(paused.id), timeout=30)
 
     before, after = stored(first.events), stored(got)
     expected = stored(reference.events)[:stored(reference.events).index(paused) + 1]
-    assert after and after[0].id != before[-1].id
-    assert [(e.event, e.id, e.data) for e in before + after] == [(e.event, e.id, e.data) for e in expected]
+    assert after and cursors(after[0].id) != cursors(before[-1].id)
+    assert [(e.event, cursors(e.id), e.data) for e in before + after] == [(e.event, cursors(e.id), e.data) for e in expected]
     assert not any(e.event == "initial_state" for e in second.events)
     # What the client knows now equals a fresh fetch.
     assert_same_state(client_state(first.events + got, session_id), fresh_state(server, alice, session_id))
@@ -143,9 +143,9 @@ def test_the_query_parameter_resumes_a_first_connection(server, readers, alice):
     control(server, alice, "resume", session_id)
     reference.until(lambda e: len(stored(reference.events)) >= 12, timeout=60)
     later = stored(reference.events)[3:12]
-    got = resumed.until(lambda e: e.id == later[-1].id, timeout=30)
+    got = resumed.until(lambda e: cursors(e.id) == cursors(later[-1].id), timeout=30)
 
-    assert [(e.event, e.id, e.data) for e in stored(got)] == [(e.event, e.id, e.data) for e in later]
+    assert [(e.event, cursors(e.id), e.data) for e in stored(got)] == [(e.event, cursors(e.id), e.data) for e in later]
 
 
 def test_filtered_streams_carry_their_kind_and_the_lifecycle(server, readers, alice):
@@ -159,7 +159,7 @@ def test_filtered_streams_carry_their_kind_and_the_lifecycle(server, readers, al
     control(server, alice, "resume", session_id)
     wait_for(lambda: session_finished(session_id), timeout=60, message="the session to finish")
     last = wait_for(lambda: [e for e in stored(reference.events) if e.event == "trade_update"][-1:], timeout=30)
-    everything.until(lambda e: e.id == last[0].id, timeout=30)
+    everything.until(lambda e: cursors(e.id) == cursors(last[0].id), timeout=30)
 
     lifecycle = {"session_status", "session_complete", "initial_state", "heartbeat"}
     kinds = {"node": "node_events", "trade": "trade_update", "position": "position_event", "tick": "tick_update",
@@ -330,7 +330,7 @@ def test_a_first_connection_gets_initial_state_then_exactly_the_events_after_it(
 
     control(server, alice, "pause", session_id)
     paused = reference.until(lambda e: e.event == "session_status" and e.json["status"] == "paused", timeout=30)[-1]
-    late.until(lambda e: e.id == paused.id, timeout=30)
+    late.until(lambda e: cursors(e.id) == cursors(paused.id), timeout=30)
     assert_same_state(client_state(late.events, session_id), fresh_state(server, alice, session_id))
 
 
@@ -420,7 +420,7 @@ def test_a_sessions_stream_also_resumes_from_a_bare_number(server, readers, alic
     since = number(paused) - 4
 
     stream = readers(session_url(server, session_id, f"?lastEventId={since}"), **bearer(alice))
-    got = stream.until(lambda e: e.id == paused.id, timeout=30)
+    got = stream.until(lambda e: cursors(e.id) == cursors(paused.id), timeout=30)
     assert [number(e) for e in stored(got)] == list(range(since + 1, number(paused) + 1))
     assert not any(e.event == "initial_state" for e in got)
 
