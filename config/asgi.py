@@ -8,7 +8,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 
-application = get_asgi_application()  # static files too, DEBUG or not (config/static.py)
+from config.bodies import bounded_bodies
+
+# static files too, DEBUG or not (config/static.py); bodies bounded before Django reads them
+application = bounded_bodies(get_asgi_application())
 
 if "daphne.server" in sys.modules and settings.IMMEDIATE_WRITES:
     from config import immediate_writes

@@ -4,6 +4,8 @@ import psycopg
 from django.db import connection
 from django.http import JsonResponse
 
+from config.bodies import too_large_detail
+
 HEALTH_TIMEOUT_SECONDS = 2
 
 
@@ -33,13 +35,11 @@ def bad_request(request, exception=None):
 
     The message says what was wrong in the client's terms, never a setting's name or a path.
     """
-    from django.conf import settings
     from django.core.exceptions import RequestDataTooBig
     from django.views import defaults
 
     if isinstance(exception, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return JsonResponse({"detail": f"body: larger than the {limit} bytes a request may carry"}, status=413)
+        return JsonResponse({"detail": too_large_detail()}, status=413)
     return _api_error(request, 400, "bad request", defaults.bad_request(request, exception))
 
 

@@ -57,6 +57,37 @@ def test_an_unauthenticated_oversized_body_gets_a_short_json_413(server):
     assert response.json() == {"detail": "body: larger than the 2621440 bytes a request may carry"}
 
 
+def chunks(total: int, size: int = 100_000):
+    """A request body sent with Transfer-Encoding: chunked (no Content-Length): ``total`` bytes of JSON."""
+    yield b'{"username": "'
+    left = total
+    while left > 0:
+        yield b"a" * min(size, left)
+        left -= size
+    yield b'", "password": "x"}'
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_too(server):
+    response = httpx.post(server.url("/api/auth/token"), content=chunks(30_000_000),
+                          headers={"Content-Type": "application/json"}, timeout=60)
+
+    assert response.status_code == 413, response.text[:500]
+    assert response.json() == {"detail": "body: larger than the 2621440 bytes a request may carry"}
+
+
+def test_a_chunked_body_within_the_limit_is_read_like_any_other(server, alice):
+    body = json.dumps({"username": "alice", "password": "alice-password-1"}).encode()
+
+    response = httpx.post(server.url("/api/auth/token"), content=iter([body[:10], body[10:]]),
+                          headers={"Content-Type": "application/json"}, timeout=30)
+    wrong = httpx.post(server.url("/api/auth/token"), content=iter([b'{"username": "alice", ', b'"password": "no"}']),
+                       headers={"Content-Type": "application/json"}, timeout=30)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["user_id"] == alice.user_id
+    assert wrong.status_code in (400, 401) and "required" not in wrong.text
+
+
 def test_an_unknown_url_lists_no_routes(server):
     api = httpx.get(server.url("/api/no/such/thing"), timeout=10)
     page = httpx.get(server.url("/no/such/page"), timeout=10)
