@@ -10,6 +10,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.ids import is_ascii_number
@@ -29,6 +30,24 @@ class StrictSerializerMixin:
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class BodylessView(APIView):
+    """A view whose requests carry no body (a stop, a pause, a token): an empty body or ``{}`` only.
+
+    Anything else is refused like unknown fields of a strict body (``{"bogus": ["Unknown field."]}``),
+    and malformed JSON is the usual 400, rather than being ignored.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            data = request.data  # parses, or raises DRF's 400 for malformed JSON
+            if isinstance(data, dict):
+                if data:
+                    raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(data)})
+            elif data not in (None, "", b""):
+                raise serializers.ValidationError({"non_field_errors": ["This endpoint takes no body."]})
 
 
 class Pagination(PageNumberPagination):

@@ -176,6 +176,16 @@ class NotAllowed(Exception):
     """The user lacks the permission the action needs."""
 
 
+CONTROL_OTHERS_PERMISSION = "sessions_app.change_simulationsession"
+
+
+def may_control(user, owner) -> bool:
+    """Whether ``user`` may stop, pause, resume or re-pace the sessions of ``owner`` (a user): their
+    own, or anyone's for staff with the permission the admin asks for the same (reading another user's
+    sessions takes staff status alone)."""
+    return user.pk == owner.pk or bool(user.is_active and user.is_staff and user.has_perm(CONTROL_OTHERS_PERMISSION))
+
+
 def may_stop_all(user) -> bool:
     """Whether ``user`` may stop every user's sessions: staff with the stop-all permission."""
     return bool(user.is_active and user.is_staff and user.has_perm(STOP_ALL_PERMISSION))

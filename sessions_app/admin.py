@@ -46,6 +46,13 @@ class SimulationSessionAdmin(admin.ModelAdmin):
                         name="sessions_app_simulationsession_stop_all")
         return [stop_all, *super().get_urls()]
 
+    def has_view_permission(self, request, obj=None):
+        # An operator who may stop everything may see what is running (where the button is, and where
+        # the stop leads), even without the model's own view permission.
+        from live_trading.actions import may_stop_all
+
+        return super().has_view_permission(request, obj) or may_stop_all(request.user)
+
     def changelist_view(self, request, extra_context=None):
         from live_trading.actions import may_stop_all
 
@@ -77,6 +84,11 @@ class EmergencyStopAdmin(admin.ModelAdmin):
     list_filter = ("via",)
     search_fields = ("stopped_by_username", "session_ids", "user_ids")
     readonly_fields = [f.name for f in EmergencyStop._meta.fields]
+
+    def has_view_permission(self, request, obj=None):
+        from live_trading.actions import may_stop_all
+
+        return super().has_view_permission(request, obj) or may_stop_all(request.user)  # their own trail
 
     def has_add_permission(self, request):
         return False

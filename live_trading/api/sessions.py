@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import errors
+from config.api import BodylessView, errors
 from live_trading import actions, market_cache, snapshots
 from live_trading.api.serializers import (
     SessionFilterSerializer,
@@ -67,6 +67,19 @@ def visible_sessions(user):
 
 def session_for(request, session_id: str) -> SimulationSession:
     return get_object_or_404(visible_sessions(request.user), pk=session_id)
+
+
+def controlled_session(request, session_id: str) -> SimulationSession:
+    """The session, if the caller may control it; 404 if they may not see it, 403 if they only may see it."""
+    session = session_for(request, session_id)
+    _check_control(request.user, session.owner)
+    return session
+
+
+def _check_control(user, owner) -> None:
+    if not actions.may_control(user, owner):
+        raise exceptions.PermissionDenied(
+            f"controlling another user's sessions needs the {actions.CONTROL_OTHERS_PERMISSION} permission")
 
 
 def user_for(request, user_id: str) -> User:
@@ -199,7 +212,7 @@ STOPPED = inline_serializer("Stopped", {
 })
 
 
-class StopView(APIView):
+class StopView(BodylessView):
     @extend_schema(summary="Stop one session", request=None, responses={200: STOPPED, **errors(401, 404)},
                    examples=[OpenApiExample("Stopped (seed 004)", response_only=True, value={
                        "session_id": "sim-abc123def456", "status": "stopped",
@@ -207,7 +220,7 @@ class StopView(APIView):
     def post(self, request, session_id):
         # Stopping is idempotent: a session that had already ended is a 200 too (its end state is what
         # the caller wants), with a message saying it was already so rather than claiming this stop.
-        session = session_for(request, session_id)
+        session = controlled_session(request, session_id)
         already_ended = session.status in lifecycle.FINAL
         session = actions.stop_session(session, request.user)
         if already_ended:
@@ -220,7 +233,7 @@ class StopView(APIView):
         return Response({"session_id": session.id, "status": session.status, "message": message, **totals})
 
 
-class StopUserView(APIView):
+class StopUserView(BodylessView):
     @extend_schema(summary="Stop every active session of a user", request=None,
                    responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
                    examples=[OpenApiExample("Stopped (seed 004)", response_only=True, value={
@@ -229,6 +242,7 @@ class StopUserView(APIView):
                        "message": "Stopped 3 session(s) for user user_2yfjTGEKjL7XkklQyBaMP6SN2Lc"})])
     def post(self, request, user_id):
         user = user_for(request, user_id)
+        _check_control(request.user, user)
         stopped = actions.stop_sessions(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE),
                                         request.user)
         return Response({
@@ -244,7 +258,7 @@ class MayStopAll(BasePermission):
         return actions.may_stop_all(request.user)
 
 
-class StopAllView(APIView):
+class StopAllView(BodylessView):
     permission_classes = [IsAuthenticated, MayStopAll]
 
     @extend_schema(summary="Emergency stop of every active session of every user (staff with the "
@@ -275,7 +289,7 @@ class StopAllView(APIView):
 
 class _ControlView(APIView):
     def control(self, request, session_id, action, *args):
-        session = session_for(request, session_id)
+        session = controlled_session(request, session_id)
         if session.status in lifecycle.FINAL:
             raise session_conflict(f"the session is {session.status}", session.status)
         try:
@@ -285,14 +299,14 @@ class _ControlView(APIView):
         return Response(session_row(session))
 
 
-class PauseView(_ControlView):
+class PauseView(BodylessView, _ControlView):
     @extend_schema(summary="Pause a running session at the next tick", request=None,
                    responses={200: SessionRowSerializer, **errors(401, 404, 409)})
     def post(self, request, session_id):
         return self.control(request, session_id, actions.pause_session)
 
 
-class ResumeView(_ControlView):
+class ResumeView(BodylessView, _ControlView):
     @extend_schema(summary="Resume a paused session", request=None,
                    responses={200: SessionRowSerializer, **errors(401, 404, 409)})
     def post(self, request, session_id):

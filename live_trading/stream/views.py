@@ -32,8 +32,8 @@ from django_eventstream.utils import add_default_headers, get_channelmanager, ma
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from config.api import BodylessView
 from config.ids import is_ascii_number, is_session_id
 from live_trading.stream import auth
 from live_trading.stream.channels import SESSION_PREFIX, readable_sessions, session_channel, user_channel
@@ -361,7 +361,7 @@ class StreamTokenSerializer(serializers.Serializer):
     user_id = serializers.CharField()
 
 
-class StreamTokenView(APIView):
+class StreamTokenView(BodylessView):
     """A short-lived token to open a stream where headers cannot be set (``EventSource``)."""
 
     @extend_schema(

@@ -158,3 +158,68 @@ def test_the_audit_records_are_read_only_in_the_admin(client, charlie, erin):
         assert client.get("/admin/sessions_app/emergencystop/add/").status_code == 403
         assert client.post(f"/admin/sessions_app/emergencystop/{record.pk}/delete/", {"post": "yes"}).status_code == 403
     assert EmergencyStop.objects.get().stopped_by_username == "charlie"
+
+
+@pytest.fixture
+def olga(django_user_model):
+    """An operator: staff holding only the stop-all permission, no model permission."""
+    user = django_user_model.objects.create_user("olga", password="olga-password-1", is_staff=True)
+    user.user_permissions.add(permission("stop_all_sessions"))
+    return user
+
+
+def test_an_operator_with_only_the_stop_all_permission_reaches_the_button_and_sees_the_result(client, running,
+                                                                                              olga):
+    client.force_login(olga)
+
+    changelist = client.get(CHANGELIST)
+    done = client.post(ADMIN_STOP_ALL, follow=True)
+
+    assert changelist.status_code == 200 and b"Emergency stop all" in changelist.content
+    assert b"stop_selected" not in changelist.content  # seeing is not changing
+    assert done.status_code == 200, "the stop leads to a page the operator may open"
+    assert b"Emergency stop: 3 session(s) of 2 user(s) stopped" in done.content
+    assert client.get("/admin/sessions_app/emergencystop/").status_code == 200  # the trail of what they did
+
+
+def test_staff_control_another_users_sessions_only_with_the_change_permission(running, alice, dave, charlie):
+    """dave (staff, view permission) may read alice's session but not stop, pause or re-pace it, one by
+    one or all of hers; charlie (superuser) may."""
+    session_id = running["alice"][0]
+    as_dave = client_for(dave)
+
+    assert as_dave.get(f"/api/live-trading/session/{session_id}").status_code == 200
+    refused = [as_dave.post(f"/api/v2/live/{action}/{session_id}") for action in ("pause", "resume", "stop")]
+    refused.append(as_dave.post(f"/api/v2/live/speed/{session_id}", {"speed_multiplier": 10}, format="json"))
+    refused.append(as_dave.post(f"/api/v2/live/stop/user/{alice.user_id}"))
+
+    assert [r.status_code for r in refused] == [403] * 5
+    assert refused[0].json() == {
+        "detail": "controlling another user's sessions needs the sessions_app.change_simulationsession permission"}
+    assert set(statuses(running["alice"]).values()) == {"running"}
+    assert client_for(charlie).post(f"/api/v2/live/pause/{session_id}").json()["status"] == "paused"
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"bogus": 1}, {"bogus": ["Unknown field."]}),
+    ([1, 2], {"non_field_errors": ["This endpoint takes no body."]}),
+])
+def test_an_endpoint_that_takes_no_body_refuses_one_and_does_nothing(running, alice, charlie, body, expected):
+    session_id = running["alice"][0]
+    calls = [(client_for(alice), f"/api/v2/live/pause/{session_id}"), (client_for(alice), f"/api/v2/live/stop/{session_id}"),
+             (client_for(alice), f"/api/v2/live/stop/user/{alice.user_id}"), (client_for(charlie), STOP_ALL),
+             (client_for(alice), "/api/live-trading/stream-token")]
+
+    answers = [client.post(path, body, format="json") for client, path in calls]
+
+    assert [(r.status_code, r.json()) for r in answers] == [(400, expected)] * len(calls)
+    assert set(statuses(running["alice"]).values()) == {"running"}
+    assert not EmergencyStop.objects.exists()
+    assert client_for(alice).post(f"/api/v2/live/pause/{session_id}", {}, format="json").status_code == 200
+
+
+def test_malformed_json_to_an_endpoint_that_takes_no_body_is_a_400(running, alice):
+    r = client_for(alice).post(f"/api/v2/live/stop/{running['alice'][0]}", "{bad", content_type="application/json")
+
+    assert r.status_code == 400 and "JSON parse error" in r.json()["detail"]
+    assert set(statuses(running["alice"]).values()) == {"running"}
