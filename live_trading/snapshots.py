@@ -210,7 +210,9 @@ def dashboard(user) -> dict:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MAX_NEW_SESSIONS = 100  # a reconnect sends at most this many sessions created while the client was away
+# A reconnect sends at most this many ended sessions created while the client was away, and only from
+# the last day (RECENT, as the dashboard): a stale or forged watermark must not replay a user's history.
+MAX_NEW_SESSIONS = 20
 
 
 def stream_sessions(user, since: int | None = None) -> tuple[list[str], int]:
@@ -219,15 +221,16 @@ def stream_sessions(user, since: int | None = None) -> tuple[list[str], int]:
     Returns ``(session_ids, created_up_to)``: the user's active sessions and, when the client says
     it has seen every session created up to ``since`` (microseconds since the epoch, a watermark an
     earlier connection gave it), also every later one, finished or not, so that a session that
-    started and ended while the client was away is not missed (oldest first, at most
-    ``MAX_NEW_SESSIONS``). ``created_up_to`` is the creation time of the user's newest session (0:
-    none). Starts are serialised per user (``actions.start_session``), so no session committed later
-    can have been created earlier than that.
+    started and ended while the client was away is not missed (oldest first; of the ended ones, the
+    last ``MAX_NEW_SESSIONS`` created within ``RECENT``). ``created_up_to`` is the creation time of
+    the user's newest session (0: none). Starts are serialised per user (``actions.start_session``),
+    so no session committed later can have been created earlier than that.
     """
     mine = SimulationSession.objects.filter(owner=user)
     ids = list(mine.filter(status__in=lifecycle.ACTIVE).order_by("created_at").values_list("id", flat=True))
     if since is not None:
-        after = EPOCH + timedelta(microseconds=since)
+        now = timezone.now()
+        after = max(EPOCH + min(timedelta(microseconds=since), now - EPOCH), now - RECENT)
         new = mine.filter(created_at__gt=after).exclude(status__in=lifecycle.ACTIVE).order_by("-created_at")
         ids += reversed(list(new.values_list("id", flat=True)[:MAX_NEW_SESSIONS]))
     newest = mine.aggregate(newest=Max("created_at"))["newest"]

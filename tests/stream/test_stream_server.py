@@ -11,13 +11,14 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
+from django.utils import timezone
 from twisted.internet.abstract import FileDescriptor
 
 from live_trading.stream.auth import issue_token
 from live_trading.stream.events import check, decompress_fields
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
 from tests.stream.clients import assert_same_state, client_state, cursors, fresh_state, plain
-from tests.stream.conftest import bearer, start_session, stop_sessions
+from tests.stream.conftest import bearer, setup_for, start_session, stop_sessions
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -492,3 +493,28 @@ def test_a_stream_whose_reader_paused_gets_every_event_in_order(server, readers,
     assert len(ids) > 1
     assert not [e for e in bobs.events if e.event != "heartbeat"]
 
+
+
+@pytest.mark.parametrize("watermark", ["0", "999999999999999999"])
+def test_a_stale_or_forged_watermark_sends_at_most_the_last_days_20_ended_sessions(server, readers, alice, bob,
+                                                                                   charlie, watermark):
+    from datetime import date
+
+    strategy, _ = setup_for(alice)
+    base = dict(owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=strategy.version,
+                graph=strategy.graph, start_date=date(2024, 10, 29), end_date=date(2024, 10, 29), underlying="NIFTY",
+                status="completed", last_event_id="0")
+    old = SimulationSession.objects.create(id="sim-0000000000aa", **base)
+    SimulationSession.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    recent = [SimulationSession.objects.create(id=f"sim-{i:012x}", **base).id for i in range(25)]
+
+    for user in (alice, charlie):  # the owner, and staff reading her stream
+        stream = readers(user_stream(server, alice, "?compress=0"), **bearer(user),
+                         **{"Last-Event-ID": f"user-{alice.user_id}:{watermark}"})
+        first = stream.until(lambda e: e.event == "heartbeat", timeout=30)[:-1]
+        sent = [e.json["session_id"] for e in first if e.event == "initial_state"]
+        if watermark == "0":
+            assert sent == recent[-20:]  # oldest first, the newest 20 of the day; not the one of two days ago
+        else:
+            assert sent == []  # a watermark in the future: nothing is newer
+    assert httpx.get(user_stream(server, alice), headers=bearer(bob), timeout=10).status_code == 404
