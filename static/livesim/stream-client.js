@@ -114,24 +114,61 @@ const COMPRESSED = {initial_state: ["diagnostics", "trades", "positions"],
 /**
  * Follow a stream URL (a user's or a session's). The browser reconnects by itself and sends the last
  * id it saw; the server then sends exactly what this client lacks.
- * options: onChange(sessionId, session, kind) after each applied event; onError(error, kind, event)
- * if one cannot be applied (the chain goes on); eventSource: a constructor (default: EventSource).
+ * options:
+ *   onChange(sessionId, session, kind) after each applied event;
+ *   onError(error, kind, event) if one cannot be applied (the chain goes on);
+ *   onOpen() each time a connection opens;
+ *   reopen: async () => url, for URLs that stop working (a ?token= that expired): when the browser
+ *     gives up (readyState CLOSED, e.g. a 401), it is asked for a new URL, which is opened with
+ *     ?lastEventId= set to the last id seen, after 1 s, then 2, 4 ... up to 30 s while it fails;
+ *   eventSource: a constructor (default: EventSource).
  */
-export function follow(url, {onChange = () => {}, onError = console.error, eventSource = EventSource} = {}) {
+export function follow(url, {onChange = () => {}, onError = console.error, onOpen = () => {}, reopen = null,
+  eventSource = EventSource} = {}) {
   const sessions = new Map();
-  const source = new eventSource(url);
   let chain = Promise.resolve();
-  for (const kind of KINDS) {
-    source.addEventListener(kind, (event) => {
-      chain = chain.then(async () => {
-        if (kind === "heartbeat") return;
-        const data = JSON.parse(event.data);
-        for (const name of COMPRESSED[kind] || []) data[name] = await field(data[name]);
-        const stored = kind !== "tick_update" && kind !== "initial_state";
-        const s = apply(sessions, kind, data, stored ? eventNumber(event.lastEventId, data.session_id) : null);
-        onChange(data.session_id, s, kind);
-      }).catch((error) => onError(error, kind, event));
+  let lastId = "";
+  let closed = false;
+  let delay = 1000;
+  const client = {sessions, source: null, reopened: 0, settled: () => chain,
+    close() { closed = true; client.source.close(); }};
+
+  function open(target) {
+    const source = new eventSource(target);
+    client.source = source;
+    source.addEventListener("open", () => { delay = 1000; onOpen(); });
+    source.addEventListener("error", () => {
+      if (!closed && reopen && source.readyState === 2) setTimeout(openAgain, delay);
     });
+    for (const kind of KINDS) {
+      source.addEventListener(kind, (event) => {
+        if (event.lastEventId) lastId = event.lastEventId;
+        chain = chain.then(async () => {
+          if (kind === "heartbeat") return;
+          const data = JSON.parse(event.data);
+          for (const name of COMPRESSED[kind] || []) data[name] = await field(data[name]);
+          const stored = kind !== "tick_update" && kind !== "initial_state";
+          const s = apply(sessions, kind, data, stored ? eventNumber(event.lastEventId, data.session_id) : null);
+          onChange(data.session_id, s, kind);
+        }).catch((error) => onError(error, kind, event));
+      });
+    }
   }
-  return {sessions, source, close: () => source.close(), settled: () => chain};
+
+  async function openAgain() {
+    if (closed) return;
+    delay = Math.min(delay * 2, 30000);
+    try {
+      const next = new URL(await reopen(), globalThis.location?.href);
+      if (lastId) next.searchParams.set("lastEventId", lastId);
+      client.reopened += 1;
+      open(next.href);
+    } catch (error) {
+      onError(error, "reopen");
+      setTimeout(openAgain, delay);
+    }
+  }
+
+  open(url);
+  return client;
 }

@@ -6,6 +6,7 @@ import json
 import subprocess
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from live_trading.stream.events import decompress_fields
 from tests.stream.clients import FINAL, assert_same_state, fresh_state
 from tests.stream.conftest import bearer, free_port, start_session, stop_sessions
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -62,8 +64,8 @@ for (const kind of KINDS) {
 
 
 class Page:
-    """A tiny site on another origin that serves the page (and ``files``: path -> local file) and
-    receives what it reports: POST /opened, then POST /result."""
+    """A tiny site on another origin that serves the page (and ``files``: path -> a local file, or a
+    function returning (body, content type)) and receives what it reports: POST /opened, POST /result."""
 
     def __init__(self, port: int, html: str, files: dict | None = None):
         self.port = port
@@ -77,7 +79,8 @@ class Page:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 if self.path in files:
-                    body, kind = files[self.path].read_bytes(), "text/javascript"
+                    served = files[self.path]
+                    body, kind = served() if callable(served) else (served.read_bytes(), "text/javascript")
                 else:
                     body, kind = html.encode(), "text/html; charset=utf-8"
                 self.send_response(200)
@@ -172,19 +175,20 @@ FOLLOW_PAGE = """<!doctype html>
 <script type="module">
 import {follow} from "/stream-client.js";
 let opened = 0, reported = false;
+const errors = [];
 const client = follow(%(url)s, {
   onChange(sessionId, session) {
     const all = [...client.sessions.values()];
     if (reported || client.sessions.size < %(sessions)d || !all.every((s) => %(final)s.includes(s.status))) return;
     reported = true;
     client.close();
-    fetch("/result", {method: "POST", body: JSON.stringify({opened, errors,
+    fetch("/result", {method: "POST", body: JSON.stringify({opened, errors, reopened: client.reopened,
       sessions: Object.fromEntries([...client.sessions].map(([id, s]) => [id, s]))})});
   },
   onError(error, kind) { errors.push(`${kind}: ${error}`); },
+  onOpen() { opened += 1; fetch("/opened", {method: "POST", body: "{}"}); },
+  reopen: async () => (await (await fetch("/token")).json()).url,  // the stream token expired: a new one
 });
-const errors = [];
-client.source.addEventListener("open", () => { opened += 1; fetch("/opened", {method: "POST", body: "{}"}); });
 </script>
 """
 
@@ -201,6 +205,7 @@ class CuttingProxy:
         self.target_port = target_port
         self.left = cuts
         self.cut = 0
+        self.open = set()
         self.rng = random.Random(seed)
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
@@ -217,6 +222,7 @@ class CuttingProxy:
         import asyncio
 
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.open.add(client_writer)
         budget = None
         if self.left > 0:
             self.left -= 1
@@ -247,10 +253,18 @@ class CuttingProxy:
             except (ConnectionError, OSError):
                 pass
             finally:
+                self.open.discard(client_writer)
                 for w in (client_writer, upstream_writer):
                     w.close()
 
         await asyncio.gather(pump(client_reader, upstream_writer, None), pump(upstream_reader, client_writer, budget))
+
+    def drop_all(self):
+        """Drop every connection open now, as a network change would."""
+        def drop():
+            for writer in list(self.open):
+                writer.transport.abort()
+        self.loop.call_soon_threadsafe(drop)
 
     def close(self):
         self.loop.call_soon_threadsafe(self.server.close)
@@ -262,20 +276,31 @@ def test_the_js_client_follows_two_sessions_through_forced_disconnects(server_fa
 
 
     page_port = free_port()
+    # Stream tokens last 10 s here (the least allowed): once the first has expired, the proxy drops every
+    # connection, the browser's own reconnect fails (401), and the client must ask the page for a new
+    # token and reopen from the last id it saw.
     server = server_factory(STREAM_ALLOW_ORIGINS=f"http://127.0.0.1:{page_port}", STREAM_RETRY_MS=100,
-                            STREAM_HEARTBEAT_MS=500)
+                            STREAM_HEARTBEAT_MS=500, STREAM_TOKEN_MAX_AGE=10)
     seed = random.randrange(10**9)
     proxy = CuttingProxy(server.port, cuts=25, seed=seed)
-    token = httpx.post(server.url("/api/live-trading/stream-token"), headers=bearer(alice), timeout=10).json()["token"]
-    first = start_session(server, alice, speed=2000)
-    bobs = start_session(server, bob, speed=2000)  # not alice's: never on her page
-    stream_url = f"http://127.0.0.1:{proxy.port}/api/live-trading/stream/{alice.user_id}?token={token}"
-    page = Page(page_port, FOLLOW_PAGE % {"url": json.dumps(stream_url), "sessions": 2, "final": json.dumps(FINAL)},
-                files={"/stream-client.js": CLIENT_JS})
+    alices = bearer(alice)
+
+    def stream_url():
+        token = httpx.post(server.url("/api/live-trading/stream-token"), headers=alices, timeout=10).json()["token"]
+        return f"http://127.0.0.1:{proxy.port}/api/live-trading/stream/{alice.user_id}?token={token}"
+
+    first = start_session(server, alice, speed=1000)
+    bobs = start_session(server, bob, speed=1000)  # not alice's: never on her page
+    first_url, issued = stream_url(), time.monotonic()
+    page = Page(page_port, FOLLOW_PAGE % {"url": json.dumps(first_url), "sessions": 2, "final": json.dumps(FINAL)},
+                files={"/stream-client.js": CLIENT_JS,
+                       "/token": lambda: (json.dumps({"url": stream_url()}).encode(), "application/json")})
     close_browser = open_chromium(f"{page.origin}/")
     try:
         assert page.opened.wait(30), "the browser's EventSource did not open"
-        second = start_session(server, alice, strategy_name="nifty_rsi_reversal", speed=2000)
+        second = start_session(server, alice, strategy_name="nifty_rsi_reversal", speed=1000)
+        wait_for(lambda: time.monotonic() > issued + 10.5, timeout=30, message="the first stream token to expire")
+        proxy.drop_all()
         assert page.got_result.wait(120), f"the page did not see both sessions end (seed {seed}, {proxy.cut} cuts)"
     finally:
         close_browser()
@@ -287,6 +312,7 @@ def test_the_js_client_follows_two_sessions_through_forced_disconnects(server_fa
     result = page.result
     assert result["errors"] == []
     assert proxy.cut >= 10 and result["opened"] > proxy.cut // 2, (proxy.cut, result["opened"], seed)
+    assert result["reopened"] >= 1, "no reconnect outlived its token: the renewal path was not taken"
     assert set(result["sessions"]) == {first, second} and bobs not in result["sessions"]
     for sid, seen in result["sessions"].items():
         mine = {"events_history": seen["eventsHistory"], "current_state": seen["currentState"], "trades": seen["trades"],
