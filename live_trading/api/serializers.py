@@ -13,6 +13,7 @@ from rest_framework import serializers
 from config.api import StrictSerializerMixin
 from live_trading.demo import DEMO_DAYS
 from live_trading.models import BrokerConnection
+from live_trading.refusals import Refused, check_replay_span
 from live_trading.snapshots import row_totals
 from sessions_app.models import SimulationSession, Trade
 from strategies.models import Strategy
@@ -84,10 +85,10 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
     def validate(self, attrs):
         start = attrs["date"]
         end = attrs.get("to") or start
-        if end < start:
-            raise serializers.ValidationError({"to": ["must not be before date"]})
-        if (end - start).days + 1 > settings.SIM_MAX_DAYS_PER_SESSION:
-            raise serializers.ValidationError({"to": [f"a session replays at most {settings.SIM_MAX_DAYS_PER_SESSION} days"]})
+        try:
+            check_replay_span(start, end, settings.SIM_MAX_DAYS_PER_SESSION)
+        except Refused as exc:
+            raise serializers.ValidationError({exc.subject: [str(exc)]}) from None
         if end >= date.today():
             raise serializers.ValidationError({"to" if "to" in attrs else "date": ["must be a past trading day"]})
         attrs["to"] = end
