@@ -10,7 +10,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api import StrictSerializerMixin
+from config.api import PlainFormsMixin, StrictSerializerMixin
 from live_trading.demo import DEMO_DAYS
 from live_trading.models import BrokerConnection
 from live_trading.refusals import Refused, check_replay_span
@@ -95,7 +95,7 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
         return attrs
 
 
-class SessionFilterSerializer(serializers.Serializer):
+class SessionFilterSerializer(PlainFormsMixin, serializers.Serializer):
     """The session list's query parameters (others, like ``page``, are the paginator's)."""
 
     status = serializers.ChoiceField(choices=SimulationSession.Status.choices, required=False)
