@@ -16,7 +16,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import BAD_REQUEST_SCHEMA, DETAIL_SCHEMA, UNAUTHENTICATED, StrictSerializerMixin
+from config.api import (
+    BAD_REQUEST_SCHEMA,
+    DETAIL_SCHEMA,
+    UNAUTHENTICATED,
+    PlainFormsMixin,
+    StrictSerializerMixin,
+)
 from config.ids import UserIdField
 
 STAFF_READ_ONLY = OpenApiResponse(
@@ -38,7 +44,7 @@ OWNER_PARAMETER = OpenApiParameter(
 ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id.")
 
 
-class OwnerQuerySerializer(serializers.Serializer):
+class OwnerQuerySerializer(PlainFormsMixin, serializers.Serializer):
     owner = UserIdField(required=False)
 
 

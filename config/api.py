@@ -13,11 +13,48 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.ascii import is_iso_date, is_plain_decimal
 from config.ids import is_ascii_number
 from live_trading.refusals import Refused
 
+NUMBER_FIELDS = (serializers.DecimalField, serializers.IntegerField, serializers.FloatField)
 
-class StrictSerializerMixin:
+
+def plain_form_error(field: serializers.Field, value) -> str | None:
+    """Why ``value``, given as text for ``field``, is not in the plain form the API takes; None if it is.
+
+    A number written as a string must be a plain ASCII decimal (``"1000000.00"``, ``"-3"``), a date
+    exactly ``YYYY-MM-DD`` in ASCII (config.ascii): DRF's fields would parse ``"１２"``, ``"1_000"``,
+    ``" 12 "``, ``"20241029"`` or ``"２０２４-10-29"``. The messages are the fields' own.
+    """
+    if not isinstance(value, str):
+        return None
+    if isinstance(field, NUMBER_FIELDS) and not is_plain_decimal(value):
+        return field.error_messages["invalid"]
+    if isinstance(field, serializers.DateField) and not is_iso_date(value):
+        return field.error_messages["invalid"].format(format="YYYY-MM-DD")
+    return None
+
+
+class PlainFormsMixin:
+    """Refuse numbers and dates given as text in any but their plain ASCII form (``plain_form_error``).
+
+    Every serializer that reads input has it: bodies through ``StrictSerializerMixin``, query
+    parameters directly. The error names the field: ``{"starting_capital": ["A valid number is required."]}``.
+    """
+
+    def to_internal_value(self, data):
+        if hasattr(data, "get"):  # a dict body or a QueryDict (its last value, as DRF's fields read it)
+            errors = {}
+            for name, field in self.fields.items():
+                if not field.read_only and (error := plain_form_error(field, data.get(name))):
+                    errors[name] = [error]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class StrictSerializerMixin(PlainFormsMixin):
     """Refuse fields the serializer does not know, instead of silently dropping them.
 
     A typo such as ``speed_multipler`` must come back as an error, not run at the default speed.

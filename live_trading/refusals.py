@@ -9,6 +9,8 @@ with exit code 2 (``config.cli``). Plain Python, no Django: the domain raises it
 
 from __future__ import annotations
 
+from datetime import date
+
 
 class Refused(Exception):
     """A refused request. ``subject`` names the input refused, in the domain's words.
@@ -24,3 +26,12 @@ class Refused(Exception):
         super().__init__(*args)
         if subject is not None:
             self.subject = subject
+
+
+def check_replay_span(first: date, last: date, max_days: int) -> None:
+    """Refuse (subject ``to``) a replay from ``first`` to ``last`` (inclusive) that runs backwards or
+    covers more than ``max_days`` calendar days (settings.SIM_MAX_DAYS_PER_SESSION at both edges)."""
+    if last < first:
+        raise Refused("must not be before date", subject="to")
+    if (last - first).days + 1 > max_days:
+        raise Refused(f"a session replays at most {max_days} days", subject="to")

@@ -6,7 +6,13 @@ Who may do what follows accounts.api (owners change their own; staff read anyone
 from decimal import Decimal
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 
@@ -28,16 +34,29 @@ class BrokerConnectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({
+    "oneOf": [
+        # ASCII digits, at most 14 before the point and 2 after, not all zeros: 0.01 or more, as the server
+        {"type": "string", "pattern": r"^(?=[0-9.]*[1-9])0*[0-9]{1,14}(\.[0-9]{1,2})?$"},
+        {"type": "number", "minimum": 0.01, "maximum": 99999999999999.99},
+    ],
+    "description": 'Rupees from 0.01, a decimal string with at most two places, e.g. "1000000.00" '
+                   "(a JSON number is taken too, with at most two places).",
+})
+class CapitalField(serializers.DecimalField):
+    """Starting capital: rupees from 0.01, at most two places; its schema says exactly what it takes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=16, decimal_places=2, min_value=Decimal("0.01"), **kwargs)
+
+
 class BrokerConnectionInputSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     """Create (POST), replace (PUT) or change (PATCH, ``partial=True``) a connection.
 
     ``context["owner"]`` is the user whose (broker_type, account_id) pairs must stay unique.
     """
 
-    starting_capital = serializers.DecimalField(
-        max_digits=16, decimal_places=2, min_value=Decimal("0.01"),
-        help_text='Rupees, a decimal string with at most two places, e.g. "1000000.00".',
-    )
+    starting_capital = CapitalField()
     account_id = serializers.CharField(max_length=64, help_text="The account at the broker.")
 
     class Meta:

@@ -3,42 +3,47 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api import StrictSerializerMixin
+from config.api import PlainFormsMixin, StrictSerializerMixin
 from live_trading.demo import DEMO_DAYS
 from live_trading.models import BrokerConnection
+from live_trading.refusals import Refused, check_replay_span
 from live_trading.snapshots import row_totals
 from sessions_app.models import SimulationSession, Trade
 from strategies.models import Strategy
 
-PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 DEFAULT_DATE = DEMO_DAYS[0][1]  # a day `make run` prepares, so a start without a date begins at once
 
 
-@extend_schema_field({"oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "enum": ["max"]}],
-                      "description": '1 is real time, 60 a minute a second; "max" or 0 as fast as possible'})
+MIN_SPEED = 0.1
+AS_FAST_AS_POSSIBLE = "max"  # the one way to ask for it; stored as 0
+
+
+@extend_schema_field({
+    "oneOf": [{"type": "number", "minimum": MIN_SPEED, "maximum": settings.SIM_MAX_SPEED},
+              {"type": "string", "enum": [AS_FAST_AS_POSSIBLE]}],
+    "description": f'1 is real time, 60 a minute a second (from {MIN_SPEED} to {settings.SIM_MAX_SPEED}); '
+                   f'"{AS_FAST_AS_POSSIBLE}" as fast as possible',
+})
 class SpeedField(serializers.Field):
-    """A positive multiplier (1 is real time, 60 a minute a second), or ``"max"`` / 0 for as fast as possible."""
+    """A JSON number from 0.1 to ``SIM_MAX_SPEED`` (1 is real time, 60 a minute a second), or exactly
+    ``"max"`` for as fast as possible (stored as 0). Nothing else: not 0, not "Max", not "60", so the
+    server takes exactly what the OpenAPI schema above admits."""
 
     default_error_messages = {
-        "invalid": 'must be a number or "max"',
-        "range": "must be 0 (as fast as possible) or between 0.1 and {maximum}",
+        "invalid": f'must be a number or "{AS_FAST_AS_POSSIBLE}"',
+        "range": f'must be from {MIN_SPEED} to {{maximum}}, or "{AS_FAST_AS_POSSIBLE}" for as fast as possible',
     }
 
     def to_internal_value(self, data):
-        if isinstance(data, str) and data.strip().lower() == "max":
+        if data == AS_FAST_AS_POSSIBLE:
             return 0.0
-        if isinstance(data, bool) or not isinstance(data, int | float | str):
-            self.fail("invalid")
-        # A string must spell a plain decimal in ASCII digits: Python's float() would also take
-        # "1_000", " 60 ", "1e3", "inf" and other scripts' digits, none of which is a speed.
-        if isinstance(data, str) and not PLAIN_DECIMAL.fullmatch(data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
         try:
             value = float(data)
@@ -46,12 +51,12 @@ class SpeedField(serializers.Field):
             self.fail("range", maximum=settings.SIM_MAX_SPEED)
         if not math.isfinite(value):
             self.fail("invalid")
-        if value != 0 and not (0.1 <= value <= settings.SIM_MAX_SPEED):
+        if not MIN_SPEED <= value <= settings.SIM_MAX_SPEED:
             self.fail("range", maximum=settings.SIM_MAX_SPEED)
         return value
 
     def to_representation(self, value):
-        return "max" if value == 0 else value
+        return AS_FAST_AS_POSSIBLE if value == 0 else value
 
 
 class StartSerializer(StrictSerializerMixin, serializers.Serializer):
@@ -84,17 +89,17 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
     def validate(self, attrs):
         start = attrs["date"]
         end = attrs.get("to") or start
-        if end < start:
-            raise serializers.ValidationError({"to": ["must not be before date"]})
-        if (end - start).days + 1 > settings.SIM_MAX_DAYS_PER_SESSION:
-            raise serializers.ValidationError({"to": [f"a session replays at most {settings.SIM_MAX_DAYS_PER_SESSION} days"]})
+        try:
+            check_replay_span(start, end, settings.SIM_MAX_DAYS_PER_SESSION)
+        except Refused as exc:
+            raise serializers.ValidationError({exc.subject: [str(exc)]}) from None
         if end >= date.today():
             raise serializers.ValidationError({"to" if "to" in attrs else "date": ["must be a past trading day"]})
         attrs["to"] = end
         return attrs
 
 
-class SessionFilterSerializer(serializers.Serializer):
+class SessionFilterSerializer(PlainFormsMixin, serializers.Serializer):
     """The session list's query parameters (others, like ``page``, are the paginator's)."""
 
     status = serializers.ChoiceField(choices=SimulationSession.Status.choices, required=False)

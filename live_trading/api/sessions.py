@@ -21,6 +21,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api import OWNER_PARAMETER, OwnedObjectsMixin
 from accounts.models import User
 from config.api import BodylessView, errors
 from live_trading import actions, market_cache, snapshots
@@ -322,13 +323,16 @@ class SpeedView(_ControlView):
         return self.control(request, session_id, actions.set_speed, serializer.validated_data["speed_multiplier"])
 
 
-class SessionListView(generics.ListAPIView):
-    """The caller's sessions, newest first; ``?status=running`` and ``?date=2024-10-29`` filter."""
+class SessionListView(OwnedObjectsMixin, generics.ListAPIView):
+    """The caller's sessions, newest first; ``?status=running`` and ``?date=2024-10-29`` filter, and staff
+    list another user's with ``?owner=<user_id>`` (as for strategies and broker connections)."""
 
+    model = SimulationSession
+    noun = "sessions"
     serializer_class = SessionRowSerializer
 
-    @extend_schema(parameters=[SessionFilterSerializer],
-                   responses={200: SessionRowSerializer(many=True), **errors(400, 401, 404)})
+    @extend_schema(parameters=[SessionFilterSerializer, OWNER_PARAMETER],
+                   responses={200: SessionRowSerializer(many=True), **errors(400, 401, 403, 404)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -340,7 +344,7 @@ class SessionListView(generics.ListAPIView):
     def get_queryset(self):
         filters = SessionFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = SimulationSession.objects.filter(owner=self.request.user).select_related("owner")
+        qs = self.list_queryset()
         if "status" in filters.validated_data:
             qs = qs.filter(status=filters.validated_data["status"])
         if "date" in filters.validated_data:

@@ -79,3 +79,39 @@ def test_the_graph_schema_refuses_what_the_server_refuses(as_alice, components, 
     response = as_alice.post("/api/strategies/validate", {"graph": graph}, format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["graph"]
+
+
+def admitted(schema, value) -> bool:
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError:
+        return False
+    return True
+
+
+# Speeds: SIM_MAX_SPEED is 10000 and the least speed 0.1; "max" is the one way to say as fast as possible.
+@pytest.mark.parametrize("speed, taken", [
+    (1, True), (0.1, True), (60, True), (10000, True), ("max", True),
+    (0, False), (0.05, False), (10000.5, False), (-1, False), ("0", False), ("60", False), ("Max", False),
+    ("max ", False), (True, False), (None, False),
+])
+def test_the_speed_schema_admits_exactly_what_the_server_takes(components, settings, speed, taken):
+    from live_trading.api.serializers import SpeedSerializer
+
+    settings.SIM_MAX_SPEED = 10000
+
+    assert admitted(components["SpeedRequest"], {"speed_multiplier": speed}) is taken
+    assert SpeedSerializer(data={"speed_multiplier": speed}).is_valid() is taken
+
+
+# Capital: rupees from 0.01, at most 14 digits before the point and 2 after.
+@pytest.mark.parametrize("capital, taken", [
+    ("0.01", True), ("12", True), ("1000000.50", True), ("99999999999999.99", True), ("007", True), (12.5, True),
+    ("0", False), ("0.00", False), ("-5", False), ("-5.00", False), ("1.234", False), ("100000000000000", False),
+    ("１２", False), ("1_000", False), (".5", False), ("5.", False), ("", False), (-5, False), (0, False),
+])
+def test_the_capital_schema_admits_exactly_what_the_server_takes(as_alice, components, capital, taken):
+    body = {"account_id": "A1", "starting_capital": capital}
+
+    assert admitted(components["BrokerConnectionInputRequest"], body) is taken
+    assert as_alice.post("/api/broker-connections/", body, format="json").status_code == (201 if taken else 400)

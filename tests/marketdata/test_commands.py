@@ -119,3 +119,76 @@ def test_manage_py_exits_2_with_one_line_on_stderr(data_dir):
     assert result.returncode == 2
     assert result.stderr == "CommandError: --date: no charge rates in force on 2023-01-02; the schedule starts 2023-04-01\n"
     assert files_in(data_dir) == []
+
+
+def run_manage_py(*args, data_dir):
+    """Run ``manage.py`` as a user does; return the finished process (its exit code, stdout and stderr)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MARKET_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("args, line", [
+    (["simulate", "--strategy", "nifty_short_straddle", "--date", "2024-13-01"],
+     "manage.py simulate: error: --date: '2024-13-01' is not a date: month must be in 1..12"),
+    (["simulate", "--strategy", "nifty_short_straddle", "--date", "2024-10-29", "--seed", "-1"],
+     "manage.py simulate: error: --seed: '-1' is not a whole number of 0 or more"),
+    (["market_days", "--remove"], "manage.py market_days: error: --remove: expected 2 arguments"),
+    (["seed_demo", "--bogus"], "manage.py seed_demo: error: unrecognized arguments: --bogus"),
+    (["issue_token"], "manage.py issue_token: error: the following arguments are required: username"),
+], ids=["bad date", "negative seed", "remove without arguments", "unknown option", "missing argument"])
+def test_an_argument_argparse_refuses_is_one_line_with_exit_code_2(data_dir, args, line):
+    result = run_manage_py(*args, data_dir=data_dir)
+
+    assert (result.returncode, result.stderr, result.stdout) == (2, line + "\n", "")
+    assert files_in(data_dir) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--date", "20241029"], "--date: '20241029' is not a date in the form YYYY-MM-DD"),
+    (["--date", "2024-1-29"], "--date: '2024-1-29' is not a date in the form YYYY-MM-DD"),
+    (["--date", "２０２４-10-29"], "--date: '２０２４-10-29' is not a date in the form YYYY-MM-DD"),
+    (["--date", "2024-10-29", "--seed", "٣"], "--seed: '٣' is not a whole number of 0 or more"),
+    (["--date", "2024-10-29", "--slippage-ticks", "1_0"], "--slippage-ticks: '1_0' is not a whole number of 0 or more"),
+    (["--date", "2024-10-29", "--underlying", "FOO"], "--underlying: unknown underlying 'FOO' (known: BANKNIFTY, NIFTY)"),
+    # 1 Oct to 1 Nov 2024 is 32 calendar days; SIM_MAX_DAYS_PER_SESSION is 31, as for a session started by API.
+    (["--date", "2024-10-01", "--to", "2024-11-01"], "--to: a session replays at most 31 days"),
+    (["--date", "2024-10-29", "--to", "2024-10-28"], "--to: must not be before date"),
+])
+def test_simulate_refuses_bad_arguments_before_running(call_command, data_dir, settings, args, message):
+    settings.MARKET_DATA_DIR = data_dir
+    settings.SIM_MAX_DAYS_PER_SESSION = 31
+
+    assert refusal(call_command, "simulate", "--strategy", "nifty_short_straddle", *args) == message
+    assert files_in(data_dir) == []
+
+
+def test_a_data_dir_that_cannot_be_created_is_one_line_naming_the_option(data_dir, tmp_path):
+    day = tmp_path / "day.csv"
+    day.write_text("timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n")
+
+    result = run_manage_py("import_market_data", str(day), "--data-dir", "/proc/foo", data_dir=data_dir)
+
+    assert (result.returncode, result.stderr) == (2, "CommandError: --data-dir /proc/foo: No such file or directory\n")
+
+
+def test_a_data_dir_that_is_a_file_names_the_option_and_the_path(call_command, tmp_path):
+    day = tmp_path / "day.csv"
+    day.write_text("timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n")
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("")
+
+    message = refusal(call_command, "import_market_data", str(day), "--data-dir", str(a_file))
+
+    assert message == f"--data-dir {a_file}: Not a directory: '{a_file}/imported/NIFTY'"
+
+
+def test_market_days_refuses_a_data_dir_that_does_not_exist(call_command, tmp_path):
+    message = refusal(call_command, "market_days", "--data-dir", str(tmp_path / "nowhere"))
+
+    assert message == f"--data-dir: '{tmp_path / 'nowhere'}' is not an existing folder"

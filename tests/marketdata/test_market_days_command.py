@@ -48,20 +48,28 @@ def test_an_import_that_hides_a_synthetic_day_prints_a_warning_naming_the_day(tm
         "`python manage.py market_days --remove NIFTY 2024-10-29` goes back to the synthetic day\n")
 
 
-def test_removing_an_imported_day_prints_what_it_removed(data_dir, capsys):
+@pytest.mark.parametrize("synthetic_cached, then", [
+    (True, "the synthetic day"),
+    (False, "a synthetic day, generated when a session first needs it"),  # evicted from the cache, or never made
+])
+def test_removing_an_imported_day_prints_what_it_removed_and_what_replaces_it(data_dir, capsys, synthetic_cached,
+                                                                                then):
     path = put(imported_path("NIFTY", TUE, data_dir), TUE, T1, source="imported")
     size = path.stat().st_size
+    if synthetic_cached:
+        put(synthetic_path("NIFTY", TUE, 0, data_dir), TUE, T1)
 
     call_command("market_days", "--remove", "NIFTY", "2024-10-29", "--data-dir", str(data_dir))
 
     assert not path.exists()
     assert capsys.readouterr().out == (f"removed {path} ({size / 1024:.0f} kB); sessions started on NIFTY "
-                                       "2024-10-29 now replay the synthetic day\n")
+                                       f"2024-10-29 now replay {then}\n")
 
 
 @pytest.mark.parametrize("underlying, day, message", [
     ("NIFTY", "2024-10-30", "no NIFTY market data for 2024-10-30: nothing is imported for that day"),
-    ("NIFTY", "2024-13-01", "--remove NIFTY 2024-13-01: month must be in 1..12"),
+    ("NIFTY", "2024-13-01", "--remove NIFTY 2024-13-01: '2024-13-01' is not a date: month must be in 1..12"),
+    ("NIFTY", "2024-1-29", "--remove NIFTY 2024-1-29: '2024-1-29' is not a date in the form YYYY-MM-DD"),
     ("FOO", "2024-10-29", "--remove FOO 2024-10-29: unknown underlying 'FOO' (known: BANKNIFTY, NIFTY)"),
 ])
 def test_removing_what_is_not_an_imported_day_is_a_one_line_error_with_exit_code_2(data_dir, underlying, day, message):

@@ -4,12 +4,11 @@ Two daphne servers (A and B) share a redis-server started by the test on a free 
 persistence, so a restart loses everything Redis held. Sessions run in A; clients read from both.
 """
 
-import time
-
 import pytest
 
 from tests.stream.clients import cursors
 from tests.stream.conftest import bearer, redis_server_binary, start_session, stop_sessions
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -38,6 +37,11 @@ def user_stream(server, user):
 
 def stored(events):
     return [e for e in events if e.id is not None]
+
+
+def mentions(server, text) -> int:
+    """How many times the server's whole log says ``text`` (its warnings tell what it noticed of Redis)."""
+    return server.log_path.read_text(errors="replace").count(text)
 
 
 def control(server, user, action, session_id):
@@ -73,7 +77,8 @@ def test_a_client_that_moves_to_another_process_resumes_without_loss(servers, re
     start_session(a, alice, speed=300)
     first.until(lambda e: len(stored(first.events)) >= 5, timeout=60)
     first.close()
-    time.sleep(0.5)
+    # Events published while no client is connected: the move has something to resume.
+    reference.until(lambda e: len(stored(reference.events)) >= len(stored(first.events)) + 3, timeout=60)
 
     moved = readers(user_stream(b, alice), **bearer(alice), **{"Last-Event-ID": first.last_event_id})
     reference.until(lambda e: len(stored(reference.events)) >= len(stored(first.events)) + 10, timeout=60)
@@ -95,11 +100,14 @@ def test_delivery_survives_a_redis_restart(servers, readers, redis_server, alice
     before = stored(reference.events)[-1]
     remote.until(lambda e: cursors(e.id) == cursors(before.id), timeout=30)
 
+    unavailable, lost = mentions(a, "Redis unavailable"), mentions(b, "Redis subscription lost")
     redis_server.kill()
     control(a, alice, "resume", session_id)  # events go on being published while Redis is down
     reference.until(lambda e: len(stored(reference.events)) >= stored(reference.events).index(before) + 8, timeout=60)
     during = stored(reference.events)[-1]
-    time.sleep(1.5)
+    # Redis stays down until both sides noticed: A kept events it could not send, B lost its subscription.
+    wait_for(lambda: mentions(a, "Redis unavailable") > unavailable, timeout=30, message="A to keep unsent events")
+    wait_for(lambda: mentions(b, "Redis subscription lost") > lost, timeout=30, message="B to lose its subscription")
     redis_server.start()
 
     reference.until(lambda e: len(stored(reference.events)) > stored(reference.events).index(during) + 5, timeout=60)

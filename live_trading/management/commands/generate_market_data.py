@@ -9,12 +9,11 @@ A range skips non-trading days. Existing days are reused unless --force. No data
 from __future__ import annotations
 
 import time
-from datetime import date
 
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from config.cli import RefusingCommand
+from config.cli import RefusingCommand, iso_date, non_negative_int, underlying_name
 from live_trading.marketdata.store import ensure_synthetic_days
 
 
@@ -23,18 +22,16 @@ class Command(RefusingCommand):
     requires_system_checks = []  # checks could touch the database; this command must not
 
     def add_arguments(self, parser):
-        parser.add_argument("--underlying", action="append", help="underlying (repeatable; default NIFTY)")
-        parser.add_argument("--date", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
-        parser.add_argument("--to", type=date.fromisoformat, help="last day of a range (inclusive)")
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--underlying", action="append", type=underlying_name, help="underlying (repeatable; default NIFTY)")
+        parser.add_argument("--date", required=True, type=iso_date, help="first day, YYYY-MM-DD")
+        parser.add_argument("--to", type=iso_date, help="last day of a range (inclusive)")
+        parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
         parser.add_argument("--force", action="store_true", help="regenerate days that exist already")
         parser.add_argument("--data-dir", help="market-data folder (default: settings.MARKET_DATA_DIR)")
 
     def handle(self, *args, **opts):
         if opts["to"] is not None and opts["to"] < opts["date"]:
             raise CommandError("--to is before --date")
-        if opts["seed"] < 0:
-            raise CommandError("--seed must not be negative")
         data_dir = opts["data_dir"] or getattr(settings, "MARKET_DATA_DIR", None)
         for underlying in opts["underlying"] or ["NIFTY"]:
             started = time.perf_counter()

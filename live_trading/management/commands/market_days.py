@@ -11,12 +11,12 @@ replays that day (it loads its days as it reaches them).
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from config.ascii import parse_iso_date
+from config.cli import RefusingCommand, existing_dir
 from live_trading.market_cache import MB, sessions_replaying
 from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.store import MarketDataMissing, list_days, remove_imported
@@ -26,14 +26,14 @@ def _size(size_bytes: int) -> str:
     return f"{size_bytes / MB:.1f} MB" if size_bytes >= MB else f"{size_bytes / 1024:.0f} kB"
 
 
-class Command(BaseCommand):
+class Command(RefusingCommand):
     help = "List stored market days (imported and synthetic), or remove an imported day with --remove."
     requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--remove", nargs=2, metavar=("UNDERLYING", "DATE"),
                             help="remove the imported day, e.g. --remove NIFTY 2024-10-29")
-        parser.add_argument("--data-dir", help="market-data folder (default: settings.MARKET_DATA_DIR)")
+        parser.add_argument("--data-dir", type=existing_dir, help="market-data folder (default: settings.MARKET_DATA_DIR)")
 
     def handle(self, *args, **opts):
         data_dir = opts["data_dir"] or settings.MARKET_DATA_DIR
@@ -60,7 +60,7 @@ class Command(BaseCommand):
 
     def remove(self, underlying: str, day_text: str, data_dir):
         try:
-            day = date.fromisoformat(day_text)
+            day = parse_iso_date(day_text)
             get_underlying(underlying)
         except (ValueError, LookupError) as exc:
             raise CommandError(f"--remove {underlying} {day_text}: {exc}", returncode=2) from exc
@@ -73,5 +73,8 @@ class Command(BaseCommand):
             removed = remove_imported(underlying, day, data_dir)
         except MarketDataMissing as exc:
             raise CommandError(str(exc), returncode=2) from exc
+        # The synthetic day may have been evicted from the cache (or never made): then it comes back on use.
+        cached = any(d.source == "synthetic" and (d.underlying, d.day) == (underlying, day) for d in list_days(data_dir))
+        then = "the synthetic day" if cached else "a synthetic day, generated when a session first needs it"
         self.stdout.write(f"removed {removed.path} ({_size(removed.size_bytes)}); sessions started on "
-                          f"{underlying} {day.isoformat()} now replay the synthetic day")
+                          f"{underlying} {day.isoformat()} now replay {then}")

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from config.cli import RefusingCommand
 from live_trading.demo import DEMO_USER, STAFF_USER, load_demo_data
 
 
-class Command(BaseCommand):
+class Command(RefusingCommand):
     help = "Create the demo user, a staff user, a paper broker connection and the example strategies (idempotent)."
 
     def handle(self, *args, **options):

@@ -16,10 +16,10 @@ from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 from django.db import connection
 from twisted.internet import defer
 
+from config.cli import RefusingCommand
 from config.immediate_writes import nothing_to_send
 from live_trading.actions import ORPHAN_AFTER, sweep_orphans
 from live_trading.demo import DEMO_DAYS, DEMO_USER, STAFF_USER, load_demo_data
@@ -35,7 +35,7 @@ SHUTDOWN_REASON = "the server process stopped"
 DRAIN_SECONDS = 5.0  # how long open streams and sockets get to send the last events before they close
 
 
-class Command(BaseCommand):
+class Command(RefusingCommand):
     help = "Set up the database and demo data, then serve the product with daphne (Ctrl-C stops it cleanly)."
 
     def add_arguments(self, parser):

@@ -14,17 +14,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import date
 
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from config.cli import RefusingCommand
+from config.cli import RefusingCommand, iso_date, non_negative_int, underlying_name
 from live_trading.engine.engine import EngineSettings
 from live_trading.engine.events import NodeExecuted, TradeClosed
 from live_trading.engine.session import MultiDayEngine
 from live_trading.marketdata.sessions import trading_days
 from live_trading.marketdata.store import load_day
+from live_trading.refusals import check_replay_span
 from strategies.graph import InvalidGraph, parse_graph
 from strategies.graph.examples import load_strategy_source
 
@@ -55,11 +55,12 @@ class Command(RefusingCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--strategy", required=True, help="example name or path to a strategy JSON file")
-        parser.add_argument("--date", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
-        parser.add_argument("--to", type=date.fromisoformat, help="last day (default: --date)")
-        parser.add_argument("--underlying", help="run the strategy on this underlying instead of its own")
-        parser.add_argument("--seed", type=int, default=0, help="synthetic data seed and execution-id seed")
-        parser.add_argument("--slippage-ticks", type=int, default=0, help="market-order slippage in ticks")
+        parser.add_argument("--date", required=True, type=iso_date, help="first day, YYYY-MM-DD")
+        parser.add_argument("--to", type=iso_date, help="last day (default: --date; at most SIM_MAX_DAYS_PER_SESSION "
+                                                       "days from --date, as the API)")
+        parser.add_argument("--underlying", type=underlying_name, help="run the strategy on this underlying instead of its own")
+        parser.add_argument("--seed", type=non_negative_int, default=0, help="synthetic data seed and execution-id seed")
+        parser.add_argument("--slippage-ticks", type=non_negative_int, default=0, help="market-order slippage in ticks")
         parser.add_argument("--json", action="store_true", help="print the summary and trades as one JSON document")
 
     def handle(self, *args, **opts):
@@ -77,8 +78,7 @@ class Command(RefusingCommand):
             raise CommandError("--strategy: invalid strategy: " + "; ".join(str(x) for x in e.errors)) from None
 
         first, last = opts["date"], opts["to"] or opts["date"]
-        if last < first:
-            raise CommandError("--to is before --date")
+        check_replay_span(first, last, settings.SIM_MAX_DAYS_PER_SESSION)
         days = trading_days(first, last)
         if not days:
             raise CommandError(f"no trading day between {first} and {last}")
