@@ -13,8 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.ascii import is_iso_date, is_plain_decimal
-from config.ids import is_ascii_number
+from config.ascii import is_ascii_number, is_iso_date, is_plain_decimal
 from live_trading.refusals import Refused
 
 NUMBER_FIELDS = (serializers.DecimalField, serializers.IntegerField, serializers.FloatField)

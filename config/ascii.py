@@ -11,8 +11,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
+ASCII_DIGITS = r"[0-9]+"
 PLAIN_DECIMAL = r"-?[0-9]+(\.[0-9]+)?"
 ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def is_ascii_number(text: str) -> bool:
+    """True when ``text`` is one or more ASCII digits (``str.isdigit`` also admits ``²`` and ``٣``)."""
+    return re.fullmatch(ASCII_DIGITS, text) is not None
 
 
 def is_plain_decimal(text: str) -> bool:

@@ -21,8 +21,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.ascii import parse_iso_date
-from config.ids import is_ascii_number
+from config.ascii import is_ascii_number, parse_iso_date
 from live_trading.refusals import Refused
 
 BAD_INPUT = 2

@@ -26,14 +26,6 @@ from rest_framework import serializers
 SESSION_ID = r"[A-Za-z0-9_-]{1,20}"
 USER_ID = r"[A-Za-z0-9_-]{1,64}"
 UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-ASCII_DIGITS = r"[0-9]+"
-
-
-def is_ascii_number(text: str) -> bool:
-    """True when ``text`` is one or more ASCII digits (``str.isdigit`` also admits ``²`` and ``٣``)."""
-    return re.fullmatch(ASCII_DIGITS, text) is not None
-
-
 def is_session_id(text: str) -> bool:
     """True when ``text`` has a session id's form (it may still name no session)."""
     return re.fullmatch(SESSION_ID, text) is not None

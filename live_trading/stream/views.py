@@ -34,7 +34,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from config.api import BodylessView
-from config.ids import is_ascii_number, is_session_id
+from config.ascii import is_ascii_number
+from config.ids import is_session_id
 from live_trading.stream import auth
 from live_trading.stream.channels import SESSION_PREFIX, readable_sessions, session_channel, user_channel
 from live_trading.stream.events import ALWAYS_SENT, FILTERS, compress_fields, dumps, sse_frame
