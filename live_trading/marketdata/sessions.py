@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from live_trading.marketdata.universe import calendar_overrides, on_change
+
 EXCHANGE_TZ = ZoneInfo("Asia/Kolkata")
 IST_OFFSET_SECONDS = 5 * 3600 + 30 * 60
 
@@ -69,14 +71,15 @@ def epoch_seconds(moment: datetime) -> int:
 def _calendar_sessions() -> tuple[date, date, frozenset[date]]:
     import exchange_calendars
 
-    from live_trading.marketdata import instruments
-
     cal = exchange_calendars.get_calendar(_CALENDAR_NAME)
     sessions = {ts.date() for ts in cal.sessions}
-    extra = instruments.calendar_overrides()
+    extra = calendar_overrides()
     sessions |= set(extra.extra_sessions)
     sessions -= set(extra.extra_holidays)
     return cal.first_session.date(), cal.last_session.date(), frozenset(sessions)
+
+
+on_change(_calendar_sessions.cache_clear)
 
 
 def calendar_covers(d: date) -> bool:

@@ -35,6 +35,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.ids import is_ascii_number, is_session_id
+from live_trading import snapshots
 from live_trading.stream import auth
 from live_trading.stream.channels import SESSION_PREFIX, readable_sessions, session_channel, user_channel
 from live_trading.stream.events import ALWAYS_SENT, FILTERS, compress_fields, dumps, sse_frame
@@ -341,14 +342,10 @@ def _then_close(fn, *args):
 
 
 def _initial_state(session_id: str) -> dict:
-    from live_trading import snapshots
-
     return snapshots.initial_state(session_id)
 
 
 def _stream_sessions(user, since):
-    from live_trading import snapshots
-
     return snapshots.stream_sessions(user, since)
 
 

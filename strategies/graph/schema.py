@@ -6,6 +6,8 @@ documentation (docs/strategies.md), the validator and the engine cannot drift ap
 
 import re
 
+from live_trading.marketdata import instruments
+
 FORMAT_VERSION = 1
 
 # Node types as written in the JSON, and the class-like names the seeds show in node events.
@@ -58,8 +60,6 @@ SESSION_CLOSE = 15 * 3600 + 29 * 60 + 59
 
 def underlyings() -> tuple[str, ...]:
     """Underlyings a strategy may trade: those the market-data layer knows with listed options."""
-    from live_trading.marketdata import instruments
-
     return tuple(n for n in instruments.underlying_names() if instruments.get_underlying(n).has_options)
 
 TIMEFRAMES = {"1m": 60, "3m": 180, "5m": 300, "15m": 900}
