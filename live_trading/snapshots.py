@@ -195,9 +195,9 @@ def dashboard(user) -> dict:
     """Every active session of ``user`` and the few most recent finished ones, keyed by session id.
     Older sessions are in ``/api/sessions/`` (paginated); ``total_sessions`` counts them all."""
     base = SimulationSession.objects.filter(owner=user).select_related("owner", "broker_connection").defer("graph")
-    active = list(base.filter(status__in=lifecycle.ACTIVE).defer("final_state").order_by("-created_at"))
+    active = list(base.active().defer("final_state").order_by("-created_at"))
     replies = {s.id: _request(s) for s in active}  # every running thread answers at once
-    finished = list(base.exclude(status__in=lifecycle.ACTIVE).filter(created_at__gte=timezone.now() - RECENT)
+    finished = list(base.ended().filter(created_at__gte=timezone.now() - RECENT)
                     .order_by("-created_at")[:RECENT_FINISHED])
     sessions = {s.id: session_state(s, replies.get(s.id)) for s in active + finished}
     return {
@@ -225,10 +225,10 @@ def stream_sessions(user, since: int | None = None) -> tuple[list[str], int]:
     can have been created earlier than that.
     """
     mine = SimulationSession.objects.filter(owner=user)
-    ids = list(mine.filter(status__in=lifecycle.ACTIVE).order_by("created_at").values_list("id", flat=True))
+    ids = list(mine.active().order_by("created_at").values_list("id", flat=True))
     if since is not None:
         after = EPOCH + timedelta(microseconds=since)
-        new = mine.filter(created_at__gt=after).exclude(status__in=lifecycle.ACTIVE).order_by("-created_at")
+        new = mine.filter(created_at__gt=after).ended().order_by("-created_at")
         ids += reversed(list(new.values_list("id", flat=True)[:MAX_NEW_SESSIONS]))
     newest = mine.aggregate(newest=Max("created_at"))["newest"]
     return ids, (newest - EPOCH) // timedelta(microseconds=1) if newest is not None else 0

@@ -14,6 +14,7 @@ from config.api import StrictSerializerMixin
 from live_trading.demo import DEMO_DAYS
 from live_trading.models import BrokerConnection
 from live_trading.snapshots import row_totals
+from sessions_app import lifecycle
 from sessions_app.models import SimulationSession, Trade
 from strategies.models import Strategy
 
@@ -97,7 +98,7 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
 class SessionFilterSerializer(serializers.Serializer):
     """The session list's query parameters (others, like ``page``, are the paginator's)."""
 
-    status = serializers.ChoiceField(choices=SimulationSession.Status.choices, required=False)
+    status = serializers.ChoiceField(choices=lifecycle.STATUSES, required=False)
     date = serializers.DateField(required=False, help_text="sessions replaying this trading day")
 
 

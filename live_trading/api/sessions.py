@@ -229,8 +229,7 @@ class StopUserView(APIView):
                        "message": "Stopped 3 session(s) for user user_2yfjTGEKjL7XkklQyBaMP6SN2Lc"})])
     def post(self, request, user_id):
         user = user_for(request, user_id)
-        stopped = actions.stop_sessions(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE),
-                                        request.user)
+        stopped = actions.stop_sessions_of(user, request.user)
         return Response({
             "user_id": user.user_id, "sessions_stopped": len(stopped), "stopped_sessions": [s.id for s in stopped],
             "message": f"Stopped {len(stopped)} session(s) for user {user.user_id}",
