@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -12,6 +11,7 @@ from rest_framework import serializers
 
 from config.api import StrictSerializerMixin
 from live_trading.demo import DEMO_DAYS
+from live_trading.marketdata.sessions import exchange_today
 from live_trading.models import BrokerConnection
 from live_trading.snapshots import row_totals
 from sessions_app import lifecycle
@@ -89,7 +89,7 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
             raise serializers.ValidationError({"to": ["must not be before date"]})
         if (end - start).days + 1 > settings.SIM_MAX_DAYS_PER_SESSION:
             raise serializers.ValidationError({"to": [f"a session replays at most {settings.SIM_MAX_DAYS_PER_SESSION} days"]})
-        if end >= date.today():
+        if end >= exchange_today():
             raise serializers.ValidationError({"to" if "to" in attrs else "date": ["must be a past trading day"]})
         attrs["to"] = end
         return attrs

@@ -7,9 +7,7 @@ A session, or a user_id in a path, that is not the caller's is a 404 (staff may 
 from __future__ import annotations
 
 import csv
-import gzip
 import json
-from base64 import b64encode
 
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -22,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import errors
+from config.api import Conflict, errors
 from live_trading import actions, market_cache, snapshots
 from live_trading.api.serializers import (
     SessionFilterSerializer,
@@ -32,6 +30,7 @@ from live_trading.api.serializers import (
     StartSerializer,
     TradeSerializer,
 )
+from live_trading.stream.events import gzip_base64
 from sessions_app import lifecycle
 from sessions_app.models import EmergencyStop, SimulationSession
 from strategies.graph.model import InvalidGraph
@@ -48,11 +47,6 @@ class RetryLater(TooManyRequests):
     def __init__(self, detail: str, wait: int):
         super().__init__(detail)
         self.wait = wait  # DRF's exception handler turns it into the Retry-After header
-
-
-class Conflict(exceptions.APIException):
-    status_code = 409
-    default_detail = "the session is not in a state that allows this"
 
 
 def session_conflict(message: str, status: str | None) -> Conflict:
@@ -181,7 +175,7 @@ class DiagnosticsView(APIView):
             raw = json.dumps(body, separators=(",", ":")).encode()
             return Response({
                 "session_id": session.id, "encoding": "gzip+base64",
-                "diagnostics": b64encode(gzip.compress(raw, mtime=0)).decode(), "uncompressed_size": len(raw),
+                "diagnostics": gzip_base64(raw), "uncompressed_size": len(raw),
             })
         return Response(body)
 

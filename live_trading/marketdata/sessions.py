@@ -13,7 +13,8 @@ covers fall back to Monday-Friday, which is stated in docs/marketdata.md.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, time, timedelta
+import time as time_module
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,14 +31,17 @@ SESSION_CLOSE = time(15, 30)
 SESSION_SECONDS = 22_500
 """09:15:00 to 15:29:59 inclusive, one row per second."""
 
-_OPEN_OFFSET = SESSION_OPEN.hour * 3600 + SESSION_OPEN.minute * 60
+OPEN_SECOND = SESSION_OPEN.hour * 3600 + SESSION_OPEN.minute * 60
+"""09:15:00 as seconds after exchange midnight."""
+LAST_SECOND = OPEN_SECOND + SESSION_SECONDS - 1
+"""15:29:59, the last second with a tick, as seconds after exchange midnight."""
 _CALENDAR_NAME = "XBOM"
 
 
 def session_open_ts(day: date) -> int:
     """Epoch seconds of 09:15:00 IST on `day`."""
     midnight_utc = (day - date(1970, 1, 1)).days * 86_400
-    return midnight_utc - IST_OFFSET_SECONDS + _OPEN_OFFSET
+    return midnight_utc - IST_OFFSET_SECONDS + OPEN_SECOND
 
 
 def session_close_ts(day: date) -> int:
@@ -60,11 +64,9 @@ def exchange_date(ts: int) -> date:
     return date(1970, 1, 1) + timedelta(days=(int(ts) + IST_OFFSET_SECONDS) // 86_400)
 
 
-def epoch_seconds(moment: datetime) -> int:
-    """Epoch seconds of `moment`; a naive datetime is taken as exchange time."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=EXCHANGE_TZ)
-    return int(moment.astimezone(UTC).timestamp())
+def exchange_today() -> date:
+    """The exchange's calendar date now (the server's own time zone plays no part)."""
+    return exchange_date(int(time_module.time()))
 
 
 @functools.cache
