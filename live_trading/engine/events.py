@@ -157,7 +157,7 @@ class PositionEvent:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """Running or final results of a session. ``total_pnl`` is net of charges (what the account made);
+    """Running or final results of a session. ``net_pnl`` (``total_pnl`` on the wire) is net of charges;
     wins and losses are counted on each trade's net P&L (a trade that nets zero counts as a loss)."""
 
     total_trades: int
@@ -168,10 +168,6 @@ class Summary:
     charges: Decimal
     net_pnl: Decimal
     max_drawdown: Decimal
-
-    @property
-    def total_pnl(self) -> Decimal:
-        return self.net_pnl
 
     def to_dict(self) -> dict:
         return {
