@@ -376,7 +376,7 @@ def part_b():
     from live_trading.stream.hub import hub
     from live_trading.stream.sink import StreamSink
     from strategies.graph.examples import example_names, load_example
-    from strategies.graph.model import parse_graph
+    from strategies.graph.parse import parse_graph
 
     rows = []
     for name in example_names():

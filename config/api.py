@@ -86,6 +86,14 @@ class BodylessView(APIView):
                 raise serializers.ValidationError({"non_field_errors": ["This endpoint takes no body."]})
 
 
+class Conflict(exceptions.APIException):
+    """A 409: the thing is not in a state that allows this (a session's status, a connection in use)."""
+
+    status_code = 409
+    default_code = "conflict"
+    default_detail = "the object is not in a state that allows this"
+
+
 class Pagination(PageNumberPagination):
     """DRF's page numbers, ASCII digits only: ``?page=٣`` is an invalid page (404), not page 3."""
 

@@ -87,7 +87,7 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
     with transaction.atomic():
         # Serialise starts per user so two concurrent requests cannot both pass the limit.
         type(user).objects.select_for_update().get(pk=user.pk)
-        running = SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE).count()
+        running = SimulationSession.objects.filter(owner=user).active().count()
         limit = settings.SIM_MAX_RUNNING_SESSIONS_PER_USER
         if running >= limit:
             raise TooManySessions(f"you already run {running} sessions, the most allowed at once is {limit}; stop one first")
@@ -151,6 +151,11 @@ def stop_session(session: SimulationSession, by) -> SimulationSession:
     return session
 
 
+def stop_sessions_of(owner, by) -> list[SimulationSession]:
+    """Stop every active session of ``owner``; return them in their final status."""
+    return stop_sessions(list(SimulationSession.objects.filter(owner=owner).active()), by)
+
+
 def stop_sessions(sessions, by) -> list[SimulationSession]:
     """Stop several sessions: ask them all first, then wait, so N sessions take one wait, not N."""
     sessions = [s for s in sessions if s.status in lifecycle.ACTIVE]
@@ -160,7 +165,7 @@ def stop_sessions(sessions, by) -> list[SimulationSession]:
     for session in sessions:
         _send(session, Control("stop", reason))
     ids = [s.id for s in sessions]
-    wait_until(lambda: not SimulationSession.objects.filter(pk__in=ids, status__in=lifecycle.ACTIVE).exists(),
+    wait_until(lambda: not SimulationSession.objects.filter(pk__in=ids).active().exists(),
                STOP_WAIT_SECONDS)
     for session in sessions:
         if _status(session.id) not in lifecycle.FINAL:
@@ -201,7 +206,7 @@ def stop_all_sessions(by, via: str) -> tuple[EmergencyStop, list[SimulationSessi
     if not may_stop_all(by):
         raise NotAllowed(f"stopping every session needs the {STOP_ALL_PERMISSION} permission")
     asked_at = timezone.now()
-    stopped = stop_sessions(list(SimulationSession.objects.filter(status__in=lifecycle.ACTIVE).select_related("owner")), by)
+    stopped = stop_sessions(list(SimulationSession.objects.active().select_related("owner")), by)
     owners = list(dict.fromkeys(s.owner.user_id for s in stopped))
     record = EmergencyStop.objects.create(
         stopped_by=by, stopped_by_username=by.get_username(), stopped_at=asked_at, via=via,
@@ -271,7 +276,7 @@ def sweep_orphans(older_than: timedelta = ORPHAN_AFTER) -> list[str]:
     """Mark interrupted the sessions whose process stopped reporting (killed without a chance to say so)."""
     cutoff = timezone.now() - older_than
     stale = (
-        SimulationSession.objects.filter(status__in=lifecycle.ACTIVE, created_at__lt=cutoff)
+        SimulationSession.objects.active().filter(created_at__lt=cutoff)
         .exclude(heartbeat_at__gte=cutoff)
     )
     swept = []

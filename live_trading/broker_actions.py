@@ -64,9 +64,7 @@ def delete_broker_connection(connection: BrokerConnection) -> None:
     naming ``broker_connection_id``, or commits first and is seen here.
     """
     BrokerConnection.objects.select_for_update().filter(pk=connection.pk).first()
-    active = SimulationSession.objects.filter(
-        broker_connection=connection, status__in=SimulationSession.ACTIVE_STATUSES
-    ).order_by("created_at")
+    active = SimulationSession.objects.filter(broker_connection=connection).active().order_by("created_at")
     count = active.count()
     if count:
         ids = ", ".join(active.values_list("id", flat=True)[:5]) + (", ..." if count > 5 else "")

@@ -26,7 +26,6 @@ from django.utils import timezone
 from live_trading.marketdata import store
 from live_trading.marketdata.sessions import trading_days
 from live_trading.models import SyntheticDayCharge
-from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ class Reservation:
 def days_in_use() -> set[tuple[str, date]]:
     """(underlying, day) of every trading day some active session, in any process, covers."""
     used = set()
-    ranges = SimulationSession.objects.filter(status__in=lifecycle.ACTIVE).values_list(
+    ranges = SimulationSession.objects.active().values_list(
         "underlying", "start_date", "end_date")
     for underlying, start, end in ranges.distinct():
         used.update((underlying, day) for day in trading_days(start, end))
@@ -72,8 +71,8 @@ def stored_days() -> list[store.StoredDay]:
 
 def sessions_replaying(underlying: str, day: date) -> list[str]:
     """Ids of the active sessions whose range covers `day` of `underlying`, oldest first."""
-    candidates = SimulationSession.objects.filter(
-        status__in=lifecycle.ACTIVE, underlying=underlying, start_date__lte=day, end_date__gte=day)
+    candidates = SimulationSession.objects.active().filter(
+        underlying=underlying, start_date__lte=day, end_date__gte=day)
     return list(candidates.order_by("created_at").values_list("id", flat=True))
 
 

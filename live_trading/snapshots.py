@@ -10,8 +10,8 @@ from decimal import Decimal
 from django.db.models import Max
 from django.utils import timezone
 
-from live_trading.engine.events import Summary
-from live_trading.engine.money import iso
+from live_trading.engine.events import Summary, progress
+from live_trading.engine.money import iso, money_str
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import answer
 from sessions_app import lifecycle
@@ -110,8 +110,8 @@ def committed_snapshot(session: SimulationSession) -> dict:
         "timestamp": None,
         "progress": _progress(session),
         "gps_data": {"positions": positions, "trades": trades, "pnl": {
-            "realized_pnl": f"{realized:.2f}", "unrealized_pnl": f"{unrealized:.2f}",
-            "total_pnl": f"{realized + unrealized:.2f}", "closed_trades": len(trades),
+            "realized_pnl": money_str(realized), "unrealized_pnl": money_str(unrealized),
+            "total_pnl": money_str(realized + unrealized), "closed_trades": len(trades),
             "open_trades": sum(1 for p in positions if p["status"] != "CLOSED"),
         }},
         "broker_data": {"orders": [], "account_info": None},
@@ -127,9 +127,9 @@ def _trade_dict(t: Trade) -> dict:
     return {
         "trade_id": t.trade_id, "position_id": t.position_id, "re_entry_num": t.re_entry_num,
         "entry_node_id": t.position_id.rsplit("-pos", 1)[0], "symbol": t.symbol, "side": t.side,
-        "quantity": t.quantity, "entry_price": f"{t.entry_price:.2f}", "entry_time": iso(int(t.entry_time.timestamp())),
-        "exit_price": f"{t.exit_price:.2f}", "exit_time": iso(int(t.exit_time.timestamp())), "pnl": f"{t.pnl:.2f}",
-        "pnl_percent": f"{t.pnl_percent:.2f}", "charges": f"{t.charges:.2f}", "net_pnl": f"{t.net_pnl:.2f}",
+        "quantity": t.quantity, "entry_price": money_str(t.entry_price), "entry_time": iso(int(t.entry_time.timestamp())),
+        "exit_price": money_str(t.exit_price), "exit_time": iso(int(t.exit_time.timestamp())), "pnl": money_str(t.pnl),
+        "pnl_percent": money_str(t.pnl_percent), "charges": money_str(t.charges), "net_pnl": money_str(t.net_pnl),
         "duration_minutes": round((t.exit_time - t.entry_time).total_seconds() / 60, 2), "status": t.status,
         "entry_flow_ids": list(t.entry_flow_ids), "exit_flow_ids": list(t.exit_flow_ids),
         "entry_trigger": t.entry_trigger, "exit_reason": t.exit_reason,
@@ -137,9 +137,7 @@ def _trade_dict(t: Trade) -> dict:
 
 
 def _progress(session: SimulationSession) -> dict:
-    total = session.total_ticks
-    return {"ticks_processed": session.ticks_processed, "total_ticks": total,
-            "progress_percentage": round(100 * session.ticks_processed / total, 2) if total else 0}
+    return progress(session.ticks_processed, session.total_ticks)
 
 
 def session_state(session: SimulationSession, reply=_ASK) -> dict:
@@ -195,9 +193,9 @@ def dashboard(user) -> dict:
     """Every active session of ``user`` and the few most recent finished ones, keyed by session id.
     Older sessions are in ``/api/sessions/`` (paginated); ``total_sessions`` counts them all."""
     base = SimulationSession.objects.filter(owner=user).select_related("owner", "broker_connection").defer("graph")
-    active = list(base.filter(status__in=lifecycle.ACTIVE).defer("final_state").order_by("-created_at"))
+    active = list(base.active().defer("final_state").order_by("-created_at"))
     replies = {s.id: _request(s) for s in active}  # every running thread answers at once
-    finished = list(base.exclude(status__in=lifecycle.ACTIVE).filter(created_at__gte=timezone.now() - RECENT)
+    finished = list(base.ended().filter(created_at__gte=timezone.now() - RECENT)
                     .order_by("-created_at")[:RECENT_FINISHED])
     sessions = {s.id: session_state(s, replies.get(s.id)) for s in active + finished}
     return {
@@ -227,11 +225,11 @@ def stream_sessions(user, since: int | None = None) -> tuple[list[str], int]:
     so no session committed later can have been created earlier than that.
     """
     mine = SimulationSession.objects.filter(owner=user)
-    ids = list(mine.filter(status__in=lifecycle.ACTIVE).order_by("created_at").values_list("id", flat=True))
+    ids = list(mine.active().order_by("created_at").values_list("id", flat=True))
     if since is not None:
         now = timezone.now()
         after = max(EPOCH + min(timedelta(microseconds=since), now - EPOCH), now - RECENT)
-        new = mine.filter(created_at__gt=after).exclude(status__in=lifecycle.ACTIVE).order_by("-created_at")
+        new = mine.filter(created_at__gt=after).ended().order_by("-created_at")
         ids += reversed(list(new.values_list("id", flat=True)[:MAX_NEW_SESSIONS]))
     newest = mine.aggregate(newest=Max("created_at"))["newest"]
     return ids, (newest - EPOCH) // timedelta(microseconds=1) if newest is not None else 0
@@ -274,8 +272,7 @@ def _stream_state(session: SimulationSession, snapshot: dict, diag: dict, last_e
         "underlying": session.underlying,
         "start_date": session.start_date.isoformat(),
         "end_date": session.end_date.isoformat(),
-        "progress": snapshot.get("progress") or {"ticks_processed": session.ticks_processed,
-                                                  "total_ticks": session.total_ticks},
+        "progress": snapshot.get("progress") or _progress(session),
         "pnl": gps.get("pnl"),
         "summary": snapshot.get("summary"),
         "diagnostics": {"events_history": diag["events_history"], "current_state": diag["current_state"]},

@@ -4,7 +4,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from sessions_app import lifecycle
+from live_trading.actions import STOP_ALL_PERMISSION, may_stop_all, stop_all_sessions, stop_sessions
 from sessions_app.models import EmergencyStop, NodeEvent, PositionChange, SimulationSession, Trade
 
 
@@ -36,9 +36,7 @@ class SimulationSessionAdmin(admin.ModelAdmin):
     # Stopping is a change to the sessions: the action is offered only with the change permission.
     @admin.action(description="Stop the selected sessions", permissions=["change"])
     def stop_selected(self, request, queryset):
-        from live_trading.actions import stop_sessions
-
-        stopped = stop_sessions(list(queryset.filter(status__in=lifecycle.ACTIVE)), request.user)
+        stopped = stop_sessions(list(queryset.active()), request.user)
         self.message_user(request, f"Stopped {len(stopped)} session(s).", messages.SUCCESS)
 
     def get_urls(self):
@@ -54,17 +52,13 @@ class SimulationSessionAdmin(admin.ModelAdmin):
         return super().has_view_permission(request, obj) or may_stop_all(request.user)
 
     def changelist_view(self, request, extra_context=None):
-        from live_trading.actions import may_stop_all
-
         return super().changelist_view(request, {**(extra_context or {}), "may_stop_all": may_stop_all(request.user)})
 
     def stop_all_view(self, request):
         """The emergency stop: every active session of every user, after a confirmation; recorded."""
-        from live_trading.actions import STOP_ALL_PERMISSION, may_stop_all, stop_all_sessions
-
         if not may_stop_all(request.user):
             raise PermissionDenied(f"stopping every session needs the {STOP_ALL_PERMISSION} permission")
-        active = SimulationSession.objects.filter(status__in=lifecycle.ACTIVE)
+        active = SimulationSession.objects.active()
         if request.method == "POST":
             record, _ = stop_all_sessions(request.user, EmergencyStop.Via.ADMIN)
             self.message_user(request, f"Emergency stop: {record.sessions_stopped} session(s) of "

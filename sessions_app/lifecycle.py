@@ -1,10 +1,13 @@
-"""Which status a simulation session may move to from which. Plain data, shared by actions and tests."""
+"""A simulation session's statuses and which it may move to from which: the one list the model's
+choices, its partial index, every query and the actions use. Plain data."""
 
 CREATED, RUNNING, PAUSED = "created", "running", "paused"
 COMPLETED, STOPPED, FAILED, INTERRUPTED = "completed", "stopped", "failed", "interrupted"
 
+STATUSES = (CREATED, RUNNING, PAUSED, COMPLETED, STOPPED, FAILED, INTERRUPTED)
+"""Every status, in the order a session meets them (the model's choices keep this order)."""
 ACTIVE = frozenset({CREATED, RUNNING, PAUSED})
-FINAL = frozenset({COMPLETED, STOPPED, FAILED, INTERRUPTED})
+FINAL = frozenset(STATUSES) - ACTIVE
 
 # target status -> statuses it may be reached from
 ALLOWED_FROM: dict[str, frozenset[str]] = {

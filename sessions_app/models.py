@@ -3,11 +3,18 @@
 Money is ``DecimalField`` throughout; the engine's integer paise become two-place decimals here.
 """
 
+from __future__ import annotations
+
 import secrets
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+
+from sessions_app import lifecycle
+
+STATUS_CHOICES = [(status, status.capitalize()) for status in lifecycle.STATUSES]
+ACTIVE_IN_ORDER = [status for status in lifecycle.STATUSES if status in lifecycle.ACTIVE]  # a stable index
 
 
 def new_session_id() -> str:
@@ -19,21 +26,20 @@ def money(**kwargs):
     return models.DecimalField(max_digits=16, decimal_places=2, **kwargs)
 
 
+class SessionQuerySet(models.QuerySet):
+    def active(self) -> SessionQuerySet:
+        """The sessions not yet ended (created, running or paused): what a stop acts on."""
+        return self.filter(status__in=lifecycle.ACTIVE)
+
+    def ended(self) -> SessionQuerySet:
+        """The sessions in a final status."""
+        return self.exclude(status__in=lifecycle.ACTIVE)
+
+
 class SimulationSession(models.Model):
     class Mode(models.TextChoices):
         LIVE_SIMULATION = "live_simulation", "Live simulation (paced)"
         BACKTEST = "backtest", "Backtest (as fast as possible)"
-
-    class Status(models.TextChoices):
-        CREATED = "created"
-        RUNNING = "running"
-        PAUSED = "paused"
-        COMPLETED = "completed"
-        STOPPED = "stopped"
-        FAILED = "failed"
-        INTERRUPTED = "interrupted"
-
-    ACTIVE_STATUSES = (Status.CREATED, Status.RUNNING, Status.PAUSED)
 
     id = models.CharField(primary_key=True, max_length=20, default=new_session_id, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sim_sessions")
@@ -54,7 +60,7 @@ class SimulationSession(models.Model):
     underlying = models.CharField(max_length=32)
     seed = models.BigIntegerField(default=0, help_text="Makes execution ids reproducible.")
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=lifecycle.CREATED)
     status_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -87,13 +93,15 @@ class SimulationSession(models.Model):
     win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     max_drawdown = money(default=0)
 
+    objects = SessionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "status"], name="session_owner_status"),
             models.Index(
                 fields=["status"], name="session_active",
-                condition=models.Q(status__in=["created", "running", "paused"]),
+                condition=models.Q(status__in=ACTIVE_IN_ORDER),
             ),
             models.Index(fields=["owner", "-created_at"], name="session_owner_recent"),
         ]
@@ -113,7 +121,7 @@ class SimulationSession(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
+        return self.status in lifecycle.ACTIVE
 
 
 class NodeEvent(models.Model):

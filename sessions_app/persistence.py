@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
@@ -47,13 +48,19 @@ def _totals(summary: Summary) -> dict:
 
 
 class SessionWriter:
-    """Persist one session's events. ``stream`` (optional) is told what to publish after each commit."""
+    """Persist one session's events. ``stream`` (optional) is told what to publish after each commit;
+    with it comes ``final_state(session_id) -> dict``, the state its ``session_complete`` carries, read
+    from what was committed (the runner passes it in: the snapshots sit above this module)."""
 
     wants_ticks = False
 
-    def __init__(self, session_id: str, *, stream=None, clock=time.monotonic):
+    def __init__(self, session_id: str, *, stream=None, final_state: Callable[[str], dict] | None = None,
+                 clock=time.monotonic):
+        if stream is not None and final_state is None:
+            raise TypeError("a writer with a stream needs final_state")
         self.session_id = session_id
         self.stream = stream
+        self._final_state = final_state
         self._clock = clock
         self._node_events: list[NodeEvent] = []
         self._position_changes: list[PositionChange] = []
@@ -175,11 +182,8 @@ class SessionWriter:
             self._publish(self._complete)
 
     def _complete(self) -> None:
-        # the final snapshot, from what was committed (imported late: snapshots imports the runner)
-        from live_trading.snapshots import finished_state
-
         try:
-            self.stream.complete(finished_state(self.session_id))
+            self.stream.complete(self._final_state(self.session_id))
         finally:
             self._release()
 

@@ -13,12 +13,12 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.api import ID_PARAMETER, OWNER_PARAMETER, STAFF_READ_ONLY, OwnedObjectsMixin
 from config import ids  # noqa: F401  (registers the id converters these paths use)
-from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED, StrictSerializerMixin
+from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED, Conflict, StrictSerializerMixin
 from live_trading import broker_actions
 from live_trading.models import BrokerConnection
 
@@ -148,11 +148,6 @@ class BrokerConnectionListCreateView(OwnedObjectsMixin, generics.ListAPIView):
         data.is_valid(raise_exception=True)
         connection = broker_actions.create_broker_connection(request.user, **data.validated_data)
         return Response(BrokerConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
 
 @extend_schema_view(

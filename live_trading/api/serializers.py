@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -11,9 +10,11 @@ from rest_framework import serializers
 
 from config.api import PlainFormsMixin, StrictSerializerMixin
 from live_trading.demo import DEMO_DAYS
+from live_trading.marketdata.sessions import exchange_today
 from live_trading.models import BrokerConnection
 from live_trading.refusals import Refused, check_replay_span
 from live_trading.snapshots import row_totals
+from sessions_app import lifecycle
 from sessions_app.models import SimulationSession, Trade
 from strategies.models import Strategy
 
@@ -93,7 +94,7 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
             check_replay_span(start, end, settings.SIM_MAX_DAYS_PER_SESSION)
         except Refused as exc:
             raise serializers.ValidationError({exc.subject: [str(exc)]}) from None
-        if end >= date.today():
+        if end >= exchange_today():
             raise serializers.ValidationError({"to" if "to" in attrs else "date": ["must be a past trading day"]})
         attrs["to"] = end
         return attrs
@@ -102,7 +103,7 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
 class SessionFilterSerializer(PlainFormsMixin, serializers.Serializer):
     """The session list's query parameters (others, like ``page``, are the paginator's)."""
 
-    status = serializers.ChoiceField(choices=SimulationSession.Status.choices, required=False)
+    status = serializers.ChoiceField(choices=lifecycle.STATUSES, required=False)
     date = serializers.DateField(required=False, help_text="sessions replaying this trading day")
 
 

@@ -7,9 +7,7 @@ A session, or a user_id in a path, that is not the caller's is a 404 (staff may 
 from __future__ import annotations
 
 import csv
-import gzip
 import json
-from base64 import b64encode
 
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -23,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.api import OWNER_PARAMETER, OwnedObjectsMixin
 from accounts.models import User
-from config.api import BodylessView, errors
+from config.api import BodylessView, Conflict, errors
 from live_trading import actions, market_cache, snapshots
 from live_trading.api.serializers import (
     SessionFilterSerializer,
@@ -33,6 +31,7 @@ from live_trading.api.serializers import (
     StartSerializer,
     TradeSerializer,
 )
+from live_trading.stream.events import gzip_base64
 from sessions_app import lifecycle
 from sessions_app.models import EmergencyStop, SimulationSession
 from strategies.graph.model import InvalidGraph
@@ -49,11 +48,6 @@ class RetryLater(TooManyRequests):
     def __init__(self, detail: str, wait: int):
         super().__init__(detail)
         self.wait = wait  # DRF's exception handler turns it into the Retry-After header
-
-
-class Conflict(exceptions.APIException):
-    status_code = 409
-    default_detail = "the session is not in a state that allows this"
 
 
 def session_conflict(message: str, status: str | None) -> Conflict:
@@ -195,7 +189,7 @@ class DiagnosticsView(APIView):
             raw = json.dumps(body, separators=(",", ":")).encode()
             return Response({
                 "session_id": session.id, "encoding": "gzip+base64",
-                "diagnostics": b64encode(gzip.compress(raw, mtime=0)).decode(), "uncompressed_size": len(raw),
+                "diagnostics": gzip_base64(raw), "uncompressed_size": len(raw),
             })
         return Response(body)
 
@@ -244,8 +238,7 @@ class StopUserView(BodylessView):
     def post(self, request, user_id):
         user = user_for(request, user_id)
         _check_control(request.user, user)
-        stopped = actions.stop_sessions(SimulationSession.objects.filter(owner=user, status__in=lifecycle.ACTIVE),
-                                        request.user)
+        stopped = actions.stop_sessions_of(user, request.user)
         return Response({
             "user_id": user.user_id, "sessions_stopped": len(stopped), "stopped_sessions": [s.id for s in stopped],
             "message": f"Stopped {len(stopped)} session(s) for user {user.user_id}",

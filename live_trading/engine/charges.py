@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from live_trading.engine.money import round_half_up
+from live_trading.engine.money import round_half_up, rupees_str
 from live_trading.refusals import Refused
 
 _PCT = Decimal("0.01")
@@ -120,8 +120,6 @@ class Charges:
 
     def as_rupees(self) -> dict:
         """Return the components and total as two-place strings (the wire form)."""
-        from live_trading.engine.money import rupees_str
-
         return {
             "brokerage": rupees_str(self.brokerage),
             "stt": rupees_str(self.stt),

@@ -36,11 +36,13 @@ from live_trading.engine.events import (
     TickSnapshot,
     TradeClosed,
     TradeRecord,
+    progress,
 )
 from live_trading.engine.market import TF_NAMES, InstrumentUnavailable, MarketState
-from live_trading.engine.money import IST_OFFSET, compact_stamp, iso, percent, rupees
+from live_trading.engine.money import compact_stamp, iso, percent, rupees
 from live_trading.engine.nodes import ACTIVE, COMPLETED, NODE_CLASSES, Execution, RiskMonitor
 from live_trading.engine.positions import Fill, PositionStore
+from live_trading.marketdata.sessions import IST_OFFSET_SECONDS
 from strategies.graph.model import StrategyGraph
 
 
@@ -155,7 +157,7 @@ class Engine:
         start = graph.start
         self._controller = self.nodes[start.id]
         c = start.config
-        midnight = self._timestamps[0] - (self._timestamps[0] + IST_OFFSET) % 86400
+        midnight = self._timestamps[0] - (self._timestamps[0] + IST_OFFSET_SECONDS) % 86400
         self._timers = [(midnight + c.start_time, "start")]
         if c.no_new_entries_after < c.square_off_time:
             self._timers.append((midnight + c.no_new_entries_after, "no_new_entries"))
@@ -197,7 +199,7 @@ class Engine:
         m = self.market
         m.i = i
         ts = m.ts = self._timestamps[i]
-        m.tod = (ts + IST_OFFSET) % 86400
+        m.tod = (ts + IST_OFFSET_SECONDS) % 86400
         candles = self._candles_on_tick(i)
         if candles:
             self._publish_candles(candles)
@@ -599,8 +601,7 @@ class Engine:
         return {
             "status": self.status,
             "timestamp": iso(m.ts) if self._i else None,
-            "progress": {"ticks_processed": processed, "total_ticks": self._tick_total,
-                         "progress_percentage": round(100 * processed / self._tick_total, 2)},
+            "progress": progress(processed, self._tick_total),
             "strategy": {"name": self.graph.name, "underlying": m.underlying, "date": m.date.isoformat()},
             "nodes": {
                 nid: {"status": node.state, "node_type": node.label, "node_name": node.name,

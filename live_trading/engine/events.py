@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from live_trading.engine.money import iso
+from live_trading.engine.money import iso, money_str
 
 
-def _money(d: Decimal) -> str:
-    return f"{d:.2f}"
+def progress(ticks_processed: int, total_ticks: int) -> dict:
+    """The progress dict every view of a session shows: ticks done, ticks in all, and the percentage
+    (two places, 0 when the total is not known yet)."""
+    return {"ticks_processed": ticks_processed, "total_ticks": total_ticks,
+            "progress_percentage": round(100 * ticks_processed / total_ticks, 2) if total_ticks else 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +103,16 @@ class PositionState:
             "quantity_total": self.quantity_total,
             "quantity_closed": self.quantity_closed,
             "quantity_remaining": self.quantity_remaining,
-            "entry_price": _money(self.entry_price),
+            "entry_price": money_str(self.entry_price),
             "entry_time": iso(self.entry_time),
-            "exit_price": None if self.exit_price is None else _money(self.exit_price),
+            "exit_price": None if self.exit_price is None else money_str(self.exit_price),
             "exit_time": None if self.exit_time is None else iso(self.exit_time),
-            "current_price": None if self.current_price is None else _money(self.current_price),
+            "current_price": None if self.current_price is None else money_str(self.current_price),
             "status": self.status,
-            "realized_pnl": _money(self.realized_pnl),
-            "realized_pnl_gross": _money(self.realized_pnl_gross),
-            "unrealized_pnl": _money(self.unrealized_pnl),
-            "charges": _money(self.charges),
+            "realized_pnl": money_str(self.realized_pnl),
+            "realized_pnl_gross": money_str(self.realized_pnl_gross),
+            "unrealized_pnl": money_str(self.unrealized_pnl),
+            "charges": money_str(self.charges),
             "entry_flow_ids": list(self.entry_flow_ids),
             "exit_flow_ids": list(self.exit_flow_ids),
             "entry_trigger": self.entry_trigger,
@@ -145,16 +148,16 @@ class PositionEvent:
             "quantity": self.quantity,
             "position": self.position.to_dict(),
             "pnl": {
-                "realized_pnl": _money(self.realized_pnl),
-                "unrealized_pnl": _money(self.unrealized_pnl),
-                "total_pnl": _money(self.realized_pnl + self.unrealized_pnl),
+                "realized_pnl": money_str(self.realized_pnl),
+                "unrealized_pnl": money_str(self.unrealized_pnl),
+                "total_pnl": money_str(self.realized_pnl + self.unrealized_pnl),
             },
         }
 
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """Running or final results of a session. ``total_pnl`` is net of charges (what the account made);
+    """Running or final results of a session. ``net_pnl`` (``total_pnl`` on the wire) is net of charges;
     wins and losses are counted on each trade's net P&L (a trade that nets zero counts as a loss)."""
 
     total_trades: int
@@ -166,21 +169,17 @@ class Summary:
     net_pnl: Decimal
     max_drawdown: Decimal
 
-    @property
-    def total_pnl(self) -> Decimal:
-        return self.net_pnl
-
     def to_dict(self) -> dict:
         return {
             "total_trades": self.total_trades,
-            "total_pnl": _money(self.net_pnl),
-            "gross_pnl": _money(self.gross_pnl),
-            "charges": _money(self.charges),
-            "net_pnl": _money(self.net_pnl),
+            "total_pnl": money_str(self.net_pnl),
+            "gross_pnl": money_str(self.gross_pnl),
+            "charges": money_str(self.charges),
+            "net_pnl": money_str(self.net_pnl),
             "winning_trades": self.winning_trades,
             "losing_trades": self.losing_trades,
-            "win_rate": _money(self.win_rate),
-            "max_drawdown": _money(self.max_drawdown),
+            "win_rate": money_str(self.win_rate),
+            "max_drawdown": money_str(self.max_drawdown),
         }
 
 
@@ -223,14 +222,14 @@ class TradeRecord:
             "symbol": self.symbol,
             "side": self.side,
             "quantity": self.quantity,
-            "entry_price": _money(self.entry_price),
+            "entry_price": money_str(self.entry_price),
             "entry_time": iso(self.entry_time),
-            "exit_price": _money(self.exit_price),
+            "exit_price": money_str(self.exit_price),
             "exit_time": iso(self.exit_time),
-            "pnl": _money(self.pnl),
-            "pnl_percent": _money(self.pnl_percent),
-            "charges": _money(self.charges),
-            "net_pnl": _money(self.net_pnl),
+            "pnl": money_str(self.pnl),
+            "pnl_percent": money_str(self.pnl_percent),
+            "charges": money_str(self.charges),
+            "net_pnl": money_str(self.net_pnl),
             "duration_minutes": round(self.duration_minutes, 2),
             "status": self.status,
             "entry_flow_ids": list(self.entry_flow_ids),
@@ -301,11 +300,7 @@ class TickSnapshot:
         return {
             "timestamp": t,
             "current_time": t,
-            "progress": {
-                "ticks_processed": self.ticks_processed,
-                "total_ticks": self.total_ticks,
-                "progress_percentage": round(100 * self.ticks_processed / self.total_ticks, 2) if self.total_ticks else 0,
-            },
+            "progress": progress(self.ticks_processed, self.total_ticks),
             "active_nodes": list(self.active_nodes),
             "ltp_updates": {s: p / 100 for s, p in self.ltp_updates},
             "open_positions": [p.to_dict() for p in self.open_positions],

@@ -20,11 +20,11 @@ from datetime import date
 
 import numpy as np
 
-from live_trading.engine.money import IST_OFFSET, exchange_date
 from live_trading.marketdata import instruments
 from live_trading.marketdata.candles import TIMEFRAMES as TF_SECONDS
 from live_trading.marketdata.candles import CandleBuilder, timeframe_seconds
 from live_trading.marketdata.indicators import IndicatorRegistry
+from live_trading.marketdata.sessions import IST_OFFSET_SECONDS, exchange_date
 from live_trading.marketdata.symbols import OptionSymbol, parse_symbol
 from strategies.graph import schema
 from strategies.graph.model import StrikeRule
@@ -63,7 +63,7 @@ class MarketState:
         self.tick_size = instruments.tick_size_paise(self.underlying)
         self.i = 0
         self.ts = self.timestamps[0]
-        self.tod = (self.ts + IST_OFFSET) % 86400
+        self.tod = (self.ts + IST_OFFSET_SECONDS) % 86400
         self._chain = None
         # Candles by timeframe name, completed so far and by opening time of day; the builder is
         # created once every timeframe the strategy reads is known.
@@ -226,7 +226,7 @@ class MarketState:
         for c in candles:
             tf = TF_NAMES[c.timeframe]
             self._bars[tf].append(c)
-            self._bars_by_start[tf][(c.start + IST_OFFSET) % 86400] = c
+            self._bars_by_start[tf][(c.start + IST_OFFSET_SECONDS) % 86400] = c
             self.registry.on_candle(c)
             for label, indicator, output in self._readers[c.timeframe]:
                 self.indicator_values[label] = _read(indicator.value, output)

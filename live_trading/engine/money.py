@@ -5,11 +5,11 @@ helpers turn them into what leaves the engine: ``Decimal`` rupees with two place
 timestamps in exchange time (Asia/Kolkata, a fixed +05:30: India keeps no daylight saving).
 """
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
-IST_OFFSET = 19800  # seconds
+from live_trading.marketdata.sessions import EXCHANGE_TZ, IST_OFFSET_SECONDS
+
 _CENT = Decimal("0.01")
 
 
@@ -18,14 +18,17 @@ def rupees(paise: int) -> Decimal:
     return Decimal(paise).scaleb(-2)
 
 
+def money_str(amount: Decimal) -> str:
+    """Return a rupee amount as a two-place string, the one wire form of money (``"-78.45"``).
+
+    Amounts here are already whole paise (engine results, two-place database columns), so the two
+    places are exact; a percentage goes through ``percent`` first."""
+    return f"{amount:.2f}"
+
+
 def rupees_str(paise: int) -> str:
-    """Return integer paise as a two-place string, the wire form of money (``"-78.45"``)."""
-    return str(rupees(paise))
-
-
-def to_paise(amount) -> int:
-    """Return a Decimal/int/str rupee amount as integer paise, rounding half up to the paisa."""
-    return int((Decimal(str(amount)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """Return integer paise as the wire form of money (``18160`` -> ``"181.60"``)."""
+    return money_str(rupees(paise))
 
 
 def round_half_up(x: Decimal) -> int:
@@ -42,19 +45,9 @@ def percent(numerator: int, denominator: int) -> Decimal:
 
 def iso(ts: int) -> str:
     """Return epoch seconds as ISO 8601 in exchange time (``2024-10-29T09:19:00+05:30``)."""
-    return datetime.fromtimestamp(ts, IST).isoformat()
-
-
-def exchange_date(ts: int) -> date:
-    """Return the exchange (IST) calendar date of epoch seconds."""
-    return datetime.fromtimestamp(ts + IST_OFFSET, UTC).date()
-
-
-def seconds_of_day(ts: int) -> int:
-    """Return seconds after exchange midnight for epoch seconds."""
-    return (ts + IST_OFFSET) % 86400
+    return datetime.fromtimestamp(ts, EXCHANGE_TZ).isoformat()
 
 
 def compact_stamp(ts: int) -> str:
     """Return ``YYYYMMDD_HHMMSS`` in exchange time, the stamp inside execution ids."""
-    return datetime.fromtimestamp(ts + IST_OFFSET, UTC).strftime("%Y%m%d_%H%M%S")
+    return datetime.fromtimestamp(ts + IST_OFFSET_SECONDS, UTC).strftime("%Y%m%d_%H%M%S")

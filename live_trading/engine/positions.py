@@ -268,7 +268,3 @@ class PositionStore:
         else:
             self.losses += 1
         return pos, trade
-
-    def unrealized(self, price_of) -> int:
-        """Total unrealized gross P&L of open positions, ``price_of(symbol)`` giving paise."""
-        return sum(p.unrealized_pnl(price_of(p.symbol)) for p in self.open)

@@ -15,6 +15,7 @@ from live_trading.engine import charges
 from live_trading.engine.engine import Carry, Engine, EngineSettings
 from live_trading.engine.events import NullSink, Summary
 from live_trading.marketdata.sessions import SESSION_SECONDS
+from live_trading.marketdata.store import load_day
 
 
 class MultiDayEngine:
@@ -32,7 +33,7 @@ class MultiDayEngine:
         for day in days:
             charges.rates_on(getattr(day, "date", day), settings.charge_schedule)
         if load is None:
-            from live_trading.marketdata.store import load_day as load
+            load = load_day
         self.graph = graph
         self.days = list(days)
         self.sink = sink if sink is not None else NullSink()

@@ -3,9 +3,11 @@
 Plain Python (numpy, pyarrow, talipp); nothing here imports Django. docs/marketdata.md describes the
 units, formats and contract facts; the modules are:
 
-- `symbols`: canonical and broker symbols
-- `instruments`: underlyings, dated contract facts, expiry and strike selection
+- `symbols`: canonical symbols
+- `universe`: the underlyings' dated contract facts and calendar corrections, as read from the data file
 - `sessions`: exchange time and the trading calendar
+- `instruments`: contract rules: expiry and strike selection, lot sizes
+- `broker_symbols`: broker trading symbols (their form depends on the contract calendar)
 - `day`, `store`: `MarketDay`, its Parquet files and `load_day`
 - `synthetic`, `pricing`: the deterministic synthetic market
 - `importer`: all-or-nothing import of real data

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from live_trading.marketdata import instruments
+from live_trading.marketdata.broker_symbols import from_broker_symbol
 from live_trading.marketdata.day import (
     MarketDay,
     day_symbols,
@@ -48,7 +49,7 @@ from live_trading.marketdata.sessions import (
     session_open_ts,
 )
 from live_trading.marketdata.store import imported_path, synthetic_path
-from live_trading.marketdata.symbols import OptionSymbol, SymbolError, from_broker_symbol, parse_symbol
+from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
 from live_trading.refusals import Refused
 
 TICK_COLUMNS = ("timestamp", "symbol", "price", "volume", "oi")

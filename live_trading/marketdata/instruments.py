@@ -1,24 +1,22 @@
-"""The instrument universe: underlyings and their contract facts, expiry and strike selection.
+"""Contract rules over the instrument universe: lookups, expiry and strike selection, lot sizes.
 
-Facts live in ``data/underlyings.toml`` (sources in docs/marketdata.md), so an underlying is added by
-editing data, not code. Every fact carries the date it took effect: lot sizes per contract, strike
-steps, the weekday of weekly and monthly expiries. Exchange holidays come from `sessions`.
+Facts live in ``data/underlyings.toml`` (read by `universe`; sources in docs/marketdata.md), so an
+underlying is added by editing data, not code. Every fact carries the date it took effect: lot sizes
+per contract, strike steps, the weekday of weekly and monthly expiries. Exchange holidays come from
+`sessions`.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from live_trading.marketdata.sessions import is_trading_day
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
-from live_trading.refusals import Refused
+from live_trading.marketdata.universe import InstrumentError, Underlying, on_change, universe
 
 __all__ = [
     "EXPIRY_RULES",
@@ -41,143 +39,14 @@ __all__ = [
     "weekly_expiries",
 ]
 
-DATA_FILE = Path(__file__).with_name("data") / "underlyings.toml"
 EXPIRY_RULES = ("current_weekly", "next_weekly", "current_monthly", "next_monthly")
-_WEEKDAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "NONE": None}
 # How far ahead contracts are listed: weeklies for the next five weeks, the next three monthlies.
 _WEEKLY_HORIZON_DAYS = 35
 _MONTHLY_LISTED = 3
 
 
-class InstrumentError(Refused, ValueError):
-    """An unknown underlying (subject ``underlying``), or a date the contract facts do not cover."""
-
-    subject = "date"
-
-
 class ExpiryError(InstrumentError):
     """No expiry matches the requested rule on that date."""
-
-
-@dataclass(frozen=True)
-class LotRevision:
-    lot: int
-    first_weekly_expiry: date | None
-    first_monthly_expiry: date | None
-    long_dated_switch: date | None
-    source: str
-
-
-@dataclass(frozen=True)
-class Underlying:
-    """One underlying and its dated contract facts, as read from the data file."""
-
-    name: str
-    description: str
-    kind: str
-    exchange: str
-    tick_size_paise: int
-    spot_tick_paise: int
-    annual_vol: float
-    level_anchors: tuple[tuple[date, float], ...]
-    strike_steps: tuple[tuple[date, Decimal], ...]
-    weekly_rules: tuple[tuple[date, int | None], ...]
-    monthly_rules: tuple[tuple[date, int | None], ...]
-    lot_revisions: tuple[LotRevision, ...] = field(default=())
-
-    @property
-    def has_options(self) -> bool:
-        return bool(self.monthly_rules)
-
-
-@dataclass(frozen=True)
-class CalendarOverrides:
-    extra_holidays: tuple[date, ...]
-    extra_sessions: tuple[date, ...]
-
-
-@dataclass(frozen=True)
-class Universe:
-    """Everything in one data file: the underlyings, the calendar corrections and the rate."""
-
-    underlyings: Mapping[str, Underlying]
-    calendar: CalendarOverrides
-    risk_free_rate: float
-
-    @classmethod
-    def from_file(cls, path: Path) -> Universe:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-        cal = raw.get("calendar", {})
-        return cls(
-            underlyings={name: _underlying(name, spec) for name, spec in raw["underlyings"].items()},
-            calendar=CalendarOverrides(
-                tuple(cal.get("extra_holidays", ())), tuple(cal.get("extra_sessions", ()))
-            ),
-            risk_free_rate=float(raw.get("risk_free_rate", 0.0)),
-        )
-
-
-def _underlying(name: str, spec: dict) -> Underlying:
-    parse_symbol(name)  # the table name must be a valid underlying symbol
-
-    def rules(key: str) -> tuple[tuple[date, int | None], ...]:
-        periods = []
-        for item in spec.get(key, ()):
-            if item["weekday"] not in _WEEKDAYS:
-                raise InstrumentError(f"{name}.{key}: weekday {item['weekday']!r} is not one of {list(_WEEKDAYS)}")
-            periods.append((item["from"], _WEEKDAYS[item["weekday"]]))
-        return tuple(sorted(periods))
-
-    return Underlying(
-        name=name,
-        description=spec.get("description", name),
-        kind=spec.get("kind", "index"),
-        exchange=spec.get("exchange", "NSE"),
-        tick_size_paise=int(spec.get("tick_size_paise", 5)),
-        spot_tick_paise=int(spec.get("spot_tick_paise", spec.get("tick_size_paise", 5))),
-        annual_vol=float(spec.get("annual_vol", 0.15)),
-        level_anchors=tuple((d, float(v)) for d, v in spec.get("level_anchors", ())),
-        strike_steps=tuple(sorted((s["from"], Decimal(str(s["step"]))) for s in spec.get("strike_steps", ()))),
-        weekly_rules=rules("weekly_expiry"),
-        monthly_rules=rules("monthly_expiry"),
-        lot_revisions=tuple(
-            LotRevision(
-                lot=int(r["lot"]),
-                first_weekly_expiry=r.get("first_weekly_expiry"),
-                first_monthly_expiry=r.get("first_monthly_expiry"),
-                long_dated_switch=r.get("long_dated_switch"),
-                source=r.get("source", ""),
-            )
-            for r in spec.get("lot_sizes", ())
-        ),
-    )
-
-
-_universe: Universe | None = None
-
-
-def universe() -> Universe:
-    """The universe in use (the package data file unless `use_universe` replaced it)."""
-    global _universe
-    if _universe is None:
-        _universe = Universe.from_file(DATA_FILE)
-    return _universe
-
-
-def use_universe(new: Universe | None) -> None:
-    """Replace the universe (tests, or a deployment with its own data file); None restores the default."""
-    global _universe
-    _universe = new
-    _clear_caches()
-
-
-def calendar_overrides() -> CalendarOverrides:
-    return universe().calendar
-
-
-def risk_free_rate() -> float:
-    return universe().risk_free_rate
 
 
 def underlying_names() -> list[str]:
@@ -447,8 +316,4 @@ def _closest_to_premium(underlying, expiry, right, premiums, target) -> OptionSy
     return best[1]
 
 
-def _clear_caches() -> None:
-    from live_trading.marketdata import sessions
-
-    monthly_expiry.cache_clear()
-    sessions._calendar_sessions.cache_clear()
+on_change(monthly_expiry.cache_clear)

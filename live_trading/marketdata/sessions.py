@@ -13,10 +13,13 @@ covers fall back to Monday-Friday, which is stated in docs/marketdata.md.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, time, timedelta
+import time as time_module
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
+from live_trading.marketdata.universe import calendar_overrides, on_change
 
 EXCHANGE_TZ = ZoneInfo("Asia/Kolkata")
 IST_OFFSET_SECONDS = 5 * 3600 + 30 * 60
@@ -28,14 +31,17 @@ SESSION_CLOSE = time(15, 30)
 SESSION_SECONDS = 22_500
 """09:15:00 to 15:29:59 inclusive, one row per second."""
 
-_OPEN_OFFSET = SESSION_OPEN.hour * 3600 + SESSION_OPEN.minute * 60
+OPEN_SECOND = SESSION_OPEN.hour * 3600 + SESSION_OPEN.minute * 60
+"""09:15:00 as seconds after exchange midnight."""
+LAST_SECOND = OPEN_SECOND + SESSION_SECONDS - 1
+"""15:29:59, the last second with a tick, as seconds after exchange midnight."""
 _CALENDAR_NAME = "XBOM"
 
 
 def session_open_ts(day: date) -> int:
     """Epoch seconds of 09:15:00 IST on `day`."""
     midnight_utc = (day - date(1970, 1, 1)).days * 86_400
-    return midnight_utc - IST_OFFSET_SECONDS + _OPEN_OFFSET
+    return midnight_utc - IST_OFFSET_SECONDS + OPEN_SECOND
 
 
 def session_close_ts(day: date) -> int:
@@ -58,25 +64,24 @@ def exchange_date(ts: int) -> date:
     return date(1970, 1, 1) + timedelta(days=(int(ts) + IST_OFFSET_SECONDS) // 86_400)
 
 
-def epoch_seconds(moment: datetime) -> int:
-    """Epoch seconds of `moment`; a naive datetime is taken as exchange time."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=EXCHANGE_TZ)
-    return int(moment.astimezone(UTC).timestamp())
+def exchange_today() -> date:
+    """The exchange's calendar date now (the server's own time zone plays no part)."""
+    return exchange_date(int(time_module.time()))
 
 
 @functools.cache
 def _calendar_sessions() -> tuple[date, date, frozenset[date]]:
     import exchange_calendars
 
-    from live_trading.marketdata import instruments
-
     cal = exchange_calendars.get_calendar(_CALENDAR_NAME)
     sessions = {ts.date() for ts in cal.sessions}
-    extra = instruments.calendar_overrides()
+    extra = calendar_overrides()
     sessions |= set(extra.extra_sessions)
     sessions -= set(extra.extra_holidays)
     return cal.first_session.date(), cal.last_session.date(), frozenset(sessions)
+
+
+on_change(_calendar_sessions.cache_clear)
 
 
 def calendar_covers(d: date) -> bool:

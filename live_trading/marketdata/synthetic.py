@@ -46,6 +46,7 @@ from live_trading.marketdata.sessions import (
     trading_days,
 )
 from live_trading.marketdata.symbols import OptionSymbol
+from live_trading.marketdata.universe import risk_free_rate
 from live_trading.refusals import Refused
 
 STRIKES_EACH_SIDE = 15
@@ -123,7 +124,7 @@ def generate_day(underlying: str, day: date, seed: int = 0) -> MarketDay:
         iv_drift = _ou_minutes(rng, n, minutes=30, sd=1.0)
         for rank, (expiry, lot) in enumerate(zip(expiries, lots, strict=True)):
             calls, puts = _chain_prices(
-                spot, log_spot, timestamps, day, expiry, strikes, day_vol, iv_drift, instruments.risk_free_rate()
+                spot, log_spot, timestamps, day, expiry, strikes, day_vol, iv_drift, risk_free_rate()
             )
             for j, k in enumerate(strikes):
                 for right, values in (("CE", calls), ("PE", puts)):

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from live_trading.engine.engine import EngineSettings
+from live_trading.engine.events import FanoutSink
 from live_trading.engine.session import MultiDayEngine
 from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.sessions import trading_days
@@ -20,8 +21,11 @@ from live_trading.marketdata.store import imported_path, load_day, mark_used, sy
 from live_trading.refusals import Refused
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import SessionThread
+from live_trading.snapshots import finished_state
+from live_trading.stream.sink import StreamSink
 from sessions_app.persistence import SessionWriter
-from strategies.graph.model import StrategyGraph, parse_graph
+from strategies.graph.model import StrategyGraph
+from strategies.graph.parse import parse_graph
 
 
 class InvalidRunRequest(Refused, ValueError):
@@ -41,7 +45,7 @@ class PreparedRun:
     days: tuple[date, ...]
     engine: MultiDayEngine
     writer: SessionWriter
-    stream: object | None
+    stream: StreamSink
 
     @property
     def total_ticks(self) -> int:
@@ -71,9 +75,9 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
         raise InvalidRunRequest("to", f"there is no trading day from {start.isoformat()} to {end.isoformat()}")
     if admit is not None:
         admit(name, days)
-    stream = make_stream_sink(session_id, user_id)
-    writer = SessionWriter(session_id, stream=stream)
-    sink = writer if stream is None else _fanout(writer, stream)
+    stream = StreamSink(session_id, user_id)
+    writer = SessionWriter(session_id, stream=stream, final_state=finished_state)
+    sink = FanoutSink(writer, stream)
     engine = MultiDayEngine(
         graph, days, sink, EngineSettings(seed=str(seed), starting_capital=starting_capital_paise),
         load=shared_day,
@@ -122,19 +126,6 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
-def make_stream_sink(session_id: str, user_id: str):
-    """The stream's sink for a session, or None while the stream is not installed."""
-    try:
-        from live_trading.stream.sink import StreamSink
-    except ImportError:
-        return None
-    return StreamSink(session_id, user_id)
-
-
-def _fanout(writer, stream):
-    from live_trading.engine.events import FanoutSink
-
-    return FanoutSink(writer, stream)
 
 
 def start_thread(session, prepared: PreparedRun) -> SessionThread:

@@ -306,9 +306,15 @@ def dumps(obj) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_default)
 
 
+def gzip_base64(raw: bytes) -> str:
+    """Return gzip + base64 of ``raw`` (ASCII): the one compressed form of the stream and the REST API.
+    No timestamp in the gzip header, so the same bytes always give the same string."""
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+
+
 def compress(obj) -> str:
     """Return gzip + base64 of ``obj``'s compact JSON; the same object always gives the same string."""
-    return base64.b64encode(gzip.compress(dumps(obj).encode(), compresslevel=6, mtime=0)).decode("ascii")
+    return gzip_base64(dumps(obj).encode())
 
 
 def decompress(text: str):
@@ -325,9 +331,9 @@ def compress_fields(kind: str, data: dict) -> dict:
     sizes = {}
     for name in fields:
         if name in out and not isinstance(out[name], str):
-            raw = dumps(out[name])
-            sizes[name] = len(raw.encode())
-            out[name] = base64.b64encode(gzip.compress(raw.encode(), compresslevel=6, mtime=0)).decode("ascii")
+            raw = dumps(out[name]).encode()
+            sizes[name] = len(raw)
+            out[name] = gzip_base64(raw)
     if kind in ("initial_state", "session_complete") and sizes:
         out["uncompressed_sizes"] = sizes
     return out

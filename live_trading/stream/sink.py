@@ -28,15 +28,17 @@ from live_trading.engine.events import (
     SessionComplete,
     TickSnapshot,
     TradeClosed,
+    progress,
 )
-from live_trading.engine.money import IST, iso
+from live_trading.engine.money import iso
+from live_trading.marketdata.sessions import EXCHANGE_TZ
 from live_trading.stream import publish as publishing
 from live_trading.stream.events import SESSION_STATUSES
 
 
 def now_iso() -> str:
     """Wall-clock time now, ISO 8601 in exchange time (lifecycle events and heartbeats)."""
-    return datetime.now(IST).isoformat(timespec="seconds")
+    return datetime.now(EXCHANGE_TZ).isoformat(timespec="seconds")
 
 
 class StreamSink:
@@ -158,8 +160,7 @@ class StreamSink:
         realized, unrealized = latest.realized_pnl_paise, latest.unrealized_pnl_paise
         return {
             "timestamp": iso(latest.ts),
-            "progress": {"ticks_processed": processed, "total_ticks": total,
-                         "progress_percentage": round(100 * processed / total, 2) if total else 0},
+            "progress": progress(processed, total),
             "active_nodes": list(latest.active_nodes),
             "ltp_updates": self._underlying_changes(snaps),
             "open_positions": {p.position_id: [p.current_price_paise / 100, p.unrealized_pnl_paise / 100]

@@ -16,13 +16,12 @@ from django_eventstream.storage import EventDoesNotExist, StorageBase
 
 from live_trading.stream.channels import SESSION_PREFIX
 from live_trading.stream.hub import events_after, hub
+from live_trading.stream.publish import publish
 
 
 class RingStorage(StorageBase):
     def append_event(self, channel, event_type, data):
         """Publish through ``publish`` (the one way in); kept for the library's interface."""
-        from live_trading.stream.publish import publish
-
         session_id = self._session(channel)
         payload = data if isinstance(data, dict) else {"value": data}
         n = publish(user_id=payload.get("user_id", ""), session_id=session_id, event=event_type, data=payload)

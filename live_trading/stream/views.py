@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from config.api import BodylessView
 from config.ascii import is_ascii_number
 from config.ids import is_session_id
+from live_trading import snapshots
 from live_trading.stream import auth
 from live_trading.stream.channels import SESSION_PREFIX, readable_sessions, session_channel, user_channel
 from live_trading.stream.events import ALWAYS_SENT, FILTERS, compress_fields, dumps, sse_frame
@@ -342,14 +343,10 @@ def _then_close(fn, *args):
 
 
 def _initial_state(session_id: str) -> dict:
-    from live_trading import snapshots
-
     return snapshots.initial_state(session_id)
 
 
 def _stream_sessions(user, since):
-    from live_trading import snapshots
-
     return snapshots.stream_sessions(user, since)
 
 

@@ -5,7 +5,8 @@ Plain Python, no Django: ``validate_graph(data)`` returns every error with its p
 documented in docs/strategies.md.
 """
 
-from strategies.graph.model import GraphError, InvalidGraph, StrategyGraph, parse_graph
+from strategies.graph.model import GraphError, InvalidGraph, StrategyGraph
+from strategies.graph.parse import parse_graph
 from strategies.graph.validate import validate_graph
 
 __all__ = ["GraphError", "InvalidGraph", "StrategyGraph", "parse_graph", "validate_graph"]

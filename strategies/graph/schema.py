@@ -6,7 +6,15 @@ documentation (docs/strategies.md), the validator and the engine cannot drift ap
 
 import re
 
+from live_trading.marketdata import candles, instruments, sessions
+
 FORMAT_VERSION = 1
+
+# The exchange session (seconds after midnight, exchange time) and the candle timeframes are market
+# facts; the vocabulary names them, market data defines them.
+SESSION_OPEN = sessions.OPEN_SECOND
+SESSION_CLOSE = sessions.LAST_SECOND
+TIMEFRAMES = candles.TIMEFRAMES
 
 # Node types as written in the JSON, and the class-like names the seeds show in node events.
 NODE_TYPES = ("start", "entry_signal", "entry", "exit_signal", "exit", "square_off", "re_entry")
@@ -50,19 +58,13 @@ CONFIG_KEYS = {
     "re_entry": frozenset({"max_re_entries", "on", "wait_seconds"}),
 }
 
-# Exchange session in seconds after midnight, Asia/Kolkata.
-SESSION_OPEN = 9 * 3600 + 15 * 60
-SESSION_CLOSE = 15 * 3600 + 29 * 60 + 59
 
 
 
 def underlyings() -> tuple[str, ...]:
     """Underlyings a strategy may trade: those the market-data layer knows with listed options."""
-    from live_trading.marketdata import instruments
-
     return tuple(n for n in instruments.underlying_names() if instruments.get_underlying(n).has_options)
 
-TIMEFRAMES = {"1m": 60, "3m": 180, "5m": 300, "15m": 900}
 EXPIRY_RULES = ("current_weekly", "next_weekly", "current_monthly", "next_monthly")
 STRIKE_RULES = ("atm", "itm", "otm", "premium")
 MAX_STRIKE_OFFSET = 20

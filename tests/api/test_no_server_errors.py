@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from live_trading.broker_actions import create_broker_connection
+from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 from strategies.actions import create_strategy
 from tests.api.conftest import GRAPH
@@ -85,7 +86,7 @@ def world(alice, bob, charlie):
     session = SimulationSession.objects.create(
         owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=1, graph=GRAPH,
         broker_connection=broker, start_date=date(2024, 11, 4), end_date=date(2024, 11, 4), underlying="NIFTY",
-        status=SimulationSession.Status.COMPLETED,
+        status=lifecycle.COMPLETED,
     )
     real = {"session_id": session.id, "user_id": alice.user_id, "object_id": {"api-strategy": str(strategy.id),
                                                                              "api-broker-connection": str(broker.id)}}

@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from live_trading.broker_actions import create_broker_connection
+from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 from strategies.actions import create_strategy
 from tests.api.conftest import GRAPH
@@ -62,7 +63,7 @@ def objects_of(user) -> dict:
     session = SimulationSession.objects.create(
         owner=user, strategy=strategy, strategy_name=strategy.name, strategy_version=1, graph=GRAPH,
         broker_connection=broker, start_date=date(2024, 11, 4), end_date=date(2024, 11, 4), underlying="NIFTY",
-        status=SimulationSession.Status.COMPLETED,
+        status=lifecycle.COMPLETED,
     )
     return {"strategy": str(strategy.id), "broker": str(broker.id), "session_id": session.id, "user_id": user.user_id}
 

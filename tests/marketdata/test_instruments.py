@@ -7,11 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from live_trading.marketdata import instruments
 from live_trading.marketdata.instruments import (
     ExpiryError,
     InstrumentError,
-    Universe,
     expiries,
     get_underlying,
     is_trading_day,
@@ -24,6 +22,7 @@ from live_trading.marketdata.instruments import (
     weekly_expiries,
 )
 from live_trading.marketdata.synthetic import generate_day
+from live_trading.marketdata.universe import DATA_FILE, Universe, use_universe
 
 
 @pytest.mark.parametrize(
@@ -233,7 +232,7 @@ def test_strike_rules_without_what_they_need_are_refused():
 def test_a_new_underlying_is_added_by_data_alone(tmp_path):
     data = tmp_path / "underlyings.toml"
     data.write_text(
-        instruments.DATA_FILE.read_text()
+        DATA_FILE.read_text()
         + """
 [underlyings.SENSEX]
 kind = "index"
@@ -260,7 +259,7 @@ tick_size_paise = 5
 level_anchors = [[2024-10-01, 2900]]
 """
     )
-    instruments.use_universe(Universe.from_file(data))
+    use_universe(Universe.from_file(data))
     try:
         assert select_expiry("SENSEX", date(2024, 10, 29), "current_weekly") == date(2024, 10, 31)  # Fri 1 Nov closed
         assert lot_size("SENSEX", date(2024, 11, 8)) == 10
@@ -271,6 +270,6 @@ level_anchors = [[2024-10-01, 2900]]
         sensex = generate_day("SENSEX", date(2024, 10, 29), 0)
         assert len(sensex.symbols) == 1 + 31 * 2 * 2
     finally:
-        instruments.use_universe(None)
+        use_universe(None)
     with pytest.raises(InstrumentError):
         get_underlying("SENSEX")

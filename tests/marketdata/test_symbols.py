@@ -6,14 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from live_trading.marketdata.broker_symbols import from_broker_symbol, to_broker_symbol
 from live_trading.marketdata.symbols import (
     OptionSymbol,
     SymbolError,
     UnderlyingSymbol,
     format_symbol,
-    from_broker_symbol,
     parse_symbol,
-    to_broker_symbol,
 )
 
 

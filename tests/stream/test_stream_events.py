@@ -18,7 +18,7 @@ from live_trading.stream.hub import CoalescingQueue, Envelope, Listener, Ring, e
 from live_trading.stream.publish import publish
 from live_trading.stream.sink import StreamSink
 from strategies.graph.examples import example_names, load_example
-from strategies.graph.model import parse_graph
+from strategies.graph.parse import parse_graph
 
 pytestmark = pytest.mark.django_db
 

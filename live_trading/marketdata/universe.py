@@ -1,0 +1,159 @@
+"""The instrument universe as data: the underlyings' dated contract facts, the calendar corrections and
+the risk-free rate, read from ``data/underlyings.toml`` (sources in docs/marketdata.md).
+
+A leaf of the market-data layer: it imports only `symbols`, so the trading calendar (`sessions`) and the
+contract rules (`instruments`) both read it without importing each other.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from live_trading.marketdata.symbols import parse_symbol
+from live_trading.refusals import Refused
+
+DATA_FILE = Path(__file__).with_name("data") / "underlyings.toml"
+_WEEKDAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "NONE": None}
+
+
+class InstrumentError(Refused, ValueError):
+    """An unknown underlying (subject ``underlying``), or a date the contract facts do not cover."""
+
+    subject = "date"
+
+
+@dataclass(frozen=True)
+class LotRevision:
+    lot: int
+    first_weekly_expiry: date | None
+    first_monthly_expiry: date | None
+    long_dated_switch: date | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Underlying:
+    """One underlying and its dated contract facts, as read from the data file."""
+
+    name: str
+    description: str
+    kind: str
+    exchange: str
+    tick_size_paise: int
+    spot_tick_paise: int
+    annual_vol: float
+    level_anchors: tuple[tuple[date, float], ...]
+    strike_steps: tuple[tuple[date, Decimal], ...]
+    weekly_rules: tuple[tuple[date, int | None], ...]
+    monthly_rules: tuple[tuple[date, int | None], ...]
+    lot_revisions: tuple[LotRevision, ...] = field(default=())
+
+    @property
+    def has_options(self) -> bool:
+        return bool(self.monthly_rules)
+
+
+@dataclass(frozen=True)
+class CalendarOverrides:
+    extra_holidays: tuple[date, ...]
+    extra_sessions: tuple[date, ...]
+
+
+@dataclass(frozen=True)
+class Universe:
+    """Everything in one data file: the underlyings, the calendar corrections and the rate."""
+
+    underlyings: Mapping[str, Underlying]
+    calendar: CalendarOverrides
+    risk_free_rate: float
+
+    @classmethod
+    def from_file(cls, path: Path) -> Universe:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+        cal = raw.get("calendar", {})
+        return cls(
+            underlyings={name: _underlying(name, spec) for name, spec in raw["underlyings"].items()},
+            calendar=CalendarOverrides(
+                tuple(cal.get("extra_holidays", ())), tuple(cal.get("extra_sessions", ()))
+            ),
+            risk_free_rate=float(raw.get("risk_free_rate", 0.0)),
+        )
+
+
+def _underlying(name: str, spec: dict) -> Underlying:
+    parse_symbol(name)  # the table name must be a valid underlying symbol
+
+    def rules(key: str) -> tuple[tuple[date, int | None], ...]:
+        periods = []
+        for item in spec.get(key, ()):
+            if item["weekday"] not in _WEEKDAYS:
+                raise InstrumentError(f"{name}.{key}: weekday {item['weekday']!r} is not one of {list(_WEEKDAYS)}")
+            periods.append((item["from"], _WEEKDAYS[item["weekday"]]))
+        return tuple(sorted(periods))
+
+    return Underlying(
+        name=name,
+        description=spec.get("description", name),
+        kind=spec.get("kind", "index"),
+        exchange=spec.get("exchange", "NSE"),
+        tick_size_paise=int(spec.get("tick_size_paise", 5)),
+        spot_tick_paise=int(spec.get("spot_tick_paise", spec.get("tick_size_paise", 5))),
+        annual_vol=float(spec.get("annual_vol", 0.15)),
+        level_anchors=tuple((d, float(v)) for d, v in spec.get("level_anchors", ())),
+        strike_steps=tuple(sorted((s["from"], Decimal(str(s["step"]))) for s in spec.get("strike_steps", ()))),
+        weekly_rules=rules("weekly_expiry"),
+        monthly_rules=rules("monthly_expiry"),
+        lot_revisions=tuple(
+            LotRevision(
+                lot=int(r["lot"]),
+                first_weekly_expiry=r.get("first_weekly_expiry"),
+                first_monthly_expiry=r.get("first_monthly_expiry"),
+                long_dated_switch=r.get("long_dated_switch"),
+                source=r.get("source", ""),
+            )
+            for r in spec.get("lot_sizes", ())
+        ),
+    )
+
+
+_universe: Universe | None = None
+_on_change: list[Callable[[], None]] = []
+
+
+def universe() -> Universe:
+    """The universe in use (the package data file unless `use_universe` replaced it)."""
+    global _universe
+    if _universe is None:
+        _universe = Universe.from_file(DATA_FILE)
+    return _universe
+
+
+def use_universe(new: Universe | None) -> None:
+    """Replace the universe (tests, or a deployment with its own data file); None restores the default.
+
+    Every cache registered with `on_change` is cleared.
+    """
+    global _universe
+    _universe = new
+    for clear in _on_change:
+        clear()
+
+
+def on_change(clear: Callable[[], None]) -> None:
+    """Call `clear` whenever the universe is replaced: the modules above this one cache what they
+    derive from it (the trading calendar, monthly expiries) and register their cache's ``cache_clear``."""
+    _on_change.append(clear)
+
+
+def calendar_overrides() -> CalendarOverrides:
+    return universe().calendar
+
+
+def risk_free_rate() -> float:
+    return universe().risk_free_rate
