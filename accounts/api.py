@@ -1,10 +1,11 @@
 """Who the caller is: API tokens and ``/api/me``, and the ownership rule every endpoint that serves a
 user's objects follows.
 
-Ownership rule: a user reads and changes only their own objects; another user's object answers 404,
-exactly as an id that does not exist, so ids cannot be probed. Staff may read anyone's objects (by id,
-or listed with ``?owner=<user_id>``) but the API does not let them change or delete other users'
-objects: that is what the admin is for, where it is recorded who did it.
+Ownership rule (reading: ``accounts.ownership``, shared with the stream): a user reads and changes only
+their own objects; another user's object answers 404, exactly as an id that does not exist, so ids
+cannot be probed. Staff may read anyone's objects (by id, or listed with ``?owner=<user_id>``) but the
+API does not let them change or delete other users' objects: that is what the admin is for, where it is
+recorded who did it.
 """
 
 from django.contrib.auth import authenticate
@@ -16,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import ownership
 from config.api import (
     BAD_REQUEST_SCHEMA,
     DETAIL_SCHEMA,
@@ -78,7 +80,7 @@ class OwnedObjectsMixin:
     def get_object(self):
         """Return the object if the caller may read it; 404 otherwise, whether it exists or not."""
         obj = super().get_object()
-        if obj.owner_id != self.request.user.pk and not self.request.user.is_staff:
+        if not ownership.may_read(self.request.user, obj):
             raise exceptions.NotFound(f"No {self.model._meta.object_name} matches the given query.")
         return obj
 

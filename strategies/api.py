@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.api import ID_PARAMETER, OWNER_PARAMETER, STAFF_READ_ONLY, OwnedObjectsMixin
 from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED
 from strategies import actions
+from strategies.graph.examples import ATM_SHORT_CALL
 from strategies.models import Strategy
 from strategies.serializers import (
     GraphCheckSerializer,
@@ -19,30 +20,7 @@ from strategies.serializers import (
     StrategySerializer,
 )
 
-EXAMPLE_GRAPH = {
-    "format_version": 1,
-    "name": "ATM short call",
-    "nodes": [
-        {
-            "id": "start",
-            "type": "start",
-            "config": {"underlying": "NIFTY", "start_time": "09:20", "square_off_time": "15:15"},
-        },
-        {
-            "id": "sell-ce",
-            "type": "entry",
-            "config": {
-                "instrument": "option",
-                "expiry": "current_weekly",
-                "strike": {"rule": "atm", "offset": 0},
-                "right": "CE",
-                "side": "sell",
-                "lots": 1,
-            },
-        },
-    ],
-    "edges": [{"from": "start", "to": "sell-ce"}],
-}
+EXAMPLE_GRAPH = ATM_SHORT_CALL
 EXAMPLE_STRATEGY = {
     "id": "3f1c2a9e-5b7d-4c1e-9a2b-6d8e0f4a1b2c",
     "owner": "user_2yfjTGEKjL7XkklQyBaMP6SN2Lc",

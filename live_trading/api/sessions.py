@@ -19,6 +19,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import ownership
 from accounts.api import OWNER_PARAMETER, OwnedObjectsMixin
 from accounts.models import User
 from config.api import BodylessView, Conflict, errors
@@ -56,8 +57,7 @@ def session_conflict(message: str, status: str | None) -> Conflict:
 
 
 def visible_sessions(user):
-    qs = SimulationSession.objects.select_related("owner", "broker_connection")
-    return qs if user.is_staff else qs.filter(owner=user)
+    return ownership.readable(user, SimulationSession.objects.select_related("owner", "broker_connection"))
 
 
 def session_for(request, session_id: str) -> SimulationSession:
@@ -78,11 +78,10 @@ def _check_control(user, owner) -> None:
 
 
 def user_for(request, user_id: str) -> User:
-    if user_id == request.user.user_id:
-        return request.user
-    if request.user.is_staff:
-        return get_object_or_404(User, user_id=user_id)
-    raise Http404("no such user")
+    user = ownership.readable_user(request.user, user_id)
+    if user is None:
+        raise Http404("no such user")
+    return user
 
 
 def session_row(session: SimulationSession) -> dict:

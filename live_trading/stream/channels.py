@@ -3,18 +3,19 @@
 Channels are ``user-<user_id>`` (every session of a user, live events only) and
 ``session-<session_id>`` (one session; its stored events are kept for replay, so it is the channel
 named in SSE ids). A client never names a channel: the URL names a user or a session, and this
-manager turns that into channels only if the user may read them, following the API's ownership
-rule (``accounts/api.py``): your own, or anyone's for staff; anything else is 404, like an id that
+manager turns that into channels only if the user may read them, following the one ownership
+rule (``accounts/ownership.py``): your own, or anyone's for staff; anything else is 404, like an id that
 does not exist. It implements django-eventstream's ``ChannelManagerBase`` and is installed as
 ``EVENTSTREAM_CHANNELMANAGER_CLASS``.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.http import Http404
 from django_eventstream.channelmanager import ChannelManagerBase
 
+from accounts import ownership
+from accounts.ownership import may_read_user
 from sessions_app.models import SimulationSession
 
 USER_PREFIX = "user-"
@@ -29,22 +30,11 @@ def session_channel(session_id: str) -> str:
     return f"{SESSION_PREFIX}{session_id}"
 
 
-def may_read_user(user, user_id: str) -> bool:
-    """Whether ``user`` may read the stream of the user whose public id is ``user_id``."""
-    if user is None or not user.is_authenticated:
-        return False
-    if user.user_id == user_id:
-        return True
-    return user.is_staff and get_user_model().objects.filter(user_id=user_id, is_active=True).exists()
-
-
 def readable_sessions(user, session_ids) -> dict[str, str]:
     """Of ``session_ids``, those ``user`` may read, mapped to their owner's ``user_id``."""
-    if user is None or not user.is_authenticated or not session_ids:
+    if not session_ids:
         return {}
-    qs = SimulationSession.objects.filter(pk__in=list(session_ids))
-    if not user.is_staff:
-        qs = qs.filter(owner=user)
+    qs = ownership.readable(user, SimulationSession.objects.filter(pk__in=list(session_ids)))
     return dict(qs.values_list("pk", "owner__user_id"))
 
 

@@ -24,7 +24,6 @@ from urllib.parse import unquote
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -33,6 +32,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from accounts import ownership
 from config.api import BodylessView
 from config.ascii import is_ascii_number
 from config.ids import is_session_id
@@ -44,6 +44,7 @@ from live_trading.stream.hub import Listener, hub
 from live_trading.stream.publish import ensure_bus
 from live_trading.stream.sink import now_iso
 from sessions_app import lifecycle
+from sessions_app.models import SimulationSession
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,9 @@ def _resolve(request, user, user_id, session_id, last_event_id) -> StreamContext
         owner = readable_sessions(user, [session_id])[session_id]
         resume = {session_id: wanted[session_id]} if session_id in wanted else {}
         return StreamContext(owner, session_id, None, True, None, resume)
-    target = user if user.user_id == user_id else get_user_model().objects.get(user_id=user_id)
-    owned = readable_sessions(target, wanted)
-    resume = {sid: last for sid, last in wanted.items() if owned.get(sid) == user_id}
+    target = ownership.readable_user(user, user_id)  # not None: the channel manager let it through
+    owned = set(SimulationSession.objects.filter(pk__in=list(wanted), owner=target).values_list("pk", flat=True))
+    resume = {sid: last for sid, last in wanted.items() if sid in owned}
     return StreamContext(user_id, None, target, True, None, resume, since if resume or not wanted else None)
 
 

@@ -7,6 +7,33 @@ from pathlib import Path
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
+# The smallest useful graph, written by hand from docs/strategies.md: sell one lot of the ATM weekly call
+# at 09:20. The API documentation shows it and the API tests post it.
+ATM_SHORT_CALL = {
+    "format_version": 1,
+    "name": "ATM short call",
+    "nodes": [
+        {
+            "id": "start",
+            "type": "start",
+            "config": {"underlying": "NIFTY", "start_time": "09:20", "square_off_time": "15:15"},
+        },
+        {
+            "id": "sell-ce",
+            "type": "entry",
+            "config": {
+                "instrument": "option",
+                "expiry": "current_weekly",
+                "strike": {"rule": "atm", "offset": 0},
+                "right": "CE",
+                "side": "sell",
+                "lots": 1,
+            },
+        },
+    ],
+    "edges": [{"from": "start", "to": "sell-ce"}],
+}
+
 
 def example_names() -> list[str]:
     """Names of the shipped examples (file names without ``.json``), sorted."""
