@@ -441,11 +441,14 @@ def raw_get(server, path, headers, *, pause: float, until: bytes | None = None, 
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
     time.sleep(pause)
     sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
     data = b""
     while chunk := sock.recv(1 << 16):
         data += chunk
         if until is not None and until in data and b"\n\n" in data[data.index(until):]:
             break
+        if time.monotonic() > deadline:  # a stream never ends by itself: heartbeats would keep this going
+            raise AssertionError(f"no {until!r} within {timeout}s; got {data[-300:]!r}")
     sock.close()
     return data
 
@@ -475,7 +478,9 @@ def test_a_response_bigger_than_a_send_reaches_a_reader_that_paused_whole(server
 def test_a_stream_whose_reader_paused_gets_every_event_in_order(server, readers, alice, bob):
     watcher = readers(user_stream(server, alice), **bearer(alice))  # reads as events come: the reference
     bobs = readers(user_stream(server, bob), **bearer(bob))
-    session_id = start_session(server, alice, mode="backtest")
+    # Fast, but not a backtest: the stream must open while the session runs (a stream opened after
+    # the end gets only the ended session's initial_state, which includes its session_complete).
+    session_id = start_session(server, alice, speed=5000)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         slow = pool.submit(raw_get, server, f"/api/v1/sse/{session_id}", bearer(alice), pause=3.0,
                            until=b"event: session_complete")
