@@ -11,8 +11,6 @@ reach past the 404 into the view.
 """
 
 import re
-from datetime import date
-from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -20,11 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from live_trading.broker_actions import create_broker_connection
-from sessions_app import lifecycle
-from sessions_app.models import SimulationSession
-from strategies.actions import create_strategy
-from tests.api.conftest import GRAPH
+from tests.api.conftest import objects_of
 from tests.conftest import client_for
 
 # Committed data, as in tests/api/test_schema_fuzz.py: hundreds of requests inside one test transaction
@@ -81,15 +75,9 @@ def fast_password_hashing(settings):
 @pytest.fixture
 def world(alice, bob, charlie):
     """Alice's objects (the real ids paths may take) and clients for alice and charlie (staff)."""
-    strategy = create_strategy(alice, name="Fuzzed", graph=GRAPH)
-    broker = create_broker_connection(alice, account_id="FUZZ-1", starting_capital=Decimal("100000.00"))
-    session = SimulationSession.objects.create(
-        owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=1, graph=GRAPH,
-        broker_connection=broker, start_date=date(2024, 11, 4), end_date=date(2024, 11, 4), underlying="NIFTY",
-        status=lifecycle.COMPLETED,
-    )
-    real = {"session_id": session.id, "user_id": alice.user_id, "object_id": {"api-strategy": str(strategy.id),
-                                                                             "api-broker-connection": str(broker.id)}}
+    ids = objects_of(alice)
+    real = {"session_id": ids["session_id"], "user_id": alice.user_id,
+            "object_id": {"api-strategy": ids["strategy"], "api-broker-connection": ids["broker"]}}
     return {"clients": {"owner": client_for(alice), "staff": client_for(charlie)}, "real": real}
 
 

@@ -11,8 +11,6 @@ ended session, her user_id), so the detail endpoints are exercised past their 40
 """
 
 import hashlib
-from datetime import date
-from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -27,11 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from live_trading.broker_actions import create_broker_connection
-from sessions_app import lifecycle
-from sessions_app.models import SimulationSession
-from strategies.actions import create_strategy
-from tests.api.conftest import GRAPH
+from tests.api.conftest import objects_of
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
 schema.config.generation.update(
@@ -54,18 +48,6 @@ CONFORMANCE = [status_code_conformance, content_type_conformance, response_schem
 def fast_password_hashing(settings):
     """Fuzzing the token endpoint hashes a password per case; the production hasher takes ~0.2 s each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def objects_of(user) -> dict:
-    """Create one object of each kind the paths name, owned by ``user``; return their ids."""
-    strategy = create_strategy(user, name="Fuzzed", graph=GRAPH)
-    broker = create_broker_connection(user, account_id="FUZZ-1", starting_capital=Decimal("100000.00"))
-    session = SimulationSession.objects.create(
-        owner=user, strategy=strategy, strategy_name=strategy.name, strategy_version=1, graph=GRAPH,
-        broker_connection=broker, start_date=date(2024, 11, 4), end_date=date(2024, 11, 4), underlying="NIFTY",
-        status=lifecycle.COMPLETED,
-    )
-    return {"strategy": str(strategy.id), "broker": str(broker.id), "session_id": session.id, "user_id": user.user_id}
 
 
 @pytest.fixture
