@@ -34,12 +34,12 @@ sys.path.insert(0, str(REPO))
 
 from benchdoc import write_section  # noqa: E402
 
+from live_trading.marketdata.calendar import is_trading_day  # noqa: E402
 from live_trading.marketdata.candles import CandleBuilder  # noqa: E402
 from live_trading.marketdata.day import read_day  # noqa: E402
 from live_trading.marketdata.feed import ReplayFeed  # noqa: E402
 from live_trading.marketdata.indicators import IndicatorRegistry  # noqa: E402
 from live_trading.marketdata.instruments import select_expiry, select_strike  # noqa: E402
-from live_trading.marketdata.sessions import is_trading_day  # noqa: E402
 from live_trading.marketdata.store import ensure_synthetic_day  # noqa: E402
 from live_trading.marketdata.synthetic import generate_day  # noqa: E402
 

@@ -59,7 +59,7 @@ def part_a(repeats: int = 5):
     from live_trading import actions
     from live_trading.engine.engine import EngineSettings
     from live_trading.engine.events import NullSink
-    from live_trading.engine.session import MultiDayEngine
+    from live_trading.engine.multiday import MultiDayEngine
     from live_trading.runner.build import shared_day
     from live_trading.runner.registry import registry
     from sessions_app.models import SimulationSession

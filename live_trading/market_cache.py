@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from live_trading.marketdata import store
-from live_trading.marketdata.sessions import trading_days
+from live_trading.marketdata.calendar import trading_days
 from live_trading.models import SyntheticDayCharge
 from sessions_app.models import SimulationSession
 

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from config.api import PlainFormsMixin, StrictSerializerMixin
 from live_trading.demo import DEMO_DAYS
-from live_trading.marketdata.sessions import exchange_today
+from live_trading.marketdata.calendar import exchange_today
 from live_trading.models import BrokerConnection
 from live_trading.refusals import Refused, check_replay_span
 from live_trading.snapshots import row_totals

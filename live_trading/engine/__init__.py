@@ -15,6 +15,6 @@ Events (``events.py``): NodeExecuted, PositionEvent, TradeClosed, TickSnapshot (
 
 from live_trading.engine.engine import Engine, EngineSettings
 from live_trading.engine.events import FanoutSink, ListSink, NullSink, Sink
-from live_trading.engine.session import MultiDayEngine
+from live_trading.engine.multiday import MultiDayEngine
 
 __all__ = ["Engine", "EngineSettings", "FanoutSink", "ListSink", "MultiDayEngine", "NullSink", "Sink"]

@@ -42,7 +42,7 @@ from live_trading.engine.market import TF_NAMES, InstrumentUnavailable, MarketSt
 from live_trading.engine.money import compact_stamp, iso, percent, rupees
 from live_trading.engine.nodes import ACTIVE, COMPLETED, NODE_CLASSES, Execution, RiskMonitor
 from live_trading.engine.positions import Fill, PositionStore
-from live_trading.marketdata.sessions import IST_OFFSET_SECONDS
+from live_trading.marketdata.calendar import IST_OFFSET_SECONDS
 from strategies.graph.model import StrategyGraph
 
 

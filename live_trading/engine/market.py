@@ -21,10 +21,10 @@ from datetime import date
 import numpy as np
 
 from live_trading.marketdata import instruments
+from live_trading.marketdata.calendar import IST_OFFSET_SECONDS, exchange_date
 from live_trading.marketdata.candles import TIMEFRAMES as TF_SECONDS
 from live_trading.marketdata.candles import CandleBuilder, timeframe_seconds
 from live_trading.marketdata.indicators import IndicatorRegistry
-from live_trading.marketdata.sessions import IST_OFFSET_SECONDS, exchange_date
 from live_trading.marketdata.symbols import OptionSymbol, parse_symbol
 from strategies.graph import schema
 from strategies.graph.model import StrikeRule

@@ -8,7 +8,7 @@ timestamps in exchange time (Asia/Kolkata, a fixed +05:30: India keeps no daylig
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from live_trading.marketdata.sessions import EXCHANGE_TZ, IST_OFFSET_SECONDS
+from live_trading.marketdata.calendar import EXCHANGE_TZ, IST_OFFSET_SECONDS
 
 _CENT = Decimal("0.01")
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from live_trading.marketdata.calendar import IST_OFFSET_SECONDS
 from live_trading.marketdata.day import MarketDay
-from live_trading.marketdata.sessions import IST_OFFSET_SECONDS
 
 TIMEFRAMES: dict[str, int] = {"1m": 60, "3m": 180, "5m": 300, "15m": 900}
 _NO_CANDLES: tuple = ()

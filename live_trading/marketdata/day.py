@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from live_trading.marketdata.sessions import SESSION_SECONDS, session_open_ts, session_timestamps
+from live_trading.marketdata.calendar import TRADING_SECONDS, market_open_ts, trading_timestamps
 
 FORMAT = "ticks-v1"
 _META_PREFIX = "marketdata."
@@ -99,7 +99,7 @@ class MarketDay:
 
 def empty_arrays(n_symbols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Zeroed (prices, volumes, oi, tick_mask) for a full session."""
-    shape = (SESSION_SECONDS, n_symbols)
+    shape = (TRADING_SECONDS, n_symbols)
     return (
         np.zeros(shape, np.int64),
         np.zeros(shape, np.int64),
@@ -128,13 +128,13 @@ def from_ticks(
     volumes.ravel()[flat] = volume
     ois.ravel()[flat] = oi
     mask.ravel()[flat] = True
-    last = np.where(mask, np.arange(0, SESSION_SECONDS * m, m)[:, None], 0)
+    last = np.where(mask, np.arange(0, TRADING_SECONDS * m, m)[:, None], 0)
     np.maximum.accumulate(last, axis=0, out=last)
     last += np.arange(m)
     return MarketDay(
         underlying=underlying,
         date=day,
-        timestamps=session_timestamps(day),
+        timestamps=trading_timestamps(day),
         symbols=list(symbols),
         prices=prices.ravel()[last],
         volumes=volumes,
@@ -218,7 +218,7 @@ def read_day(path: Path) -> MarketDay:
         meta["underlying"],
         day,
         symbols,
-        rows=table["ts"].to_numpy() - session_open_ts(day),
+        rows=table["ts"].to_numpy() - market_open_ts(day),
         cols=_symbol_codes(table["symbol"], symbols),
         price=table["price"].to_numpy(),
         volume=table["volume"].to_numpy(),

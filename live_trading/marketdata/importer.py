@@ -33,6 +33,12 @@ import pyarrow.parquet as pq
 
 from live_trading.marketdata import instruments
 from live_trading.marketdata.broker_symbols import from_broker_symbol
+from live_trading.marketdata.calendar import (
+    IST_OFFSET_SECONDS,
+    TRADING_SECONDS,
+    is_trading_day,
+    market_open_ts,
+)
 from live_trading.marketdata.day import (
     MarketDay,
     day_symbols,
@@ -41,12 +47,6 @@ from live_trading.marketdata.day import (
     ticks,
     to_table,
     write_temporary,
-)
-from live_trading.marketdata.sessions import (
-    IST_OFFSET_SECONDS,
-    SESSION_SECONDS,
-    is_trading_day,
-    session_open_ts,
 )
 from live_trading.marketdata.store import imported_path, synthetic_path
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
@@ -433,8 +433,8 @@ def _check_times(ts: np.ndarray, kind: str, lines: np.ndarray, issue) -> date | 
     if not is_trading_day(first_day):
         issue(lines[0], "timestamp", f"{first_day.isoformat()} is not a trading day")
         return None
-    second = ts - session_open_ts(first_day)
-    outside = ((second < 0) | (second >= SESSION_SECONDS)) & ~mixed
+    second = ts - market_open_ts(first_day)
+    outside = ((second < 0) | (second >= TRADING_SECONDS)) & ~mixed
     for line in lines[outside]:
         issue(line, "timestamp", "outside the session 09:15:00-15:29:59 IST")
     if kind == "candles":
@@ -560,7 +560,7 @@ def _merge(underlying: str, day: date, items: list[_Parsed], data_dir) -> Market
     new_rows, new_syms, new_price, new_volume, new_oi = [], [], [], [], []
     bar_symbols: set[str] = set()
     replaced: set[str] = set()
-    open_ts = session_open_ts(day)
+    open_ts = market_open_ts(day)
     for item in items:
         mine = np.array([parse_symbol(s).underlying == underlying for s in item.symbols])
         syms = [s for s, keep in zip(item.symbols, mine, strict=True) if keep]

@@ -34,8 +34,8 @@ from talipp.indicators import ATR, BB, EMA, RSI, SMA, VWAP, SuperTrend
 from talipp.indicators.SuperTrend import Trend
 from talipp.ohlcv import OHLCV
 
+from live_trading.marketdata.calendar import IST_OFFSET_SECONDS
 from live_trading.marketdata.candles import Candle, timeframe_name, timeframe_seconds
-from live_trading.marketdata.sessions import IST_OFFSET_SECONDS
 
 
 class BandsValue(NamedTuple):

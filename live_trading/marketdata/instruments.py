@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
-from live_trading.marketdata.sessions import is_trading_day
+from live_trading.marketdata.calendar import is_trading_day
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
 from live_trading.marketdata.universe import InstrumentError, Underlying, on_change, universe
 

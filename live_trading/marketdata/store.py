@@ -24,9 +24,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from live_trading.marketdata.calendar import is_trading_day, trading_days
 from live_trading.marketdata.day import MarketDay, read_day, write_day
 from live_trading.marketdata.instruments import get_underlying
-from live_trading.marketdata.sessions import is_trading_day, trading_days
 from live_trading.refusals import Refused
 
 DEFAULT_SEED = 0

@@ -36,15 +36,15 @@ from decimal import Decimal
 import numpy as np
 
 from live_trading.marketdata import instruments
+from live_trading.marketdata.calendar import (
+    TRADING_SECONDS,
+    is_trading_day,
+    market_close_ts,
+    trading_days,
+    trading_timestamps,
+)
 from live_trading.marketdata.day import MarketDay
 from live_trading.marketdata.pricing import SECONDS_PER_YEAR, black_scholes
-from live_trading.marketdata.sessions import (
-    SESSION_SECONDS,
-    is_trading_day,
-    session_close_ts,
-    session_timestamps,
-    trading_days,
-)
 from live_trading.marketdata.symbols import OptionSymbol
 from live_trading.marketdata.universe import risk_free_rate
 from live_trading.refusals import Refused
@@ -105,7 +105,7 @@ def generate_day(underlying: str, day: date, seed: int = 0) -> MarketDay:
     rng = np.random.Generator(
         np.random.PCG64(np.random.SeedSequence([seed, day.toordinal(), zlib.crc32(underlying.encode())]))
     )
-    n = SESSION_SECONDS
+    n = TRADING_SECONDS
     profile = _intraday_profile(n)
     day_vol = info.annual_vol * float(np.clip(np.exp(0.25 * rng.standard_normal()), 0.6, 2.2))
     open_level = level * math.exp(0.01 * rng.standard_normal())
@@ -113,7 +113,7 @@ def generate_day(underlying: str, day: date, seed: int = 0) -> MarketDay:
     log_spot, vol_path = _spot_path(rng, n, open_level, day_vol, profile)
     tick = info.tick_size_paise
     spot = _to_ticks(np.exp(log_spot) * 100.0, tick)
-    timestamps = session_timestamps(day)
+    timestamps = trading_timestamps(day)
 
     symbols = [underlying]
     price_cols = [spot[:, None]]
@@ -214,10 +214,10 @@ def _chain_prices(spot, log_spot, timestamps, day, expiry, strikes, day_vol, iv_
     with calendar time and the equivalent volatility keeps both, and makes same-day options behave as
     they do: worth tens of rupees at the open of an expiry day, almost nothing at its close.
     """
-    cal_years = np.maximum(session_close_ts(expiry) - timestamps, 1).astype(float) / SECONDS_PER_YEAR
+    cal_years = np.maximum(market_close_ts(expiry) - timestamps, 1).astype(float) / SECONDS_PER_YEAR
     later_sessions = len(trading_days(day + timedelta(days=1), expiry))
-    remaining = np.maximum(session_close_ts(day) - timestamps, 1).astype(float)
-    var_years = (remaining + later_sessions * SESSION_SECONDS) / (_TRADING_DAYS_PER_YEAR * SESSION_SECONDS)
+    remaining = np.maximum(market_close_ts(day) - timestamps, 1).astype(float)
+    var_years = (remaining + later_sessions * TRADING_SECONDS) / (_TRADING_DAYS_PER_YEAR * TRADING_SECONDS)
     atm_iv = day_vol * 1.08 * np.exp(-_IV_SPOT_BETA * (log_spot - log_spot[0]) + 0.05 * iv_drift)
     atm_iv = np.clip(atm_iv, 0.04, 2.0)[:, None]
     spot_f = spot.astype(float)[:, None]

@@ -14,9 +14,9 @@ from django.conf import settings
 
 from live_trading.engine.engine import EngineSettings
 from live_trading.engine.events import FanoutSink
-from live_trading.engine.session import MultiDayEngine
+from live_trading.engine.multiday import MultiDayEngine
+from live_trading.marketdata.calendar import trading_days
 from live_trading.marketdata.instruments import get_underlying
-from live_trading.marketdata.sessions import trading_days
 from live_trading.marketdata.store import imported_path, load_day, mark_used, synthetic_path
 from live_trading.refusals import Refused
 from live_trading.runner.registry import registry

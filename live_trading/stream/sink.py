@@ -31,7 +31,7 @@ from live_trading.engine.events import (
     progress,
 )
 from live_trading.engine.money import iso
-from live_trading.marketdata.sessions import EXCHANGE_TZ
+from live_trading.marketdata.calendar import EXCHANGE_TZ
 from live_trading.stream import publish as publishing
 from live_trading.stream.events import SESSION_STATUSES
 

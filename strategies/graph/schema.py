@@ -6,14 +6,14 @@ documentation (docs/strategies.md), the validator and the engine cannot drift ap
 
 import re
 
-from live_trading.marketdata import candles, instruments, sessions
+from live_trading.marketdata import calendar, candles, instruments
 
 FORMAT_VERSION = 1
 
 # The exchange session (seconds after midnight, exchange time) and the candle timeframes are market
 # facts; the vocabulary names them, market data defines them.
-SESSION_OPEN = sessions.OPEN_SECOND
-SESSION_CLOSE = sessions.LAST_SECOND
+MARKET_OPEN = calendar.OPEN_SECOND
+MARKET_CLOSE = calendar.LAST_SECOND
 TIMEFRAMES = candles.TIMEFRAMES
 
 # Node types as written in the JSON, and the class-like names the seeds show in node events.

@@ -32,7 +32,7 @@ def validate_graph(data) -> list[GraphError]:
 
 def _session_time(v) -> int:
     t = parse_time(v)
-    if not schema.SESSION_OPEN <= t <= schema.SESSION_CLOSE:
+    if not schema.MARKET_OPEN <= t <= schema.MARKET_CLOSE:
         raise ValueError(f"{v!r} is outside the exchange session 09:15:00-15:29:59")
     return t
 
@@ -391,7 +391,7 @@ class _Validator:
         except ValueError as e:
             self.err(path, f"{e} (compared with a {kind})")
             return
-        if kind == schema.KIND_TIME and not schema.SESSION_OPEN <= parsed <= schema.SESSION_CLOSE:
+        if kind == schema.KIND_TIME and not schema.MARKET_OPEN <= parsed <= schema.MARKET_CLOSE:
             self.err(path, f"{v!r} is outside the exchange session 09:15:00-15:29:59, so the condition cannot change")
         if kind == schema.KIND_DAY and parsed > 4:
             self.err(path, "the exchange is closed on weekends")
@@ -448,7 +448,7 @@ class _Validator:
         if "at" in o:
             t = self.time(o["at"], f"{path}.at")
             secs = schema.TIMEFRAMES.get(tf)
-            if t is not None and secs and (t - schema.SESSION_OPEN) % secs:
+            if t is not None and secs and (t - schema.MARKET_OPEN) % secs:
                 self.err(f"{path}.at", f"no {tf} candle opens at {o['at']}; {tf} candles open every {secs // 60} minutes from 09:15")
 
     def indicator(self, o, path):

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import numpy as np
 
+from live_trading.marketdata.calendar import market_open_ts
 from live_trading.marketdata.day import MarketDay
-from live_trading.marketdata.sessions import session_open_ts
 from strategies.graph import parse_graph
 
 DAY = date(2024, 10, 29)  # a Tuesday; NIFTY weekly expiry 2024-10-31, lot 25
@@ -44,7 +44,7 @@ def scripted_day(series: dict, until: str = "09:30:00", underlying: str = "NIFTY
             mask[row, j] = True
     # Every symbol "trades" every second so candles see each second's price.
     mask[prices > 0] = True
-    ts = np.arange(n, dtype=np.int64) + session_open_ts(on)
+    ts = np.arange(n, dtype=np.int64) + market_open_ts(on)
     return MarketDay(underlying, on, ts, symbols, prices, np.zeros_like(prices), np.zeros_like(prices), mask)
 
 

@@ -11,7 +11,7 @@ from django.db import connections
 
 from live_trading.engine.engine import Engine, EngineSettings
 from live_trading.engine.events import ListSink, SessionComplete, TradeClosed
-from live_trading.engine.session import MultiDayEngine
+from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.store import load_day
 from strategies.graph import parse_graph
 from strategies.graph.examples import example_names, load_example

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from live_trading.marketdata.calendar import market_open_ts
 from live_trading.marketdata.candles import Candle, CandleBuilder, aggregate, bucket_start, day_candles
 from live_trading.marketdata.day import from_ticks
 from live_trading.marketdata.feed import ReplayFeed
-from live_trading.marketdata.sessions import session_open_ts
 
 DAY = date(2024, 10, 29)
-OPEN = session_open_ts(DAY)  # 09:15:00 IST
+OPEN = market_open_ts(DAY)  # 09:15:00 IST
 CE = "NIFTY:2024-10-31:OPT:24300:CE"
 # (seconds after 09:15:00, price in paise, volume)
 TICKS = [(0, 10_000, 50), (10, 10_500, 25), (59, 9_800, 75), (90, 10_100, 25), (200, 10_300, 50),

@@ -5,12 +5,12 @@ from datetime import date
 import numpy as np
 import pytest
 
+from live_trading.marketdata.calendar import market_open_ts
 from live_trading.marketdata.day import from_ticks
 from live_trading.marketdata.feed import ReplayFeed
-from live_trading.marketdata.sessions import session_open_ts
 
 DAY = date(2024, 10, 29)
-OPEN = session_open_ts(DAY)
+OPEN = market_open_ts(DAY)
 CE = "NIFTY:2024-10-31:OPT:24300:CE"
 PE = "NIFTY:2024-10-31:OPT:24300:PE"
 

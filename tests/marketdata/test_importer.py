@@ -5,13 +5,13 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from live_trading.marketdata.calendar import market_open_ts
 from live_trading.marketdata.candles import Candle, aggregate, day_candles
 from live_trading.marketdata.importer import ImportFailed, import_files
-from live_trading.marketdata.sessions import session_open_ts
 from live_trading.marketdata.store import imported_path, load_day
 
 DAY = date(2024, 10, 29)
-OPEN = session_open_ts(DAY)
+OPEN = market_open_ts(DAY)
 PE = "NIFTY:2024-11-07:OPT:24250:PE"
 
 GOOD_TICKS = """timestamp,symbol,price,volume,oi

@@ -12,7 +12,7 @@ from pyarrow.lib import ArrowInvalid
 from live_trading import actions
 from live_trading.engine.engine import EngineSettings
 from live_trading.engine.events import ListSink, NodeExecuted, PositionEvent, TradeClosed
-from live_trading.engine.session import MultiDayEngine
+from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.store import imported_path, load_day
 from live_trading.runner.registry import registry
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession

@@ -21,8 +21,8 @@ from django.core.management.base import CommandError
 from config.cli import RefusingCommand, iso_date, non_negative_int, underlying_name
 from live_trading.engine.engine import EngineSettings
 from live_trading.engine.events import NodeExecuted, TradeClosed
-from live_trading.engine.session import MultiDayEngine
-from live_trading.marketdata.sessions import trading_days
+from live_trading.engine.multiday import MultiDayEngine
+from live_trading.marketdata.calendar import trading_days
 from live_trading.marketdata.store import load_day
 from live_trading.refusals import check_replay_span
 from strategies.graph import InvalidGraph, parse_graph

@@ -24,34 +24,34 @@ from live_trading.marketdata.universe import calendar_overrides, on_change
 EXCHANGE_TZ = ZoneInfo("Asia/Kolkata")
 IST_OFFSET_SECONDS = 5 * 3600 + 30 * 60
 
-SESSION_OPEN = time(9, 15)
-SESSION_CLOSE = time(15, 30)
+MARKET_OPEN = time(9, 15)
+MARKET_CLOSE = time(15, 30)
 """The first second after the session: the last tick of a day is at 15:29:59."""
 
-SESSION_SECONDS = 22_500
+TRADING_SECONDS = 22_500
 """09:15:00 to 15:29:59 inclusive, one row per second."""
 
-OPEN_SECOND = SESSION_OPEN.hour * 3600 + SESSION_OPEN.minute * 60
+OPEN_SECOND = MARKET_OPEN.hour * 3600 + MARKET_OPEN.minute * 60
 """09:15:00 as seconds after exchange midnight."""
-LAST_SECOND = OPEN_SECOND + SESSION_SECONDS - 1
+LAST_SECOND = OPEN_SECOND + TRADING_SECONDS - 1
 """15:29:59, the last second with a tick, as seconds after exchange midnight."""
 _CALENDAR_NAME = "XBOM"
 
 
-def session_open_ts(day: date) -> int:
+def market_open_ts(day: date) -> int:
     """Epoch seconds of 09:15:00 IST on `day`."""
     midnight_utc = (day - date(1970, 1, 1)).days * 86_400
     return midnight_utc - IST_OFFSET_SECONDS + OPEN_SECOND
 
 
-def session_close_ts(day: date) -> int:
+def market_close_ts(day: date) -> int:
     """Epoch seconds of 15:30:00 IST on `day` (one second after the last tick)."""
-    return session_open_ts(day) + SESSION_SECONDS
+    return market_open_ts(day) + TRADING_SECONDS
 
 
-def session_timestamps(day: date) -> np.ndarray:
+def trading_timestamps(day: date) -> np.ndarray:
     """The 22,500 per-second timestamps 09:15:00 to 15:29:59 IST of `day`, int64."""
-    return np.arange(SESSION_SECONDS, dtype=np.int64) + session_open_ts(day)
+    return np.arange(TRADING_SECONDS, dtype=np.int64) + market_open_ts(day)
 
 
 def exchange_datetime(ts: int) -> datetime:
@@ -70,7 +70,7 @@ def exchange_today() -> date:
 
 
 @functools.cache
-def _calendar_sessions() -> tuple[date, date, frozenset[date]]:
+def _calendar_days() -> tuple[date, date, frozenset[date]]:
     import exchange_calendars
 
     cal = exchange_calendars.get_calendar(_CALENDAR_NAME)
@@ -81,12 +81,12 @@ def _calendar_sessions() -> tuple[date, date, frozenset[date]]:
     return cal.first_session.date(), cal.last_session.date(), frozenset(sessions)
 
 
-on_change(_calendar_sessions.cache_clear)
+on_change(_calendar_days.cache_clear)
 
 
 def calendar_covers(d: date) -> bool:
     """Whether the exchange calendar package has holiday data for `d`."""
-    first, last, _ = _calendar_sessions()
+    first, last, _ = _calendar_days()
     return first <= d <= last
 
 
@@ -95,7 +95,7 @@ def is_trading_day(d: date) -> bool:
 
     Outside the calendar package's range every Monday-Friday counts as a trading day.
     """
-    first, last, sessions = _calendar_sessions()
+    first, last, sessions = _calendar_days()
     if first <= d <= last:
         return d in sessions
     return d.weekday() < 5

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from live_trading.engine import charges
 from live_trading.engine.engine import Carry, Engine, EngineSettings
 from live_trading.engine.events import NullSink, Summary
-from live_trading.marketdata.sessions import SESSION_SECONDS
+from live_trading.marketdata.calendar import TRADING_SECONDS
 from live_trading.marketdata.store import load_day
 
 
@@ -39,8 +39,8 @@ class MultiDayEngine:
         self.sink = sink if sink is not None else NullSink()
         self.settings = settings
         self._load = load
-        # Every day is a full session of SESSION_SECONDS ticks; corrected as days are loaded.
-        self.carry = Carry(total_ticks=SESSION_SECONDS * len(self.days))
+        # Every day is a full session of TRADING_SECONDS ticks; corrected as days are loaded.
+        self.carry = Carry(total_ticks=TRADING_SECONDS * len(self.days))
         self._k = -1
         self.load_seconds = 0.0
         self.engine: Engine | None = None
@@ -56,7 +56,7 @@ class MultiDayEngine:
             t0 = time.perf_counter()  # measured only, so that ticks per second can leave loading out
             day = self._load(self.graph.underlying, day)
             self.load_seconds += time.perf_counter() - t0
-        self.carry.total_ticks += day.n_ticks - SESSION_SECONDS if hasattr(day, "n_ticks") else 0
+        self.carry.total_ticks += day.n_ticks - TRADING_SECONDS if hasattr(day, "n_ticks") else 0
         last = self._k == len(self.days) - 1
         self.engine = Engine(self.graph, day, self.sink, self.settings, carry=self.carry, final=last)
         return True
