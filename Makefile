@@ -12,12 +12,18 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 # Re-installs only when requirements.txt changes, so re-running is fast.
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || { python=$$(scripts/find-python) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# The pages' front-end libraries (package.json, pinned by package-lock.json); again only when the lock changes.
+node_modules/.installed: package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 18 or newer (with npm) is needed to install the pages' libraries: apt-get install nodejs npm, or https://nodejs.org"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 lint: setup

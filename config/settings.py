@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "strategies",
     "live_trading",
     "sessions_app",
+    "pages",
 ]
 
 MIDDLEWARE = [
@@ -42,6 +43,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,13 +101,22 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Our own modules, and the npm libraries the pages use (package.json, installed by `make setup` with
+# `npm ci`), each under a vendor/ prefix: no CDN, no copy of a library in the repository.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/lightweight-charts", NODE_MODULES / "lightweight-charts" / "dist"),
+    ("vendor/elkjs", NODE_MODULES / "elkjs" / "lib"),
+]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Served by the app itself (whitenoise, config/static.py), DEBUG or not, straight from the apps' and
 # STATICFILES_DIRS' folders: `make run` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 MARKET_DATA_DIR = Path(env_str("MARKET_DATA_DIR") or VAR_DIR / "market_data")
 # Generated (synthetic) market days are a cache, about 12 MB a day: after a start, the least recently
@@ -201,3 +212,20 @@ STREAM_GC_REFREEZE_SECONDS = env_int("STREAM_GC_REFREEZE_SECONDS", 600, minimum=
 # Under daphne, send what a response writes at once rather than on the event loop's next turn
 # (config/immediate_writes.py); off only to measure the difference.
 IMMEDIATE_WRITES = env_bool("IMMEDIATE_WRITES", True)
+
+# Content-Security-Policy on every response (Django's own middleware): scripts and styles only from
+# this origin and never inline, so text a user typed can never run as script; nothing from another host.
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}

@@ -56,7 +56,9 @@ class Command(RefusingCommand):
             self.prepare_demo_market_days()
         base = f"http://{host}:{port}"
         self.stdout.write(self.style.SUCCESS(f"\nServing on {base}  (Ctrl-C stops the server and the database)"))
+        self.stdout.write(f"  pages       {base}/   (log in as the demo user below)")
         self.stdout.write(f"  admin       {base}/admin/")
+        self.stdout.write(f"  API docs    {base}/api/docs/")
         self.stdout.write(f"  health      {base}/healthz")
         if not no_demo:
             self.stdout.write(f"  demo user   {DEMO_USER['username']} / {DEMO_USER['password']}  ({data.demo_user.user_id})")

@@ -1,0 +1,16 @@
+"""The trader's pages: ``/`` (dashboard or login), log in and out."""
+
+from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
+from django.urls import path
+from django.views.generic import RedirectView
+
+from pages import views
+
+urlpatterns = [
+    path("", views.home, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the API's JSON).
+    path("favicon.ico", RedirectView.as_view(url=static("livesim/favicon.svg"), permanent=True)),
+]
