@@ -7,6 +7,10 @@ The engine (``engine.py``) steps the strategy and trades in integer paise on its
   rupees), and the ``TickSnapshot`` a sink that wants ticks gets (paise);
 * the node event details of an order (``order_details``, ``closed_position``);
 * the dashboard snapshot (``Readout.snapshot``, seed 004), JSON-ready.
+
+Orders render money one way wherever they appear (the dashboard's ``broker_data.orders``, an
+``order_placed`` node event's ``order_details``, an exit's closed positions): two-place rupee
+strings (``money.rupees_str``), the wire's form of money.
 """
 
 from __future__ import annotations
@@ -185,11 +189,11 @@ def order_details(order, lots: int, lot_size: int) -> dict:
         "lots": lots,
         "lot_size": lot_size,
         "order_type": "MARKET",
-        "ltp": order.ltp / 100,
+        "ltp": rupees_str(order.ltp),
         "status": order.status,
     }
     if order.fill_price is not None:
-        details["price"] = order.fill_price / 100
+        details["price"] = rupees_str(order.fill_price)
         details["charges"] = order.charges.as_rupees()
     return details
 
@@ -199,7 +203,7 @@ def closed_position(position, quantity: int, order, reason: str) -> dict:
     ``positions`` lists it; ``price`` is the closing order's fill."""
     return {
         "position_id": position.position_id, "re_entry_num": position.re_entry_num, "symbol": position.symbol,
-        "quantity": quantity, "price": order.fill_price / 100, "order_id": order.order_id,
+        "quantity": quantity, "price": rupees_str(order.fill_price), "order_id": order.order_id,
         "exit_reason": reason, "status": position.status,
     }
 

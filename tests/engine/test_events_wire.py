@@ -42,7 +42,7 @@ def test_every_event_is_json_ready_and_keeps_the_seed_field_names():
             "order_details"} <= set(order)
     assert order["node_type"] == "EntryNode" and ISO.match(order["timestamp"])
     assert order["order_details"]["symbol"] == "NIFTY:2024-10-31:OPT:24500:PE"
-    assert (order["order_details"]["side"], order["order_details"]["quantity"], order["order_details"]["price"]) == ("sell", 25, 181.6)
+    assert (order["order_details"]["side"], order["order_details"]["quantity"], order["order_details"]["price"]) == ("sell", 25, "181.60")
 
     signal = next(e for e in sink.of(NodeExecuted) if e.event_type == "signal_emitted").to_dict()
     [result] = signal["evaluated_conditions"]["condition_results"]
