@@ -55,7 +55,7 @@ class NodeExecuted:
         return iso(self.ts)
 
     def to_dict(self) -> dict:
-        d = {
+        payload = {
             "execution_id": self.execution_id,
             "parent_execution_id": self.parent_execution_id,
             "timestamp": self.timestamp,
@@ -64,8 +64,8 @@ class NodeExecuted:
             "node_name": self.node_name,
             "node_type": self.node_type,
         }
-        d.update(self.details)
-        return d
+        payload.update(self.details)
+        return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +367,7 @@ class ListSink:
 
     def of(self, cls) -> list:
         """Return the events of one class, in order."""
-        return [e for e in self.events if isinstance(e, cls)]
+        return [event for event in self.events if isinstance(event, cls)]
 
 
 class FanoutSink:
@@ -375,9 +375,9 @@ class FanoutSink:
 
     def __init__(self, *sinks):
         self.sinks = sinks
-        self.wants_ticks = any(s.wants_ticks for s in sinks)
-        self._tick_sinks = tuple(s for s in sinks if s.wants_ticks)
-        dues = [getattr(s, "tick_due", None) for s in self._tick_sinks]
+        self.wants_ticks = any(sink.wants_ticks for sink in sinks)
+        self._tick_sinks = tuple(sink for sink in sinks if sink.wants_ticks)
+        dues = [getattr(sink, "tick_due", None) for sink in self._tick_sinks]
         if dues and all(dues):
             self._dues = tuple(dues)
             self.tick_due = self._any_tick_due
@@ -387,5 +387,5 @@ class FanoutSink:
 
     def emit(self, event) -> None:
         targets = self._tick_sinks if isinstance(event, TickSnapshot) else self.sinks
-        for s in targets:
-            s.emit(event)
+        for sink in targets:
+            sink.emit(event)
