@@ -11,6 +11,8 @@ The session runner uses::
 
 Events (``events.py``): NodeExecuted, PositionEvent, TradeClosed, TickSnapshot (only to sinks with
 ``wants_ticks``), CandleCompleted, SessionComplete.
+The engine (``engine.py``) steps and trades; what it shows, the snapshot and the records and details
+its events carry, is rendered by ``readout.py``.
 """
 
 from live_trading.engine.engine import Engine, EngineSettings

@@ -70,6 +70,25 @@ class PaperBroker:
         base = underlying_price if option else price
         return int(Decimal(base * quantity) * rate)
 
+    def account(self, store, market) -> dict:
+        """The account with the positions of ``store`` at ``market``'s current tick (paise): starting
+        capital, margin used (per the approximation above) and available, total value, realized (net
+        of charges) and unrealized P&L."""
+        used = 0
+        unrealized = 0
+        spot = market.underlying_prices[market.row]
+        for position in store.open:
+            price = market.price(position.symbol)
+            unrealized += position.unrealized_pnl(price)
+            option = position.symbol != market.underlying
+            basis = position.entry_price if option and position.side == "buy" else price
+            used += self.margin(option=option, side=position.side, price=basis,
+                                quantity=position.quantity_remaining, underlying_price=spot)
+        capital = self.settings.starting_capital
+        value = capital + store.realized_net + unrealized
+        return {"starting_capital": capital, "used_margin": used, "available_margin": value - used,
+                "total_value": value, "realized_pnl": store.realized_net, "unrealized_pnl": unrealized}
+
     def submit(
         self, *, ts: int, symbol: str, side: str, quantity: int, ltp: int, option: bool,
         available_margin: int | None = None, underlying_price: int = 0, execution_id: str = "",

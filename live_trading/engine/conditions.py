@@ -175,11 +175,11 @@ def operand_getter(o: Operand, m, book):
         col = m.underlying_prices
 
         def get():
-            return col[m.i] or None
+            return col[m.row] or None
 
         return get
     if t == "time_of_day":
-        return lambda: m.tod
+        return lambda: m.time_of_day
     if t == "day_of_week":
         return lambda: m.dow
     if t == "candle":

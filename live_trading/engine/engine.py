@@ -2,7 +2,8 @@
 
 Build an ``Engine`` with a parsed strategy graph, a ``MarketDay`` and a sink; call ``step()`` to
 process one tick (it returns whether ticks remain) or ``run()`` to go to the end; read ``snapshot()``
-between steps. Everything the engine does is reported to the sink as typed events (``events.py``).
+between steps. Everything the engine does is reported to the sink as typed events (``events.py``);
+what it shows (the snapshot, the records and details its events carry) is rendered by ``readout.py``.
 
 Per tick, in this order: candles that completed are published (indicators updated, one
 ``CandleCompleted`` each); the controller's timers run (start, no new entries, square-off time);
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from live_trading.engine import charges as charges_mod
 from live_trading.engine.broker import BrokerSettings, PaperBroker
@@ -28,20 +30,24 @@ from live_trading.engine.events import (
     CandleCompleted,
     NodeExecuted,
     NullSink,
-    OpenPositionTick,
     PositionEvent,
-    PositionState,
     SessionComplete,
     Summary,
-    TickSnapshot,
     TradeClosed,
-    TradeRecord,
-    progress,
 )
 from live_trading.engine.market import TF_NAMES, InstrumentUnavailable, MarketState
-from live_trading.engine.money import compact_stamp, iso, percent, rupees
-from live_trading.engine.nodes import ACTIVE, COMPLETED, NODE_CLASSES, Execution, RiskMonitor
+from live_trading.engine.money import compact_stamp, iso, rupees
+from live_trading.engine.nodes import (
+    ACTIVE,
+    COMPLETED,
+    NODE_CLASSES,
+    Execution,
+    RiskMonitor,
+    exit_quantity,
+    limit_details,
+)
 from live_trading.engine.positions import Fill, PositionStore
+from live_trading.engine.readout import Readout, closed_position, order_details, session_summary, trade_record
 from live_trading.marketdata.calendar import IST_OFFSET_SECONDS
 from strategies.graph.model import StrategyGraph
 
@@ -65,7 +71,7 @@ class EngineSettings:
 
 @dataclass
 class Carry:
-    """What a multi-day session carries from one day's engine to the next (``session.py``): the
+    """What a multi-day session carries from one day's engine to the next (``multiday.py``): the
     position store (so trades, totals and position numbers continue), the execution counter, the
     drawdown so far, and tick counts for progress. A single-day engine makes its own."""
 
@@ -80,7 +86,10 @@ class Carry:
 class Engine:
     """Runs one strategy over one market day. Not thread-safe: one thread steps it and reads it.
 
-    ``final=False`` (multi-day sessions) leaves ``SessionComplete`` to the caller.
+    ``final=False`` (multi-day sessions) leaves ``SessionComplete`` to the caller. Read by
+    ``readout.Readout``: ``ticks_processed`` (today), ``ticks_before`` (earlier days of the session),
+    ``session_ticks`` (the whole session's), ``active_nodes`` (node id -> node, in activation order),
+    ``last_executions`` (node id -> (execution id, epoch seconds, event type)).
     """
 
     def __init__(self, graph: StrategyGraph, day, sink=None, settings: EngineSettings | None = None,
@@ -93,88 +102,87 @@ class Engine:
         # A sink that coalesces ticks (the stream keeps a few a second) says when one is due, so the
         # engine builds a TickSnapshot only then; its LTP changes are those since the last one built.
         self._tick_due = getattr(self.sink, "tick_due", None)
-        self._last_tick_row = -1
-        self._watched: list[int] = [0]
-        self._watched_for = 0  # how many positions the watched columns were worked out for
-        self.market = m = MarketState(day)
-        if graph.underlying != m.underlying:
-            raise ValueError(f"the strategy trades {graph.underlying} but the market day is {m.underlying}'s")
+        self.market = market = MarketState(day)
+        if graph.underlying != market.underlying:
+            raise ValueError(f"the strategy trades {graph.underlying} but the market day is {market.underlying}'s")
         self.carry = carry = carry or Carry()
         self.final = final
         self.store = carry.store
-        rates = charges_mod.rates_on(m.date, self.settings.charge_schedule)
-        self.broker = PaperBroker(rates, m.tick_size, BrokerSettings(
+        rates = charges_mod.rates_on(market.date, self.settings.charge_schedule)
+        self.broker = PaperBroker(rates, market.tick_size, BrokerSettings(
             starting_capital=self.settings.starting_capital,
             slippage_ticks=self.settings.slippage_ticks,
             short_option_margin_rate=self.settings.short_option_margin_rate,
             futures_margin_rate=self.settings.futures_margin_rate,
         ))
-        self.n = m.n
-        self._timestamps = m.timestamps
-        self._i = 0
+        self._day_ticks = market.tick_count
+        self._timestamps = market.timestamps
+        self._processed = 0  # ticks processed today: the row of the next tick
         self.status = "not_started"
         self._counter = carry.counter
         self.pending_reentry: dict[str, tuple] = {}
         self.entries_closed = False
         self.strategy_stopped = False
-        self._active: dict[str, object] = {}
-        self._active_view: tuple = ()
+        self.active_nodes: dict[str, object] = {}
+        self._active_in_order: tuple = ()
         self._monitors: dict[tuple, RiskMonitor] = {}
-        self._monitor_view: tuple = ()
-        self._last_exec: dict[str, tuple] = {}  # node id -> (execution id, ts)
-        self._start_exec: Execution | None = None
-        self._pnl_tick = -1
+        self._monitors_in_order: tuple = ()
+        self.last_executions: dict[str, tuple] = {}
+        self._start_execution: Execution | None = None
+        self._pnl_row = -1  # the row strategy_pnl() last computed for
         self._pnl_value = 0
         self._peak = carry.peak
         self._max_drawdown = carry.max_drawdown
-        self._tick_base = carry.ticks_before
-        self._tick_total = carry.total_ticks or self.n
+        self.ticks_before = carry.ticks_before
+        self.session_ticks = carry.total_ticks or self._day_ticks
+        self._readout = Readout(self)
 
         # Node runtimes (compiling conditions registers the candles and indicators they read).
-        self.nodes = {n.id: NODE_CLASSES[n.type](n, self) for n in graph.nodes}
-        self._children = {nid: tuple(self.nodes[c] for c in graph.children[nid]) for nid in self.nodes}
+        self.nodes = {spec.id: NODE_CLASSES[spec.type](spec, self) for spec in graph.nodes}
+        self._children = {node_id: tuple(self.nodes[child] for child in graph.children[node_id])
+                          for node_id in self.nodes}
         self._reentry_watchers: dict[str, tuple] = {}
         self._exit_signals_of: dict[str, tuple] = {}
-        for nid, node in self.nodes.items():
+        for node_id, node in self.nodes.items():
             if node.node.type == "re_entry":
-                for p in graph.parents[nid]:
-                    if graph.by_id[p].type == "entry":
-                        self._reentry_watchers[p] = (*self._reentry_watchers.get(p, ()), node)
+                for parent in graph.parents[node_id]:
+                    if graph.by_id[parent].type == "entry":
+                        self._reentry_watchers[parent] = (*self._reentry_watchers.get(parent, ()), node)
             if node.node.type == "exit_signal":
-                for p in graph.parents[nid]:
-                    if graph.by_id[p].type == "entry":
-                        self._exit_signals_of[p] = (*self._exit_signals_of.get(p, ()), node)
+                for parent in graph.parents[node_id]:
+                    if graph.by_id[parent].type == "entry":
+                        self._exit_signals_of[parent] = (*self._exit_signals_of.get(parent, ()), node)
         self._exit_signal_entries = {
-            nid: frozenset(p for p in graph.parents[nid] if graph.by_id[p].type == "entry")
-            for nid, node in self.nodes.items() if node.node.type == "exit_signal"
+            node_id: frozenset(parent for parent in graph.parents[node_id] if graph.by_id[parent].type == "entry")
+            for node_id, node in self.nodes.items() if node.node.type == "exit_signal"
         }
-        for tf in self.settings.candle_timeframes:
-            m.require_timeframe(tf)
-        m.build_candles()
-        self._candles_on_tick = m.on_tick
+        for timeframe in self.settings.candle_timeframes:
+            market.require_timeframe(timeframe)
+        market.build_candles()
+        self._candles_on_tick = market.on_tick
 
         # The controller's timers, as epoch seconds on this day.
         start = graph.start
         self._controller = self.nodes[start.id]
-        c = start.config
+        config = start.config
         midnight = self._timestamps[0] - (self._timestamps[0] + IST_OFFSET_SECONDS) % 86400
-        self._timers = [(midnight + c.start_time, "start")]
-        if c.no_new_entries_after < c.square_off_time:
-            self._timers.append((midnight + c.no_new_entries_after, "no_new_entries"))
-        self._timers.append((midnight + c.square_off_time, "square_off"))
+        self._timers = [(midnight + config.start_time, "start")]
+        if config.no_new_entries_after < config.square_off_time:
+            self._timers.append((midnight + config.no_new_entries_after, "no_new_entries"))
+        self._timers.append((midnight + config.square_off_time, "square_off"))
         self._next_timer = self._timers[0][0]
-        self._limits = (c.max_loss, c.max_profit) if (c.max_loss or c.max_profit) else None
+        self._limits = (config.max_loss, config.max_profit) if (config.max_loss or config.max_profit) else None
 
     # ------------------------------------------------------------------------------------------
     # Stepping
 
     @property
     def ticks_processed(self) -> int:
-        return self._i
+        return self._processed
 
     @property
     def total_ticks(self) -> int:
-        return self.n
+        return self._day_ticks
 
     @property
     def done(self) -> bool:
@@ -182,43 +190,43 @@ class Engine:
 
     def next_timestamp(self) -> int | None:
         """Epoch seconds of the tick ``step()`` would process next; None when the session is over."""
-        return None if self.done or self._i >= self.n else self._timestamps[self._i]
+        return None if self.done or self._processed >= self._day_ticks else self._timestamps[self._processed]
 
     def finish(self) -> None:
         """End the session: a no-op after the last tick (``step`` already finished it), else ``stop``."""
         if not self.done:
-            self._finish("completed" if self._i >= self.n else "stopped")
+            self._finish("completed" if self._processed >= self._day_ticks else "stopped")
 
     def step(self) -> bool:
         """Process the next tick; return True while ticks remain (False once the session is over)."""
-        i = self._i
-        if i >= self.n or self.done:
+        row = self._processed
+        if row >= self._day_ticks or self.done:
             return False
-        if i == 0:
+        if row == 0:
             self.status = "running"
-        m = self.market
-        m.i = i
-        ts = m.ts = self._timestamps[i]
-        m.tod = (ts + IST_OFFSET_SECONDS) % 86400
-        candles = self._candles_on_tick(i)
+        market = self.market
+        market.row = row
+        ts = market.ts = self._timestamps[row]
+        market.time_of_day = (ts + IST_OFFSET_SECONDS) % 86400
+        candles = self._candles_on_tick(row)
         if candles:
             self._publish_candles(candles)
         if ts >= self._next_timer:
             self._run_timers(ts)
-        if self._monitor_view:
-            for mon in self._monitor_view:
-                reason = mon.check(i)
+        if self._monitors_in_order:
+            for monitor in self._monitors_in_order:
+                reason = monitor.check(row)
                 if reason is not None:
-                    self._risk_exit(mon, reason)
+                    self._risk_exit(monitor, reason)
         if self.store.open:
             self._track_pnl()
-        for node in self._active_view:
+        for node in self._active_in_order:
             if node.state is ACTIVE:
                 node.on_tick()
         if self._wants_ticks and (self._tick_due is None or self._tick_due()):
-            self._emit(self._tick_snapshot(i + 1))
-        self._i = i + 1
-        if self._i >= self.n:
+            self._emit(self._readout.tick_snapshot(row + 1))
+        self._processed = row + 1
+        if self._processed >= self._day_ticks:
             self._finish("completed")
             return False
         return True
@@ -243,67 +251,74 @@ class Engine:
             self._finish("stopped")
 
     def _finish(self, status: str) -> None:
-        m = self.market
-        if self._i > 0:
-            m.i = self._i - 1
-            m.ts = self._timestamps[m.i]
+        market = self.market
+        if self._processed > 0:
+            market.row = self._processed - 1
+            market.ts = self._timestamps[market.row]
         if status == "completed":
-            self._publish_candles(m.final_candles())
+            self._publish_candles(market.final_candles())
         self._stop_strategy()
         if self.store.open:
-            ex = self._new_execution(self._controller, self._start_exec)
-            events, closed = self._close_all_events(ex, "session_end")
-            self._emit_node(self._controller, ex, "session_end", {"exit_reason": "session_end", "positions": closed})
+            execution = self._new_execution(self._controller, self._start_execution)
+            events, closed = self._close_all_events(execution, "session_end")
+            self._emit_node(self._controller, execution, "session_end",
+                            {"exit_reason": "session_end", "positions": closed})
             self._flush(events)
         self.status = status
-        c = self.carry
-        c.counter, c.peak, c.max_drawdown = self._counter, self._peak, self._max_drawdown
-        c.ticks_before = self._tick_base + self._i
+        carry = self.carry
+        carry.counter, carry.peak, carry.max_drawdown = self._counter, self._peak, self._max_drawdown
+        carry.ticks_before = self.ticks_before + self._processed
         if self.final:
-            self._emit(SessionComplete(m.ts, status, self._tick_base + self._i, self._tick_total, self.summary()))
+            self._emit(SessionComplete(market.ts, status, self.ticks_before + self._processed, self.session_ticks,
+                                       self.summary()))
+
+    def snapshot(self) -> dict:
+        """The session's state now, JSON-ready, in the dashboard's shape (``Readout.snapshot``).
+        Call it on the engine's thread (between steps)."""
+        return self._readout.snapshot()
 
     # ------------------------------------------------------------------------------------------
     # Node machinery (called by node runtimes)
 
     def poll(self, node) -> None:
         """Evaluate ``node`` on every tick from the next one on."""
-        if node.id not in self._active:
-            self._active[node.id] = node
-            self._active_view = tuple(self._active.values())
+        if node.id not in self.active_nodes:
+            self.active_nodes[node.id] = node
+            self._active_in_order = tuple(self.active_nodes.values())
 
     def unpoll(self, node) -> None:
-        if self._active.pop(node.id, None) is not None:
-            self._active_view = tuple(self._active.values())
+        if self.active_nodes.pop(node.id, None) is not None:
+            self._active_in_order = tuple(self.active_nodes.values())
 
     def execute(self, node, event_type: str, details: dict, parent: Execution | None = None) -> Execution:
         """Record an execution of ``node`` (under ``parent``, default: what activated it) and emit it."""
-        ex = self._new_execution(node, parent if parent is not None else node.parent)
-        self._emit_node(node, ex, event_type, details)
-        return ex
+        execution = self._new_execution(node, parent if parent is not None else node.parent)
+        self._emit_node(node, execution, event_type, details)
+        return execution
 
     def _new_execution(self, node, parent: Execution | None) -> Execution:
         ts = self.market.ts
         self._counter += 1
         digest = hashlib.blake2b(f"{self.settings.seed}|{node.id}|{ts}|{self._counter}".encode(), digest_size=3)
-        eid = f"exec_{node.id}_{compact_stamp(ts)}_{digest.hexdigest()}"
-        return Execution(eid, (parent.chain if parent is not None else ()) + (eid,))
+        execution_id = f"exec_{node.id}_{compact_stamp(ts)}_{digest.hexdigest()}"
+        return Execution(execution_id, (parent.chain if parent is not None else ()) + (execution_id,))
 
-    def _emit_node(self, node, ex: Execution, event_type: str, details: dict) -> None:
-        parent_id = ex.chain[-2] if len(ex.chain) > 1 else None
+    def _emit_node(self, node, execution: Execution, event_type: str, details: dict) -> None:
+        parent_id = execution.chain[-2] if len(execution.chain) > 1 else None
         ts = self.market.ts
-        self._last_exec[node.id] = (ex.id, ts, event_type)
-        self._emit(NodeExecuted(ex.id, parent_id, ts, node.id, node.name, node.label, event_type, details))
+        self.last_executions[node.id] = (execution.id, ts, event_type)
+        self._emit(NodeExecuted(execution.id, parent_id, ts, node.id, node.name, node.label, event_type, details))
 
-    def complete(self, node, ex: Execution) -> None:
-        """Mark ``node`` completed after execution ``ex`` and activate its children under it."""
+    def complete(self, node, execution: Execution) -> None:
+        """Mark ``node`` completed after ``execution`` and activate its children under it."""
         node.state = COMPLETED
         self.unpoll(node)
         if node is self._controller:
-            self._start_exec = ex
+            self._start_execution = execution
         if self.strategy_stopped:
             return
         for child in self._children[node.id]:
-            child.activate(ex)
+            child.activate(execution)
 
     # ------------------------------------------------------------------------------------------
     # Controller
@@ -319,7 +334,7 @@ class Engine:
                 self._close_entries()
             else:
                 self.square_off(self._controller, "square_off", {"trigger": "time", "time": iso(ts)[11:19]},
-                                parent=self._start_exec)
+                                parent=self._start_execution)
         self._next_timer = self._timers[0][0] if self._timers else float("inf")
 
     def _close_entries(self) -> None:
@@ -329,15 +344,15 @@ class Engine:
             if node.node.type in ("entry_signal", "re_entry") and node.state == ACTIVE:
                 node.deactivate()
                 closed.append(node.id)
-        self.execute(self._controller, "entries_closed", {"deactivated_nodes": closed}, parent=self._start_exec)
+        self.execute(self._controller, "entries_closed", {"deactivated_nodes": closed}, parent=self._start_execution)
 
     def _stop_strategy(self) -> None:
         self.strategy_stopped = True
         for node in self.nodes.values():
             if node.state == ACTIVE:
                 node.deactivate()
-        self._active.clear()
-        self._active_view = ()
+        self.active_nodes.clear()
+        self._active_in_order = ()
         self._timers.clear()
         self._next_timer = float("inf")
 
@@ -346,17 +361,17 @@ class Engine:
         if self.strategy_stopped:
             return
         self._stop_strategy()
-        ex = self._new_execution(node, parent if parent is not None else node.parent)
-        events, closed = self._close_all_events(ex, reason)
-        self._emit_node(node, ex, "square_off", {"exit_reason": reason, **details, "positions": closed})
+        execution = self._new_execution(node, parent if parent is not None else node.parent)
+        events, closed = self._close_all_events(execution, reason)
+        self._emit_node(node, execution, "square_off", {"exit_reason": reason, **details, "positions": closed})
         if node is not self._controller:
             node.state = COMPLETED
         self._flush(events)
 
-    def _close_all_events(self, ex: Execution, reason: str):
+    def _close_all_events(self, execution: Execution, reason: str):
         events, closed = [], []
-        for pos in list(self.store.open):
-            events.extend(self._close(pos, pos.quantity_remaining, reason, ex, closed))
+        for position in list(self.store.open):
+            events.extend(self._close(position, position.quantity_remaining, reason, execution, closed))
         return events, closed
 
     # ------------------------------------------------------------------------------------------
@@ -364,9 +379,9 @@ class Engine:
 
     def strategy_pnl(self) -> int:
         """Net P&L so far (realized net of charges + unrealized), paise; computed once per tick."""
-        i = self.market.i
-        if self._pnl_tick != i:
-            self._pnl_tick = i
+        row = self.market.row
+        if self._pnl_row != row:
+            self._pnl_row = row
             price = self.market.price
             self._pnl_value = self.store.realized_net + sum(p.unrealized_pnl(price(p.symbol)) for p in self.store.open)
         return self._pnl_value
@@ -378,15 +393,15 @@ class Engine:
         total = 0
         base = 0
         found = False
-        for p in self.store.open:
-            if entries is not None and p.entry_node_id not in entries:
+        for position in self.store.open:
+            if entries is not None and position.entry_node_id not in entries:
                 continue
             found = True
             if percent_unit:
-                total += p.realized_gross + p.unrealized_pnl(price(p.symbol))
-                base += p.entry_price * p.quantity_total
+                total += position.realized_gross + position.unrealized_pnl(price(position.symbol))
+                base += position.entry_price * position.quantity_total
             else:
-                total += p.realized_pnl + p.unrealized_pnl(price(p.symbol))
+                total += position.realized_pnl + position.unrealized_pnl(price(position.symbol))
         if not found:
             return None
         if percent_unit:
@@ -394,367 +409,180 @@ class Engine:
         return total
 
     def _track_pnl(self) -> None:
+        pnl = self._track_drawdown()
+        limits = self._limits
+        if limits is not None and not self.strategy_stopped and self._start_execution is not None:
+            max_loss, max_profit = limits
+            if max_loss is not None and pnl <= -max_loss:
+                self.square_off(self._controller, "max_loss", limit_details("strategy_pnl", pnl, -max_loss),
+                                parent=self._start_execution)
+            elif max_profit is not None and pnl >= max_profit:
+                self.square_off(self._controller, "max_profit", limit_details("strategy_pnl", pnl, max_profit),
+                                parent=self._start_execution)
+
+    def _track_drawdown(self) -> int:
+        """Update the peak and the maximum drawdown with the strategy's P&L now; return that P&L."""
         pnl = self.strategy_pnl()
         if pnl > self._peak:
             self._peak = pnl
         elif self._peak - pnl > self._max_drawdown:
             self._max_drawdown = self._peak - pnl
-        limits = self._limits
-        if limits is not None and not self.strategy_stopped and self._start_exec is not None:
-            max_loss, max_profit = limits
-            if max_loss is not None and pnl <= -max_loss:
-                self.square_off(self._controller, "max_loss", _limit(pnl, -max_loss), parent=self._start_exec)
-            elif max_profit is not None and pnl >= max_profit:
-                self.square_off(self._controller, "max_profit", _limit(pnl, max_profit), parent=self._start_exec)
+        return pnl
 
     def summary(self) -> Summary:
         """Results so far: trades, gross and net P&L, charges, win rate, max drawdown."""
-        s = self.store
-        n = len(s.trades)
-        gross = sum(t.pnl for t in s.trades)
-        charges = sum(t.charges for t in s.trades)
-        return Summary(
-            total_trades=n,
-            winning_trades=s.wins,
-            losing_trades=s.losses,
-            win_rate=percent(s.wins, n),
-            gross_pnl=rupees(gross),
-            charges=rupees(charges),
-            net_pnl=rupees(gross - charges),
-            max_drawdown=rupees(self._max_drawdown),
-        )
+        return session_summary(self.store, self._max_drawdown)
 
     # ------------------------------------------------------------------------------------------
     # Orders and positions
 
     def account(self) -> dict:
-        """Capital, margin used and available (paise), per the broker's margin approximation."""
-        m = self.market
-        used = 0
-        unrealized = 0
-        spot = m.underlying_prices[m.i]
-        for p in self.store.open:
-            price = m.price(p.symbol)
-            unrealized += p.unrealized_pnl(price)
-            option = p.symbol != m.underlying
-            basis = p.entry_price if option and p.side == "buy" else price
-            used += self.broker.margin(option=option, side=p.side, price=basis, quantity=p.quantity_remaining,
-                                       underlying_price=spot)
-        capital = self.settings.starting_capital
-        value = capital + self.store.realized_net + unrealized
-        return {"starting_capital": capital, "used_margin": used, "available_margin": value - used,
-                "total_value": value, "realized_pnl": self.store.realized_net, "unrealized_pnl": unrealized}
+        """Capital, margin used and available, total value and P&L (paise) now (``PaperBroker.account``)."""
+        return self.broker.account(self.store, self.market)
 
     def enter(self, node) -> None:
         """Run an entry node: pick the instrument, place the order, open the position."""
-        m = self.market
-        c = node.node.config
+        market = self.market
+        config = node.node.config
         if self.entries_closed or self.strategy_stopped:
             self.execute(node, "order_skipped", {"reason": "no new entries are taken after the cut-off time"})
             node.state = COMPLETED
             return
         try:
-            if c.instrument == "option":
-                symbol, expiry = m.resolve_option(c.expiry, c.strike, c.right)
+            if config.instrument == "option":
+                symbol, expiry = market.resolve_option(config.expiry, config.strike, config.right)
             else:
-                symbol, expiry = m.underlying, None
-            lot = m.lot_size(expiry)
+                symbol, expiry = market.underlying, None
+            lot_size = market.lot_size(expiry)
         except InstrumentUnavailable as e:
             self.execute(node, "order_rejected", {"reason": str(e)})
             node.state = COMPLETED
             return
         reentry = self.pending_reentry.pop(node.id, None)
         position_id, re_entry_num = reentry if reentry else (self.store.new_position_id(node.id), 0)
-        qty = c.lots * lot
-        ltp = m.price(symbol)
-        option = symbol != m.underlying
-        ex = self._new_execution(node, node.parent)
+        quantity = config.lots * lot_size
+        execution = self._new_execution(node, node.parent)
         order = self.broker.submit(
-            ts=m.ts, symbol=symbol, side=c.side, quantity=qty, ltp=ltp, option=option,
-            available_margin=self.account()["available_margin"], underlying_price=m.underlying_prices[m.i],
-            execution_id=ex.id,
+            ts=market.ts, symbol=symbol, side=config.side, quantity=quantity, ltp=market.price(symbol),
+            option=symbol != market.underlying, available_margin=self.account()["available_margin"],
+            underlying_price=market.underlying_prices[market.row], execution_id=execution.id,
         )
-        details = {"order_details": _order_details(order, c.lots, lot)}
+        details = {"order_details": order_details(order, config.lots, lot_size)}
         if order.status != "FILLED":
-            self._emit_node(node, ex, "order_rejected", {**details, "reason": order.reason})
+            self._emit_node(node, execution, "order_rejected", {**details, "reason": order.reason})
             node.state = COMPLETED
             return
-        fill = Fill(position_id, re_entry_num, symbol, c.side, qty, order.fill_price, m.ts, order.charges, ex.id,
-                    order.order_id, True, ex.chain, node.id, node.id, None, lot)
-        pos, _ = self.store.apply(fill)
-        self._pnl_tick = -1  # the entry's charges change this tick's P&L
-        mon = None
-        if c.stop_loss or c.target or c.trailing_stop:
-            mon = RiskMonitor(pos, m.column_of(symbol), c)
-            self._monitors[pos.key] = mon
-            self._monitor_view = tuple(self._monitors.values())
-        details["position"] = {"position_id": position_id, "re_entry_num": re_entry_num, "entry_price": pos.entry_price / 100,
-                               "quantity": qty, **(mon.levels() if mon else {})}
+        fill = Fill(position_id, re_entry_num, symbol, config.side, quantity, order.fill_price, market.ts,
+                    order.charges, execution.id, order.order_id, True, execution.chain, node.id, node.id, None,
+                    lot_size)
+        position, _ = self.store.apply(fill)
+        self._pnl_row = -1  # the entry's charges change this tick's P&L
+        monitor = None
+        if config.stop_loss or config.target or config.trailing_stop:
+            monitor = RiskMonitor(position, market.column_of(symbol), config)
+            self._monitors[position.key] = monitor
+            self._monitors_in_order = tuple(self._monitors.values())
+        details["position"] = {"position_id": position_id, "re_entry_num": re_entry_num,
+                               "entry_price": position.entry_price / 100, "quantity": quantity,
+                               **(monitor.levels() if monitor else {})}
         details["entry_config"] = {"position_num": int(position_id.rsplit("pos", 1)[1]), "re_entry_num": re_entry_num}
-        self._emit_node(node, ex, "order_placed", details)
-        self._emit(PositionEvent("entry", m.ts, ex.id, qty, self._position_state(pos), rupees(pos.realized_pnl),
-                                 Decimal("0.00")))
-        self.complete(node, ex)
+        self._emit_node(node, execution, "order_placed", details)
+        self._emit(PositionEvent("entry", market.ts, execution.id, quantity, self._readout.position_state(position),
+                                 rupees(position.realized_pnl), Decimal("0.00")))
+        self.complete(node, execution)
 
     def exit_positions(self, node) -> None:
         """Run an exit node: close its positions fully or partly."""
-        c = node.node.config
-        targets = [p for p in self.store.open if c.entries is None or p.entry_node_id in c.entries]
-        ex = self._new_execution(node, node.parent)
+        config = node.node.config
+        targets = [p for p in self.store.open if config.entries is None or p.entry_node_id in config.entries]
+        execution = self._new_execution(node, node.parent)
         events, closed = [], []
-        for pos in targets:
-            qty = _exit_quantity(pos, c)
-            events.extend(self._close(pos, qty, "exit_condition_met", ex, closed))
-        self._emit_node(node, ex, "exit_triggered", {"exit_reason": "exit_condition_met", "positions": closed})
+        for position in targets:
+            events.extend(self._close(position, exit_quantity(position, config), "exit_condition_met", execution,
+                                      closed))
+        self._emit_node(node, execution, "exit_triggered", {"exit_reason": "exit_condition_met", "positions": closed})
         node.state = COMPLETED
         self.unpoll(node)
         self._flush(events)
 
-    def _risk_exit(self, mon: RiskMonitor, reason: str) -> None:
-        pos = mon.position
-        if not pos.is_open:
+    def _risk_exit(self, monitor: RiskMonitor, reason: str) -> None:
+        position = monitor.position
+        if not position.is_open:
             return
-        entry_node = self.nodes[pos.entry_node_id]
-        parent = Execution(pos.entry_execution_id, pos.entry_flow_ids)
-        ex = self._new_execution(entry_node, parent)
-        m = self.market
-        levels = mon.levels()
+        entry_node = self.nodes[position.entry_node_id]
+        parent = Execution(position.entry_execution_id, position.entry_flow_ids)
+        execution = self._new_execution(entry_node, parent)
+        levels = monitor.levels()
         closed = []
-        events = self._close(pos, pos.quantity_remaining, reason, ex, closed)
-        self._emit_node(entry_node, ex, "exit_triggered", {
-            "exit_reason": reason, "ltp": m.price(pos.symbol) / 100, "levels": levels, "positions": closed,
+        events = self._close(position, position.quantity_remaining, reason, execution, closed)
+        self._emit_node(entry_node, execution, "exit_triggered", {
+            "exit_reason": reason, "ltp": self.market.price(position.symbol) / 100, "levels": levels,
+            "positions": closed,
         })
         self._flush(events)
 
-    def _close(self, pos, qty: int, reason: str, ex: Execution, closed: list) -> list:
-        """Close ``qty`` of ``pos``; return the position and trade events to emit after the node event."""
-        m = self.market
-        side = "sell" if pos.side == "buy" else "buy"
-        order = self.broker.submit(ts=m.ts, symbol=pos.symbol, side=side, quantity=qty, ltp=m.price(pos.symbol),
-                                   option=pos.symbol != m.underlying, execution_id=ex.id)
-        entry_ids = set(pos.entry_flow_ids)
-        flow = pos.entry_flow_ids + tuple(x for x in ex.chain if x not in entry_ids)
-        fill = Fill(pos.position_id, pos.re_entry_num, pos.symbol, side, qty, order.fill_price, m.ts, order.charges,
-                    ex.id, order.order_id, False, flow, exit_reason=reason)
-        pos, trade = self.store.apply(fill)
-        if not pos.is_open and self._monitors.pop(pos.key, None) is not None:
-            self._monitor_view = tuple(self._monitors.values())
-        self._track_after_close()
-        closed.append({
-            "position_id": pos.position_id, "re_entry_num": pos.re_entry_num, "symbol": pos.symbol,
-            "quantity": qty, "price": order.fill_price / 100, "order_id": order.order_id,
-            "exit_reason": reason, "status": pos.status,
-        })
-        action = "exit" if not pos.is_open else "partial_exit"
-        unreal = rupees(pos.unrealized_pnl(m.price(pos.symbol)))
-        summary = self.summary()
+    def _close(self, position, quantity: int, reason: str, execution: Execution, closed: list) -> list:
+        """Close ``quantity`` of ``position``; append its node event entry to ``closed`` and return
+        the position and trade events to emit after the node event."""
+        market = self.market
+        side = "sell" if position.side == "buy" else "buy"
+        order = self.broker.submit(ts=market.ts, symbol=position.symbol, side=side, quantity=quantity,
+                                   ltp=market.price(position.symbol), option=position.symbol != market.underlying,
+                                   execution_id=execution.id)
+        entry_ids = set(position.entry_flow_ids)
+        flow = position.entry_flow_ids + tuple(x for x in execution.chain if x not in entry_ids)
+        fill = Fill(position.position_id, position.re_entry_num, position.symbol, side, quantity, order.fill_price,
+                    market.ts, order.charges, execution.id, order.order_id, False, flow, exit_reason=reason)
+        position, trade = self.store.apply(fill)
+        if not position.is_open and self._monitors.pop(position.key, None) is not None:
+            self._monitors_in_order = tuple(self._monitors.values())
+        self._pnl_row = -1
+        self._track_drawdown()
+        closed.append(closed_position(position, quantity, order, reason))
+        action = "exit" if not position.is_open else "partial_exit"
+        unrealized = rupees(position.unrealized_pnl(market.price(position.symbol)))
         return [
-            PositionEvent(action, m.ts, ex.id, qty, self._position_state(pos), rupees(pos.realized_pnl), unreal),
-            TradeClosed(m.ts, _trade_record(trade), summary),
-            _Closed(pos, reason, ex),
+            PositionEvent(action, market.ts, execution.id, quantity, self._readout.position_state(position),
+                          rupees(position.realized_pnl), unrealized),
+            TradeClosed(market.ts, trade_record(trade), self.summary()),
+            _Closed(position, reason, execution),
         ]
-
-    def _track_after_close(self) -> None:
-        self._pnl_tick = -1
-        pnl = self.strategy_pnl()
-        if pnl > self._peak:
-            self._peak = pnl
-        elif self._peak - pnl > self._max_drawdown:
-            self._max_drawdown = self._peak - pnl
 
     def _flush(self, events: list) -> None:
         """Emit a batch of close events, then react to the closes (re-entries fire only after every
         position and trade event of the batch went out)."""
         closes = []
-        for e in events:
-            if isinstance(e, _Closed):
-                closes.append(e)
+        for event in events:
+            if isinstance(event, _Closed):
+                closes.append(event)
             else:
-                self._emit(e)
-        for c in closes:
-            if not c.pos.is_open:
-                self._on_position_closed(c.pos, c.reason, c.ex)
+                self._emit(event)
+        for close in closes:
+            if not close.position.is_open:
+                self._on_position_closed(close.position, close.reason, close.execution)
 
-    def _on_position_closed(self, pos, reason: str, ex: Execution) -> None:
+    def _on_position_closed(self, position, reason: str, execution: Execution) -> None:
         # An exit signal with nothing left to exit goes idle rather than fire on an empty book.
-        for sig in self._exit_signals_of.get(pos.entry_node_id, ()):
-            if sig.state == ACTIVE:
-                entries = self._exit_signal_entries[sig.id]
+        for signal in self._exit_signals_of.get(position.entry_node_id, ()):
+            if signal.state == ACTIVE:
+                entries = self._exit_signal_entries[signal.id]
                 if not any(p.entry_node_id in entries for p in self.store.open):
-                    sig.deactivate()
-        for watcher in self._reentry_watchers.get(pos.entry_node_id, ()):
-            watcher.on_position_closed(pos, reason, ex)
-
-    # ------------------------------------------------------------------------------------------
-    # Snapshots
-
-    def snapshot(self) -> dict:
-        """The session's state now, JSON-ready, in the dashboard's shape (seed 004): progress, node
-        states, positions with realized and unrealized P&L, trades with flow ids, orders, account,
-        LTP store and latest candles. Call it on the engine's thread (between steps); the dict it
-        returns is a copy the caller may hand to other threads."""
-        m = self.market
-        acc = self.account() if self._i else None
-        unreal = acc["unrealized_pnl"] if acc else 0
-        realized = self.store.realized_net
-        processed = self._tick_base + self._i
-        return {
-            "status": self.status,
-            "timestamp": iso(m.ts) if self._i else None,
-            "progress": progress(processed, self._tick_total),
-            "strategy": {"name": self.graph.name, "underlying": m.underlying, "date": m.date.isoformat()},
-            "nodes": {
-                nid: {"status": node.state, "node_type": node.label, "node_name": node.name,
-                      **_last_execution(self._last_exec.get(nid))}
-                for nid, node in self.nodes.items()
-            },
-            "active_nodes": list(self._active),
-            "gps_data": {
-                "positions": [self._position_state(p).to_dict() for p in self.store.positions.values()],
-                "trades": [_trade_record(t).to_dict() for t in self.store.trades],
-                "pnl": {"realized_pnl": _m(realized), "unrealized_pnl": _m(unreal), "total_pnl": _m(realized + unreal),
-                        "closed_trades": len(self.store.trades), "open_trades": len(self.store.open)},
-            },
-            "broker_data": {
-                "orders": [_order_dict(o) for o in self.broker.orders],
-                "account_info": {k: _m(v) for k, v in acc.items()} if acc else None,
-            },
-            "market_data": {
-                "ltp_store": {s: p / 100 for s, p in m.ltps_of(self._watched_columns()).items()} if self._i else {},
-                "candle_data": {tf: _candle_dict(c) for tf, c in m.latest_candles().items()},
-            },
-            "summary": self.summary().to_dict(),
-        }
-
-    def _position_state(self, pos) -> PositionState:
-        # Closed positions of earlier days (multi-day sessions) have no column in today's market.
-        price = self.market.price(pos.symbol) if pos.is_open else 0
-        return PositionState(
-            position_id=pos.position_id, re_entry_num=pos.re_entry_num, entry_node_id=pos.entry_node_id,
-            symbol=pos.symbol, side=pos.side, quantity_total=pos.quantity_total,
-            quantity_closed=pos.quantity_closed, quantity_remaining=pos.quantity_remaining,
-            entry_price=rupees(pos.entry_price), entry_time=pos.entry_time,
-            exit_price=None if pos.exit_price is None else rupees(pos.exit_price), exit_time=pos.exit_time,
-            current_price=rupees(price) if price else None, status=pos.status,
-            realized_pnl=rupees(pos.realized_pnl), realized_pnl_gross=rupees(pos.realized_gross),
-            unrealized_pnl=rupees(pos.unrealized_pnl(price)), charges=rupees(pos.charges),
-            entry_flow_ids=pos.entry_flow_ids, exit_flow_ids=pos.exit_flow_ids, entry_trigger=pos.entry_trigger,
-            exit_reason=pos.exit_reason,
-        )
-
-    def _watched_columns(self) -> list[int]:
-        """The columns a client is shown LTPs of: the underlying and every symbol the session has
-        held. The rest of the option chain (a hundred-odd symbols) would make every tick heavy."""
-        positions = self.store.positions
-        if len(positions) != self._watched_for:
-            index = self.market.col_index
-            cols = {0} | {index[p.symbol] for p in positions.values() if p.symbol in index}
-            self._watched = sorted(cols)
-            self._watched_for = len(positions)
-        return self._watched
-
-    def _tick_snapshot(self, processed: int) -> TickSnapshot:
-        m = self.market
-        opens = []
-        unreal = 0
-        for p in self.store.open:
-            price = m.price(p.symbol)
-            u = p.unrealized_pnl(price)
-            unreal += u
-            opens.append(OpenPositionTick(p.position_id, p.re_entry_num, p.symbol, p.side, p.quantity_remaining,
-                                          p.entry_price, price, u))
-        changed = m.changed_since(self._last_tick_row, self._watched_columns())
-        self._last_tick_row = m.i
-        return TickSnapshot(m.ts, self._tick_base + processed, self._tick_total, tuple(self._active),
-                            changed, tuple(opens),
-                            self.store.realized_net, unreal, len(self.store.trades))
+                    signal.deactivate()
+        for watcher in self._reentry_watchers.get(position.entry_node_id, ()):
+            watcher.on_position_closed(position, reason, execution)
 
     def _publish_candles(self, candles) -> None:
-        m = self.market
-        m.publish_candles(candles)
-        for c in candles:
-            self._emit(CandleCompleted(c.symbol, TF_NAMES[c.timeframe], c.start, c.end, c.open, c.high, c.low,
-                                       c.close, c.volume, m.indicators_of(c.timeframe)))
+        market = self.market
+        market.publish_candles(candles)
+        for candle in candles:
+            self._emit(CandleCompleted(candle.symbol, TF_NAMES[candle.timeframe], candle.start, candle.end,
+                                       candle.open, candle.high, candle.low, candle.close, candle.volume,
+                                       market.indicators_of(candle.timeframe)))
 
 
-class _Closed:
+class _Closed(NamedTuple):
     """Internal marker in a close's event list: the position closed; not emitted."""
 
-    __slots__ = ("ex", "pos", "reason")
-
-    def __init__(self, pos, reason, ex):
-        self.pos = pos
-        self.reason = reason
-        self.ex = ex
-
-
-def _m(paise: int) -> str:
-    return str(rupees(paise))
-
-
-def _last_execution(last) -> dict:
-    if last is None:
-        return {"last_execution_id": None, "last_execution_time": None, "last_event_type": None}
-    eid, ts, event_type = last
-    return {"last_execution_id": eid, "last_execution_time": iso(ts), "last_event_type": event_type}
-
-
-def _order_dict(o) -> dict:
-    return {
-        "order_id": o.order_id, "timestamp": iso(o.ts), "symbol": o.symbol, "side": o.side, "quantity": o.quantity,
-        "order_type": "MARKET", "ltp": _m(o.ltp), "fill_price": None if o.fill_price is None else _m(o.fill_price),
-        "status": o.status, "reason": o.reason, "execution_id": o.execution_id,
-        "charges": None if o.charges is None else _m(o.charges.total),
-    }
-
-
-def _candle_dict(c) -> dict:
-    return {"symbol": c.symbol, "timestamp": iso(c.start), "open": c.open / 100, "high": c.high / 100,
-            "low": c.low / 100, "close": c.close / 100, "volume": c.volume}
-
-
-def _limit(pnl, threshold):
-    return {"trigger": "strategy_pnl", "current_value": pnl / 100, "threshold": threshold / 100}
-
-
-def _exit_quantity(pos, c) -> int:
-    """Units an exit closes: all, a percentage of the original quantity or a number of lots, rounded
-    down to whole lots (at least one) and never more than what is open."""
-    remaining = pos.quantity_remaining
-    if c.quantity_type == "all":
-        return remaining
-    lot = pos.lot_size
-    if c.quantity_type == "lots":
-        lots = int(c.quantity_value)
-    else:
-        lots = int(Decimal(pos.quantity_total // lot) * c.quantity_value / 100)
-    return min(max(lots, 1) * lot, remaining)
-
-
-def _order_details(order, lots, lot) -> dict:
-    d = {
-        "order_id": order.order_id,
-        "symbol": order.symbol,
-        "side": order.side,
-        "quantity": order.quantity,
-        "lots": lots,
-        "lot_size": lot,
-        "order_type": "MARKET",
-        "ltp": order.ltp / 100,
-        "status": order.status,
-    }
-    if order.fill_price is not None:
-        d["price"] = order.fill_price / 100
-        d["charges"] = order.charges.as_rupees()
-    return d
-
-
-def _trade_record(t) -> TradeRecord:
-    return TradeRecord(
-        trade_id=t.trade_id, position_id=t.position_id, re_entry_num=t.re_entry_num, entry_node_id=t.entry_node_id,
-        symbol=t.symbol, side=t.side, quantity=t.quantity, entry_price=rupees(t.entry_price),
-        entry_time=t.entry_time, exit_price=rupees(t.exit_price), exit_time=t.exit_time, pnl=rupees(t.pnl),
-        pnl_percent=t.pnl_percent, charges=rupees(t.charges), net_pnl=rupees(t.net_pnl), status=t.status,
-        entry_flow_ids=t.entry_flow_ids, exit_flow_ids=t.exit_flow_ids, entry_trigger=t.entry_trigger,
-        exit_reason=t.exit_reason,
-    )
+    position: object
+    reason: str
+    execution: Execution

@@ -6,9 +6,12 @@ places; timestamps are int epoch seconds (``timestamp`` gives ISO 8601 in exchan
 per-tick kinds, ``TickSnapshot`` and ``CandleCompleted``, carry integer paise instead, because a
 stream may coalesce most of them away and building Decimals nobody reads would cost the hot loop.
 
-``to_dict()`` on every event returns its JSON-ready form with the field names of the product's seeds
-(money as two-place strings, prices in node details and ticks as JSON numbers). ``kind`` is the name
-of the wire event the stream sends it as.
+``kind`` is the name of the wire event the stream sends an event as. Each wire kind has one encoder:
+``to_dict()`` of ``NodeExecuted`` (an entry of ``node_events``), ``PositionEvent``, ``TradeClosed``
+and ``CandleCompleted`` is what the stream sends for it (docs/protocol.md; money as two-place strings,
+candle prices and the prices in node details as JSON numbers), and what the persistence writer keeps.
+``tick_update`` is encoded by the stream sink, which coalesces ``TickSnapshot``s into it, and
+``session_complete`` by the sink from the session's final state; those two events have no ``to_dict``.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class NodeExecuted:
         return iso(self.ts)
 
     def to_dict(self) -> dict:
-        d = {
+        payload = {
             "execution_id": self.execution_id,
             "parent_execution_id": self.parent_execution_id,
             "timestamp": self.timestamp,
@@ -61,8 +64,8 @@ class NodeExecuted:
             "node_name": self.node_name,
             "node_type": self.node_type,
         }
-        d.update(self.details)
-        return d
+        payload.update(self.details)
+        return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,18 +268,6 @@ class OpenPositionTick:
     current_price_paise: int
     unrealized_pnl_paise: int
 
-    def to_dict(self) -> dict:
-        return {
-            "position_id": self.position_id,
-            "re_entry_num": self.re_entry_num,
-            "symbol": self.symbol,
-            "side": self.side,
-            "quantity": self.quantity,
-            "entry_price": self.entry_price_paise / 100,
-            "current_price": self.current_price_paise / 100,
-            "unrealized_pnl": self.unrealized_pnl_paise / 100,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class TickSnapshot:
@@ -293,25 +284,6 @@ class TickSnapshot:
     realized_pnl_paise: int
     unrealized_pnl_paise: int
     closed_trades: int
-
-    def to_dict(self) -> dict:
-        t = iso(self.ts)
-        total = self.realized_pnl_paise + self.unrealized_pnl_paise
-        return {
-            "timestamp": t,
-            "current_time": t,
-            "progress": progress(self.ticks_processed, self.total_ticks),
-            "active_nodes": list(self.active_nodes),
-            "ltp_updates": {s: p / 100 for s, p in self.ltp_updates},
-            "open_positions": [p.to_dict() for p in self.open_positions],
-            "pnl_summary": {
-                "realized_pnl": self.realized_pnl_paise / 100,
-                "unrealized_pnl": self.unrealized_pnl_paise / 100,
-                "total_pnl": total / 100,
-                "closed_trades": self.closed_trades,
-                "open_trades": len(self.open_positions),
-            },
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +304,7 @@ class CandleCompleted:
     indicators: Mapping[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """The ``candle_update`` payload: prices as rupee numbers, ``timestamp`` the opening time."""
         return {
             "symbol": self.symbol,
             "timeframe": self.timeframe,
@@ -341,7 +314,7 @@ class CandleCompleted:
             "low": self.low / 100,
             "close": self.close / 100,
             "volume": self.volume,
-            **self.indicators,
+            "indicators": dict(self.indicators),
         }
 
 
@@ -355,15 +328,6 @@ class SessionComplete:
     ticks_processed: int
     total_ticks: int
     summary: Summary
-
-    def to_dict(self) -> dict:
-        return {
-            "timestamp": iso(self.ts),
-            "status": self.status,
-            "ticks_processed": self.ticks_processed,
-            "total_ticks": self.total_ticks,
-            "summary": self.summary.to_dict(),
-        }
 
 
 Event = NodeExecuted | PositionEvent | TradeClosed | TickSnapshot | CandleCompleted | SessionComplete
@@ -403,7 +367,7 @@ class ListSink:
 
     def of(self, cls) -> list:
         """Return the events of one class, in order."""
-        return [e for e in self.events if isinstance(e, cls)]
+        return [event for event in self.events if isinstance(event, cls)]
 
 
 class FanoutSink:
@@ -411,9 +375,9 @@ class FanoutSink:
 
     def __init__(self, *sinks):
         self.sinks = sinks
-        self.wants_ticks = any(s.wants_ticks for s in sinks)
-        self._tick_sinks = tuple(s for s in sinks if s.wants_ticks)
-        dues = [getattr(s, "tick_due", None) for s in self._tick_sinks]
+        self.wants_ticks = any(sink.wants_ticks for sink in sinks)
+        self._tick_sinks = tuple(sink for sink in sinks if sink.wants_ticks)
+        dues = [getattr(sink, "tick_due", None) for sink in self._tick_sinks]
         if dues and all(dues):
             self._dues = tuple(dues)
             self.tick_due = self._any_tick_due
@@ -423,5 +387,5 @@ class FanoutSink:
 
     def emit(self, event) -> None:
         targets = self._tick_sinks if isinstance(event, TickSnapshot) else self.sinks
-        for s in targets:
-            s.emit(event)
+        for sink in targets:
+            sink.emit(event)

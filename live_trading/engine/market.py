@@ -40,7 +40,9 @@ def day_arrays(day):
 
 
 class MarketState:
-    """Read access to one day for one session; the engine moves ``i`` forward tick by tick."""
+    """Read access to one day for one session; the engine moves ``row`` (the current tick's row of
+    the price matrix) forward tick by tick, with ``ts`` (its epoch seconds) and ``time_of_day`` (its
+    seconds after midnight, exchange time)."""
 
     def __init__(self, day):
         self.day = day
@@ -52,7 +54,7 @@ class MarketState:
         # objects get lists of this session's own.
         self.timestamps = day.timestamp_list() if hasattr(day, "timestamp_list") else ts.tolist()
         self._list_of = getattr(day, "price_list", None) or (lambda j: self.prices[:, j].tolist())
-        self.n = len(self.timestamps)
+        self.tick_count = len(self.timestamps)
         self.symbols = symbols
         self.underlying = symbols[0]
         self.date: date = exchange_date(self.timestamps[0])
@@ -61,9 +63,9 @@ class MarketState:
         self._cols: dict[int, list] = {}
         self.underlying_prices = self.column(0)
         self.tick_size = instruments.tick_size_paise(self.underlying)
-        self.i = 0
+        self.row = 0
         self.ts = self.timestamps[0]
-        self.tod = (self.ts + IST_OFFSET_SECONDS) % 86400
+        self.time_of_day = (self.ts + IST_OFFSET_SECONDS) % 86400
         self._chain = None
         # Candles by timeframe name, completed so far and by opening time of day; the builder is
         # created once every timeframe the strategy reads is known.
@@ -91,29 +93,29 @@ class MarketState:
 
     def price(self, symbol: str) -> int:
         """Return the LTP of ``symbol`` at the current tick in paise (0: no trade yet)."""
-        return self.column(self.col_index[symbol])[self.i]
+        return self.column(self.col_index[symbol])[self.row]
 
     def ltp_store(self) -> dict[str, int]:
         """Return every symbol's LTP (paise) at the current tick."""
-        row = self.prices[self.i].tolist()
+        row = self.prices[self.row].tolist()
         return {s: p for s, p in zip(self.symbols, row, strict=True) if p}
 
     def changed_symbols(self) -> tuple:
         """Return (symbol, paise) for the symbols whose price changed on the current tick."""
-        return self.changed_since(self.i - 1)
+        return self.changed_since(self.row - 1)
 
     def changed_since(self, row: int, columns: list | None = None) -> tuple:
         """Return (symbol, paise) for the symbols (of ``columns``, default all) whose price differs now
         from tick ``row`` (every priced one when ``row`` is before the first tick)."""
         cols = np.arange(len(self.symbols)) if columns is None else np.asarray(columns, dtype=np.intp)
-        current = self.prices[self.i, cols]
+        current = self.prices[self.row, cols]
         changed = current != 0 if row < 0 else current != self.prices[row, cols]
         return tuple((self.symbols[j], p) for j, p in zip(cols[changed].tolist(), current[changed].tolist(),
                                                            strict=True))
 
     def ltps_of(self, columns: list) -> dict[str, int]:
         """Return the LTP (paise) of each of ``columns`` that has a price at the current tick."""
-        row = self.prices[self.i, columns].tolist()
+        row = self.prices[self.row, columns].tolist()
         return {self.symbols[j]: p for j, p in zip(columns, row, strict=True) if p}
 
     # -- instruments -----------------------------------------------------------------------
@@ -148,12 +150,12 @@ class MarketState:
         expiry = self.expiry(expiry_rule)
         if strike.rule == "premium":
             strikes = self.chain.get((expiry, right), {})
-            premiums = {s: self.column_of(s)[self.i] for s in strikes.values()}
+            premiums = {s: self.column_of(s)[self.row] for s in strikes.values()}
             kwargs = {"premiums": premiums, "target_premium_paise": strike.premium}
             rule = "PREMIUM"
         else:
             rule = _strike_rule(strike, right)
-            kwargs = {"spot_paise": self.underlying_prices[self.i], "on": self.date}
+            kwargs = {"spot_paise": self.underlying_prices[self.row], "on": self.date}
         try:
             sym = str(instruments.select_strike(self.underlying, expiry, right, rule, **kwargs))
         except instruments.InstrumentError as e:
@@ -170,7 +172,7 @@ class MarketState:
         cache = {"spot": None, "col": None}
 
         def get():
-            spot = self.underlying_prices[self.i]
+            spot = self.underlying_prices[self.row]
             if strike.rule == "premium" or spot != cache["spot"]:
                 try:
                     sym, _ = self.resolve_option(expiry_rule, strike, right)
@@ -179,7 +181,7 @@ class MarketState:
                     cache["col"] = None
                 cache["spot"] = spot
             col = cache["col"]
-            return None if col is None else (col[self.i] or None)
+            return None if col is None else (col[self.row] or None)
 
         return get
 

@@ -41,23 +41,23 @@ class MultiDayEngine:
         self._load = load
         # Every day is a full session of TRADING_SECONDS ticks; corrected as days are loaded.
         self.carry = Carry(total_ticks=TRADING_SECONDS * len(self.days))
-        self._k = -1
+        self._day_index = -1
         self.load_seconds = 0.0
         self.engine: Engine | None = None
         self.status = "not_started"
         self._next_engine()
 
     def _next_engine(self) -> bool:
-        if self._k + 1 >= len(self.days):
+        if self._day_index + 1 >= len(self.days):
             return False
-        self._k += 1
-        day = self.days[self._k]
+        self._day_index += 1
+        day = self.days[self._day_index]
         if not hasattr(day, "prices"):
-            t0 = time.perf_counter()  # measured only, so that ticks per second can leave loading out
+            started = time.perf_counter()  # measured only, so that ticks per second can leave loading out
             day = self._load(self.graph.underlying, day)
-            self.load_seconds += time.perf_counter() - t0
+            self.load_seconds += time.perf_counter() - started
         self.carry.total_ticks += day.n_ticks - TRADING_SECONDS if hasattr(day, "n_ticks") else 0
-        last = self._k == len(self.days) - 1
+        last = self._day_index == len(self.days) - 1
         self.engine = Engine(self.graph, day, self.sink, self.settings, carry=self.carry, final=last)
         return True
 
@@ -67,7 +67,7 @@ class MultiDayEngine:
 
     @property
     def ticks_processed(self) -> int:
-        return self.engine._tick_base + self.engine.ticks_processed
+        return self.engine.ticks_before + self.engine.ticks_processed
 
     @property
     def total_ticks(self) -> int:

@@ -76,19 +76,19 @@ class StartNode(NodeRuntime):
     __slots__ = ()
 
     def on_activate(self) -> None:
-        c = self.node.config
+        config = self.node.config
         details = {
             "strategy": {
-                "underlying": c.underlying,
-                "start_time": format_time(c.start_time),
-                "no_new_entries_after": format_time(c.no_new_entries_after),
-                "square_off_time": format_time(c.square_off_time),
-                "max_loss": None if c.max_loss is None else rupees_str(c.max_loss),
-                "max_profit": None if c.max_profit is None else rupees_str(c.max_profit),
+                "underlying": config.underlying,
+                "start_time": format_time(config.start_time),
+                "no_new_entries_after": format_time(config.no_new_entries_after),
+                "square_off_time": format_time(config.square_off_time),
+                "max_loss": None if config.max_loss is None else rupees_str(config.max_loss),
+                "max_profit": None if config.max_profit is None else rupees_str(config.max_profit),
             }
         }
-        ex = self.engine.execute(self, "strategy_started", details)
-        self.engine.complete(self, ex)
+        execution = self.engine.execute(self, "strategy_started", details)
+        self.engine.complete(self, execution)
 
 
 class SignalNode(NodeRuntime):
@@ -114,8 +114,8 @@ class SignalNode(NodeRuntime):
                     "condition_results": self.conditions.describe(),
                 },
             }
-            ex = self.engine.execute(self, "signal_emitted", details)
-            self.engine.complete(self, ex)
+            execution = self.engine.execute(self, "signal_emitted", details)
+            self.engine.complete(self, execution)
 
 
 class EntryNode(NodeRuntime):
@@ -128,12 +128,27 @@ class EntryNode(NodeRuntime):
 
 
 class ExitNode(NodeRuntime):
-    """Closes the selected open positions, fully or partly, when activated."""
+    """Closes the selected open positions, fully or partly (``exit_quantity``), when activated."""
 
     __slots__ = ()
 
     def on_activate(self) -> None:
         self.engine.exit_positions(self)
+
+
+def exit_quantity(position, config) -> int:
+    """Units an exit node (``config``) closes of ``position``: all, a percentage of the original
+    quantity or a number of lots, rounded down to whole lots (at least one) and never more than
+    what is open."""
+    remaining = position.quantity_remaining
+    if config.quantity_type == "all":
+        return remaining
+    lot_size = position.lot_size
+    if config.quantity_type == "lots":
+        lots = int(config.quantity_value)
+    else:
+        lots = int(Decimal(position.quantity_total // lot_size) * config.quantity_value / 100)
+    return min(max(lots, 1) * lot_size, remaining)
 
 
 class SquareOffNode(NodeRuntime):
@@ -143,29 +158,31 @@ class SquareOffNode(NodeRuntime):
     __slots__ = ()
 
     def on_activate(self) -> None:
-        c = self.node.config
-        if c.time is None and c.max_loss is None and c.max_profit is None:
+        config = self.node.config
+        if config.time is None and config.max_loss is None and config.max_profit is None:
             self.engine.square_off(self, "square_off", {"trigger": "activated"})
         else:
             self.engine.poll(self)
 
     def on_tick(self) -> None:
-        c = self.node.config
-        m = self.engine.market
-        if c.time is not None and m.tod >= c.time:
-            self.engine.square_off(self, "square_off", {"trigger": "time", "time": format_time(c.time)})
+        config = self.node.config
+        if config.time is not None and self.engine.market.time_of_day >= config.time:
+            self.engine.square_off(self, "square_off", {"trigger": "time", "time": format_time(config.time)})
             return
-        if c.max_loss is None and c.max_profit is None:
+        if config.max_loss is None and config.max_profit is None:
             return
         pnl = self.engine.strategy_pnl()
-        if c.max_loss is not None and pnl <= -c.max_loss:
-            self.engine.square_off(self, "max_loss", _limit_details("max_loss", pnl, -c.max_loss))
-        elif c.max_profit is not None and pnl >= c.max_profit:
-            self.engine.square_off(self, "max_profit", _limit_details("max_profit", pnl, c.max_profit))
+        if config.max_loss is not None and pnl <= -config.max_loss:
+            self.engine.square_off(self, "max_loss", limit_details("max_loss", pnl, -config.max_loss))
+        elif config.max_profit is not None and pnl >= config.max_profit:
+            self.engine.square_off(self, "max_profit", limit_details("max_profit", pnl, config.max_profit))
 
 
-def _limit_details(kind, pnl, threshold):
-    return {"trigger": kind, "current_value": display(pnl, schema.KIND_MONEY), "threshold": display(threshold, schema.KIND_MONEY)}
+def limit_details(trigger: str, pnl: int, threshold: int) -> dict:
+    """A P&L limit's square-off details: what triggered it, the P&L and the limit (rupee numbers,
+    from paise)."""
+    return {"trigger": trigger, "current_value": display(pnl, schema.KIND_MONEY),
+            "threshold": display(threshold, schema.KIND_MONEY)}
 
 
 class ReEntryNode(NodeRuntime):
@@ -186,41 +203,41 @@ class ReEntryNode(NodeRuntime):
         self.pending = None
         super().deactivate()
 
-    def on_position_closed(self, pos, reason: str, closing: Execution) -> None:
-        c = self.node.config
+    def on_position_closed(self, position, reason: str, closing: Execution) -> None:
+        config = self.node.config
         if self.state != ACTIVE or self.pending is not None:
             return
-        if reason not in c.on or pos.re_entry_num >= c.max_re_entries:
+        if reason not in config.on or position.re_entry_num >= config.max_re_entries:
             return
-        if c.wait_seconds:
-            self.pending = (self.engine.market.ts + c.wait_seconds, pos, reason, closing)
+        if config.wait_seconds:
+            self.pending = (self.engine.market.ts + config.wait_seconds, position, reason, closing)
             self.engine.poll(self)
         else:
-            self.fire(pos, reason, closing)
+            self.fire(position, reason, closing)
 
     def on_tick(self) -> None:
         if self.pending is not None and self.engine.market.ts >= self.pending[0]:
-            _, pos, reason, closing = self.pending
+            _, position, reason, closing = self.pending
             self.pending = None
             self.engine.unpoll(self)
-            self.fire(pos, reason, closing)
+            self.fire(position, reason, closing)
 
-    def fire(self, pos, reason, closing: Execution) -> None:
-        c = self.node.config
-        n = pos.re_entry_num + 1
+    def fire(self, position, reason, closing: Execution) -> None:
+        config = self.node.config
+        re_entry_num = position.re_entry_num + 1
         details = {
             "re_entry": {
-                "position_id": pos.position_id,
-                "re_entry_num": n,
+                "position_id": position.position_id,
+                "re_entry_num": re_entry_num,
                 "after": reason,
-                "closed_re_entry_num": pos.re_entry_num,
-                "max_re_entries": c.max_re_entries,
-                "re_entries_left": c.max_re_entries - n,
+                "closed_re_entry_num": position.re_entry_num,
+                "max_re_entries": config.max_re_entries,
+                "re_entries_left": config.max_re_entries - re_entry_num,
             }
         }
-        ex = self.engine.execute(self, "re_entry", details, parent=closing)
-        self.engine.pending_reentry[pos.entry_node_id] = (pos.position_id, n)
-        self.engine.complete(self, ex)
+        execution = self.engine.execute(self, "re_entry", details, parent=closing)
+        self.engine.pending_reentry[position.entry_node_id] = (position.position_id, re_entry_num)
+        self.engine.complete(self, execution)
 
 
 NODE_CLASSES = {
@@ -244,22 +261,21 @@ class RiskMonitor:
     level is the tighter one is reported as ``trailing_stop``. Stops are checked before the target.
     """
 
-    __slots__ = ("best", "col", "initial_stop", "position", "sign", "stop", "stop_reason", "target", "trail")
+    __slots__ = ("best", "initial_stop", "position", "prices", "sign", "stop", "stop_reason", "target", "trail")
 
-    def __init__(self, position, col, config):
+    def __init__(self, position, prices: list, config):
         self.position = position
-        self.col = col
-        self.sign = position.sign
+        self.prices = prices  # the position's symbol's price column (paise by row)
+        self.sign = sign = position.sign
         entry = position.entry_price
-        s = self.sign
         self.stop = None
         self.stop_reason = "stop_loss"
         if config.stop_loss is not None:
-            self.stop = entry - s * _ceil_paise(config.stop_loss.distance(entry))
+            self.stop = entry - sign * _ceil_paise(config.stop_loss.distance(entry))
         self.initial_stop = self.stop
         self.target = None
         if config.target is not None:
-            self.target = entry + s * _ceil_paise(config.target.distance(entry))
+            self.target = entry + sign * _ceil_paise(config.target.distance(entry))
         self.trail = None
         self.best = entry
         if config.trailing_stop is not None:
@@ -272,24 +288,24 @@ class RiskMonitor:
             self.stop = level
             self.stop_reason = "trailing_stop"
 
-    def check(self, i: int):
-        """Return the exit reason if the price at tick ``i`` triggers an exit, else None."""
-        p = self.col[i]
+    def check(self, row: int):
+        """Return the exit reason if the price at tick ``row`` triggers an exit, else None."""
+        price = self.prices[row]
         if self.sign > 0:
-            if self.trail is not None and p > self.best:
-                self.best = p
-                self._move_trail(p)
-            if self.stop is not None and p <= self.stop:
+            if self.trail is not None and price > self.best:
+                self.best = price
+                self._move_trail(price)
+            if self.stop is not None and price <= self.stop:
                 return self.stop_reason
-            if self.target is not None and p >= self.target:
+            if self.target is not None and price >= self.target:
                 return "target"
         else:
-            if self.trail is not None and p < self.best:
-                self.best = p
-                self._move_trail(p)
-            if self.stop is not None and p >= self.stop:
+            if self.trail is not None and price < self.best:
+                self.best = price
+                self._move_trail(price)
+            if self.stop is not None and price >= self.stop:
                 return self.stop_reason
-            if self.target is not None and p <= self.target:
+            if self.target is not None and price <= self.target:
                 return "target"
         return None
 

@@ -5,11 +5,11 @@ units, formats and contract facts; the modules are:
 
 - `symbols`: canonical symbols
 - `universe`: the underlyings' dated contract facts and calendar corrections, as read from the data file
-- `sessions`: exchange time and the trading calendar
+- `calendar`: exchange time and the trading calendar
 - `instruments`: contract rules: expiry and strike selection, lot sizes
 - `broker_symbols`: broker trading symbols (their form depends on the contract calendar)
 - `day`, `store`: `MarketDay`, its Parquet files and `load_day`
 - `synthetic`, `pricing`: the deterministic synthetic market
-- `importer`: all-or-nothing import of real data
+- `importer`, `import_validation`: all-or-nothing import of real data; reading and checking one file
 - `feed`, `candles`, `indicators`: replay, candles and incremental indicators
 """

@@ -88,11 +88,7 @@ class StreamSink:
             elif isinstance(event, CandleCompleted):
                 # A candle refers to no row: it goes out at once, unless events before it wait for
                 # their commit (it must not overtake them).
-                self._buffer_event("candle_update", {
-                    "symbol": event.symbol, "timeframe": event.timeframe, "timestamp": event.to_dict()["timestamp"],
-                    "open": event.open / 100, "high": event.high / 100, "low": event.low / 100,
-                    "close": event.close / 100, "volume": event.volume, "indicators": dict(event.indicators),
-                })
+                self._buffer_event("candle_update", event.to_dict())
                 if len(self._buffer) == 1:
                     immediate = self._buffer.pop()
             elif isinstance(event, SessionComplete):

@@ -212,4 +212,8 @@ def test_tick_snapshots_go_only_to_sinks_that_want_them():
     during = ticks[40]
     assert [p.position_id for p in during.open_positions] == ["entry-ce-pos1"]
     assert during.active_nodes == ()
-    assert during.to_dict()["pnl_summary"]["realized_pnl"] == -27.64
+    # Sold 25 at 100.00, still 100.00: nothing unrealized; realized is minus the entry charges, 27.64
+    # (sell 2,500: 20 + STT 3 + NSE 0.88 + GST 3.76).
+    assert (during.realized_pnl_paise, during.unrealized_pnl_paise, during.closed_trades) == (-2764, 0, 0)
+    assert [(p.entry_price_paise, p.current_price_paise, p.unrealized_pnl_paise) for p in during.open_positions] == [
+        (10000, 10000, 0)]

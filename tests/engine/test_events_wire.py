@@ -1,72 +1,173 @@
-"""What each event puts on the wire (``to_dict``), checked against the seeds' field names and formats."""
+"""What goes on the wire for an engine's events: a real engine over a scripted day, its events through
+the real ``StreamSink``, and every payload the sink published checked against the protocol's typed
+shapes (``live_trading.stream.events.check``, docs/protocol.md) and against figures worked out by hand.
 
+The day: NIFTY at 24500 and its 24500 PE at 181.60 from 09:15, 260.05 from 09:18. The strategy sells
+one lot (25) of the ATM PE at 09:16 and exits it at 09:18 (seed 000's own example trade).
+
+Charges on 29 Oct 2024 (charges.py's rates from 2024-10-01), per order, rounded half up to the paisa
+(STT to the rupee); GST is 18% of brokerage + exchange + SEBI:
+  sell 25 at 181.60, turnover 4,540.00: brokerage 20.00, STT 0.1% = 4.54 -> 5.00, exchange
+      0.03503% = 1.590 -> 1.59, SEBI 0.0045 -> 0.00, stamp 0, GST 21.59 x 18% = 3.886 -> 3.89; 30.48
+  buy 25 at 260.05, turnover 6,501.25: brokerage 20.00, STT 0, exchange 2.277 -> 2.28, SEBI
+      0.0065 -> 0.01, stamp 0.003% = 0.195 -> 0.20, GST 22.29 x 18% = 4.012 -> 4.01; 26.50
+  trade: gross (181.60 - 260.05) x 25 = -1961.25, -43.20% of 4,540.00; charges 56.98; net -2018.23.
+"""
+
+import itertools
 import json
-import re
+
+import pytest
 
 from live_trading.engine.engine import Engine
-from live_trading.engine.events import (
-    CandleCompleted,
-    ListSink,
-    NodeExecuted,
-    PositionEvent,
-    SessionComplete,
-    TickSnapshot,
-    TradeClosed,
-)
+from live_trading.stream.events import check
+from live_trading.stream.hub import hub
+from live_trading.stream.sink import StreamSink
 from tests.engine.scripted import at_time, build, opt, option_entry, scripted_day, start
 
-MONEY = re.compile(r"^-?\d+\.\d\d$")
-ISO = re.compile(r"^2024-10-29T\d\d:\d\d:\d\d\+05:30$")
+SESSION = "sim-wire0engine01"
+PE = opt(24500, "PE")
 
 
-def _events():
-    series = {"NIFTY": {"09:15:00": "24500"}, opt(24500, "PE"): {"09:15:00": "181.60", "09:18:00": "260.05"}}
-    g = build(
+@pytest.fixture(scope="module")
+def published():
+    """Every event the sink published for the session over the whole day, in order."""
+    series = {"NIFTY": {"09:15:00": "24500"}, PE: {"09:15:00": "181.60", "09:18:00": "260.05"}}
+    graph = build(
         [start(), at_time("entry-condition-1", "09:16:00"), option_entry("entry-2", "PE", "sell"),
          at_time("exit-condition-2", "09:18:00", "exit_signal"), {"id": "exit-3", "type": "exit", "config": {}}],
-        [("strategy-controller", "entry-condition-1"), ("entry-condition-1", "entry-2"), ("entry-2", "exit-condition-2"),
-         ("exit-condition-2", "exit-3")],
+        [("strategy-controller", "entry-condition-1"), ("entry-condition-1", "entry-2"),
+         ("entry-2", "exit-condition-2"), ("exit-condition-2", "exit-3")],
     )
-    sink = ListSink(wants_ticks=True)
-    Engine(g, scripted_day(series, until="09:20:00"), sink).run()
-    return sink
+    # A clock that moves a second each time it is read: every tick is due, so every tick goes out.
+    sink = StreamSink(SESSION, "user_wire", tick_rate=1, clock=itertools.count().__next__)
+    envelopes = []
+
+    def keep(envelope):
+        if envelope.session_id == SESSION:
+            envelopes.append(envelope)
+
+    hub.observe(keep)
+    try:
+        engine = Engine(graph, scripted_day(series, until="09:20:00"), sink)
+        while engine.step():
+            sink.flush()  # as the persistence writer does after each commit
+        sink.complete({"status": "completed", "diagnostics": {"events_history": {}, "current_state": {}},
+                       "trades": [], "positions": []})
+    finally:
+        hub.unobserve(keep)
+    return envelopes
 
 
-def test_every_event_is_json_ready_and_keeps_the_seed_field_names():
-    sink = _events()
-    for e in sink.events:
-        json.dumps(e.to_dict())
+def payloads(envelopes, kind):
+    return [json.loads(e.plain) for e in envelopes if e.kind == kind]
 
-    order = next(e for e in sink.of(NodeExecuted) if e.event_type == "order_placed").to_dict()
-    assert {"execution_id", "parent_execution_id", "timestamp", "event_type", "node_id", "node_name", "node_type",
-            "order_details"} <= set(order)
-    assert order["node_type"] == "EntryNode" and ISO.match(order["timestamp"])
-    assert order["order_details"]["symbol"] == "NIFTY:2024-10-31:OPT:24500:PE"
-    assert (order["order_details"]["side"], order["order_details"]["quantity"], order["order_details"]["price"]) == ("sell", 25, 181.6)
 
-    signal = next(e for e in sink.of(NodeExecuted) if e.event_type == "signal_emitted").to_dict()
-    [result] = signal["evaluated_conditions"]["condition_results"]
-    assert result == {"condition_type": "time_of_day_at_or_above", "operator": ">=", "result": True,
-                      "current_value": "09:16:00", "threshold": "09:16:00"}
+def test_every_published_event_has_its_protocol_shape_compressed_or_not(published):
+    for envelope in published:
+        check(envelope.kind, json.loads(envelope.body(compress=True)), compressed=True)
+        check(envelope.kind, json.loads(envelope.body(compress=False)), compressed=False)
 
-    trade_update = sink.of(TradeClosed)[0].to_dict()
-    trade = trade_update["trade"]
-    # The seed's own example: sold at 181.60, bought back at 260.05.
-    assert (trade["trade_id"], trade["re_entry_num"], trade["pnl"], trade["pnl_percent"]) == ("entry-2-pos1", 0, "-1961.25", "-43.20")
-    assert trade["status"] == "CLOSED" and trade["exit_reason"] == "exit_condition_met" and trade["entry_trigger"] == "entry-2"
-    for k in ("entry_price", "exit_price", "pnl", "charges", "net_pnl"):
-        assert MONEY.match(trade[k]), k
+
+def test_stored_events_go_out_numbered_in_the_order_the_engine_produced_them(published):
+    stored = [e for e in published if e.n is not None]
+    assert [e.n for e in stored] == list(range(1, len(stored) + 1))
+    # Candles of a minute complete on the first tick of the next, before that tick's nodes run; the
+    # last (09:20) completes when the day ends.
+    assert [e.kind for e in stored] == [
+        "node_events",                                         # 09:15:00 strategy started
+        "candle_update",                                       # 09:16:00 the 09:15 candle
+        "node_events", "position_event",                       #          signal + order, entry
+        "candle_update", "candle_update",                      # 09:17, 09:18: the 09:16 and 09:17 candles
+        "node_events", "position_event", "trade_update",       # 09:18:00 exit signal + exit
+        "candle_update", "candle_update", "candle_update",     # 09:19, 09:20, end of day
+        "session_complete",
+    ]
+    assert len(payloads(published, "tick_update")) == 301  # 09:15:00 to 09:20:00, one a second
+
+
+def test_node_events_carry_the_order_with_its_money_as_two_place_strings(published):
+    executions = {}
+    for data in payloads(published, "node_events"):
+        executions.update(data["diagnostics"]["events_history"])
+    by_type = {(x["node_id"], x["event_type"]): x for x in executions.values()}
+    assert list(by_type) == [("strategy-controller", "strategy_started"), ("entry-condition-1", "signal_emitted"),
+                             ("entry-2", "order_placed"), ("exit-condition-2", "signal_emitted"),
+                             ("exit-3", "exit_triggered")]
+
+    [condition] = by_type["entry-condition-1", "signal_emitted"]["evaluated_conditions"]["condition_results"]
+    assert condition == {"condition_type": "time_of_day_at_or_above", "operator": ">=", "result": True,
+                         "current_value": "09:16:00", "threshold": "09:16:00"}
+
+    order = by_type["entry-2", "order_placed"]
+    assert (order["node_type"], order["timestamp"]) == ("EntryNode", "2024-10-29T09:16:00+05:30")
+    assert order["order_details"] == {
+        "order_id": "ord-1", "symbol": PE, "side": "sell", "quantity": 25, "lots": 1, "lot_size": 25,
+        "order_type": "MARKET", "ltp": "181.60", "status": "FILLED", "price": "181.60",
+        "charges": {"brokerage": "20.00", "stt": "5.00", "exchange_charges": "1.59", "sebi_fee": "0.00",
+                    "stamp_duty": "0.00", "gst": "3.89", "total": "30.48"},
+    }
+    exit_ = by_type["exit-3", "exit_triggered"]
+    assert exit_["positions"] == [{"position_id": "entry-2-pos1", "re_entry_num": 0, "symbol": PE, "quantity": 25,
+                                   "price": "260.05", "order_id": "ord-2", "exit_reason": "exit_condition_met",
+                                   "status": "CLOSED"}]
+
+
+def test_position_events_and_the_trade_carry_the_hand_worked_money(published):
+    entry, exit_ = payloads(published, "position_event")
+    assert (entry["action"], entry["quantity"], entry["timestamp"]) == ("entry", 25, "2024-10-29T09:16:00+05:30")
+    assert {k: entry["position"][k] for k in ("entry_price", "current_price", "status", "realized_pnl",
+                                              "realized_pnl_gross", "unrealized_pnl", "charges")} == {
+        "entry_price": "181.60", "current_price": "181.60", "status": "OPEN", "realized_pnl": "-30.48",
+        "realized_pnl_gross": "0.00", "unrealized_pnl": "0.00", "charges": "30.48"}
+    assert entry["pnl"] == {"realized_pnl": "-30.48", "unrealized_pnl": "0.00", "total_pnl": "-30.48"}
+
+    assert (exit_["action"], exit_["quantity"]) == ("exit", 25)
+    assert {k: exit_["position"][k] for k in ("exit_price", "current_price", "status", "quantity_remaining",
+                                              "realized_pnl", "realized_pnl_gross", "charges")} == {
+        "exit_price": "260.05", "current_price": None, "status": "CLOSED", "quantity_remaining": 0,
+        "realized_pnl": "-2018.23", "realized_pnl_gross": "-1961.25", "charges": "56.98"}
+    assert exit_["pnl"] == {"realized_pnl": "-2018.23", "unrealized_pnl": "0.00", "total_pnl": "-2018.23"}
+
+    [update] = payloads(published, "trade_update")
+    trade, summary = update["trades"]["trade"], update["trades"]["summary"]
+    assert {k: trade[k] for k in ("trade_id", "re_entry_num", "entry_price", "exit_price", "pnl", "pnl_percent",
+                                  "charges", "net_pnl", "duration_minutes", "status", "exit_reason",
+                                  "entry_trigger")} == {
+        "trade_id": "entry-2-pos1", "re_entry_num": 0, "entry_price": "181.60", "exit_price": "260.05",
+        "pnl": "-1961.25", "pnl_percent": "-43.20", "charges": "56.98", "net_pnl": "-2018.23",
+        "duration_minutes": 2.0, "status": "CLOSED", "exit_reason": "exit_condition_met", "entry_trigger": "entry-2"}
+    # The exit's flow: the entry's (controller, entry signal, entry), then the exit signal and the exit.
     assert trade["exit_flow_ids"][:3] == trade["entry_flow_ids"] and len(trade["exit_flow_ids"]) == 5
-    assert set(trade_update["summary"]) >= {"total_trades", "total_pnl", "winning_trades", "losing_trades", "win_rate"}
+    # Peak 0 before the entry; the worst point is after the exit, at -2018.23.
+    assert summary == {"total_trades": 1, "total_pnl": "-2018.23", "gross_pnl": "-1961.25", "charges": "56.98",
+                       "net_pnl": "-2018.23", "winning_trades": 0, "losing_trades": 1, "win_rate": "0.00",
+                       "max_drawdown": "2018.23"}
+    [complete] = payloads(published, "session_complete")
+    assert complete["status"] == "completed" and complete["summary"] == summary
 
-    entry, exit_ = (e.to_dict() for e in sink.of(PositionEvent))
-    assert (entry["action"], exit_["action"]) == ("entry", "exit")
-    assert exit_["position"]["status"] == "CLOSED" and MONEY.match(exit_["pnl"]["realized_pnl"])
-    assert {"quantity_total", "quantity_closed", "quantity_remaining", "entry_flow_ids", "exit_flow_ids"} <= set(exit_["position"])
 
-    tick = sink.of(TickSnapshot)[-1].to_dict()
-    assert {"timestamp", "current_time", "progress", "active_nodes", "ltp_updates", "open_positions", "pnl_summary"} <= set(tick)
-    candle = sink.of(CandleCompleted)[0].to_dict()
-    assert candle["timeframe"] == "1m" and candle["open"] == 24500.0 and ISO.match(candle["timestamp"])
-    done = sink.of(SessionComplete)[0].to_dict()
-    assert done["status"] == "completed" and done["summary"]["total_trades"] == 1
+def test_ticks_carry_progress_changed_ltps_open_positions_and_pnl_as_numbers(published):
+    ticks = {t["timestamp"][11:19]: t for t in payloads(published, "tick_update")}
+    first, entered, exited, last = ticks["09:15:00"], ticks["09:16:00"], ticks["09:18:00"], ticks["09:20:00"]
+    assert first["progress"] == {"ticks_processed": 1, "total_ticks": 301, "progress_percentage": 0.33}
+    assert (first["ltp_updates"], first["open_positions"], first["active_nodes"]) == (
+        {"NIFTY": 24500.0}, {}, ["entry-condition-1"])
+    # 61 of 301 ticks = 20.27%; the underlying has not moved, so no LTP goes out again.
+    assert entered["progress"]["progress_percentage"] == 20.27 and entered["ltp_updates"] == {}
+    assert entered["active_nodes"] == ["exit-condition-2"]
+    assert entered["open_positions"] == {"entry-2-pos1": [181.6, 0.0]}
+    assert entered["pnl_summary"] == {"realized_pnl": -30.48, "unrealized_pnl": 0.0, "total_pnl": -30.48,
+                                      "closed_trades": 0, "open_trades": 1}
+    assert exited["open_positions"] == {} and exited["active_nodes"] == []
+    assert exited["pnl_summary"] == {"realized_pnl": -2018.23, "unrealized_pnl": 0.0, "total_pnl": -2018.23,
+                                     "closed_trades": 1, "open_trades": 0}
+    assert last["progress"] == {"ticks_processed": 301, "total_ticks": 301, "progress_percentage": 100.0}
+
+
+def test_candles_carry_prices_as_numbers_and_their_indicators(published):
+    candles = payloads(published, "candle_update")
+    assert [c["timestamp"] for c in candles] == [f"2024-10-29T09:{m}:00+05:30" for m in range(15, 21)]
+    assert {k: candles[0][k] for k in ("symbol", "timeframe", "open", "high", "low", "close", "indicators")} == {
+        "symbol": "NIFTY", "timeframe": "1m", "open": 24500.0, "high": 24500.0, "low": 24500.0, "close": 24500.0,
+        "indicators": {}}

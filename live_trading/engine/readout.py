@@ -1,0 +1,222 @@
+"""What an engine shows: the dashboard snapshot, and the records and details its events carry.
+
+The engine (``engine.py``) steps the strategy and trades in integer paise on its own objects
+(positions, trades, broker orders, candles). This module turns those into what leaves it:
+
+* the records events carry (``position_state``, ``trade_record``, ``session_summary``: ``Decimal``
+  rupees), and the ``TickSnapshot`` a sink that wants ticks gets (paise);
+* the node event details of an order (``order_details``, ``closed_position``);
+* the dashboard snapshot (``Readout.snapshot``, seed 004), JSON-ready.
+
+Orders render money one way wherever they appear (the dashboard's ``broker_data.orders``, an
+``order_placed`` node event's ``order_details``, an exit's closed positions): two-place rupee
+strings (``money.rupees_str``), the wire's form of money.
+"""
+
+from __future__ import annotations
+
+from live_trading.engine.events import (
+    OpenPositionTick,
+    PositionState,
+    Summary,
+    TickSnapshot,
+    TradeRecord,
+    progress,
+)
+from live_trading.engine.money import iso, percent, rupees, rupees_str
+
+
+class Readout:
+    """The read side of one ``Engine``: its snapshot and its tick snapshots.
+
+    Call it on the engine's thread, between steps. It keeps what makes ticks cheap: the columns a
+    client is shown LTPs of, and the row of the last tick snapshot built (LTP changes are those since).
+    """
+
+    def __init__(self, engine):
+        self._engine = engine
+        self._market = engine.market
+        self._watched: list[int] = [0]
+        self._watched_for = 0  # how many positions the watched columns were worked out for
+        self._last_tick_row = -1
+
+    def position_state(self, position) -> PositionState:
+        """The position as it stands at the current tick, money in Decimal rupees."""
+        # Closed positions of earlier days (multi-day sessions) have no column in today's market.
+        return position_state(position, self._market.price(position.symbol) if position.is_open else 0)
+
+    def snapshot(self) -> dict:
+        """The session's state now, JSON-ready, in the dashboard's shape (seed 004): progress, node
+        states, positions with realized and unrealized P&L, trades with flow ids, orders, account,
+        LTP store and latest candles. Money in ``gps_data`` and ``broker_data`` is two-place strings;
+        LTPs and candles are rupee numbers. The dict is a copy the caller may hand to other threads."""
+        engine = self._engine
+        market = self._market
+        store = engine.store
+        started = engine.ticks_processed > 0
+        account = engine.account() if started else None
+        unrealized = account["unrealized_pnl"] if account else 0
+        realized = store.realized_net
+        return {
+            "status": engine.status,
+            "timestamp": iso(market.ts) if started else None,
+            "progress": progress(engine.ticks_before + engine.ticks_processed, engine.session_ticks),
+            "strategy": {"name": engine.graph.name, "underlying": market.underlying, "date": market.date.isoformat()},
+            "nodes": {
+                node_id: {"status": node.state, "node_type": node.label, "node_name": node.name,
+                          **last_execution(engine.last_executions.get(node_id))}
+                for node_id, node in engine.nodes.items()
+            },
+            "active_nodes": list(engine.active_nodes),
+            "gps_data": {
+                "positions": [self.position_state(p).to_dict() for p in store.positions.values()],
+                "trades": [trade_record(t).to_dict() for t in store.trades],
+                "pnl": {"realized_pnl": rupees_str(realized), "unrealized_pnl": rupees_str(unrealized),
+                        "total_pnl": rupees_str(realized + unrealized),
+                        "closed_trades": len(store.trades), "open_trades": len(store.open)},
+            },
+            "broker_data": {
+                "orders": [order_dict(o) for o in engine.broker.orders],
+                "account_info": {k: rupees_str(v) for k, v in account.items()} if account else None,
+            },
+            "market_data": {
+                "ltp_store": ({symbol: paise / 100 for symbol, paise in market.ltps_of(self.watched_columns()).items()}
+                              if started else {}),
+                "candle_data": {timeframe: candle_dict(c) for timeframe, c in market.latest_candles().items()},
+            },
+            "summary": engine.summary().to_dict(),
+        }
+
+    def tick_snapshot(self, ticks_processed: int) -> TickSnapshot:
+        """What a sink that wants ticks gets on this tick (paise); its LTP changes are those since
+        the previous tick snapshot, of the watched columns."""
+        engine = self._engine
+        market = self._market
+        store = engine.store
+        opens = []
+        unrealized = 0
+        for position in store.open:
+            price = market.price(position.symbol)
+            position_unrealized = position.unrealized_pnl(price)
+            unrealized += position_unrealized
+            opens.append(OpenPositionTick(position.position_id, position.re_entry_num, position.symbol, position.side,
+                                          position.quantity_remaining, position.entry_price, price,
+                                          position_unrealized))
+        changed = market.changed_since(self._last_tick_row, self.watched_columns())
+        self._last_tick_row = market.row
+        return TickSnapshot(market.ts, engine.ticks_before + ticks_processed, engine.session_ticks,
+                            tuple(engine.active_nodes), changed, tuple(opens),
+                            store.realized_net, unrealized, len(store.trades))
+
+    def watched_columns(self) -> list[int]:
+        """The columns a client is shown LTPs of: the underlying and every symbol the session has
+        held. The rest of the option chain (a hundred-odd symbols) would make every tick heavy."""
+        positions = self._engine.store.positions
+        if len(positions) != self._watched_for:
+            index = self._market.col_index
+            columns = {0} | {index[p.symbol] for p in positions.values() if p.symbol in index}
+            self._watched = sorted(columns)
+            self._watched_for = len(positions)
+        return self._watched
+
+
+def position_state(position, price: int) -> PositionState:
+    """A store position (paise) as the record events carry, at ``price`` paise (0: no current price)."""
+    return PositionState(
+        position_id=position.position_id, re_entry_num=position.re_entry_num, entry_node_id=position.entry_node_id,
+        symbol=position.symbol, side=position.side, quantity_total=position.quantity_total,
+        quantity_closed=position.quantity_closed, quantity_remaining=position.quantity_remaining,
+        entry_price=rupees(position.entry_price), entry_time=position.entry_time,
+        exit_price=None if position.exit_price is None else rupees(position.exit_price), exit_time=position.exit_time,
+        current_price=rupees(price) if price else None, status=position.status,
+        realized_pnl=rupees(position.realized_pnl), realized_pnl_gross=rupees(position.realized_gross),
+        unrealized_pnl=rupees(position.unrealized_pnl(price)), charges=rupees(position.charges),
+        entry_flow_ids=position.entry_flow_ids, exit_flow_ids=position.exit_flow_ids,
+        entry_trigger=position.entry_trigger, exit_reason=position.exit_reason,
+    )
+
+
+def trade_record(trade) -> TradeRecord:
+    """A store trade (paise) as the record ``TradeClosed`` and snapshots carry (Decimal rupees)."""
+    return TradeRecord(
+        trade_id=trade.trade_id, position_id=trade.position_id, re_entry_num=trade.re_entry_num,
+        entry_node_id=trade.entry_node_id, symbol=trade.symbol, side=trade.side, quantity=trade.quantity,
+        entry_price=rupees(trade.entry_price), entry_time=trade.entry_time, exit_price=rupees(trade.exit_price),
+        exit_time=trade.exit_time, pnl=rupees(trade.pnl), pnl_percent=trade.pnl_percent,
+        charges=rupees(trade.charges), net_pnl=rupees(trade.net_pnl), status=trade.status,
+        entry_flow_ids=trade.entry_flow_ids, exit_flow_ids=trade.exit_flow_ids, entry_trigger=trade.entry_trigger,
+        exit_reason=trade.exit_reason,
+    )
+
+
+def session_summary(store, max_drawdown: int) -> Summary:
+    """A position store's results (trades, gross and net P&L, charges, win rate) with the session's
+    maximum drawdown (paise), in Decimal rupees."""
+    trade_count = len(store.trades)
+    gross = sum(t.pnl for t in store.trades)
+    charges = sum(t.charges for t in store.trades)
+    return Summary(
+        total_trades=trade_count,
+        winning_trades=store.wins,
+        losing_trades=store.losses,
+        win_rate=percent(store.wins, trade_count),
+        gross_pnl=rupees(gross),
+        charges=rupees(charges),
+        net_pnl=rupees(gross - charges),
+        max_drawdown=rupees(max_drawdown),
+    )
+
+
+def order_dict(order) -> dict:
+    """A broker order as the dashboard's ``broker_data.orders`` lists it; ``charges`` is the total."""
+    return {
+        "order_id": order.order_id, "timestamp": iso(order.ts), "symbol": order.symbol, "side": order.side,
+        "quantity": order.quantity, "order_type": "MARKET", "ltp": rupees_str(order.ltp),
+        "fill_price": None if order.fill_price is None else rupees_str(order.fill_price),
+        "status": order.status, "reason": order.reason, "execution_id": order.execution_id,
+        "charges": None if order.charges is None else rupees_str(order.charges.total),
+    }
+
+
+def order_details(order, lots: int, lot_size: int) -> dict:
+    """An entry order as an ``order_placed`` / ``order_rejected`` node event's ``order_details``;
+    a filled one adds ``price`` (its fill) and ``charges`` (each component and the total)."""
+    details = {
+        "order_id": order.order_id,
+        "symbol": order.symbol,
+        "side": order.side,
+        "quantity": order.quantity,
+        "lots": lots,
+        "lot_size": lot_size,
+        "order_type": "MARKET",
+        "ltp": rupees_str(order.ltp),
+        "status": order.status,
+    }
+    if order.fill_price is not None:
+        details["price"] = rupees_str(order.fill_price)
+        details["charges"] = order.charges.as_rupees()
+    return details
+
+
+def closed_position(position, quantity: int, order, reason: str) -> dict:
+    """One position an exit or square-off closed (fully or ``quantity`` of it), as the node event's
+    ``positions`` lists it; ``price`` is the closing order's fill."""
+    return {
+        "position_id": position.position_id, "re_entry_num": position.re_entry_num, "symbol": position.symbol,
+        "quantity": quantity, "price": rupees_str(order.fill_price), "order_id": order.order_id,
+        "exit_reason": reason, "status": position.status,
+    }
+
+
+def candle_dict(candle) -> dict:
+    """A completed candle as the dashboard's ``market_data.candle_data`` shows it (rupee numbers)."""
+    return {"symbol": candle.symbol, "timestamp": iso(candle.start), "open": candle.open / 100,
+            "high": candle.high / 100, "low": candle.low / 100, "close": candle.close / 100, "volume": candle.volume}
+
+
+def last_execution(last: tuple | None) -> dict:
+    """A node's last execution, ``(execution id, epoch seconds, event type)``, as its snapshot fields."""
+    if last is None:
+        return {"last_execution_id": None, "last_execution_time": None, "last_event_type": None}
+    execution_id, ts, event_type = last
+    return {"last_execution_id": execution_id, "last_execution_time": iso(ts), "last_event_type": event_type}
