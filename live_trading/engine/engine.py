@@ -751,7 +751,8 @@ def _order_details(order, lots, lot) -> dict:
 
 def _trade_record(t) -> TradeRecord:
     return TradeRecord(
-        trade_id=t.trade_id, position_id=t.position_id, re_entry_num=t.re_entry_num, entry_node_id=t.entry_node_id,
+        trade_id=t.trade_id, position_id=t.position_id, position_num=t.position_num, re_entry_num=t.re_entry_num,
+        entry_node_id=t.entry_node_id,
         symbol=t.symbol, side=t.side, quantity=t.quantity, entry_price=rupees(t.entry_price),
         entry_time=t.entry_time, exit_price=rupees(t.exit_price), exit_time=t.exit_time, pnl=rupees(t.pnl),
         pnl_percent=t.pnl_percent, charges=rupees(t.charges), net_pnl=rupees(t.net_pnl), status=t.status,
