@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from live_trading.engine.events import Summary, progress
-from live_trading.engine.money import iso, money_str
+from live_trading.engine.money import money_str
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import answer
 from sessions_app import lifecycle
@@ -103,7 +103,7 @@ def committed_snapshot(session: SimulationSession) -> dict:
         position = payload["position"]
         latest[(position["position_id"], position["re_entry_num"])] = position
     positions = list(latest.values())
-    trades = [_trade_dict(t) for t in Trade.objects.filter(session=session).order_by("seq")]
+    trades = [t.record().to_dict() for t in Trade.objects.filter(session=session).order_by("seq")]
     realized = sum((Decimal(p["realized_pnl"]) for p in positions), Decimal(0))
     unrealized = sum((Decimal(p["unrealized_pnl"]) for p in positions if p["status"] != "CLOSED"), Decimal(0))
     return {
@@ -119,20 +119,6 @@ def committed_snapshot(session: SimulationSession) -> dict:
         "nodes": {},
         "active_nodes": [],
         "summary": row_summary(session),
-    }
-
-
-def _trade_dict(t: Trade) -> dict:
-    """A stored trade in the shape the engine and the stream give it (TradeRecord.to_dict)."""
-    return {
-        "trade_id": t.trade_id, "position_id": t.position_id, "re_entry_num": t.re_entry_num,
-        "entry_node_id": t.position_id.rsplit("-pos", 1)[0], "symbol": t.symbol, "side": t.side,
-        "quantity": t.quantity, "entry_price": money_str(t.entry_price), "entry_time": iso(int(t.entry_time.timestamp())),
-        "exit_price": money_str(t.exit_price), "exit_time": iso(int(t.exit_time.timestamp())), "pnl": money_str(t.pnl),
-        "pnl_percent": money_str(t.pnl_percent), "charges": money_str(t.charges), "net_pnl": money_str(t.net_pnl),
-        "duration_minutes": round((t.exit_time - t.entry_time).total_seconds() / 60, 2), "status": t.status,
-        "entry_flow_ids": list(t.entry_flow_ids), "exit_flow_ids": list(t.exit_flow_ids),
-        "entry_trigger": t.entry_trigger, "exit_reason": t.exit_reason,
     }
 
 

@@ -125,7 +125,7 @@ class TradeAdmin(admin.ModelAdmin):
         "net_pnl", "exit_reason", "exit_time",
     )
     list_filter = ("exit_reason", "side", "status")
-    search_fields = ("trade_id", "position_id", "symbol", "session__id")
+    search_fields = ("trade_id", "position_id", "entry_node_id", "symbol", "session__id")
     list_select_related = ("session",)
     readonly_fields = [f.name for f in Trade._meta.fields] + ["entry_flow_ids", "exit_flow_ids"]
 

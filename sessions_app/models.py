@@ -6,11 +6,13 @@ Money is ``DecimalField`` throughout; the engine's integer paise become two-plac
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from live_trading.engine.events import TradeRecord
 from sessions_app import lifecycle
 
 STATUS_CHOICES = [(status, status.capitalize()) for status in lifecycle.STATUSES]
@@ -176,7 +178,11 @@ class PositionChange(models.Model):
 
 
 class Trade(models.Model):
-    """A closed (or partially closed) position."""
+    """A closed (or partially closed) position: the engine's ``TradeRecord``, stored.
+
+    ``from_record`` makes the row from the engine's record and ``record`` gives it back, so a stored
+    trade is shown exactly as the engine reported it (``record().to_dict()``, the one trade dict).
+    """
 
     class Side(models.TextChoices):
         BUY = "buy"
@@ -185,7 +191,9 @@ class Trade(models.Model):
     session = models.ForeignKey(SimulationSession, on_delete=models.CASCADE, related_name="trades")
     seq = models.PositiveIntegerField(help_text="Per-session order in which trades closed.")
     trade_id = models.CharField(max_length=96)
-    position_id = models.CharField(max_length=96)
+    position_id = models.CharField(max_length=96, help_text="<entry_node_id>-pos<position_num>")
+    entry_node_id = models.CharField(max_length=64, help_text="The entry node that opened the position.")
+    position_num = models.PositiveIntegerField(help_text="The position's number among its entry node's, from 1.")
     re_entry_num = models.PositiveIntegerField(default=0)
     symbol = models.CharField(max_length=64)
     side = models.CharField(max_length=4, choices=Side.choices)
@@ -214,6 +222,37 @@ class Trade(models.Model):
 
     def __str__(self):
         return f"{self.trade_id} ({self.session_id})"
+
+    @classmethod
+    def from_record(cls, record: TradeRecord, *, session_id: str, seq: int) -> Trade:
+        """The row (unsaved) that stores ``record`` as the ``seq``-th trade of the session."""
+        return cls(
+            session_id=session_id, seq=seq, trade_id=record.trade_id, position_id=record.position_id,
+            entry_node_id=record.entry_node_id, position_num=record.position_num, re_entry_num=record.re_entry_num,
+            symbol=record.symbol, side=record.side, quantity=record.quantity, entry_price=record.entry_price,
+            exit_price=record.exit_price, entry_time=from_epoch(record.entry_time),
+            exit_time=from_epoch(record.exit_time), pnl=record.pnl, pnl_percent=record.pnl_percent,
+            charges=record.charges, net_pnl=record.net_pnl, status=record.status,
+            entry_flow_ids=list(record.entry_flow_ids), exit_flow_ids=list(record.exit_flow_ids),
+            entry_trigger=record.entry_trigger, exit_reason=record.exit_reason,
+        )
+
+    def record(self) -> TradeRecord:
+        """This trade as the engine reported it (times back to epoch seconds, flow ids to tuples)."""
+        return TradeRecord(
+            trade_id=self.trade_id, position_id=self.position_id, position_num=self.position_num,
+            re_entry_num=self.re_entry_num, entry_node_id=self.entry_node_id, symbol=self.symbol, side=self.side,
+            quantity=self.quantity, entry_price=self.entry_price, entry_time=int(self.entry_time.timestamp()),
+            exit_price=self.exit_price, exit_time=int(self.exit_time.timestamp()), pnl=self.pnl,
+            pnl_percent=self.pnl_percent, charges=self.charges, net_pnl=self.net_pnl, status=self.status,
+            entry_flow_ids=tuple(self.entry_flow_ids), exit_flow_ids=tuple(self.exit_flow_ids),
+            entry_trigger=self.entry_trigger, exit_reason=self.exit_reason,
+        )
+
+
+def from_epoch(ts: int) -> datetime:
+    """An engine time (int epoch seconds) as the aware datetime a DateTimeField stores."""
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 class EmergencyStop(models.Model):

@@ -16,7 +16,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -24,7 +23,7 @@ from django.utils import timezone
 from live_trading.engine.events import NodeExecuted, PositionEvent, SessionComplete, Summary, TradeClosed
 from sessions_app import lifecycle
 from sessions_app.actions import move_status
-from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
+from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade, from_epoch
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +31,6 @@ FLUSH_ROWS = 200
 FLUSH_SECONDS = 0.25
 HEARTBEAT_SECONDS = 5.0
 RUNNER_NAME = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _dt(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def _totals(summary: Summary) -> dict:
@@ -78,26 +73,18 @@ class SessionWriter:
                 session_id=self.session_id, seq=self._seq["node"], execution_id=event.execution_id,
                 parent_execution_id=event.parent_execution_id or "", node_id=event.node_id,
                 node_name=event.node_name, node_type=event.node_type, event_type=event.event_type,
-                timestamp=_dt(event.ts), payload=event.to_dict(),
+                timestamp=from_epoch(event.ts), payload=event.to_dict(),
             ))
         elif isinstance(event, PositionEvent):
             self._seq["position"] += 1
             self._position_changes.append(PositionChange(
                 session_id=self.session_id, seq=self._seq["position"], action=event.action,
                 position_id=event.position.position_id, re_entry_num=event.position.re_entry_num,
-                execution_id=event.execution_id, timestamp=_dt(event.ts), payload=event.to_dict(),
+                execution_id=event.execution_id, timestamp=from_epoch(event.ts), payload=event.to_dict(),
             ))
         elif isinstance(event, TradeClosed):
             self._seq["trade"] += 1
-            t = event.trade
-            self._trades.append(Trade(
-                session_id=self.session_id, seq=self._seq["trade"], trade_id=t.trade_id, position_id=t.position_id,
-                re_entry_num=t.re_entry_num, symbol=t.symbol, side=t.side, quantity=t.quantity,
-                entry_price=t.entry_price, exit_price=t.exit_price, entry_time=_dt(t.entry_time),
-                exit_time=_dt(t.exit_time), pnl=t.pnl, pnl_percent=t.pnl_percent, charges=t.charges,
-                net_pnl=t.net_pnl, status=t.status, entry_flow_ids=list(t.entry_flow_ids),
-                exit_flow_ids=list(t.exit_flow_ids), entry_trigger=t.entry_trigger, exit_reason=t.exit_reason,
-            ))
+            self._trades.append(Trade.from_record(event.trade, session_id=self.session_id, seq=self._seq["trade"]))
             self.summary = event.summary
         elif isinstance(event, SessionComplete):
             self.summary = event.summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args, get_origin, get_type_hints
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -14,6 +15,7 @@ from live_trading.marketdata.calendar import exchange_today
 from live_trading.models import BrokerConnection
 from live_trading.refusals import Refused, check_replay_span
 from live_trading.snapshots import row_totals
+from live_trading.stream.events import Money, Timestamp, TradeData
 from sessions_app import lifecycle
 from sessions_app.models import SimulationSession, Trade
 from strategies.models import Strategy
@@ -147,11 +149,35 @@ class SessionRowSerializer(serializers.ModelSerializer):
         return data
 
 
-class TradeSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Trade
-        fields = [
-            "trade_id", "position_id", "re_entry_num", "symbol", "side", "quantity", "entry_price", "entry_time",
-            "exit_price", "exit_time", "pnl", "pnl_percent", "charges", "net_pnl", "status", "entry_flow_ids",
-            "exit_flow_ids", "entry_trigger", "exit_reason",
-        ]
+TRADE_FIELDS = tuple(get_type_hints(TradeData))  # in the order the definition lists them
+
+
+class TradeSerializer(serializers.Serializer):
+    """A closed (or partly closed) position's trade, exactly as the stream's ``trade_update`` and
+    ``initial_state`` give it. ``position_id`` is ``<entry_node_id>-pos<position_num>``; ``quantity`` is
+    in units (lots x lot size); ``pnl`` is gross (price difference x quantity), ``net_pnl`` after
+    ``charges``; ``duration_minutes`` is from entry to exit; times are exchange time (+05:30)."""
+
+    # Rendering is the one trade dict (TradeRecord.to_dict); the fields exist for the OpenAPI schema and
+    # are derived from the stream's typed definition of a trade, so the REST and stream shapes cannot part.
+    def get_fields(self):
+        return {name: _read_only_field(hint) for name, hint in get_type_hints(TradeData, include_extras=True).items()}
+
+    def to_representation(self, instance: Trade) -> dict:
+        return instance.record().to_dict()
+
+
+def _read_only_field(hint) -> serializers.Field:
+    """The DRF field that describes one field of a typed wire definition in the OpenAPI schema."""
+    if hint == Money:
+        return serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
+    if hint == Timestamp:
+        return serializers.DateTimeField(read_only=True)
+    if get_origin(hint) is Literal:
+        return serializers.ChoiceField(choices=get_args(hint), read_only=True)
+    if get_origin(hint) is list:
+        return serializers.ListField(child=_read_only_field(get_args(hint)[0]), read_only=True)
+    simple = {str: serializers.CharField, int: serializers.IntegerField, float | int: serializers.FloatField}
+    if hint in simple:
+        return simple[hint](read_only=True)
+    raise TypeError(f"no API field for {hint!r}")

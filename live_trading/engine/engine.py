@@ -485,7 +485,7 @@ class Engine:
         details["position"] = {"position_id": position_id, "re_entry_num": re_entry_num,
                                "entry_price": position.entry_price / 100, "quantity": quantity,
                                **(monitor.levels() if monitor else {})}
-        details["entry_config"] = {"position_num": int(position_id.rsplit("pos", 1)[1]), "re_entry_num": re_entry_num}
+        details["entry_config"] = {"position_num": position.position_num, "re_entry_num": re_entry_num}
         self._emit_node(node, execution, "order_placed", details)
         self._emit(PositionEvent("entry", market.ts, execution.id, quantity, self._readout.position_state(position),
                                  rupees(position.realized_pnl), Decimal("0.00")))

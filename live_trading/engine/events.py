@@ -189,10 +189,18 @@ class Summary:
 @dataclass(frozen=True, slots=True)
 class TradeRecord:
     """A closed (or partly closed) position's trade, money in Decimal rupees. ``pnl`` is gross
-    (price difference x quantity, as the seeds compute it); ``net_pnl = pnl - charges``."""
+    (price difference x quantity, as the seeds compute it); ``net_pnl = pnl - charges``.
+
+    ``to_dict()`` is the one trade dict: the stream's ``trade_update``, ``initial_state`` and
+    ``session_complete``, the dashboard's ``gps_data.trades``, the REST trade list, its CSV export and
+    ``manage.py simulate --json`` all give a trade as it returns it. A stored trade becomes a
+    ``TradeRecord`` through ``sessions_app.models.Trade.record()``. The shape, field by field, is
+    ``live_trading.stream.events.TradeData`` (documented in docs/protocol.md, ``trade_update``).
+    """
 
     trade_id: str
     position_id: str
+    position_num: int
     re_entry_num: int
     entry_node_id: str
     symbol: str
@@ -220,6 +228,7 @@ class TradeRecord:
         return {
             "trade_id": self.trade_id,
             "position_id": self.position_id,
+            "position_num": self.position_num,
             "re_entry_num": self.re_entry_num,
             "entry_node_id": self.entry_node_id,
             "symbol": self.symbol,

@@ -1,7 +1,9 @@
 """The position store (the seeds' GPS): positions, their fills, the trades they produce.
 
 A position is keyed by (``position_id``, ``re_entry_num``): ``entry-2-pos1`` re-entered twice is three
-positions, re_entry_num 0, 1 and 2. ``PositionStore.apply(fill)`` is the only way a position changes.
+positions, re_entry_num 0, 1 and 2. The store numbers positions per entry node (``new_position_id``)
+and keeps the entry node and that number as data on each position and trade (``entry_node_id``,
+``position_num``), so nothing downstream parses them back out of the id. ``PositionStore.apply(fill)`` is the only way a position changes.
 An opening fill creates the position; closing fills reduce it (partial closes) and each produces a
 ``Trade`` for the quantity it closed.
 
@@ -54,6 +56,7 @@ class Trade:
 
     trade_id: str
     position_id: str
+    position_num: int
     re_entry_num: int
     entry_node_id: str
     symbol: str
@@ -100,6 +103,7 @@ class Position:
         "exit_time",
         "lot_size",
         "position_id",
+        "position_num",
         "quantity_closed",
         "quantity_total",
         "re_entry_num",
@@ -109,8 +113,9 @@ class Position:
         "symbol",
     )  # fmt: skip
 
-    def __init__(self, fill: Fill):
+    def __init__(self, fill: Fill, position_num: int):
         self.position_id = fill.position_id
+        self.position_num = position_num
         self.re_entry_num = fill.re_entry_num
         self.entry_node_id = fill.entry_node_id
         self.symbol = fill.symbol
@@ -179,13 +184,17 @@ class PositionStore:
         self.charges = 0
         self.wins = 0
         self.losses = 0
-        self._numbers: dict[str, int] = {}
+        self._numbers: dict[str, int] = {}  # entry node id -> the last position number it was given
+        self._issued: dict[str, int] = {}  # position id -> its number
 
     def new_position_id(self, entry_node_id: str) -> str:
-        """Return the next ``<entry-node-id>-pos<N>`` for a fresh (not re-entered) position."""
+        """Return the next ``<entry-node-id>-pos<N>`` for a fresh (not re-entered) position; N counts
+        from 1 per entry node and becomes the position's ``position_num``."""
         n = self._numbers.get(entry_node_id, 0) + 1
         self._numbers[entry_node_id] = n
-        return f"{entry_node_id}-pos{n}"
+        position_id = f"{entry_node_id}-pos{n}"
+        self._issued[position_id] = n
+        return position_id
 
     @property
     def realized_net(self) -> int:
@@ -199,11 +208,13 @@ class PositionStore:
             key = (fill.position_id, fill.re_entry_num)
             if key in self.positions:
                 raise ValueError(f"position {key} already exists")
+            if fill.position_id not in self._issued:
+                raise ValueError(f"position id {fill.position_id!r} was not issued by new_position_id")
             if any(p.position_id == fill.position_id for p in self.open):
                 # A re-entry opens after the position it re-enters closed, so a position id names at
                 # most one open position (the stream's ticks key open positions by id alone).
                 raise ValueError(f"position {fill.position_id} is still open; it cannot be re-entered")
-            pos = Position(fill)
+            pos = Position(fill, self._issued[fill.position_id])
             self.positions[key] = pos
             self.open.append(pos)
             return pos, None
@@ -242,6 +253,7 @@ class PositionStore:
         trade = Trade(
             trade_id=trade_id,
             position_id=pos.position_id,
+            position_num=pos.position_num,
             re_entry_num=pos.re_entry_num,
             entry_node_id=pos.entry_node_id,
             symbol=pos.symbol,

@@ -139,7 +139,8 @@ def position_state(position, price: int) -> PositionState:
 def trade_record(trade) -> TradeRecord:
     """A store trade (paise) as the record ``TradeClosed`` and snapshots carry (Decimal rupees)."""
     return TradeRecord(
-        trade_id=trade.trade_id, position_id=trade.position_id, re_entry_num=trade.re_entry_num,
+        trade_id=trade.trade_id, position_id=trade.position_id, position_num=trade.position_num,
+        re_entry_num=trade.re_entry_num,
         entry_node_id=trade.entry_node_id, symbol=trade.symbol, side=trade.side, quantity=trade.quantity,
         entry_price=rupees(trade.entry_price), entry_time=trade.entry_time, exit_price=rupees(trade.exit_price),
         exit_time=trade.exit_time, pnl=rupees(trade.pnl), pnl_percent=trade.pnl_percent,

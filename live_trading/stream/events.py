@@ -92,8 +92,13 @@ class PnlData(TypedDict):
 
 
 class TradeData(TypedDict):
+    """A trade, the same wherever it is shown (``TradeRecord.to_dict``): on the stream, in snapshots, in
+    the REST trade list and its CSV export. ``position_id`` is ``<entry_node_id>-pos<position_num>``;
+    ``pnl`` is gross, ``net_pnl`` after ``charges``; ``duration_minutes`` is exit time minus entry time."""
+
     trade_id: str
     position_id: str
+    position_num: int
     re_entry_num: int
     entry_node_id: str
     symbol: str
@@ -108,7 +113,7 @@ class TradeData(TypedDict):
     charges: Money
     net_pnl: Money
     duration_minutes: float | int
-    status: str
+    status: Literal["PARTIAL", "CLOSED"]
     entry_flow_ids: list[str]
     exit_flow_ids: list[str]
     entry_trigger: str

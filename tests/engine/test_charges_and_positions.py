@@ -46,6 +46,13 @@ def test_it_refuses_dates_before_the_schedule():
         rates_on(date(2022, 1, 3))
 
 
+def _store():
+    """A store that has numbered the position the fills below name."""
+    store = PositionStore()
+    assert store.new_position_id("entry-1") == "entry-1-pos1"
+    return store
+
+
 def _fill(side, qty, price, *, opening, charges=ZERO_CHARGES, ts=0, n=0):
     return Fill("entry-1-pos1", n, "NIFTY:2024-10-31:OPT:24500:CE", side, qty, price, ts, charges, f"exec{ts}",
                 f"ord-{ts}", opening, ("a",) if opening else ("a", "b"), "entry-1", "entry-1",
@@ -53,7 +60,7 @@ def _fill(side, qty, price, *, opening, charges=ZERO_CHARGES, ts=0, n=0):
 
 
 def test_a_short_position_gains_when_the_price_falls_and_shares_entry_charges_by_quantity():
-    store = PositionStore()
+    store = _store()
     pos, _ = store.apply(_fill("sell", 50, 10000, opening=True, charges=Charges(brokerage=2001)))
     assert pos.unrealized_pnl(9000) == (10000 - 9000) * 50
     assert pos.realized_pnl == -2001  # entry charges count from the start
@@ -76,7 +83,7 @@ def test_a_short_position_gains_when_the_price_falls_and_shares_entry_charges_by
 
 
 def test_a_long_position_loses_when_the_price_falls():
-    store = PositionStore()
+    store = _store()
     _pos, _ = store.apply(_fill("buy", 25, 10000, opening=True))
     _, trade = store.apply(_fill("sell", 25, 9550, opening=False))
     assert trade.pnl == -25 * 450
@@ -85,7 +92,7 @@ def test_a_long_position_loses_when_the_price_falls():
 
 
 def test_it_rejects_closing_more_than_is_open_or_on_the_same_side():
-    store = PositionStore()
+    store = _store()
     store.apply(_fill("buy", 25, 10000, opening=True))
     with pytest.raises(ValueError):
         store.apply(_fill("sell", 50, 9000, opening=False))
@@ -94,7 +101,7 @@ def test_it_rejects_closing_more_than_is_open_or_on_the_same_side():
 
 
 def test_a_position_id_is_re_entered_only_after_it_closed():
-    store = PositionStore()
+    store = _store()
     store.apply(_fill("buy", 25, 10000, opening=True))
     with pytest.raises(ValueError, match="still open"):
         store.apply(_fill("buy", 25, 10100, opening=True, ts=1, n=1))
@@ -103,3 +110,25 @@ def test_a_position_id_is_re_entered_only_after_it_closed():
     pos, _ = store.apply(_fill("buy", 25, 10100, opening=True, ts=3, n=1))
     assert (pos.position_id, pos.re_entry_num, [p.key for p in store.open]) == (
         "entry-1-pos1", 1, [("entry-1-pos1", 1)])
+
+
+def test_positions_are_numbered_per_entry_node_and_trades_carry_the_number():
+    store = PositionStore()
+    ids = [store.new_position_id(node) for node in ("entry-ce", "entry-pe", "entry-ce", "entry-pos")]
+    assert ids == ["entry-ce-pos1", "entry-pe-pos1", "entry-ce-pos2", "entry-pos-pos1"]
+    opening = Fill("entry-ce-pos2", 0, "NIFTY", "buy", 25, 10000, 0, ZERO_CHARGES, "e1", "o1", True, ("a",),
+                   "entry-ce", "entry-ce")
+    closing = Fill("entry-ce-pos2", 0, "NIFTY", "sell", 25, 10100, 60, ZERO_CHARGES, "e2", "o2", False, ("a", "b"),
+                   exit_reason="target")
+
+    pos, _ = store.apply(opening)
+    _, trade = store.apply(closing)
+
+    assert (pos.entry_node_id, pos.position_num) == ("entry-ce", 2)
+    assert (trade.trade_id, trade.entry_node_id, trade.position_num, trade.re_entry_num) == (
+        "entry-ce-pos2", "entry-ce", 2, 0)
+
+
+def test_it_refuses_to_open_a_position_id_it_did_not_number():
+    with pytest.raises(ValueError, match="not issued"):
+        PositionStore().apply(_fill("buy", 25, 10000, opening=True))

@@ -95,13 +95,18 @@ def test_a_stopped_engine_closes_at_the_last_tick_and_says_stopped(days):
     assert engine.next_timestamp() is None and not engine.step()
 
 
-def test_simulate_prints_json_without_touching_the_database():
+def test_simulate_prints_json_without_touching_the_database(django_db_blocker):
     out = StringIO()
-    call_command("simulate", "--strategy", "nifty_opening_range_breakout", "--date", "2024-10-29", "--json", stdout=out)
+    # Blocked, any query or connection raises, even on a connection an earlier test left open (a
+    # django_db test's connection outlives it): what is checked is simulate, not the tests before it.
+    with django_db_blocker.block():
+        with pytest.raises(RuntimeError, match="Database access not allowed"):
+            connections["default"].cursor()
+        call_command("simulate", "--strategy", "nifty_opening_range_breakout", "--date", "2024-10-29", "--json",
+                     stdout=out)
     result = json.loads(out.getvalue())
     assert result["ticks"] == 22_500 and result["trades"]
     assert Decimal(result["summary"]["net_pnl"]) == sum(Decimal(t["net_pnl"]) for t in result["trades"])
-    assert connections["default"].connection is None
 
 
 def test_simulate_refuses_an_invalid_strategy(tmp_path):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from live_trading.engine.events import TradeRecord
 from live_trading.models import BrokerConnection
 from sessions_app import lifecycle
 from sessions_app.actions import move_status
@@ -64,7 +65,8 @@ def test_money_round_trips_exactly(alice):
     price = Decimal("24250.05")
     pnl = Decimal("-12345678901234.35")  # beyond what a float holds to the paisa
     Trade.objects.create(
-        session=session, seq=1, trade_id="entry-2-pos1", position_id="entry-2-pos1", symbol="NIFTY:2024-11-07:OPT:24250:PE",
+        session=session, seq=1, trade_id="entry-2-pos1", position_id="entry-2-pos1", entry_node_id="entry-2",
+        position_num=1, symbol="NIFTY:2024-11-07:OPT:24250:PE",
         side="sell", quantity=75, entry_price=price, exit_price=Decimal("0.05"),
         entry_time=datetime(2024, 10, 29, 9, 19, tzinfo=IST), pnl=pnl, pnl_percent=Decimal("-43.20"),
         charges=Decimal("61.17"), net_pnl=pnl - Decimal("61.17"), status="CLOSED",
@@ -78,6 +80,21 @@ def test_money_round_trips_exactly(alice):
     assert trade.pnl == pnl
     assert trade.net_pnl == Decimal("-12345678901295.52")
     assert trade.exit_flow_ids == ["exec_a", "exec_b", "exec_c"]
+
+
+@pytest.mark.django_db
+def test_a_stored_trade_gives_back_the_engines_record(alice):
+    record = TradeRecord(
+        trade_id="entry-ce-pos2-re1-x1", position_id="entry-ce-pos2", position_num=2, re_entry_num=1,
+        entry_node_id="entry-ce", symbol="NIFTY:2024-10-31:OPT:24500:CE", side="sell", quantity=25,
+        entry_price=Decimal("101.60"), entry_time=1730173800, exit_price=Decimal("84.75"), exit_time=1730180187,
+        pnl=Decimal("421.25"), pnl_percent=Decimal("16.58"), charges=Decimal("51.10"), net_pnl=Decimal("370.15"),
+        status="PARTIAL", entry_flow_ids=("exec_a", "exec_b"), exit_flow_ids=("exec_a", "exec_b", "exec_c"),
+        entry_trigger="entry-ce", exit_reason="exit_condition_met",
+    )
+    Trade.from_record(record, session_id=make_session(alice).id, seq=1).save()
+
+    assert Trade.objects.get().record() == record
 
 
 @pytest.mark.django_db

@@ -80,7 +80,8 @@ def one_of_everything(alice):
         event_type="order_placed", timestamp="2024-10-29T09:19:00+05:30", payload={},
     )
     Trade.objects.create(
-        session=session, seq=1, trade_id="t1", position_id="p1", symbol="NIFTY", side="buy", quantity=75,
+        session=session, seq=1, trade_id="t1", position_id="a-pos1", entry_node_id="a", position_num=1,
+        symbol="NIFTY", side="buy", quantity=75,
         entry_price="100.00", entry_time="2024-10-29T09:19:00+05:30", pnl="0", pnl_percent="0", status="OPEN",
     )
     return session

@@ -255,7 +255,7 @@ def test_trades_export_and_diagnostics_of_a_finished_session(as_alice, as_bob, a
 
     assert trades["count"] == session.total_trades
     assert [t["net_pnl"] for t in trades["results"]] == [f"{t.net_pnl:.2f}" for t in session.trades.order_by("seq")]
-    assert csv_lines[0].startswith("trade_id,position_id,re_entry_num,symbol")
+    assert csv_lines[0].startswith("trade_id,position_id,position_num,re_entry_num,entry_node_id,symbol")
     assert len(csv_lines) == 1 + session.total_trades
     assert list(diagnostics["events_history"]) == list(
         session.node_events.order_by("seq").values_list("execution_id", flat=True))

@@ -131,7 +131,8 @@ def test_the_checker_wants_two_place_money_strings():
 
 # A trade and a summary as seed 000 shows them (with the fields the engine adds).
 TRADE = {
-    "trade_id": "entry-2-pos1", "position_id": "entry-2-pos1", "re_entry_num": 0, "entry_node_id": "entry-2",
+    "trade_id": "entry-2-pos1", "position_id": "entry-2-pos1", "position_num": 1, "re_entry_num": 0,
+    "entry_node_id": "entry-2",
     "symbol": "NIFTY:2024-11-07:OPT:24250:PE", "side": "sell", "quantity": 25, "entry_price": "181.60",
     "entry_time": "2024-10-29T09:19:00+05:30", "exit_price": "260.05", "exit_time": "2024-10-29T10:48:00+05:30",
     "pnl": "-1961.25", "pnl_percent": "-43.20", "charges": "58.40", "net_pnl": "-2019.65", "duration_minutes": 89.0,
