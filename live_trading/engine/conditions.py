@@ -51,204 +51,208 @@ class Compiled:
 def compile_group(group: ConditionGroup, market, book) -> Compiled:
     """Compile a condition group against ``market`` (a MarketState) and ``book`` (positions' P&L)."""
     parts = [
-        compile_group(x, market, book) if isinstance(x, ConditionGroup) else compile_condition(x, market, book)
-        for x in group.items
+        compile_group(item, market, book) if isinstance(item, ConditionGroup) else compile_condition(item, market, book)
+        for item in group.items
     ]
-    stateful = [p.evaluate for p in parts if p.stateful]
-    plain = [p.evaluate for p in parts if not p.stateful]
-    resets = [r for p in parts for r in p._resets]
+    stateful = [part.evaluate for part in parts if part.stateful]
+    plain = [part.evaluate for part in parts if not part.stateful]
+    resets = [reset for part in parts for reset in part._resets]
     is_all = group.mode == "all"
 
     if not stateful:
         if len(plain) == 1:
-            ev = plain[0]
+            evaluate = plain[0]
         elif len(plain) == 2:
-            a, b = plain
-            ev = (lambda: a() and b()) if is_all else (lambda: a() or b())
+            first, second = plain
+            evaluate = (lambda: first() and second()) if is_all else (lambda: first() or second())
         elif is_all:
-            def ev():
-                return all(f() for f in plain)
+            def evaluate():
+                return all(check() for check in plain)
         else:
-            def ev():
-                return any(f() for f in plain)
+            def evaluate():
+                return any(check() for check in plain)
     else:
         # Stateful children must all see this tick, so they run first and without short-circuit.
-        def ev():
-            results = [f() for f in stateful]
+        def evaluate():
+            results = [check() for check in stateful]
             if is_all:
-                return all(results) and all(f() for f in plain)
-            return any(results) or any(f() for f in plain)
+                return all(results) and all(check() for check in plain)
+            return any(results) or any(check() for check in plain)
 
     def describe(out):
-        for p in parts:
-            p._describe(out)
+        for part in parts:
+            part._describe(out)
 
-    return Compiled(ev, describe, resets, bool(stateful))
+    return Compiled(evaluate, describe, resets, bool(stateful))
 
 
-def compile_condition(c: Condition, market, book) -> Compiled:
+def compile_condition(condition: Condition, market, book) -> Compiled:
     """Compile one leaf condition."""
-    left = operand_getter(c.left, market, book)
-    label = condition_label(c)
-    if c.operator in schema.RANGES:
-        low, high = operand_getter(c.low, market, book), operand_getter(c.high, market, book)
-        inside = c.operator == "within_range"
+    left = operand_getter(condition.left, market, book)
+    label = condition_label(condition)
+    if condition.operator in schema.RANGES:
+        low, high = operand_getter(condition.low, market, book), operand_getter(condition.high, market, book)
+        inside = condition.operator == "within_range"
 
-        def ev():
-            v = left()
-            if v is None:
+        def evaluate():
+            value = left()
+            if value is None:
                 return False
-            lo, hi = low(), high()
-            if lo is None or hi is None:
+            low_value, high_value = low(), high()
+            if low_value is None or high_value is None:
                 return False
-            return (lo <= v <= hi) == inside
+            return (low_value <= value <= high_value) == inside
 
         def describe(out):
             out.append({
-                "condition_type": label, "operator": c.operator, "result": ev(),
-                "current_value": display(left(), c.left.kind),
-                "threshold": [display(low(), c.low.kind), display(high(), c.high.kind)],
+                "condition_type": label, "operator": condition.operator, "result": evaluate(),
+                "current_value": display(left(), condition.left.kind),
+                "threshold": [display(low(), condition.low.kind), display(high(), condition.high.kind)],
             })
 
-        return Compiled(ev, describe, [], False)
+        return Compiled(evaluate, describe, [], False)
 
-    right = operand_getter(c.right, market, book)
-    if c.operator in schema.CROSSES:
-        above = c.operator == "crosses_above"
-        mem = [None, None, None, None]  # previous left, previous right, current left, current right
+    right = operand_getter(condition.right, market, book)
+    if condition.operator in schema.CROSSES:
+        above = condition.operator == "crosses_above"
+        memory = [None, None, None, None]  # previous left, previous right, current left, current right
 
-        def ev():
-            lv, rv = left(), right()
-            pl, pr = mem[2], mem[3]
-            mem[0], mem[1], mem[2], mem[3] = pl, pr, lv, rv
-            if lv is None or rv is None or pl is None or pr is None:
+        def evaluate():
+            left_now, right_now = left(), right()
+            left_before, right_before = memory[2], memory[3]
+            memory[0], memory[1], memory[2], memory[3] = left_before, right_before, left_now, right_now
+            if left_now is None or right_now is None or left_before is None or right_before is None:
                 return False
             if above:
-                return pl <= pr and lv > rv
-            return pl >= pr and lv < rv
+                return left_before <= right_before and left_now > right_now
+            return left_before >= right_before and left_now < right_now
 
         def reset():
-            mem[0] = mem[1] = mem[2] = mem[3] = None
+            memory[0] = memory[1] = memory[2] = memory[3] = None
 
         def describe(out):
-            pl, pr, lv, rv = mem
-            result = None not in mem and ((pl <= pr and lv > rv) if above else (pl >= pr and lv < rv))
+            left_before, right_before, left_now, right_now = memory
+            result = None not in memory and (
+                (left_before <= right_before and left_now > right_now) if above
+                else (left_before >= right_before and left_now < right_now))
             out.append({
-                "condition_type": label, "operator": c.operator, "result": result,
-                "current_value": display(lv, c.left.kind), "threshold": display(rv, c.right.kind),
-                "previous_value": display(pl, c.left.kind), "previous_threshold": display(pr, c.right.kind),
+                "condition_type": label, "operator": condition.operator, "result": result,
+                "current_value": display(left_now, condition.left.kind),
+                "threshold": display(right_now, condition.right.kind),
+                "previous_value": display(left_before, condition.left.kind),
+                "previous_threshold": display(right_before, condition.right.kind),
             })
 
-        return Compiled(ev, describe, [reset], True)
+        return Compiled(evaluate, describe, [reset], True)
 
-    cmp = _COMPARE[c.operator]
-    if c.right.type == "value":
-        const = c.right.value
+    compare = _COMPARE[condition.operator]
+    if condition.right.type == "value":
+        constant = condition.right.value
 
-        def ev():
-            v = left()
-            return v is not None and cmp(v, const)
+        def evaluate():
+            value = left()
+            return value is not None and compare(value, constant)
     else:
-        def ev():
-            v = left()
-            if v is None:
+        def evaluate():
+            value = left()
+            if value is None:
                 return False
-            w = right()
-            return w is not None and cmp(v, w)
+            other = right()
+            return other is not None and compare(value, other)
 
     def describe(out):
         out.append({
-            "condition_type": label, "operator": c.operator, "result": ev(),
-            "current_value": display(left(), c.left.kind), "threshold": display(right(), c.right.kind),
+            "condition_type": label, "operator": condition.operator, "result": evaluate(),
+            "current_value": display(left(), condition.left.kind), "threshold": display(right(), condition.right.kind),
         })
 
-    return Compiled(ev, describe, [], False)
+    return Compiled(evaluate, describe, [], False)
 
 
-def operand_getter(o: Operand, m, book):
+def operand_getter(operand: Operand, market, book):
     """Return a zero-argument function giving the operand's current value (None: no value yet)."""
-    t = o.type
-    if t == "value":
-        v = o.value
-        return lambda: v
-    if t == "underlying_ltp":
-        col = m.underlying_prices
+    kind = operand.type
+    if kind == "value":
+        value = operand.value
+        return lambda: value
+    if kind == "underlying_ltp":
+        prices = market.underlying_prices
 
         def get():
-            return col[m.row] or None
+            return prices[market.row] or None
 
         return get
-    if t == "time_of_day":
-        return lambda: m.time_of_day
-    if t == "day_of_week":
-        return lambda: m.dow
-    if t == "candle":
-        m.require_timeframe(o.timeframe)
-        field = operator.attrgetter(o.field)
-        if o.at is not None:
-            by_start = m.candles_by_start(o.timeframe)
-            at = o.at
+    if kind == "time_of_day":
+        return lambda: market.time_of_day
+    if kind == "day_of_week":
+        return lambda: market.dow
+    if kind == "candle":
+        market.require_timeframe(operand.timeframe)
+        field = operator.attrgetter(operand.field)
+        if operand.at is not None:
+            by_start = market.candles_by_start(operand.timeframe)
+            at = operand.at
 
             def get():
-                c = by_start.get(at)
-                return None if c is None else field(c)
+                candle = by_start.get(at)
+                return None if candle is None else field(candle)
 
             return get
-        candles = m.candle_list(o.timeframe)
-        back = -1 - o.offset
-        need = o.offset + 1
+        candles = market.candle_list(operand.timeframe)
+        back = -1 - operand.offset
+        need = operand.offset + 1
 
         def get():
             return field(candles[back]) if len(candles) >= need else None
 
         return get
-    if t == "indicator":
-        values, key = m.indicator_slot(o.name, dict(o.params), o.timeframe, o.output)
+    if kind == "indicator":
+        values, key = market.indicator_slot(operand.name, dict(operand.params), operand.timeframe, operand.output)
 
         def get():
             return values[key]
 
         return get
-    if t == "option_ltp":
-        return m.option_ltp_getter(o.expiry, o.strike, o.right)
-    if t == "position_pnl":
-        entries = frozenset(o.entries) if o.entries else None
-        percent = o.unit == "percent"
+    if kind == "option_ltp":
+        return market.option_ltp_getter(operand.expiry, operand.strike, operand.right)
+    if kind == "position_pnl":
+        entries = frozenset(operand.entries) if operand.entries else None
+        percent = operand.unit == "percent"
         return lambda: book.positions_pnl(entries, percent)
-    if t == "strategy_pnl":
+    if kind == "strategy_pnl":
         return book.strategy_pnl
-    raise ValueError(f"unknown operand type {t!r}")
+    raise ValueError(f"unknown operand type {kind!r}")
 
 
-def display(v, kind):
+def display(value, kind):
     """Return a value in the units a person reads (rupees, HH:MM:SS, weekday names)."""
-    if v is None:
+    if value is None:
         return None
     if kind in (schema.KIND_PRICE, schema.KIND_MONEY):
-        return round(v / 100, 2)
+        return round(value / 100, 2)
     if kind == schema.KIND_TIME:
-        return format_time(v)
+        return format_time(value)
     if kind == schema.KIND_DAY:
-        return schema.WEEKDAYS[v]
-    return round(float(v), 4)
+        return schema.WEEKDAYS[value]
+    return round(float(value), 4)
 
 
-def operand_label(o: Operand) -> str:
+def operand_label(operand: Operand) -> str:
     """Name an operand the way the node event's ``condition_type`` shows it."""
-    t = o.type
-    if t == "candle":
-        where = f"@{format_time(o.at)[:5]}" if o.at is not None else (f"[-{o.offset}]" if o.offset else "")
-        return f"candle_{o.timeframe}_{o.field}{where}"
-    if t == "indicator":
-        params = ",".join(str(v) for _, v in o.params)
-        out = f".{o.output}" if o.output else ""
-        return f"{o.name}({params}){out}_{o.timeframe}"
-    if t == "option_ltp":
-        return f"option_ltp_{o.expiry}_{o.strike.rule}{o.strike.offset or ''}_{o.right}"
-    return t
+    kind = operand.type
+    if kind == "candle":
+        where = f"@{format_time(operand.at)[:5]}" if operand.at is not None else (f"[-{operand.offset}]" if operand.offset else "")
+        return f"candle_{operand.timeframe}_{operand.field}{where}"
+    if kind == "indicator":
+        params = ",".join(str(value) for _, value in operand.params)
+        out = f".{operand.output}" if operand.output else ""
+        return f"{operand.name}({params}){out}_{operand.timeframe}"
+    if kind == "option_ltp":
+        return f"option_ltp_{operand.expiry}_{operand.strike.rule}{operand.strike.offset or ''}_{operand.right}"
+    return kind
 
 
-def condition_label(c: Condition) -> str:
+def condition_label(condition: Condition) -> str:
     """Return ``<left>_<operator>`` e.g. ``underlying_ltp_crosses_above``."""
     names = {">": "above", ">=": "at_or_above", "<": "below", "<=": "at_or_below", "==": "equal", "!=": "not_equal"}
-    return f"{operand_label(c.left)}_{names.get(c.operator, c.operator)}"
+    return f"{operand_label(condition.left)}_{names.get(condition.operator, condition.operator)}"
