@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -228,8 +228,10 @@ def load_day(
     data_dir: Path | str | None = None,
     generate: bool = True,
     seed: int = DEFAULT_SEED,
+    symbols: Sequence[str] | None = None,
 ) -> MarketDay:
-    """The `MarketDay` of `underlying` on `day`.
+    """The `MarketDay` of `underlying` on `day`; with `symbols`, of those instruments and the underlying
+    only (`read_day`: ``symbols=()`` reads the underlying alone).
 
     Imported data wins; otherwise the synthetic day for `seed`, generated and stored first if it is
     missing (or evicted while being read) and `generate` is true. Marks the file used (`mark_used`). Raises `MarketDataMissing` naming the day when there is neither, or
@@ -239,7 +241,7 @@ def load_day(
     path = imported_path(underlying, day, data_dir)
     if path.exists():
         mark_used(path)
-        return _priced(read_day(path), path)
+        return _priced(read_day(path, symbols), path)
     path = synthetic_path(underlying, day, seed, data_dir)
     for attempt in range(2):
         if not path.exists():
@@ -250,7 +252,7 @@ def load_day(
             ensure_synthetic_day(underlying, day, seed, data_dir)
         try:
             mark_used(path)  # first, so that an eviction running now passes this day over
-            return _priced(read_day(path), path)
+            return _priced(read_day(path, symbols), path)
         except FileNotFoundError:
             # Evicted (by another process) between the check and the read: look again, once.
             if attempt:
