@@ -216,14 +216,13 @@ def read_day(path: Path, symbols: Sequence[str] | None = None) -> MarketDay:
     With `symbols`, only those columns and the underlying's (in the file's column order, the underlying
     first; a symbol the file does not hold is left out): a reader that wants the underlying's prices
     alone, a chart's candles, then builds one column instead of every instrument's."""
-    meta = _metadata(pq.read_schema(path))
+    table = pq.read_table(path) if symbols is None else None
+    meta = _metadata(pq.read_schema(path) if table is None else table.schema)
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a market-data day file ({FORMAT})")
     day = date.fromisoformat(meta["date"])
     stored = json.loads(meta["symbols"])
-    if symbols is None:
-        table = pq.read_table(path)
-    else:
+    if table is None:
         wanted = {meta["underlying"], *symbols}
         stored = [s for s in stored if s in wanted]
         table = pq.read_table(path, filters=[("symbol", "in", stored)])
