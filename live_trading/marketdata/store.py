@@ -124,6 +124,22 @@ def list_days(data_dir: Path | str | None = None) -> list[StoredDay]:
     return found
 
 
+def stored_version(
+    underlying: str, day: date, data_dir: Path | str | None = None, seed: int = DEFAULT_SEED
+) -> tuple[int | None, int | None]:
+    """The modification times (ns) of the day's imported and synthetic files, None for a file that is
+    not there: what an in-memory copy of a loaded day is keyed on, so that a day imported, regenerated
+    or removed since is read afresh (or found missing)."""
+    return _mtime(imported_path(underlying, day, data_dir)), _mtime(synthetic_path(underlying, day, seed, data_dir))
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 def mark_used(path: Path) -> None:
     """Record that `path` is being used now (its access time; the modification time is kept).
 
