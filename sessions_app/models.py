@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import connections, models
 
 from live_trading.engine.events import TradeRecord
 from sessions_app import lifecycle
@@ -253,6 +253,61 @@ class Trade(models.Model):
 def from_epoch(ts: int) -> datetime:
     """An engine time (int epoch seconds) as the aware datetime a DateTimeField stores."""
     return datetime.fromtimestamp(ts, tz=UTC)
+
+
+class EquitySampleQuerySet(models.QuerySet):
+    def insert(self, session_id: str, samples) -> None:
+        """Insert ``samples``, tuples of (epoch seconds, realized, unrealized, charges in paise), in one
+        statement; the money becomes two-place rupees in the database, exactly.
+
+        A whole day is 375 rows, ten times the rest of what a session writes, written by the session's
+        own thread in its batches. Built as model rows and passed to ``bulk_create`` (converting each
+        value, returning each id) they cost that thread 17-32 ms a day on the 2-core development
+        machine; as one ``INSERT … SELECT … unnest`` of four integer arrays, 8-12 ms."""
+        if not samples:
+            return
+        meta = self.model._meta
+        column = {f.name: f.column for f in meta.concrete_fields}
+        times, realized, unrealized, charges = (list(values) for values in zip(*samples, strict=True))
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f'INSERT INTO "{meta.db_table}" ("{column["session"]}", "{column["timestamp"]}", '
+                f'"{column["realized_pnl"]}", "{column["unrealized_pnl"]}", "{column["charges"]}") '
+                "SELECT %s, to_timestamp(s.t), s.r / 100.0, s.u / 100.0, s.c / 100.0 "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS s(t, r, u, c)",
+                [session_id, times, realized, unrealized, charges],
+            )
+
+
+class EquitySample(models.Model):
+    """The session's P&L at one exchange time, for its P&L curve: at the close of every exchange minute
+    it replayed and at its end (``live_trading.engine.events.EquitySample``), written with its batches.
+
+    The figures hold after every tick before ``timestamp`` (09:16:00: after the last tick of 09:15), the
+    last one after what the end closed, so it is the session's final net P&L.
+    """
+
+    # No index of its own: the unique (session, timestamp) index serves every lookup by session.
+    session = models.ForeignKey(SimulationSession, on_delete=models.CASCADE, related_name="equity_samples",
+                                db_index=False)
+    timestamp = models.DateTimeField(help_text="Exchange time the figures hold at (after every tick before it).")
+    realized_pnl = money(help_text="Net of the charges paid so far.")
+    unrealized_pnl = money(help_text="Gross P&L of the open positions at their LTPs.")
+    charges = money(help_text="Every charge paid so far, open positions' entry charges included.")
+
+    objects = EquitySampleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["session", "timestamp"]
+        constraints = [models.UniqueConstraint(fields=["session", "timestamp"], name="equity_sample_time_unique")]
+
+    def __str__(self):
+        return f"{self.session_id} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def net_pnl(self):
+        """Realized + unrealized: the dashboard's ``total_pnl``."""
+        return self.realized_pnl + self.unrealized_pnl
 
 
 class EmergencyStop(models.Model):

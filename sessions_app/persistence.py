@@ -1,6 +1,6 @@
 """Writing a running session to Postgres: node events, position changes and trades in batches (a batch
-with trades also updates the session's totals to those trades'), progress as a heartbeat, and the final
-status with the summary.
+with trades also updates the session's totals to those trades'), progress as a heartbeat, the P&L
+samples of its curve with whichever write comes next, and the final status with the summary.
 
 The writer runs on the session's own thread. It buffers rows and writes them in one transaction when
 200 have gathered or 250 ms have passed since the first of them, whichever comes first; the stream
@@ -20,9 +20,17 @@ from collections.abc import Callable
 from django.db import connection, transaction
 from django.utils import timezone
 
-from live_trading.engine.events import NodeExecuted, PositionEvent, SessionComplete, Summary, TradeClosed
+from live_trading.engine.events import (
+    EquitySample,
+    NodeExecuted,
+    PositionEvent,
+    SessionComplete,
+    Summary,
+    TradeClosed,
+)
 from sessions_app import lifecycle
 from sessions_app.actions import move_status
+from sessions_app.models import EquitySample as EquitySampleRow
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade, from_epoch
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,7 @@ class SessionWriter:
         self._node_events: list[NodeEvent] = []
         self._position_changes: list[PositionChange] = []
         self._trades: list[Trade] = []
+        self._equity: list[tuple[int, int, int, int]] = []
         self._first_pending_at: float | None = None
         self._last_heartbeat = clock()
         self._seq = {"node": 0, "position": 0, "trade": 0}
@@ -86,6 +95,11 @@ class SessionWriter:
             self._seq["trade"] += 1
             self._trades.append(Trade.from_record(event.trade, session_id=self.session_id, seq=self._seq["trade"]))
             self.summary = event.summary
+        elif isinstance(event, EquitySample):
+            # A minute's sample waits for the next write (a batch, the heartbeat or the end) rather than
+            # start one: a session's curve is read for review, and this adds no transaction.
+            self._equity.append((event.ts, event.realized_pnl_paise, event.unrealized_pnl_paise, event.charges_paise))
+            return
         elif isinstance(event, SessionComplete):
             self.summary = event.summary
             return
@@ -179,6 +193,7 @@ class SessionWriter:
                speed_multiplier: float | None = None, **fields) -> bool:
         node_events, position_changes, trades = self._node_events, self._position_changes, self._trades
         self._node_events, self._position_changes, self._trades = [], [], []
+        equity, self._equity = self._equity, []
         self._first_pending_at = None
         now = self._clock()
         self._last_heartbeat = now
@@ -199,6 +214,7 @@ class SessionWriter:
                 NodeEvent.objects.bulk_create(node_events)
                 PositionChange.objects.bulk_create(position_changes)
                 Trade.objects.bulk_create(trades)
+                EquitySampleRow.objects.insert(self.session_id, equity)
                 if status is None:
                     SimulationSession.objects.filter(pk=self.session_id).update(**progress, **fields)
                 else:

@@ -10,7 +10,8 @@ The session runner uses::
     engine.finish()                                       # after the last tick a no-op; else a stop
 
 Events (``events.py``): NodeExecuted, PositionEvent, TradeClosed, TickSnapshot (only to sinks with
-``wants_ticks``), CandleCompleted, SessionComplete.
+``wants_ticks``), CandleCompleted, SessionComplete; and from a ``MultiDayEngine`` an EquitySample at
+every exchange minute's close and at the end (the P&L curve; the last one after SessionComplete).
 The engine (``engine.py``) steps and trades; what it shows, the snapshot and the records and details
 its events carry, is rendered by ``readout.py``.
 """
