@@ -65,13 +65,19 @@ class Problems:
 
 def watch(page) -> Problems:
     problems = Problems()
-    page.on("console", lambda m: problems.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: problems.console_errors.append(m.text)
+            if m.type == "error" and not _expected_offline(m) else None)
     page.on("pageerror", lambda e: problems.console_errors.append(f"uncaught: {e}"))
     page.on("requestfailed", lambda r: problems.failed_requests.append(f"{r.method} {r.url}: {r.failure}")
             if not _expected_abort(r) else None)
     page.on("response", lambda r: problems.failed_requests.append(f"{r.request.method} {r.url}: {r.status}")
             if r.status >= 400 and not getattr(page, "_expect_4xx", False) else None)
     return problems
+
+
+def _expected_offline(message) -> bool:
+    # Chromium logs the stream's own reconnection attempts while a test holds the tab offline on purpose.
+    return "ERR_INTERNET_DISCONNECTED" in message.text and "/api/live-trading/stream" in (message.location or {}).get("url", "")
 
 
 def _expected_abort(request) -> bool:
