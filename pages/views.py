@@ -4,7 +4,7 @@ REST API and the user stream, as an external frontend would."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -18,7 +18,7 @@ from live_trading.models import BrokerConnection
 from strategies.models import Strategy
 
 SPEEDS = ("1", "10", "60", "300", "max")  # the speed presets a trader picks from (pages and cards)
-CALENDAR_DAYS = 730  # how far back the start form's calendar lists trading days
+CALENDAR_FROM = date(2020, 1, 1)  # how far back the start form knows the exchange's holidays
 
 
 def home(request):
@@ -52,18 +52,19 @@ def strategy_underlying(graph: dict) -> str | None:
 def new_session(request):
     """``/sessions/new``: the form that starts a session through ``POST /api/v2/live/start``.
 
-    Lists the user's own strategies and broker connections, the trading days of the last two years
-    (``trading_days``, the exchange calendar) and the days the server has market data for
+    Lists the user's own strategies and broker connections, the exchange holidays that fall on weekdays
+    since ``CALENDAR_FROM`` (``trading_days``, the exchange calendar) and the days the server has market data for
     (``market_cache.stored_days``, as ``GET /api/market-days/``); other trading days are generated.
     """
     strategies = Strategy.objects.filter(owner=request.user).order_by("name").only("id", "name", "graph")
     brokers = BrokerConnection.objects.filter(owner=request.user).order_by("created_at")
     last = exchange_today() - timedelta(days=1)
-    days = trading_days(last - timedelta(days=CALENDAR_DAYS), last)
+    trading = set(trading_days(CALENDAR_FROM, last))
+    weekdays = (CALENDAR_FROM + timedelta(days=n) for n in range((last - CALENDAR_FROM).days + 1))
     stored = sorted({(d.underlying, d.day) for d in market_cache.stored_days()}, key=lambda u: (u[1], u[0]))
     calendar = {
-        "first": days[0].isoformat(), "last": days[-1].isoformat(),
-        "trading_days": [d.isoformat() for d in days],
+        "first": CALENDAR_FROM.isoformat(), "last": last.isoformat(),
+        "holidays": [d.isoformat() for d in weekdays if d.weekday() < 5 and d not in trading],
         "stored": {},
     }
     for underlying, day in stored:

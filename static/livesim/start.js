@@ -9,7 +9,13 @@ import {istDate, rupees} from "./format.js";
 
 const form = document.getElementById("start-form");
 const calendar = JSON.parse(document.getElementById("trading-calendar").textContent);
-const tradingDays = new Set(calendar.trading_days);
+const holidays = new Set(calendar.holidays);  // weekdays the exchange is closed on, from calendar.first
+
+/** Whether "YYYY-MM-DD" is a trading day: a weekday that is not an exchange holiday. */
+function isTradingDay(value) {
+  const weekday = new Date(`${value}T00:00:00Z`).getUTCDay();
+  return weekday !== 0 && weekday !== 6 && !holidays.has(value);
+}
 const formError = document.getElementById("form-error");
 const status = document.getElementById("start-status");
 const submit = document.getElementById("start-button");
@@ -27,7 +33,7 @@ function describeDay(value) {
   const name = istDate(value);
   if (value > calendar.last) return {text: `${name} has not ended yet: choose a past trading day.`, bad: true};
   if (value < calendar.first) return {text: `${name}: the server checks days this far back.`, bad: false};
-  if (!tradingDays.has(value)) return {text: `${name} is not a trading day (a weekend or exchange holiday).`, bad: true};
+  if (!isTradingDay(value)) return {text: `${name} is not a trading day (a weekend or exchange holiday).`, bad: true};
   const stored = calendar.stored[value] || [];
   const u = underlying();
   if (u ? stored.includes(u) : stored.length) return {text: `${name}: trading day, market data stored.`, bad: false};

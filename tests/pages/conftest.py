@@ -66,7 +66,7 @@ class Problems:
 def watch(page) -> Problems:
     problems = Problems()
     page.on("console", lambda m: problems.console_errors.append(m.text)
-            if m.type == "error" and not _expected_offline(m) else None)
+            if m.type == "error" and not _expected_offline(m) and not _expected_4xx(page, m) else None)
     page.on("pageerror", lambda e: problems.console_errors.append(f"uncaught: {e}"))
     page.on("requestfailed", lambda r: problems.failed_requests.append(f"{r.method} {r.url}: {r.failure}")
             if not _expected_abort(r) else None)
@@ -78,6 +78,11 @@ def watch(page) -> Problems:
 def _expected_offline(message) -> bool:
     # Chromium logs the stream's own reconnection attempts while a test holds the tab offline on purpose.
     return "ERR_INTERNET_DISCONNECTED" in message.text and "/api/live-trading/stream" in (message.location or {}).get("url", "")
+
+
+def _expected_4xx(page, message) -> bool:
+    # Chromium also logs a 4xx answer to the console; on a tab that expects one it is no error of the page.
+    return getattr(page, "_expect_4xx", False) and "the server responded with a status of 4" in message.text
 
 
 def _expected_abort(request) -> bool:
