@@ -116,6 +116,7 @@ function describe(entry, card) {
   entry.el.dataset.sessionId = id;
   fields["title-id"].id = `title-${id}`;
   fields.article.setAttribute("aria-labelledby", `title-${id}`);
+  fields.controls.setAttribute("aria-labelledby", `title-${id}`);
   fields.link.href = `/sessions/${encodeURIComponent(id)}`;
   setText(fields.link, card.strategy_name || id);
   setText(fields.underlying, card.underlying || "");
