@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
-import subprocess
 import sys
 import time
 from datetime import date
@@ -31,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 from benchdoc import write_section  # noqa: E402
+from benchserver import daphne  # noqa: E402
 
 BENCH_DB = "livesim_bench_pages"
 DAY = date(2024, 10, 29)
@@ -38,12 +37,6 @@ USERNAME, PASSWORD = "bench-pages", "bench-pages-password-1"
 COMMAND = ".venv/bin/python bench/bench_pages_dashboard.py --write-doc"
 CHROMIUM = "/usr/bin/chromium"
 TARGET = 0.25  # of one core
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bench_user():
@@ -138,34 +131,15 @@ def main():
     import httpx
 
     user, strategy, broker, key = bench_user()
-    port = free_port()
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "DATABASE_URL": database_url, "DEBUG": "false",
-           "SIM_MAX_RUNNING_SESSIONS_PER_USER": str(max(10, args.sessions))}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(300):
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            for _ in range(args.sessions):
-                r = client.post("/api/v2/live/start", headers={"Authorization": f"Bearer {key}"}, json={
-                    "strategy_id": str(strategy.id), "broker_connection_id": str(broker.id),
-                    "date": DAY.isoformat(), "speed_multiplier": args.speed})
-                assert r.status_code == 201, r.text
-            result = measure(base, args.sessions, args.seconds)
-            client.post(f"/api/v2/live/stop/user/{user.user_id}", headers={"Authorization": f"Bearer {key}"})
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with daphne(database_url, DEBUG="false", SIM_MAX_RUNNING_SESSIONS_PER_USER=max(10, args.sessions)) as (_, base), \
+            httpx.Client(base_url=base, timeout=30) as client:
+        for _ in range(args.sessions):
+            r = client.post("/api/v2/live/start", headers={"Authorization": f"Bearer {key}"}, json={
+                "strategy_id": str(strategy.id), "broker_connection_id": str(broker.id),
+                "date": DAY.isoformat(), "speed_multiplier": args.speed})
+            assert r.status_code == 201, r.text
+        result = measure(base, args.sessions, args.seconds)
+        client.post(f"/api/v2/live/stop/user/{user.user_id}", headers={"Authorization": f"Bearer {key}"})
 
     met = "met" if result["task"] < TARGET else "NOT met"
     load = os.getloadavg()[0]
