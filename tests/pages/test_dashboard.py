@@ -125,7 +125,10 @@ def test_stop_all_asks_first_and_stops_only_my_sessions(open_page, pages_server,
     assert not dialog.is_visible()
     assert [api_status(pages_server, alice, s) for s in mine] == ["running", "running"]
 
-    page.get_by_role("button", name="Stop all my sessions").click()
+    page.get_by_role("button", name="Stop all my sessions").focus()
+    page.keyboard.press("Enter")  # from the keyboard too
+    assert dialog.is_visible()
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"  # the safe choice has the focus
     page.keyboard.press("Escape")  # the dialog closes without stopping anything
     assert not dialog.is_visible()
     assert [api_status(pages_server, alice, s) for s in mine] == ["running", "running"]
