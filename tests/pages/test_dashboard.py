@@ -5,6 +5,8 @@ Every figure a card shows is compared with what ``GET /api/live-trading/dashboar
 one-session endpoint) answers, formatted by ``tests.pages.cards`` independently of the page's script.
 """
 
+from types import SimpleNamespace
+
 import httpx
 import pytest
 
@@ -182,3 +184,27 @@ def test_an_offline_spell_and_a_reload_end_with_the_cards_equal_to_the_api(open_
     r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
     assert r.status_code == 200, r.text
     wait_for(lambda: matches_api(page, pages_server, alice, session_id), message="the card to match after a reload")
+
+
+def test_a_dropped_stream_says_reconnecting_and_then_catches_up(open_page, pages_server, alice, cleanup):
+    from tests.pages.conftest import log_in
+    from tests.stream.test_stream_browser import CuttingProxy
+
+    proxy = CuttingProxy(pages_server.port, cuts=0, seed=0)  # forwards; drop_all() cuts what is open
+    through = SimpleNamespace(url=lambda path: f"http://127.0.0.1:{proxy.port}{path}")
+    try:
+        session_id = start(pages_server, alice)
+        page = open_page(None, None)
+        log_in(page, through, alice)
+        advanced(page, session_id, 2)
+        banner = page.locator("#connection-banner")
+
+        proxy.drop_all()
+        banner.wait_for(state="visible")
+        assert "Reconnecting" in banner.inner_text()
+        r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        banner.wait_for(state="hidden")  # the browser reconnected by itself (STREAM_RETRY_MS)
+        wait_for(lambda: matches_api(page, pages_server, alice, session_id), message="the card to catch up")
+    finally:
+        proxy.close()
