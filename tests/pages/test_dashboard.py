@@ -73,11 +73,16 @@ def test_a_card_follows_its_session_and_pause_resume_speed_stop_reach_it(open_pa
     page = open_page(alice, "/")
     assert card_ids(page) == [other, watched]  # newest first
     first = shown(page, watched)
+    page.evaluate("id => { window.netBefore = document.querySelector(`[data-session-id='${id}'] [data-field='net']`); }",
+                  watched)
 
     # Live: progress and P&L move (the straddle sells both legs at 09:20, five exchange minutes in).
     advanced(page, watched, 3)
     wait_for(lambda: shown(page, watched)["net"] != first["net"], 60, message="the net P&L to change")
     assert card(page, watched).locator("tbody tr").count() >= 1  # the open legs, with LTP and unrealized P&L
+    # The figures changed in place: the element shown at first is still the one in the page.
+    assert page.evaluate("id => window.netBefore.isConnected && window.netBefore === "
+                         "document.querySelector(`[data-session-id='${id}'] [data-field='net']`)", watched)
     screenshots(page, "dashboard-live")
 
     # Pause: the session stops at a tick; the card says what the server says, and stays there while the
