@@ -211,5 +211,8 @@ def test_a_dropped_stream_says_reconnecting_and_then_catches_up(open_page, pages
         assert r.status_code == 200, r.text
         banner.wait_for(state="hidden")  # the browser reconnected by itself (STREAM_RETRY_MS)
         wait_for(lambda: matches_api(page, pages_server, alice, session_id), message="the card to catch up")
+        page.close()  # no more reconnections through the proxy
     finally:
+        proxy.drop_all()
+        wait_for(lambda: not proxy.open, 10, message="the proxy's connections to end")
         proxy.close()
