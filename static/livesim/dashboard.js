@@ -185,14 +185,14 @@ function renderPositions(entry, positions) {
     if (!row) {
       row = body.insertRow();
       row.dataset.position = key;
-      for (let i = 0; i < 5; i += 1) row.insertCell();
-      for (const i of [2, 3, 4]) row.cells[i].className = "num money";
+      for (let i = 0; i < 4; i += 1) row.insertCell();
+      for (const i of [1, 2, 3]) row.cells[i].className = "num money";
     }
-    const [symbol, side, qty, ltp, unrealized] = row.cells;
+    const [symbol, qty, ltp, unrealized] = row.cells;
     setText(symbol, symbolText(pos.symbol));
-    symbol.title = pos.symbol;
-    setText(side, pos.side === "sell" ? "Sell" : "Buy");
-    setText(qty, count(pos.quantity_remaining ?? pos.quantity));
+    symbol.title = `${pos.side === "sell" ? "Sold" : "Bought"} ${pos.symbol}`;
+    const held = count(pos.quantity_remaining ?? pos.quantity);  // units; a short position is negative
+    setText(qty, pos.side === "sell" ? `−${held}` : held);
     setText(ltp, rupees(pos.current_price));
     setMoney(unrealized, pos.unrealized_pnl, {sign: true});
   }
