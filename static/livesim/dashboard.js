@@ -239,7 +239,7 @@ async function onChange(sessionId, kind) {
   // Ticks go out at most 4 a second, so the last one can be up to 250 ms behind the tick a session
   // paused or ended at; its card (same shape as the dashboard's) has the exact figures.
   const s = client.sessions.get(sessionId);
-  if (kind === "session_complete" || (kind === "session_status" && !(s.status === "running"))) {
+  if (kind === "session_complete" || (kind === "session_status" && s.status !== "running")) {
     refresh(sessionId);
   }
 }

@@ -107,13 +107,17 @@ def test_a_card_follows_its_session_and_pause_resume_speed_stop_reach_it(open_pa
              message="the API to report 300x")
     wait_for(lambda: shown(page, watched, ["speed"])["speed"] == "300×", message="the card to say 300×")
     assert speeds.get_by_role("button", name="300×").get_attribute("aria-pressed") == "true"
+    # At max the day would end in seconds: pause first (a speed change leaves a paused session paused).
+    card(page, watched).get_by_role("button", name="Pause").click()
+    wait_for(lambda: api_status(pages_server, alice, watched) == "paused", message="the second pause")
     speeds.get_by_role("button", name="max").click()
     wait_for(lambda: session_card(pages_server, alice, watched)["speed_multiplier"] == "max", message="max speed")
-    wait_for(lambda: shown(page, watched, ["speed"])["speed"] == "max", message="the card to say max")
+    wait_for(lambda: shown(page, watched, ["speed", "status"]) == {"speed": "max", "status": "Paused"},
+             message="the card to say max, still paused")
 
     # Stop: the session ends; its card stays, with the final figures and no controls.
     card(page, watched).get_by_role("button", name="Stop").click()
-    wait_for(lambda: api_status(pages_server, alice, watched) in ("stopped", "completed"), message="the stop")
+    wait_for(lambda: api_status(pages_server, alice, watched) == "stopped", message="the stop")
     wait_for(lambda: matches_api(page, pages_server, alice, watched), message="the ended card to match the API")
     assert card(page, watched).get_by_role("button", name="Pause").count() == 0 or \
         not card(page, watched).get_by_role("button", name="Pause").is_visible()
