@@ -17,10 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date
@@ -140,15 +137,10 @@ def pnl_samples_cost(repeats: int = 20):
           f"{added / statistics.median(off[1]) * 100:+.1f}%")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def part_b(n_sessions: int, seconds: float, database_url: str):
     import httpx
     import psutil
+    from benchserver import daphne
     from rest_framework.authtoken.models import Token
 
     from sessions_app.models import SimulationSession
@@ -161,82 +153,63 @@ def part_b(n_sessions: int, seconds: float, database_url: str):
         token, _ = Token.objects.get_or_create(user=user)
         users.append((user, strategy, broker, token.key))
 
-    port = free_port()
-    env = {**os.environ, "SIM_MAX_RUNNING_SESSIONS_PER_USER": "1000", "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": database_url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(200):
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            started = 0
-            t0 = time.perf_counter()
-            for i in range(n_sessions):
-                user, strategy, broker, key = users[i // per_user]
-                r = client.post("/api/v2/live/start", headers={"Authorization": f"Bearer {key}"}, json={
-                    "strategy_id": str(strategy.id), "broker_connection_id": str(broker.id),
-                    "date": DAY.isoformat(), "speed_multiplier": 1})
-                assert r.status_code == 201, r.text
-                started += 1
-            print(f"B. {started} sessions at real time started in {time.perf_counter() - t0:.1f} s "
-                  f"({len(users)} users x {per_user})")
-            time.sleep(2)  # let the starts settle
+    with daphne(database_url, SIM_MAX_RUNNING_SESSIONS_PER_USER=1000) as (server, base), \
+            httpx.Client(base_url=base, timeout=30) as client:
+        started = 0
+        t0 = time.perf_counter()
+        for i in range(n_sessions):
+            user, strategy, broker, key = users[i // per_user]
+            r = client.post("/api/v2/live/start", headers={"Authorization": f"Bearer {key}"}, json={
+                "strategy_id": str(strategy.id), "broker_connection_id": str(broker.id),
+                "date": DAY.isoformat(), "speed_multiplier": 1})
+            assert r.status_code == 201, r.text
+            started += 1
+        print(f"B. {started} sessions at real time started in {time.perf_counter() - t0:.1f} s "
+              f"({len(users)} users x {per_user})")
+        time.sleep(2)  # let the starts settle
 
-            proc = psutil.Process(server.pid)
-            postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+        proc = psutil.Process(server.pid)
+        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
 
-            def pg_cpu():
-                total = 0.0
-                for p in postgres:
-                    with contextlib.suppress(psutil.NoSuchProcess):  # a backend that just exited
-                        total += sum(p.cpu_times()[:2])
-                return total
+        def pg_cpu():
+            total = 0.0
+            for p in postgres:
+                with contextlib.suppress(psutil.NoSuchProcess):  # a backend that just exited
+                    total += sum(p.cpu_times()[:2])
+            return total
 
-            cpu0, pg0, wall0 = sum(proc.cpu_times()[:2]), pg_cpu(), time.perf_counter()
-            time.sleep(seconds)
-            wall = time.perf_counter() - wall0
-            cpu_idle = (sum(proc.cpu_times()[:2]) - cpu0) / wall
-            pg_idle = (pg_cpu() - pg0) / wall
+        cpu0, pg0, wall0 = sum(proc.cpu_times()[:2]), pg_cpu(), time.perf_counter()
+        time.sleep(seconds)
+        wall = time.perf_counter() - wall0
+        cpu_idle = (sum(proc.cpu_times()[:2]) - cpu0) / wall
+        pg_idle = (pg_cpu() - pg0) / wall
 
-            latencies = []
-            cpu0, wall0 = sum(proc.cpu_times()[:2]), time.perf_counter()
-            deadline = time.perf_counter() + seconds
-            k = 0
-            while time.perf_counter() < deadline:
-                user, _, _, key = users[k % len(users)]
-                t = time.perf_counter()
-                r = client.get(f"/api/live-trading/dashboard/{user.user_id}", headers={"Authorization": f"Bearer {key}"})
-                latencies.append(time.perf_counter() - t)
-                assert r.status_code == 200 and r.json()["active_sessions"] == per_user, r.text[:200]
-                size = len(r.content)
-                k += 1
-                time.sleep(0.05)
-            cpu_polled = (sum(proc.cpu_times()[:2]) - cpu0) / (time.perf_counter() - wall0)
-            latencies.sort()
-            p50 = latencies[len(latencies) // 2] * 1000
-            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-            rss = proc.memory_info().rss / 1e6
-            print(f"   server CPU with {started} sessions running        {cpu_idle:6.2f} cores   (target < 0.5)")
-            print(f"   PostgreSQL CPU meanwhile (all its processes)      {pg_idle:6.2f} cores")
-            print(f"   server CPU while the dashboard is polled too      {cpu_polled:6.2f} cores")
-            print(f"   dashboard ({per_user} sessions per user, {len(latencies)} requests) "
-                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 < 50 ms); {size / per_user / 1024:.1f} KB a session")
-            print(f"   server memory {rss:.0f} MB")
-            for user, _, _, key in users:
-                client.post(f"/api/v2/live/stop/user/{user.user_id}", headers={"Authorization": f"Bearer {key}"})
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        latencies = []
+        cpu0, wall0 = sum(proc.cpu_times()[:2]), time.perf_counter()
+        deadline = time.perf_counter() + seconds
+        k = 0
+        while time.perf_counter() < deadline:
+            user, _, _, key = users[k % len(users)]
+            t = time.perf_counter()
+            r = client.get(f"/api/live-trading/dashboard/{user.user_id}", headers={"Authorization": f"Bearer {key}"})
+            latencies.append(time.perf_counter() - t)
+            assert r.status_code == 200 and r.json()["active_sessions"] == per_user, r.text[:200]
+            size = len(r.content)
+            k += 1
+            time.sleep(0.05)
+        cpu_polled = (sum(proc.cpu_times()[:2]) - cpu0) / (time.perf_counter() - wall0)
+        latencies.sort()
+        p50 = latencies[len(latencies) // 2] * 1000
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        rss = proc.memory_info().rss / 1e6
+        print(f"   server CPU with {started} sessions running        {cpu_idle:6.2f} cores   (target < 0.5)")
+        print(f"   PostgreSQL CPU meanwhile (all its processes)      {pg_idle:6.2f} cores")
+        print(f"   server CPU while the dashboard is polled too      {cpu_polled:6.2f} cores")
+        print(f"   dashboard ({per_user} sessions per user, {len(latencies)} requests) "
+              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 < 50 ms); {size / per_user / 1024:.1f} KB a session")
+        print(f"   server memory {rss:.0f} MB")
+        for user, _, _, key in users:
+            client.post(f"/api/v2/live/stop/user/{user.user_id}", headers={"Authorization": f"Bearer {key}"})
 
 
 def main():

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -86,7 +87,7 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
     )
     with transaction.atomic():
         # Serialise starts per user so two concurrent requests cannot both pass the limit.
-        type(user).objects.select_for_update().get(pk=user.pk)
+        get_user_model().objects.select_for_update().get(pk=user.pk)
         running = SimulationSession.objects.filter(owner=user).active().count()
         limit = settings.SIM_MAX_RUNNING_SESSIONS_PER_USER
         if running >= limit:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -99,7 +100,7 @@ def reserve_generation(user, underlying: str, days: list[date]) -> Reservation:
     limit = settings.SYNTHETIC_DAYS_PER_USER
     window = timedelta(seconds=settings.SYNTHETIC_DAYS_WINDOW_SECONDS)
     with transaction.atomic():
-        type(user).objects.select_for_update().get(pk=user.pk)  # one start of a user at a time
+        get_user_model().objects.select_for_update().get(pk=user.pk)  # one start of a user at a time
         now = timezone.now()
         recent = SyntheticDayCharge.objects.filter(user=user, charged_at__gt=now - window)
         charged = set(recent.filter(underlying=underlying, day__in=missing).values_list("day", flat=True))

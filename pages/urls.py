@@ -1,4 +1,4 @@
-"""The trader's pages: ``/`` (dashboard or login), log in and out."""
+"""The trader's pages: ``/`` (dashboard or login), starting a session, log in and out."""
 
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
@@ -9,6 +9,7 @@ from pages import views
 
 urlpatterns = [
     path("", views.home, name="dashboard"),
+    path("sessions/new", views.new_session, name="new-session"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the API's JSON).

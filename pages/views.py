@@ -4,11 +4,21 @@ REST API and the user stream, as an external frontend would."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from live_trading import snapshots
+from live_trading import market_cache, snapshots
+from live_trading.api.serializers import DEFAULT_DATE
+from live_trading.marketdata.calendar import exchange_today, trading_days
+from live_trading.models import BrokerConnection
+from strategies.models import Strategy
+
+SPEEDS = ("1", "10", "60", "300", "max")  # the speed presets a trader picks from (pages and cards)
+CALENDAR_FROM = date(2020, 1, 1)  # how far back the start form knows the exchange's holidays
 
 
 def home(request):
@@ -20,5 +30,53 @@ def home(request):
 
 @login_required
 def dashboard(request):
-    """A card per session of the user, active first (``snapshots.dashboard``, as the REST dashboard)."""
-    return render(request, "pages/dashboard.html", {"dashboard": snapshots.dashboard(request.user)})
+    """A card per session of the user, active first (``snapshots.dashboard``, as the REST dashboard).
+
+    Only the logged-in user's own sessions, staff included: staff powers over other users are in the admin.
+    """
+    state = snapshots.dashboard(request.user)
+    return render(request, "pages/dashboard.html", {
+        "nav": "dashboard", "dashboard": state, "cards": list(state["sessions"].values()), "speeds": SPEEDS,
+    })
+
+
+def strategy_underlying(graph: dict) -> str | None:
+    """The underlying a stored graph's start node names (None for a graph without one)."""
+    for node in graph.get("nodes") or []:
+        if isinstance(node, dict) and node.get("type") == "start":
+            return (node.get("config") or {}).get("underlying")
+    return None
+
+
+@login_required
+def new_session(request):
+    """``/sessions/new``: the form that starts a session through ``POST /api/v2/live/start``.
+
+    Lists the user's own strategies and broker connections, the exchange holidays that fall on weekdays
+    since ``CALENDAR_FROM`` (``trading_days``, the exchange calendar) and the days the server has market data for
+    (``market_cache.stored_days``, as ``GET /api/market-days/``); other trading days are generated.
+    """
+    strategies = Strategy.objects.filter(owner=request.user).order_by("name").only("id", "name", "graph")
+    brokers = BrokerConnection.objects.filter(owner=request.user).order_by("created_at")
+    last = exchange_today() - timedelta(days=1)
+    trading = set(trading_days(CALENDAR_FROM, last))
+    weekdays = (CALENDAR_FROM + timedelta(days=n) for n in range((last - CALENDAR_FROM).days + 1))
+    stored = sorted({(d.underlying, d.day) for d in market_cache.stored_days()}, key=lambda u: (u[1], u[0]))
+    calendar = {
+        "first": CALENDAR_FROM.isoformat(), "last": last.isoformat(),
+        "holidays": [d.isoformat() for d in weekdays if d.weekday() < 5 and d not in trading],
+        "stored": {},
+    }
+    for underlying, day in stored:
+        calendar["stored"].setdefault(day.isoformat(), []).append(underlying)
+    return render(request, "pages/start.html", {
+        "nav": "new-session",
+        "strategies": [{"id": str(s.id), "name": s.name, "underlying": strategy_underlying(s.graph)} for s in strategies],
+        "brokers": list(brokers),
+        "default_date": DEFAULT_DATE.isoformat(),
+        "last_day": last.isoformat(),
+        "calendar": calendar,
+        "stored_days": [{"underlying": u, "date": d} for u, d in reversed(stored)],
+        "speeds": SPEEDS,
+        "max_days": settings.SIM_MAX_DAYS_PER_SESSION,
+    })

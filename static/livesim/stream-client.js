@@ -13,7 +13,9 @@
 //     onChange: (sessionId, session, kind) => render(sessionId, session),
 //   });
 //   client.sessions  // Map: session_id -> {status, progress, pnl, summary, eventsHistory, currentState,
-//                    //                     trades, positions, activeNodes, lastEventNumber}
+//                    //                     trades, positions, activeNodes, lastEventNumber,
+//                    //                     timestamp (the last tick's exchange time), speedMultiplier
+//                    //                     (after a speed_changed; 0 is "max")}
 //   client.close();
 
 /** The kinds of event the stream sends (docs/protocol.md, "Events"). */
@@ -85,6 +87,7 @@ export function apply(sessions, kind, data, number) {
       break;
     case "session_status":
       s.status = STATUS_AFTER[data.status] || (data.status === "speed_changed" ? s.status : data.status);
+      if (data.status === "speed_changed") s.speedMultiplier = data.speed_multiplier;
       break;
     case "session_complete":
       Object.assign(s, {status: data.status, summary: data.summary, progress: data.progress || s.progress,
@@ -105,7 +108,8 @@ function applyTick(s, data) {
     const now = live[p.position_id];
     if (now) [p.current_price, p.unrealized_pnl] = now;
   }
-  Object.assign(s, {progress: data.progress, pnl: data.pnl_summary, activeNodes: data.active_nodes});
+  Object.assign(s, {progress: data.progress, pnl: data.pnl_summary, activeNodes: data.active_nodes,
+    timestamp: data.timestamp});
 }
 
 const COMPRESSED = {initial_state: ["diagnostics", "trades", "positions"],
@@ -118,13 +122,14 @@ const COMPRESSED = {initial_state: ["diagnostics", "trades", "positions"],
  *   onChange(sessionId, session, kind) after each applied event;
  *   onError(error, kind, event) if one cannot be applied (the chain goes on);
  *   onOpen() each time a connection opens;
+ *   onDisconnect() each time the connection breaks (the browser then retries by itself, or ``reopen`` is used);
  *   reopen: async () => url, for URLs that stop working (a ?token= that expired): when the browser
  *     gives up (readyState CLOSED, e.g. a 401), it is asked for a new URL, which is opened with
  *     ?lastEventId= set to the last id seen, after 1 s, then 2, 4 ... up to 30 s while it fails;
  *   eventSource: a constructor (default: EventSource).
  */
-export function follow(url, {onChange = () => {}, onError = console.error, onOpen = () => {}, reopen = null,
-  eventSource = EventSource} = {}) {
+export function follow(url, {onChange = () => {}, onError = console.error, onOpen = () => {}, onDisconnect = () => {},
+  reopen = null, eventSource = EventSource} = {}) {
   const sessions = new Map();
   let chain = Promise.resolve();
   let lastId = "";
@@ -138,6 +143,7 @@ export function follow(url, {onChange = () => {}, onError = console.error, onOpe
     client.source = source;
     source.addEventListener("open", () => { delay = 1000; onOpen(); });
     source.addEventListener("error", () => {
+      if (!closed) onDisconnect();
       if (!closed && reopen && source.readyState === 2) setTimeout(openAgain, delay);
     });
     for (const kind of KINDS) {

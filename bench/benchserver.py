@@ -1,0 +1,49 @@
+"""A daphne server process for a benchmark: started on a free port, ready when it answers /healthz,
+stopped with SIGINT (as Ctrl-C stops `make run`: running sessions end at a tick boundary)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def daphne(database_url: str, **env):
+    """Serve ``config.asgi:application`` on ``database_url`` with ``env`` added to the environment;
+    yield ``(process, base_url)`` once it answers."""
+    import httpx
+
+    port = free_port()
+    environment = {**os.environ, "LOG_LEVEL": "WARNING", "DATABASE_URL": database_url,
+                   **{k: str(v) for k, v in env.items()}}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(httpx.TransportError):
+                httpx.get(f"{base}/healthz", timeout=2)
+                break
+            time.sleep(0.1)
+        yield server, base
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
