@@ -1,0 +1,188 @@
+"""The session page (/sessions/<id>) in a real Chromium against a real server and real sessions: the chart
+shows exactly the position events so far and never runs ahead of the session's exchange time, a trade's
+flow diagram shows exactly its flow ids, the controls work, a reload and an offline spell end with the
+server's state, another user gets a 404 while staff may look, and a finished session reads from the
+database."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sessions_app.models import PositionChange, SimulationSession
+from tests.pages.conftest import screenshots
+from tests.stream.conftest import bearer, start_session, stop_sessions
+from tests.waiting import wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ENDED = ("completed", "stopped", "failed", "interrupted")
+
+
+def wait_js(page, expression: str, timeout: float = 30):
+    """Wait until ``expression`` is true in the page (page.wait_for_function evaluates strings with eval,
+    which the pages' CSP forbids; page.evaluate goes through the debugger protocol)."""
+    return wait_for(lambda: page.evaluate(expression), timeout=timeout, interval=0.1, message=expression)
+
+
+def rest(server, user, path):
+    r = httpx.get(server.url(path), headers=bearer(user), timeout=30)
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    return r.json()
+
+
+def all_trades(server, user, session_id) -> list[dict]:
+    out, url = [], f"/api/sessions/{session_id}/trades"
+    while url:
+        body = rest(server, user, url.replace(server.base, ""))
+        out += body["results"]
+        url = body["next"]
+    return out
+
+
+def expected_markers(session_id) -> list[tuple]:
+    """The position events the server wrote, as (action kind, epoch seconds, quantity), in order: an
+    entry per position, an exit per partial or full close (independent of the page's own derivation)."""
+    rows = PositionChange.objects.filter(session_id=session_id).order_by("seq")
+    return sorted(("entry" if r.action == "entry" else "exit", int(r.timestamp.timestamp()), r.payload["quantity"])
+                  for r in rows)
+
+
+def page_markers(page) -> list[tuple]:
+    return sorted((m["action"], m["epoch"], m["quantity"]) for m in page.evaluate("window.sessionPage.markers()"))
+
+
+def table_trades(page) -> dict[str, str]:
+    return page.evaluate("""Object.fromEntries([...document.querySelectorAll('#trades-table tbody tr')]
+        .map((tr) => [tr.dataset.tradeId, tr.dataset.netPnl]))""")
+
+
+def table_positions(page) -> dict[str, str]:
+    return page.evaluate("""Object.fromEntries([...document.querySelectorAll('#positions-table tbody tr')]
+        .map((tr) => [tr.dataset.key, tr.dataset.status]))""")
+
+
+def rest_positions(server, user, session_id) -> dict[str, str]:
+    state = rest(server, user, f"/api/live-trading/session/{session_id}")
+    return {f"{p['position_id']}#{p['re_entry_num']}": p["status"] for p in state["data"]["gps_data"]["positions"]}
+
+
+def wait_status(server, user, session_id, statuses, timeout=60):
+    return wait_for(lambda: rest(server, user, f"/api/live-trading/session/{session_id}")["status"] in statuses,
+                    timeout=timeout, message=f"session {session_id} to be {statuses}")
+
+
+def check_flow(page, trade):
+    """Open the trade's flow from its row: the steps are exactly its flow ids, in order, none missing."""
+    row = page.locator(f'#trades-table tr[data-trade-id="{trade["trade_id"]}"]')
+    row.get_by_role("button", name="Flow").click()
+    dialog = page.locator("#flow-dialog")
+    wait_js(page, "document.getElementById('flow-dialog').dataset.ready === 'true'")
+    ids = dialog.locator("[data-execution-id]").evaluate_all("els => els.map((e) => e.dataset.executionId)")
+    assert ids == trade["exit_flow_ids"]
+    assert dialog.locator(".flow-step.missing").count() == 0
+    passed = dialog.locator("svg .flow-node.passed").evaluate_all("els => els.map((e) => e.dataset.node)")
+    executions = {e["execution_id"]: e for e in page.evaluate("Object.values(window.sessionPage.view.history)")}
+    assert set(passed) == {executions[i]["node_id"] for i in trade["exit_flow_ids"]}
+
+
+def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pages_server, alice):
+    session_id = start_session(pages_server, alice, speed=120)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        page.on("dialog", lambda d: d.accept())
+        assert page.get_by_role("heading", name="NIFTY short straddle").is_visible()
+        # The straddle enters at 09:20: both legs show, and the chart marks both entries.
+        wait_js(page, "document.querySelectorAll('#positions-table tbody tr').length >= 2")
+
+        page.get_by_role("button", name="Pause").click()
+        wait_status(pages_server, alice, session_id, ("paused",))
+        wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
+        state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
+        wait_for(lambda: page_markers(page) == expected_markers(session_id), message="markers = position events")
+        chart = page.evaluate("window.sessionPage.chart()")
+        assert chart["candles"] > 0
+        exchange_time = int(__import__("datetime").datetime.fromisoformat(state["data"]["timestamp"]).timestamp())
+        assert chart["lastCandle"] < exchange_time  # a candle is shown once complete, never ahead of the session
+        screenshots(page, "session-live")
+
+        page.get_by_label("Speed").select_option("300")
+        page.get_by_role("button", name="Set speed").click()
+        wait_for(lambda: rest(pages_server, alice, f"/api/live-trading/session/{session_id}")["speed_multiplier"] == 300,
+                 message="speed 300")
+        page.get_by_role("button", name="Resume").click()
+        wait_status(pages_server, alice, session_id, ("running",))
+
+        # Offline for a while, then back: the page catches up with the server.
+        page.context.set_offline(True)
+        wait_js(page, "document.body.dataset.connection === 'offline'")
+        assert page.locator("#connection-banner").is_visible()
+        wait_for(lambda: PositionChange.objects.filter(session_id=session_id).count() >= 3, timeout=120,
+                 message="a position event while offline")
+        page.context.set_offline(False)
+        wait_js(page, "document.body.dataset.connection === 'online'", timeout=30)
+
+        # A reload mid-session.
+        page.reload()
+        wait_js(page, "window.sessionPage && window.sessionPage.view.events.initial >= 1")
+
+        page.get_by_label("Speed").select_option("max")
+        page.get_by_role("button", name="Set speed").click()
+        wait_status(pages_server, alice, session_id, ENDED, timeout=180)
+        wait_js(page, "['completed','stopped'].includes(document.getElementById('session-status').textContent)", timeout=30)
+        trades = all_trades(pages_server, alice, session_id)
+        assert trades, "the straddle trades on 2024-10-29"
+        wait_for(lambda: table_trades(page) == {t["trade_id"]: t["net_pnl"] for t in trades},
+                 message="trades table = REST trades")
+        assert table_positions(page) == rest_positions(pages_server, alice, session_id)
+        wait_for(lambda: page_markers(page) == expected_markers(session_id), message="markers = position events")
+        check_flow(page, trades[0])
+        page.locator("#flow-close").click()
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, pages_server, alice):
+    session_id = start_session(pages_server, alice, speed=300)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        page.on("dialog", lambda d: d.accept())
+        wait_js(page, "document.querySelectorAll('#trades-table tbody tr').length >= 1", timeout=60)
+        page.get_by_role("button", name="Stop").click()
+        wait_status(pages_server, alice, session_id, ("stopped",))
+        wait_js(page, "document.getElementById('session-status').textContent === 'stopped'")
+        assert page.get_by_role("button", name="Pause").is_disabled()
+    finally:
+        stop_sessions(pages_server, alice)
+
+    # A fresh tab on the ended session: everything from the database.
+    assert SimulationSession.objects.get(pk=session_id).status == "stopped"
+    review = open_page(alice, f"/sessions/{session_id}")
+    trades = all_trades(pages_server, alice, session_id)
+    wait_js(review, "window.sessionPage.view.events.initial >= 1")
+    wait_for(lambda: table_trades(review) == {t["trade_id"]: t["net_pnl"] for t in trades}, message="trades")
+    wait_for(lambda: review.evaluate("window.sessionPage.chart().candles") > 0, message="candles of a finished session")
+    wait_for(lambda: review.evaluate("window.sessionPage.pnl().points") > 0, message="P&L curve of a finished session")
+    assert page_markers(review) == expected_markers(session_id)
+    assert review.get_by_role("link", name="Export CSV").get_attribute("href") == \
+        f"/api/sessions/{session_id}/trades?export=csv"
+    screenshots(review, "session-finished")
+    check_flow(review, trades[0])
+    screenshots(review, "session-flow")
+
+
+def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_server, alice, bob, charlie):
+    session_id = start_session(pages_server, alice, speed=300)
+    try:
+        other = open_page(bob, None)
+        other._expect_4xx = True
+        response = other.goto(pages_server.url(f"/sessions/{session_id}"))
+        assert response.status == 404
+        assert "NIFTY short straddle" not in other.content()
+        staff = open_page(charlie, f"/sessions/{session_id}")
+        assert staff.get_by_role("heading", name="NIFTY short straddle").is_visible()
+        wait_js(staff, "window.sessionPage.view.events.initial >= 1")
+        # charlie is a superuser, so holds the permission the control endpoints ask for.
+        assert staff.get_by_role("button", name="Stop").is_visible()
+    finally:
+        stop_sessions(pages_server, alice)
