@@ -78,7 +78,7 @@ export function candleChart(el) {
     chart,
     /** Merge 1-minute candles ({timestamp, open, high, low, close}) and redraw. */
     addCandles(list) {
-      for (const c of list) minutes.set(epoch(c.timestamp), c);
+      for (const c of list) minutes.set(c.epoch ?? epoch(c.timestamp), c);
       redraw();
     },
     /** One completed 1-minute candle from the stream: update the last bar, no full redraw. */

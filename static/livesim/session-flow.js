@@ -86,14 +86,15 @@ export async function render({steps, graph, list, graphBox}) {
 
 async function drawGraph(box, graph, steps) {
   box.replaceChildren();
-  if (!graph || !graph.nodes || !graph.nodes.length || !window.ELK) return;
+  if (!graph || !graph.nodes || !graph.nodes.length) return;
+  const ELK = await loadElk();
   const order = steps.map((s) => s.execution && s.execution.node_id).filter(Boolean);
   const passed = new Set(order);
   const passedEdges = new Set();
   for (let i = 1; i < order.length; i += 1) passedEdges.add(`${order[i - 1]}>${order[i]}`);
   const known = new Set(graph.nodes.map((n) => n.id));
   const edges = graph.edges.filter((e) => known.has(e.from) && known.has(e.to));
-  const elk = new window.ELK();
+  const elk = new ELK();
   const layout = await elk.layout({
     id: "root",
     layoutOptions: {"elk.algorithm": "layered", "elk.direction": "DOWN", "elk.spacing.nodeNode": "24",
@@ -139,6 +140,20 @@ async function drawGraph(box, graph, steps) {
     title.textContent = `${node.name || node.id} (${node.type})`;
   }
   box.append(root);
+}
+
+let elkLoading = null;
+/** elkjs (1.5 MB) is loaded the first time a flow is drawn, not with the page. */
+function loadElk() {
+  if (window.ELK) return Promise.resolve(window.ELK);
+  elkLoading ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "/static/vendor/elkjs/elk.bundled.js";
+    script.onload = () => resolve(window.ELK);
+    script.onerror = () => { elkLoading = null; reject(new Error("elkjs did not load")); };
+    document.head.append(script);
+  });
+  return elkLoading;
 }
 
 const clip = (text, n) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);

@@ -26,6 +26,8 @@ const view = {
   positions: Object.fromEntries(initial.data.gps_data.positions.map((p) => [positionKey(p), p])),
   trades: Object.fromEntries(initial.data.gps_data.trades.map((t) => [t.trade_id, t])),
   history: {},
+  disconnects: 0,
+  historyLoaded: 0,
   events: {initial: 0, node: 0, position: 0, trade: 0, candle: 0, tick: 0},
 };
 
@@ -152,19 +154,21 @@ async function getJSON(url) {
   return r.json();
 }
 
-const listOf = (body, ...names) => (Array.isArray(body) ? body : names.map((n) => body[n]).find(Array.isArray) || []);
+/** A sample's or candle's time: ``time`` (epoch seconds) or its ISO ``timestamp``. */
+const timeOf = (x) => (typeof x.time === "number" ? x.time : epoch(x.timestamp));
 
+/** Candles (1 minute, up to the session's exchange time) and the P&L samples persisted so far. */
 async function loadHistory() {
   const [c, e] = await Promise.allSettled([
-    getJSON(`/api/live-trading/sessions/${sessionId}/candles/?timeframe=1m`),
-    getJSON(`/api/live-trading/sessions/${sessionId}/equity/`),
+    getJSON(`/api/sessions/${sessionId}/candles?timeframe=1m`),
+    getJSON(`/api/sessions/${sessionId}/equity`),
   ]);
-  if (c.status === "fulfilled") candles.addCandles(listOf(c.value, "candles", "results"));
-  if (e.status === "fulfilled") {
-    pnl.setPoints(listOf(e.value, "samples", "equity", "results").map((s) => ({
-      epoch: typeof s.timestamp === "number" ? s.timestamp : epoch(s.timestamp), value: s.net_pnl ?? s.net,
-    })));
+  if (c.status === "fulfilled") {
+    candles.addCandles(c.value.candles.map((x) => ({...x, epoch: timeOf(x)})));
+    if (c.value.up_to && (!view.exchangeTime || ENDED.has(view.status))) view.exchangeTime = epoch(c.value.up_to);
   }
+  if (e.status === "fulfilled") pnl.setPoints(e.value.samples.map((x) => ({epoch: timeOf(x), value: x.net_pnl})));
+  view.historyLoaded += 1;
 }
 
 // ---------------------------------------------------------------- the stream
@@ -241,7 +245,7 @@ function showConnection(state) {
 const client = follow(page.stream_url, {
   onChange,
   onOpen: () => showConnection("online"),
-  onDisconnect: () => showConnection(navigator.onLine ? "reconnecting" : "offline"),
+  onDisconnect: () => { view.disconnects += 1; showConnection(navigator.onLine ? "reconnecting" : "offline"); },
   reopen: async () => page.stream_url,
   onError: (error, kind) => console.warn("stream event not applied", kind, error),
 });

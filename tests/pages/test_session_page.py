@@ -100,10 +100,15 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
         state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
         wait_for(lambda: page_markers(page) == expected_markers(session_id), message="markers = position events")
+        wait_js(page, "window.sessionPage.view.historyLoaded >= 1")
         chart = page.evaluate("window.sessionPage.chart()")
         assert chart["candles"] > 0
         exchange_time = int(__import__("datetime").datetime.fromisoformat(state["data"]["timestamp"]).timestamp())
-        assert chart["lastCandle"] < exchange_time  # a candle is shown once complete, never ahead of the session
+        # The last candle opened at or before the session's exchange time (it may still be forming), and
+        # the page's own exchange time is the server's.
+        assert chart["lastCandle"] <= exchange_time
+        wait_for(lambda: page.evaluate("window.sessionPage.view.exchangeTime") == exchange_time,
+                 message="the page's exchange time = the server's")
         screenshots(page, "session-live")
 
         page.get_by_label("Speed").select_option("300")
@@ -119,13 +124,27 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         assert page.locator("#connection-banner").is_visible()
         wait_for(lambda: PositionChange.objects.filter(session_id=session_id).count() >= 3, timeout=120,
                  message="a position event while offline")
+        wait_js(page, "window.sessionPage.view.disconnects >= 1")  # the stream broke
         page.context.set_offline(False)
         wait_js(page, "document.body.dataset.connection === 'online'", timeout=30)
+        assert page.locator("#connection-banner").is_hidden()
+        # Paused, so the server's state holds still: the page has caught up with it.
+        page.get_by_role("button", name="Pause").click()
+        wait_status(pages_server, alice, session_id, ("paused",))
+        wait_for(lambda: table_trades(page) == {t["trade_id"]: t["net_pnl"]
+                                                for t in all_trades(pages_server, alice, session_id)},
+                 message="trades table = REST trades after the offline spell")
+        assert table_positions(page) == rest_positions(pages_server, alice, session_id)
+        wait_for(lambda: page_markers(page) == expected_markers(session_id), message="markers after offline")
 
         # A reload mid-session.
         page.reload()
         wait_js(page, "window.sessionPage && window.sessionPage.view.events.initial >= 1")
 
+        assert table_positions(page) == rest_positions(pages_server, alice, session_id)
+        assert table_trades(page) == {t["trade_id"]: t["net_pnl"] for t in all_trades(pages_server, alice, session_id)}
+        page.get_by_role("button", name="Resume").click()
+        wait_status(pages_server, alice, session_id, ("running",))
         page.get_by_label("Speed").select_option("max")
         page.get_by_role("button", name="Set speed").click()
         wait_status(pages_server, alice, session_id, ENDED, timeout=180)
