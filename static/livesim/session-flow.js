@@ -43,6 +43,20 @@ export function stepDetail(ex) {
     }
   }
   if (ex.exit_reason) parts.push(`exit reason ${ex.exit_reason}`);
+  if (ex.ltp != null && !order) parts.push(`LTP ${ex.ltp}`);
+  if (ex.levels) {
+    const levels = Object.entries(ex.levels).filter(([, v]) => v != null).map(([k, v]) => `${k} ${v}`);
+    if (levels.length) parts.push(levels.join(", "));
+  }
+  for (const p of ex.positions || []) {
+    const side = p.side ? `${String(p.side).toUpperCase()} ` : "";
+    parts.push(`closed ${side}${p.symbol || p.position_id} ${p.quantity ?? ""} @ ${p.price ?? p.exit_price ?? "?"}`
+      + (p.status ? ` (${p.status})` : ""));
+  }
+  if (ex.reason) parts.push(`reason ${ex.reason}`);
+  if (ex.trigger) parts.push(`trigger ${ex.trigger}`);
+  if (ex.re_entry) parts.push(`re-entry ${ex.re_entry.next_re_entry_num ?? ""} ${ex.re_entry.reason ?? ""}`.trim());
+  if (ex.deactivated_nodes && ex.deactivated_nodes.length) parts.push(`closed to entries: ${ex.deactivated_nodes.join(", ")}`);
   if (ex.strategy) parts.push(`start ${ex.strategy.start_time}, square-off ${ex.strategy.square_off_time}`);
   if (ex.position && ex.position.stop_loss != null) parts.push(`stop ${ex.position.effective_stop ?? ex.position.stop_loss}`);
   if (ex.position && ex.position.target != null) parts.push(`target ${ex.position.target}`);
