@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from sessions_app.models import PositionChange, SimulationSession
-from tests.pages.conftest import screenshots
+from tests.pages.conftest import PASSWORDS, screenshots
 from tests.stream.conftest import bearer, start_session, stop_sessions
 from tests.waiting import wait_for
 
@@ -190,7 +190,8 @@ def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, p
     screenshots(review, "session-flow")
 
 
-def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_server, alice, bob, charlie):
+def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_server, alice, bob, charlie,
+                                                           django_user_model):
     session_id = start_session(pages_server, alice, speed=300)
     try:
         other = open_page(bob, None)
@@ -203,5 +204,11 @@ def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_ser
         wait_js(staff, "window.sessionPage.view.events.initial >= 1")
         # charlie is a superuser, so holds the permission the control endpoints ask for.
         assert staff.get_by_role("button", name="Stop").is_visible()
+        # Staff without that permission may look, and get no controls (the endpoints would refuse them).
+        PASSWORDS["dave"] = "dave-password-1"
+        dave = django_user_model.objects.create_user("dave", password=PASSWORDS["dave"], is_staff=True)
+        viewer = open_page(dave, f"/sessions/{session_id}")
+        assert viewer.get_by_role("heading", name="NIFTY short straddle").is_visible()
+        assert viewer.get_by_role("button", name="Stop").count() == 0
     finally:
         stop_sessions(pages_server, alice)
