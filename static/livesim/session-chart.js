@@ -39,6 +39,7 @@ export function candleChart(el) {
   const minutes = new Map();  // opening epoch -> candle {time, open, high, low, close}
   let timeframe = "1m";
   let lastBar = null;
+  let barCount = 0;
   let markers = [];
   const levels = new Map();  // position key -> {series, lines}
 
@@ -61,6 +62,7 @@ export function candleChart(el) {
     const data = bars();
     series.setData(data);
     lastBar = data.length ? {...data[data.length - 1]} : null;
+    barCount = data.length;
     drawMarkers();
   }
 
@@ -90,7 +92,10 @@ export function candleChart(el) {
       if (known || (lastBar && b < lastBar.time)) { redraw(); return; }
       if (lastBar && lastBar.time === b) {
         lastBar = {...lastBar, high: Math.max(lastBar.high, c.high), low: Math.min(lastBar.low, c.low), close: c.close};
-      } else lastBar = {time: b, open: c.open, high: c.high, low: c.low, close: c.close};
+      } else {
+        lastBar = {time: b, open: c.open, high: c.high, low: c.low, close: c.close};
+        barCount += 1;
+      }
       series.update(lastBar);
       if (markers.some((m) => bucket(m.epoch) + IST_SHIFT === b)) drawMarkers();
     },
@@ -142,7 +147,8 @@ export function candleChart(el) {
     },
     state() {
       const times = [...minutes.keys()];
-      return {timeframe, candles: minutes.size, lastCandle: times.length ? Math.max(...times) : null,
+      return {timeframe, candles: minutes.size, bars: barCount, lastCandle: times.length ? Math.max(...times) : null,
+        lastBar: lastBar && {...lastBar, time: lastBar.time - IST_SHIFT},
         markers: markers.map((m) => ({...m})), levels: [...levels.keys()]};
     },
   };

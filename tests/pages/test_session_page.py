@@ -157,6 +157,14 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         wait_for(lambda: page_markers(page) == expected_markers(session_id), message="markers = position events")
         check_flow(page, trades[0])
         page.locator("#flow-close").click()
+
+        # 15-minute bars, aggregated in the page, equal the server's own 15-minute candles.
+        page.get_by_label("Timeframe").select_option("15m")
+        server_bars = rest(pages_server, alice, f"/api/sessions/{session_id}/candles?timeframe=15m")["candles"]
+        chart = page.evaluate("window.sessionPage.chart()")
+        assert (chart["timeframe"], chart["bars"]) == ("15m", len(server_bars))
+        last = server_bars[-1]
+        assert chart["lastBar"] == {k: last[k] for k in ("time", "open", "high", "low", "close")}
     finally:
         stop_sessions(pages_server, alice)
 
