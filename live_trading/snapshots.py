@@ -72,6 +72,14 @@ def live_summaries(sessions) -> dict[str, dict]:
     return {s.id: _live(s, replies.get(s.id), _committed_summary)[0]["summary"] for s in sessions}
 
 
+def ticks_processed(session: SimulationSession) -> int:
+    """How many ticks the session has processed: asked of its thread, between two ticks, when it runs in
+    this process; else its row's (final once it ended; for a session another process runs, as of its
+    last write)."""
+    reply = _request(session) if session.status in lifecycle.ACTIVE else None
+    return _live(session, reply, lambda s: {"progress": _progress(s)})[0]["progress"]["ticks_processed"]
+
+
 def _committed_summary(session: SimulationSession) -> dict:
     return {"summary": row_summary(session)}
 

@@ -20,4 +20,6 @@ urlpatterns = [
     path("api/session/<session_id:session_id>/diagnostics", views.DiagnosticsView.as_view(), name="session-diagnostics"),
     path("api/sessions/", views.SessionListView.as_view(), name="session-list"),
     path("api/sessions/<session_id:session_id>/trades", views.TradeListView.as_view(), name="session-trades"),
+    path("api/sessions/<session_id:session_id>/candles", views.CandlesView.as_view(), name="session-candles"),
+    path("api/sessions/<session_id:session_id>/equity", views.EquityView.as_view(), name="session-equity"),
 ]

@@ -5,7 +5,14 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from live_trading.actions import STOP_ALL_PERMISSION, may_stop_all, stop_all_sessions, stop_sessions
-from sessions_app.models import EmergencyStop, NodeEvent, PositionChange, SimulationSession, Trade
+from sessions_app.models import (
+    EmergencyStop,
+    EquitySample,
+    NodeEvent,
+    PositionChange,
+    SimulationSession,
+    Trade,
+)
 
 
 class TradeInline(admin.TabularInline):
@@ -128,6 +135,19 @@ class TradeAdmin(admin.ModelAdmin):
     search_fields = ("trade_id", "position_id", "symbol", "session__id")
     list_select_related = ("session",)
     readonly_fields = [f.name for f in Trade._meta.fields] + ["entry_flow_ids", "exit_flow_ids"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(EquitySample)
+class EquitySampleAdmin(admin.ModelAdmin):
+    """Sessions' P&L curves, as their threads wrote them (a sample per exchange minute): read-only."""
+
+    list_display = ("session", "timestamp", "net_pnl", "realized_pnl", "unrealized_pnl", "charges")
+    search_fields = ("session__id",)
+    list_select_related = ("session",)
+    readonly_fields = [f.name for f in EquitySample._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -216,6 +216,35 @@ class Trade(models.Model):
         return f"{self.trade_id} ({self.session_id})"
 
 
+class EquitySample(models.Model):
+    """The session's P&L at one exchange time, for its P&L curve: at the close of every exchange minute
+    it replayed and at its end (``live_trading.engine.events.EquitySample``), written with its batches.
+
+    The figures hold after every tick before ``timestamp`` (09:16:00: after the last tick of 09:15), the
+    last one after what the end closed, so it is the session's final net P&L.
+    """
+
+    # No index of its own: the unique (session, timestamp) index serves every lookup by session.
+    session = models.ForeignKey(SimulationSession, on_delete=models.CASCADE, related_name="equity_samples",
+                                db_index=False)
+    timestamp = models.DateTimeField(help_text="Exchange time the figures hold at (after every tick before it).")
+    realized_pnl = money(help_text="Net of the charges paid so far.")
+    unrealized_pnl = money(help_text="Gross P&L of the open positions at their LTPs.")
+    charges = money(help_text="Every charge paid so far, open positions' entry charges included.")
+
+    class Meta:
+        ordering = ["session", "timestamp"]
+        constraints = [models.UniqueConstraint(fields=["session", "timestamp"], name="equity_sample_time_unique")]
+
+    def __str__(self):
+        return f"{self.session_id} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def net_pnl(self):
+        """Realized + unrealized: the dashboard's ``total_pnl``."""
+        return self.realized_pnl + self.unrealized_pnl
+
+
 class EmergencyStop(models.Model):
     """The audit record of one stop-all: who asked, when, through what, and which sessions it stopped.
 

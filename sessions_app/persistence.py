@@ -1,6 +1,6 @@
 """Writing a running session to Postgres: node events, position changes and trades in batches (a batch
-with trades also updates the session's totals to those trades'), progress as a heartbeat, and the final
-status with the summary.
+with trades also updates the session's totals to those trades'), progress as a heartbeat, the P&L
+samples of its curve with whichever write comes next, and the final status with the summary.
 
 The writer runs on the session's own thread. It buffers rows and writes them in one transaction when
 200 have gathered or 250 ms have passed since the first of them, whichever comes first; the stream
@@ -21,9 +21,18 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from live_trading.engine.events import NodeExecuted, PositionEvent, SessionComplete, Summary, TradeClosed
+from live_trading.engine.events import (
+    EquitySample,
+    NodeExecuted,
+    PositionEvent,
+    SessionComplete,
+    Summary,
+    TradeClosed,
+)
+from live_trading.engine.money import rupees
 from sessions_app import lifecycle
 from sessions_app.actions import move_status
+from sessions_app.models import EquitySample as EquitySampleRow
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
 
 log = logging.getLogger(__name__)
@@ -65,6 +74,7 @@ class SessionWriter:
         self._node_events: list[NodeEvent] = []
         self._position_changes: list[PositionChange] = []
         self._trades: list[Trade] = []
+        self._equity: list[EquitySampleRow] = []
         self._first_pending_at: float | None = None
         self._last_heartbeat = clock()
         self._seq = {"node": 0, "position": 0, "trade": 0}
@@ -99,6 +109,14 @@ class SessionWriter:
                 exit_flow_ids=list(t.exit_flow_ids), entry_trigger=t.entry_trigger, exit_reason=t.exit_reason,
             ))
             self.summary = event.summary
+        elif isinstance(event, EquitySample):
+            # A minute's sample waits for the next write (a batch, the heartbeat or the end) rather than
+            # start one: a session's curve is read for review, and this adds no transaction.
+            self._equity.append(EquitySampleRow(
+                session_id=self.session_id, timestamp=_dt(event.ts), realized_pnl=rupees(event.realized_pnl_paise),
+                unrealized_pnl=rupees(event.unrealized_pnl_paise), charges=rupees(event.charges_paise),
+            ))
+            return
         elif isinstance(event, SessionComplete):
             self.summary = event.summary
             return
@@ -192,6 +210,7 @@ class SessionWriter:
                speed_multiplier: float | None = None, **fields) -> bool:
         node_events, position_changes, trades = self._node_events, self._position_changes, self._trades
         self._node_events, self._position_changes, self._trades = [], [], []
+        equity, self._equity = self._equity, []
         self._first_pending_at = None
         now = self._clock()
         self._last_heartbeat = now
@@ -212,6 +231,7 @@ class SessionWriter:
                 NodeEvent.objects.bulk_create(node_events)
                 PositionChange.objects.bulk_create(position_changes)
                 Trade.objects.bulk_create(trades)
+                EquitySampleRow.objects.bulk_create(equity)
                 if status is None:
                     SimulationSession.objects.filter(pk=self.session_id).update(**progress, **fields)
                 else:

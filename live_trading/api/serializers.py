@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api import PlainFormsMixin, StrictSerializerMixin
+from live_trading.charts import TIMEFRAMES
 from live_trading.demo import DEMO_DAYS
 from live_trading.marketdata.calendar import exchange_today
 from live_trading.models import BrokerConnection
@@ -155,3 +156,47 @@ class TradeSerializer(serializers.ModelSerializer):
             "exit_price", "exit_time", "pnl", "pnl_percent", "charges", "net_pnl", "status", "entry_flow_ids",
             "exit_flow_ids", "entry_trigger", "exit_reason",
         ]
+
+
+class CandleQuerySerializer(PlainFormsMixin, serializers.Serializer):
+    """The candles endpoint's query parameter."""
+
+    timeframe = serializers.ChoiceField(choices=TIMEFRAMES, default="1m", help_text="candle length")
+
+
+class CandleSerializer(serializers.Serializer):
+    time = serializers.IntegerField(help_text="Opening time, epoch seconds (UTC).")
+    timestamp = serializers.DateTimeField(help_text="Opening time, ISO 8601 in exchange time (+05:30).")
+    open = serializers.FloatField()
+    high = serializers.FloatField()
+    low = serializers.FloatField()
+    close = serializers.FloatField()
+    volume = serializers.IntegerField()
+
+
+class CandlesSerializer(serializers.Serializer):
+    session_id = serializers.CharField()
+    symbol = serializers.CharField(help_text="The session's underlying.")
+    timeframe = serializers.ChoiceField(choices=TIMEFRAMES)
+    ticks_processed = serializers.IntegerField(help_text="The session's progress the candles stop at.")
+    up_to = serializers.DateTimeField(allow_null=True, help_text="Exchange time of the last tick the candles include.")
+    candles = CandleSerializer(many=True)
+
+
+def money_field(**kwargs) -> serializers.DecimalField:
+    """Money as the wire renders it: a two-place decimal string."""
+    return serializers.DecimalField(max_digits=16, decimal_places=2, **kwargs)
+
+
+class EquitySampleSerializer(serializers.Serializer):
+    time = serializers.IntegerField(help_text="When the figures hold (after every tick before it), epoch seconds (UTC).")
+    timestamp = serializers.DateTimeField(help_text="The same, ISO 8601 in exchange time (+05:30).")
+    net_pnl = money_field(help_text="realized_pnl + unrealized_pnl, the dashboard's total_pnl.")
+    realized_pnl = money_field(help_text="Net of the charges paid so far.")
+    unrealized_pnl = money_field(help_text="The open positions' gross P&L at their LTPs.")
+    charges = money_field(help_text="Every charge paid so far, open positions' entry charges included.")
+
+
+class EquityCurveSerializer(serializers.Serializer):
+    session_id = serializers.CharField()
+    samples = EquitySampleSerializer(many=True)

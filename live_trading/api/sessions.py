@@ -23,15 +23,20 @@ from accounts import ownership
 from accounts.api import OWNER_PARAMETER, OwnedObjectsMixin
 from accounts.models import User
 from config.api import BodylessView, Conflict, errors
-from live_trading import actions, market_cache, snapshots
+from live_trading import actions, charts, market_cache, snapshots
 from live_trading.api.serializers import (
+    CandleQuerySerializer,
+    CandlesSerializer,
+    EquityCurveSerializer,
     SessionFilterSerializer,
     SessionRowSerializer,
     SpeedSerializer,
     StartResponseSerializer,
     StartSerializer,
     TradeSerializer,
+    money_field,
 )
+from live_trading.marketdata.store import MarketDataMissing
 from live_trading.stream.events import gzip_base64
 from sessions_app import lifecycle
 from sessions_app.models import EmergencyStop, SimulationSession
@@ -62,6 +67,11 @@ def visible_sessions(user):
 
 def session_for(request, session_id: str) -> SimulationSession:
     return get_object_or_404(visible_sessions(request.user), pk=session_id)
+
+
+def chart_session(request, session_id: str) -> SimulationSession:
+    """The session for its charts (404 if the caller may not read it), without its large JSON columns."""
+    return get_object_or_404(visible_sessions(request.user).defer("graph", "final_state"), pk=session_id)
 
 
 def controlled_session(request, session_id: str) -> SimulationSession:
@@ -193,16 +203,13 @@ class DiagnosticsView(APIView):
         return Response(body)
 
 
-def _money():
-    return serializers.DecimalField(max_digits=16, decimal_places=2)
-
-
 STOPPED = inline_serializer("Stopped", {
     "session_id": serializers.CharField(), "status": serializers.CharField(), "message": serializers.CharField(),
     # its totals, as the session list shows them
     "total_trades": serializers.IntegerField(), "winning_trades": serializers.IntegerField(),
     "losing_trades": serializers.IntegerField(), "win_rate": serializers.DecimalField(max_digits=5, decimal_places=2),
-    "gross_pnl": _money(), "charges": _money(), "realized_pnl": _money(), "max_drawdown": _money(),
+    "gross_pnl": money_field(), "charges": money_field(), "realized_pnl": money_field(),
+    "max_drawdown": money_field(),
 })
 
 
@@ -380,3 +387,46 @@ class TradeListView(generics.ListAPIView):
         response = StreamingHttpResponse(rows(), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="{session_id}-trades.csv"'
         return response
+
+
+class CandlesView(APIView):
+    @extend_schema(
+        summary="The underlying's candles of a session, up to its current exchange time",
+        description="Every day of the session in order, from the market data it replayed; a running "
+                    "session's stop at its progress (the last candle may still be forming). 409 when a "
+                    "day's market data is no longer stored on the server.",
+        parameters=[CandleQuerySerializer],
+        responses={200: CandlesSerializer, **errors(400, 401, 404, 409)},
+        examples=[OpenApiExample("15-minute candles of a running session", response_only=True, value={
+            "session_id": "sim-99bd83d617bf", "symbol": "NIFTY", "timeframe": "15m", "ticks_processed": 1511,
+            "up_to": "2024-10-29T09:40:10+05:30", "candles": [
+                {"time": 1730173500, "timestamp": "2024-10-29T09:15:00+05:30", "open": 24476.65,
+                 "high": 24528.65, "low": 24425.95, "close": 24466.85, "volume": 413150},
+                {"time": 1730174400, "timestamp": "2024-10-29T09:30:00+05:30", "open": 24466.5,
+                 "high": 24487.15, "low": 24450.75, "close": 24467.35, "volume": 129575}]})],
+    )
+    def get(self, request, session_id):
+        session = chart_session(request, session_id)
+        query = CandleQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            return Response(charts.candles(session, query.validated_data["timeframe"]))
+        except MarketDataMissing as exc:
+            raise Conflict(f"the market data this session replayed is no longer stored: {exc}") from exc
+
+
+class EquityView(APIView):
+    @extend_schema(
+        summary="A session's P&L curve: its net P&L at every exchange minute's close and at its end",
+        description="What is persisted so far (a running session writes its samples with its batches, "
+                    "within seconds); the last sample of an ended session is its final net P&L.",
+        responses={200: EquityCurveSerializer, **errors(401, 404)},
+        examples=[OpenApiExample("The last samples of a session stopped at 09:42:20", response_only=True, value={
+            "session_id": "sim-99bd83d617bf", "samples": [
+                {"time": 1730175120, "timestamp": "2024-10-29T09:42:00+05:30", "net_pnl": "117.06",
+                 "realized_pnl": "-644.19", "unrealized_pnl": "761.25", "charges": "105.44"},
+                {"time": 1730175141, "timestamp": "2024-10-29T09:42:21+05:30", "net_pnl": "43.09",
+                 "realized_pnl": "43.09", "unrealized_pnl": "0.00", "charges": "154.41"}]})],
+    )
+    def get(self, request, session_id):
+        return Response(charts.equity(chart_session(request, session_id)))

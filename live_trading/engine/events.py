@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from live_trading.engine.money import iso, money_str
+from live_trading.engine.money import iso, money_str, rupees_str
 
 
 def progress(ticks_processed: int, total_ticks: int) -> dict:
@@ -366,7 +366,40 @@ class SessionComplete:
         }
 
 
-Event = NodeExecuted | PositionEvent | TradeClosed | TickSnapshot | CandleCompleted | SessionComplete
+@dataclass(frozen=True, slots=True)
+class EquitySample:
+    """The session's P&L at exchange time ``ts``, after every tick before it, in paise: taken at the
+    close of each exchange minute the session replays (``ts`` is the minute's end: 09:16:00 holds the
+    figures after the last tick of 09:15) and once at its end (one second after its last tick, after
+    the positions the end closed), so the last sample is the session's final net P&L.
+
+    ``realized_pnl_paise`` is net of ``charges_paise``, every charge paid so far (an open position's
+    entry charges included); ``unrealized_pnl_paise`` is the open positions' gross P&L at their LTPs.
+    ``net_pnl_paise`` is their sum: the dashboard's ``total_pnl``. Persisted for the session's P&L
+    curve; not a stream event (ticks carry the live P&L). Emitted by the session's ``MultiDayEngine``.
+    """
+
+    ts: int
+    realized_pnl_paise: int
+    unrealized_pnl_paise: int
+    charges_paise: int
+
+    @property
+    def net_pnl_paise(self) -> int:
+        return self.realized_pnl_paise + self.unrealized_pnl_paise
+
+    def to_dict(self) -> dict:
+        return {
+            "timestamp": iso(self.ts),
+            "net_pnl": rupees_str(self.net_pnl_paise),
+            "realized_pnl": rupees_str(self.realized_pnl_paise),
+            "unrealized_pnl": rupees_str(self.unrealized_pnl_paise),
+            "charges": rupees_str(self.charges_paise),
+        }
+
+
+Event = (NodeExecuted | PositionEvent | TradeClosed | TickSnapshot | CandleCompleted | SessionComplete
+         | EquitySample)
 
 
 @runtime_checkable

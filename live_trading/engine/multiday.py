@@ -4,6 +4,10 @@ Positions are intraday (every day ends squared off), so days are independent exc
 ``Carry`` passes on: the position store (trade list, totals, position numbering), the execution
 counter, the drawdown and progress counts. Days are loaded lazily, when the previous one ends.
 ``MultiDayEngine`` has the single-day engine's stepping API, so the session runner drives either.
+
+It also samples the session's P&L for its curve: an ``EquitySample`` at the close of every exchange
+minute (found when the first tick of a later minute comes, so the sample holds the figures after the
+minute's last tick, at that tick's prices) and one at the end, after ``SessionComplete``.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from collections.abc import Callable, Sequence
 
 from live_trading.engine import charges
 from live_trading.engine.engine import Carry, Engine, EngineSettings
-from live_trading.engine.events import NullSink, Summary
+from live_trading.engine.events import EquitySample, NullSink, Summary
 from live_trading.marketdata.calendar import TRADING_SECONDS
+from live_trading.marketdata.candles import bucket_start
 from live_trading.marketdata.store import load_day
 
 
@@ -45,6 +50,8 @@ class MultiDayEngine:
         self.load_seconds = 0.0
         self.engine: Engine | None = None
         self.status = "not_started"
+        self._last_ts: int | None = None  # the last tick processed
+        self._minute_end = float("-inf")  # when the exchange minute of that tick ends
         self._next_engine()
 
     def _next_engine(self) -> bool:
@@ -85,11 +92,20 @@ class MultiDayEngine:
 
     def step(self) -> bool:
         """Process the next tick (moving to the next day when one ends); False when all are done."""
-        if self.next_timestamp() is None:
+        ts = self.next_timestamp()
+        if ts is None:
             return False
+        if ts >= self._minute_end:
+            if self._last_ts is not None:
+                self._sample(self._minute_end)  # the previous tick was its minute's last
+            self._minute_end = bucket_start(ts, 60) + 60
         self.status = "running"
         self.engine.step()
-        return self.next_timestamp() is not None
+        self._last_ts = ts
+        if self.next_timestamp() is None:
+            self._sample(ts + 1)
+            return False
+        return True
 
     def run(self, should_stop=None) -> Summary:
         """Step through every day (or until ``should_stop()``); return the summary."""
@@ -108,12 +124,20 @@ class MultiDayEngine:
         self.engine.final = True
         self.engine.stop()
         self.status = "stopped"
+        if self._last_ts is not None:
+            self._sample(self._last_ts + 1)
 
     def stop(self) -> None:
         self.finish()
 
     def summary(self) -> Summary:
         return self.engine.summary()
+
+    def _sample(self, ts: int) -> None:
+        # The day's engine holds the prices of the tick just processed (or, between two days, no open
+        # position: every day ends squared off); the store, carried across days, every charge paid.
+        account = self.engine.account()
+        self.sink.emit(EquitySample(ts, account["realized_pnl"], account["unrealized_pnl"], self.carry.store.charges))
 
     def snapshot(self) -> dict:
         return self.engine.snapshot()

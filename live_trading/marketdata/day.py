@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -95,6 +96,13 @@ class MarketDay:
     @property
     def n_ticks(self) -> int:
         return len(self.timestamps)
+
+    def head(self, rows: int) -> MarketDay:
+        """The day's first `rows` rows (views of these arrays, read-only by contract): the day as far as a
+        replay that has processed that many ticks has seen it."""
+        return replace(self, timestamps=self.timestamps[:rows], prices=self.prices[:rows],
+                       volumes=self.volumes[:rows], oi=self.oi[:rows], tick_mask=self.tick_mask[:rows],
+                       _columns={}, _lists={})
 
 
 def empty_arrays(n_symbols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -202,24 +210,28 @@ def write_temporary(table: pa.Table, path: Path) -> Path:
     return Path(tmp)
 
 
-def read_day(path: Path) -> MarketDay:
-    """Read a day file written by `write_day` (or by the importer)."""
-    table = pq.read_table(path)
-    meta = {
-        k.decode()[len(_META_PREFIX) :]: v.decode()
-        for k, v in (table.schema.metadata or {}).items()
-        if k.decode().startswith(_META_PREFIX)
-    }
+def read_day(path: Path, symbols: Sequence[str] | None = None) -> MarketDay:
+    """Read a day file written by `write_day` (or by the importer).
+
+    With `symbols`, only those columns and the underlying's (in the file's column order, the underlying
+    first; a symbol the file does not hold is left out): a reader that wants the underlying's prices
+    alone, a chart's candles, then builds one column instead of every instrument's."""
+    table = pq.read_table(path) if symbols is None else None
+    meta = _metadata(pq.read_schema(path) if table is None else table.schema)
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a market-data day file ({FORMAT})")
     day = date.fromisoformat(meta["date"])
-    symbols = json.loads(meta["symbols"])
+    stored = json.loads(meta["symbols"])
+    if table is None:
+        wanted = {meta["underlying"], *symbols}
+        stored = [s for s in stored if s in wanted]
+        table = pq.read_table(path, filters=[("symbol", "in", stored)])
     return from_ticks(
         meta["underlying"],
         day,
-        symbols,
+        stored,
         rows=table["ts"].to_numpy() - market_open_ts(day),
-        cols=_symbol_codes(table["symbol"], symbols),
+        cols=_symbol_codes(table["symbol"], stored),
         price=table["price"].to_numpy(),
         volume=table["volume"].to_numpy(),
         oi=table["oi"].to_numpy(),
@@ -229,16 +241,24 @@ def read_day(path: Path) -> MarketDay:
     )
 
 
+def _metadata(schema: pa.Schema) -> dict[str, str]:
+    return {
+        k.decode()[len(_META_PREFIX) :]: v.decode()
+        for k, v in (schema.metadata or {}).items()
+        if k.decode().startswith(_META_PREFIX)
+    }
+
+
 def day_symbols(path: Path) -> list[str]:
     """The symbols of the day file at `path` (column order, the underlying first), from its metadata alone."""
-    metadata = pq.read_schema(path).metadata or {}
-    return json.loads(metadata.get((_META_PREFIX + "symbols").encode(), b"[]"))
+    return json.loads(_metadata(pq.read_schema(path)).get("symbols", "[]"))
 
 
 def _symbol_codes(column: pa.ChunkedArray, symbols: list[str]) -> np.ndarray:
     position = {s: i for i, s in enumerate(symbols)}
     parts = []
     for chunk in column.chunks:
-        lookup = np.array([position[s] for s in chunk.dictionary.to_pylist()], dtype=np.int64)
+        # A file read for some symbols keeps every symbol in its dictionary: the others map nowhere.
+        lookup = np.array([position.get(s, -1) for s in chunk.dictionary.to_pylist()], dtype=np.int64)
         parts.append(lookup[chunk.indices.to_numpy(zero_copy_only=False)])
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)

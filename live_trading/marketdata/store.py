@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -122,6 +122,22 @@ def list_days(data_dir: Path | str | None = None) -> list[StoredDay]:
     found = [replace(d, shadowed=d.source == "synthetic" and (d.underlying, d.day) in imported) for d in found]
     found.sort(key=lambda d: (d.underlying, d.day, d.source != "imported", d.seed or 0, d.version or 0))
     return found
+
+
+def stored_version(
+    underlying: str, day: date, data_dir: Path | str | None = None, seed: int = DEFAULT_SEED
+) -> tuple[int | None, int | None]:
+    """The modification times (ns) of the day's imported and synthetic files, None for a file that is
+    not there: what an in-memory copy of a loaded day is keyed on, so that a day imported, regenerated
+    or removed since is read afresh (or found missing)."""
+    return _mtime(imported_path(underlying, day, data_dir)), _mtime(synthetic_path(underlying, day, seed, data_dir))
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def mark_used(path: Path) -> None:
@@ -228,8 +244,10 @@ def load_day(
     data_dir: Path | str | None = None,
     generate: bool = True,
     seed: int = DEFAULT_SEED,
+    symbols: Sequence[str] | None = None,
 ) -> MarketDay:
-    """The `MarketDay` of `underlying` on `day`.
+    """The `MarketDay` of `underlying` on `day`; with `symbols`, of those instruments and the underlying
+    only (`read_day`: ``symbols=()`` reads the underlying alone).
 
     Imported data wins; otherwise the synthetic day for `seed`, generated and stored first if it is
     missing (or evicted while being read) and `generate` is true. Marks the file used (`mark_used`). Raises `MarketDataMissing` naming the day when there is neither, or
@@ -239,7 +257,7 @@ def load_day(
     path = imported_path(underlying, day, data_dir)
     if path.exists():
         mark_used(path)
-        return _priced(read_day(path), path)
+        return _priced(read_day(path, symbols), path)
     path = synthetic_path(underlying, day, seed, data_dir)
     for attempt in range(2):
         if not path.exists():
@@ -250,7 +268,7 @@ def load_day(
             ensure_synthetic_day(underlying, day, seed, data_dir)
         try:
             mark_used(path)  # first, so that an eviction running now passes this day over
-            return _priced(read_day(path), path)
+            return _priced(read_day(path, symbols), path)
         except FileNotFoundError:
             # Evicted (by another process) between the check and the read: look again, once.
             if attempt:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from django.conf import settings
 
@@ -17,7 +16,7 @@ from live_trading.engine.events import FanoutSink
 from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.calendar import trading_days
 from live_trading.marketdata.instruments import get_underlying
-from live_trading.marketdata.store import imported_path, load_day, mark_used, synthetic_path
+from live_trading.marketdata.store import imported_path, load_day, mark_used, stored_version, synthetic_path
 from live_trading.refusals import Refused
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import SessionThread
@@ -97,8 +96,7 @@ def shared_day(underlying: str, day: date):
     server runs is read afresh by the sessions that start afterwards.
     """
     data_dir = settings.MARKET_DATA_DIR
-    key = (underlying, day, str(data_dir), _mtime(imported_path(underlying, day, data_dir)),
-           _mtime(synthetic_path(underlying, day, data_dir=data_dir)))
+    key = (underlying, day, str(data_dir), *stored_version(underlying, day, data_dir))
     with _days_lock:
         hit = _days.get(key)
         if hit is not None:
@@ -117,15 +115,6 @@ def shared_day(underlying: str, day: date):
         while len(_days) > SHARED_DAYS:
             _days.popitem(last=False)
     return loaded
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return None
-
-
 
 
 def start_thread(session, prepared: PreparedRun) -> SessionThread:

@@ -23,6 +23,7 @@ from django.conf import settings
 
 from live_trading.engine.events import (
     CandleCompleted,
+    EquitySample,
     NodeExecuted,
     PositionEvent,
     SessionComplete,
@@ -74,6 +75,8 @@ class StreamSink:
         if isinstance(event, TickSnapshot):
             self.tick(event)
             return
+        if isinstance(event, EquitySample):
+            return  # persisted for the P&L curve; a client follows the P&L in ticks
         immediate = None
         with self._lock:
             if isinstance(event, NodeExecuted):

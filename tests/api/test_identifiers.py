@@ -9,6 +9,8 @@ SESSION_PATHS = [
     "/api/live-trading/session/{}",
     "/api/session/{}/diagnostics",
     "/api/sessions/{}/trades",
+    "/api/sessions/{}/candles",
+    "/api/sessions/{}/equity",
     "/api/v2/live/stream/{}",
     "/api/v1/sse/{}",
 ]

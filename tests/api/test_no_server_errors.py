@@ -156,4 +156,5 @@ def test_every_api_url_pattern_is_fuzzed():
     names = {name for _, name, _ in ENDPOINTS}
     assert {"live-session", "session-diagnostics", "session-trades", "live-pause", "live-resume", "live-speed",
             "live-stop", "live-stop-user", "live-dashboard", "stream-user", "stream-session",
-            "stream-session-filtered", "api-strategy", "api-broker-connection", "session-list"} <= names
+            "stream-session-filtered", "api-strategy", "api-broker-connection", "session-list", "session-candles",
+            "session-equity"} <= names

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from live_trading.demo import load_demo_data
 from live_trading.models import BrokerConnection
-from sessions_app.models import NodeEvent, SimulationSession, Trade
+from sessions_app.models import EquitySample, NodeEvent, SimulationSession, Trade
 from strategies.models import Strategy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +83,8 @@ def one_of_everything(alice):
         session=session, seq=1, trade_id="t1", position_id="p1", symbol="NIFTY", side="buy", quantity=75,
         entry_price="100.00", entry_time="2024-10-29T09:19:00+05:30", pnl="0", pnl_percent="0", status="OPEN",
     )
+    EquitySample.objects.create(session=session, timestamp="2024-10-29T09:20:00+05:30", realized_pnl="-27.64",
+                                unrealized_pnl="12.50", charges="27.64")
     return session
 
 
@@ -90,7 +92,7 @@ ADMIN_PAGES = [
     "admin:accounts_user_changelist", "admin:strategies_strategy_changelist",
     "admin:live_trading_brokerconnection_changelist", "admin:sessions_app_simulationsession_changelist",
     "admin:sessions_app_nodeevent_changelist", "admin:sessions_app_trade_changelist",
-    "admin:sessions_app_positionchange_changelist",
+    "admin:sessions_app_positionchange_changelist", "admin:sessions_app_equitysample_changelist",
 ]
 
 
@@ -100,6 +102,14 @@ def test_staff_see_every_admin_list_with_filters_and_search(client, charlie, one
     client.force_login(charlie)
     response = client.get(reverse(page), {"q": "a"})
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_see_a_sessions_pnl_samples_with_their_net_pnl(client, charlie, one_of_everything):
+    client.force_login(charlie)
+    response = client.get(reverse("admin:sessions_app_equitysample_changelist"), {"q": one_of_everything.id})
+    assert response.status_code == 200
+    assert b"-15.14" in response.content  # -27.64 realized + 12.50 unrealized
 
 
 @pytest.mark.django_db

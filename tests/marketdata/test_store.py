@@ -39,6 +39,32 @@ def test_a_day_file_reads_back_exactly(nifty_day, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_day_read_for_some_symbols_has_their_columns_exactly_and_the_underlying_first(nifty_day, tmp_path):
+    path = tmp_path / "day.parquet"
+    write_day(nifty_day, path)
+    option = nifty_day.symbols[40]
+
+    alone = read_day(path, symbols=())
+    some = read_day(path, symbols=[option, "NIFTY:2030-01-01:OPT:1:CE"])  # the second is not in the file
+
+    assert alone.symbols == ["NIFTY"] and some.symbols == ["NIFTY", option]
+    for name in ("timestamps", "prices", "volumes", "oi", "tick_mask"):
+        full = getattr(nifty_day, name)
+        if name != "timestamps":
+            full = full[:, [0, 40]]
+        assert np.array_equal(getattr(some, name), full), name
+        assert np.array_equal(getattr(alone, name), full[:, :1] if name != "timestamps" else full), name
+
+
+def test_the_head_of_a_day_is_its_first_rows(nifty_day):
+    nifty_day.price_list(0)  # the whole day's list, built once and shared by its readers
+    head = nifty_day.head(61)  # 09:15:00 to 09:16:00
+    assert head.n_ticks == 61 and head.symbols == nifty_day.symbols
+    assert head.timestamps[-1] - head.timestamps[0] == 60
+    assert np.array_equal(head.prices, nifty_day.prices[:61]) and np.array_equal(head.tick_mask, nifty_day.tick_mask[:61])
+    assert head.price_list(0) == nifty_day.prices[:61, 0].tolist()  # not the whole day's shared list
+
+
 def test_missing_data_that_may_not_be_generated_names_the_day(data_dir):
     with pytest.raises(MarketDataMissing, match="2024-10-29"):
         load_day("NIFTY", DAY, data_dir=data_dir, generate=False)

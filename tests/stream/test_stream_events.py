@@ -10,7 +10,13 @@ from unittest import mock
 import pytest
 
 from live_trading.engine.engine import Engine
-from live_trading.engine.events import CandleCompleted, NodeExecuted, OpenPositionTick, TickSnapshot
+from live_trading.engine.events import (
+    CandleCompleted,
+    EquitySample,
+    NodeExecuted,
+    OpenPositionTick,
+    TickSnapshot,
+)
 from live_trading.marketdata.store import load_day
 from live_trading.stream import auth, events
 from live_trading.stream.events import EventShapeError, check, compress, decompress, decompress_fields
@@ -193,6 +199,24 @@ def test_a_tick_never_overtakes_events_waiting_for_their_commit(alice):
     assert [(e.kind, e.n) for e in captured.envelopes] == [
         ("node_events", 1), ("candle_update", 2), ("tick_update", None), ("candle_update", 3)]
     assert sink.last_event_id == 3
+
+
+def test_an_equity_sample_is_not_streamed_and_does_not_split_the_node_executions_around_it(alice):
+    session_id = "sim-equity000001"
+    sink = StreamSink(session_id, alice.user_id, tick_rate=4, clock=Clock())
+    first = NodeExecuted("exec_entry-1_20241029_091559_aaaaaa", None, 1730173559, "entry-1", "Entry 1",
+                         "EntryNode", "order_placed", {})
+    second = NodeExecuted("exec_exit-1_20241029_091600_bbbbbb", None, 1730173560, "exit-1", "Exit 1",
+                          "ExitNode", "exit_triggered", {})
+    with Captured(session_id) as captured:
+        sink.emit(first)
+        sink.emit(EquitySample(1730173560, -2764, 1250, 2764))
+        sink.emit(second)
+        sink.flush()
+
+    assert [(e.kind, e.n) for e in captured.envelopes] == [("node_events", 1)]
+    group = json.loads(captured.envelopes[0].plain)["diagnostics"]["events_history"]
+    assert list(group) == [first.execution_id, second.execution_id]
 
 
 def test_status_and_complete_flush_first_and_are_numbered(alice):

@@ -1,0 +1,107 @@
+"""A session's two charts, as the REST API serves them: the underlying's candles up to the session's
+exchange time, and its P&L curve from the samples written with its batches.
+
+Candles come from the market data the session replayed (its days' files; a day no longer stored is a
+``MarketDataMissing``, never generated again for a chart) and stop at the session's progress: the
+candle of the minute it is in holds the ticks it has processed of that minute, none after. A day is
+read for its underlying alone, and kept in memory with its version (``store.stored_version``), so a
+chart read again, or a running session's chart, reads no file.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+from django.conf import settings
+
+from live_trading import snapshots
+from live_trading.engine.money import iso, money_str
+from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.candles import Candle, aggregate, day_candles
+from live_trading.marketdata.day import MarketDay
+from live_trading.marketdata.store import load_day, stored_version
+from sessions_app.models import SimulationSession
+
+TIMEFRAMES = ("1m", "5m", "15m")
+
+
+def candles(session: SimulationSession, timeframe: str) -> dict:
+    """The underlying's candles of ``session`` in ``timeframe`` (one of ``TIMEFRAMES``), every day of
+    it in order, up to its current exchange time (its progress: ``snapshots.ticks_processed``).
+
+    Returns ``{"session_id", "symbol", "timeframe", "ticks_processed", "up_to", "candles"}``: ``up_to``
+    is the exchange time (ISO 8601) of the last tick the candles include (None before the first), each
+    candle ``{"time", "timestamp", "open", "high", "low", "close", "volume"}`` with ``time`` its opening
+    time in epoch seconds (UTC) and ``timestamp`` the same in ISO 8601 exchange time, prices as JSON
+    numbers in rupees (as the stream's ``candle_update``). A 1-minute candle holds the ticks of its
+    minute; longer ones aggregate those (``candles.aggregate``), so the last candle may still be
+    forming. Raises ``MarketDataMissing`` (naming the day) when a day it reached is no longer stored.
+    """
+    left = processed = snapshots.ticks_processed(session)
+    minutes: list[Candle] = []
+    up_to = None
+    for day in trading_days(session.start_date, session.end_date):
+        if left <= 0:
+            break
+        market = _underlying_day(session.underlying, day)
+        rows = min(left, market.n_ticks)
+        if rows == market.n_ticks:
+            minutes.extend(_day_minutes(session.underlying, day, *_version(session.underlying, day)))
+        else:
+            minutes.extend(day_candles(market.head(rows), session.underlying, "1m"))
+        up_to = int(market.timestamps[rows - 1])
+        left -= rows
+    bars = minutes if timeframe == "1m" else aggregate(minutes, timeframe)
+    return {
+        "session_id": session.id,
+        "symbol": session.underlying,
+        "timeframe": timeframe,
+        "ticks_processed": processed,
+        "up_to": None if up_to is None else iso(up_to),
+        "candles": [_candle(c) for c in bars],
+    }
+
+
+def _candle(c: Candle) -> dict:
+    return {"time": c.start, "timestamp": iso(c.start), "open": c.open / 100, "high": c.high / 100,
+            "low": c.low / 100, "close": c.close / 100, "volume": c.volume}
+
+
+def equity(session: SimulationSession) -> dict:
+    """The session's P&L curve as persisted so far: ``{"session_id", "samples"}``, samples in time
+    order, each ``{"time", "timestamp", "net_pnl", "realized_pnl", "unrealized_pnl", "charges"}``:
+    ``time`` epoch seconds (UTC) and ``timestamp`` ISO 8601 exchange time of the moment the figures
+    hold at (after every tick before it: each exchange minute's close, and the session's end), money as
+    two-place strings in rupees. ``net_pnl`` is realized (net of ``charges``) + unrealized, the
+    dashboard's ``total_pnl``; the last sample of an ended session is its final net P&L."""
+    rows = session.equity_samples.order_by("timestamp").values_list(
+        "timestamp", "realized_pnl", "unrealized_pnl", "charges")
+    samples = []
+    for at, realized, unrealized, charges in rows.iterator(chunk_size=2000):
+        ts = int(at.timestamp())
+        samples.append({"time": ts, "timestamp": iso(ts), "net_pnl": money_str(realized + unrealized),
+                        "realized_pnl": money_str(realized), "unrealized_pnl": money_str(unrealized),
+                        "charges": money_str(charges)})
+    return {"session_id": session.id, "samples": samples}
+
+
+# -- the days, in memory -------------------------------------------------------------------------------
+
+def _version(underlying: str, day: date) -> tuple:
+    data_dir = str(settings.MARKET_DATA_DIR)
+    return (data_dir, *stored_version(underlying, day, data_dir))
+
+
+def _underlying_day(underlying: str, day: date) -> MarketDay:
+    return _read_underlying(underlying, day, *_version(underlying, day))
+
+
+@lru_cache(maxsize=32)  # 0.7 MB a day; a new version of a day's files is a new key
+def _read_underlying(underlying: str, day: date, data_dir: str, *version) -> MarketDay:
+    return load_day(underlying, day, data_dir=data_dir, generate=False, symbols=())
+
+
+@lru_cache(maxsize=256)  # 375 candles a day
+def _day_minutes(underlying: str, day: date, data_dir: str, *version) -> tuple[Candle, ...]:
+    return tuple(day_candles(_read_underlying(underlying, day, data_dir, *version), underlying, "1m"))
