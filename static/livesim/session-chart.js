@@ -82,6 +82,7 @@ export function candleChart(el) {
     addCandles(list) {
       for (const c of list) minutes.set(c.epoch ?? epoch(c.timestamp), c);
       redraw();
+      chart.timeScale().fitContent();
     },
     /** One completed 1-minute candle from the stream: update the last bar, no full redraw. */
     addCandle(c) {
@@ -174,6 +175,7 @@ export function pnlChart(el) {
       const data = [...points.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({time, value}));
       series.setData(data);
       last = data.length ? data[data.length - 1].time : null;
+      chart.timeScale().fitContent();
     },
     /** One live sample: extends the curve without a redraw. */
     add(t, value) {

@@ -55,7 +55,11 @@ export function stepDetail(ex) {
   }
   if (ex.reason) parts.push(`reason ${ex.reason}`);
   if (ex.trigger) parts.push(`trigger ${ex.trigger}`);
-  if (ex.re_entry) parts.push(`re-entry ${ex.re_entry.next_re_entry_num ?? ""} ${ex.re_entry.reason ?? ""}`.trim());
+  if (ex.re_entry) {
+    const r = ex.re_entry;
+    parts.push(`re-entry ${r.re_entry_num} of ${r.position_id} after ${r.after}`
+      + (r.re_entries_left != null ? ` (${r.re_entries_left} left)` : ""));
+  }
   if (ex.deactivated_nodes && ex.deactivated_nodes.length) parts.push(`closed to entries: ${ex.deactivated_nodes.join(", ")}`);
   if (ex.strategy) parts.push(`start ${ex.strategy.start_time}, square-off ${ex.strategy.square_off_time}`);
   if (ex.position && ex.position.stop_loss != null) parts.push(`stop ${ex.position.effective_stop ?? ex.position.stop_loss}`);

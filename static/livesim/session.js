@@ -83,7 +83,8 @@ function markersOf(positions, trades) {
     }
   }
   const out = [];
-  const short = (symbol) => { const [u, , , strike, right] = symbol.split(":"); return strike ? `${u} ${strike} ${right}` : symbol; };
+  // On the underlying's own chart the underlying's name goes without saying: "SELL 24500 CE 25 @ 100.40".
+  const short = (symbol) => { const [, , , strike, right] = symbol.split(":"); return strike ? `${strike} ${right}` : symbol; };
   for (const [key, e] of entries) {
     out.push({id: `${key}:entry`, key, epoch: epoch(e.time), time: e.time, action: "entry", side: e.side,
       quantity: e.quantity, price: e.price, symbol: e.symbol,
@@ -249,9 +250,10 @@ const client = follow(page.stream_url, {
   reopen: async () => page.stream_url,
   onError: (error, kind) => console.warn("stream event not applied", kind, error),
 });
-window.addEventListener("offline", () => showConnection("offline"));
-// Going offline does not always break an open stream; back online, an open one needs no reconnection.
-window.addEventListener("online", () => showConnection(client.source.readyState === 1 ? "online" : "reconnecting"));
+// Offline, the connection is dead or soon will be (and a half-open one can hang unnoticed): drop it, and
+// open a new one as soon as the browser is back online; it resumes from the last event the page applied.
+window.addEventListener("offline", () => { client.disconnect(); showConnection("offline"); });
+window.addEventListener("online", () => { showConnection("reconnecting"); client.reconnect(); });
 
 // ---------------------------------------------------------------- controls
 

@@ -134,7 +134,18 @@ export function follow(url, {onChange = () => {}, onError = console.error, onOpe
   let closed = false;
   let delay = 1000;
   const client = {sessions, source: null, reopened: 0, settled: () => chain,
-    close() { closed = true; client.source.close(); }};
+    close() { closed = true; client.source.close(); },
+    /** Drop the connection (the browser went offline); ``reconnect()`` resumes from the last id seen. */
+    disconnect() { client.source.close(); },
+    /** Open a new connection at once, resuming from the last id seen (e.g. when the browser is back online). */
+    async reconnect() {
+      if (closed) return;
+      client.source.close();
+      const next = new URL(reopen ? await reopen() : url, globalThis.location?.href);
+      if (lastId) next.searchParams.set("lastEventId", lastId);
+      client.reopened += 1;
+      open(next.href);
+    }};
 
   function open(target) {
     const source = new eventSource(target);

@@ -81,9 +81,11 @@ def _reported_4xx(text: str) -> bool:
 
 
 def _expected_abort(request) -> bool:
-    # A stream the page closes (navigation, reload, going offline on purpose) ends "aborted".
-    return "/events/" in request.url or "/api/live-trading/stream" in request.url or "ERR_INTERNET_DISCONNECTED" in (
-        request.failure or "")
+    # A stream the page closes (navigation, reload, going offline on purpose) ends "aborted", and so does
+    # the icon a page was still fetching when the next navigation began.
+    return "/events/" in request.url or "/api/live-trading/stream" in request.url or "/api/v2/live/stream" in (
+        request.url) or "ERR_INTERNET_DISCONNECTED" in (request.failure or "") or (
+        request.url.endswith("/favicon.svg") and "ERR_ABORTED" in (request.failure or ""))
 
 
 @pytest.fixture
