@@ -107,7 +107,8 @@ def server_state(client, headers, session_id):
     state = client.get(f"/api/live-trading/session/{session_id}", headers=headers).json()
     return {
         "trades": {t["trade_id"]: t["net_pnl"] for t in trades},
-        "positions": {f"{p['position_id']}#{p['re_entry_num']}": p["status"] for p in state["data"]["gps_data"]["positions"]},
+        "positions": {**{f"{t['position_id']}#{t['re_entry_num']}": "CLOSED" for t in trades},
+                      **{f"{p['position_id']}#{p['re_entry_num']}": p["status"] for p in state["data"]["gps_data"]["positions"]}},
         "markers": PositionChange.objects.filter(session_id=session_id).count(),
         "log": NodeEvent.objects.filter(session_id=session_id).count(),
         "status": state["status"],
@@ -117,7 +118,7 @@ def server_state(client, headers, session_id):
 PAGE_STATE = """() => ({
   trades: Object.fromEntries([...document.querySelectorAll('#trades-table tbody tr')].map((tr) => [tr.dataset.tradeId, tr.dataset.netPnl])),
   positions: Object.fromEntries([...document.querySelectorAll('#positions-table tbody tr')].map((tr) => [tr.dataset.key, tr.dataset.status])),
-  markers: window.sessionPage.markers().length,
+  markers: window.sessionPage.chart().drawnMarkers,
   log: window.sessionPage.logCount(),
   status: document.getElementById('session-status').textContent,
 })"""

@@ -66,14 +66,18 @@ export function candleChart(el) {
     drawMarkers();
   }
 
+  let drawn = 0;
   function drawMarkers() {
-    const shown = markers.map((m) => ({
+    // A marker goes on its candle: one whose candle has not come yet waits for it (lightweight-charts
+    // cannot place a marker beyond the last bar).
+    const shown = markers.filter((m) => lastBar && bucket(m.epoch) + IST_SHIFT <= lastBar.time).map((m) => ({
       time: bucket(m.epoch) + IST_SHIFT, position: m.action === "entry" ? (m.side === "buy" ? "belowBar" : "aboveBar")
         : (m.side === "buy" ? "belowBar" : "aboveBar"),
       shape: m.side === "buy" ? "arrowUp" : "arrowDown", color: m.action === "entry" ? "#0b3d91" : "#8a5300",
       text: m.label || m.text, id: m.id,
     })).sort((a, b) => a.time - b.time);
     markersPlugin.setMarkers(shown);
+    drawn = shown.length;
   }
 
   return {
@@ -150,7 +154,7 @@ export function candleChart(el) {
       const times = [...minutes.keys()];
       return {timeframe, candles: minutes.size, bars: barCount, lastCandle: times.length ? Math.max(...times) : null,
         lastBar: lastBar && {...lastBar, time: lastBar.time - IST_SHIFT},
-        markers: markers.map((m) => ({...m})), levels: [...levels.keys()]};
+        markers: markers.map((m) => ({...m})), drawnMarkers: drawn, levels: [...levels.keys()]};
     },
   };
 }

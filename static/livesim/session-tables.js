@@ -35,9 +35,37 @@ export function duration(minutes) {
   return h ? `${h} h ${rest} min` : `${m < 10 ? m.toFixed(1) : Math.round(m)} min`;
 }
 
-/** Rebuild the positions table from {key: position}. */
-export function renderPositions(table, empty, positions) {
-  const rows = Object.values(positions).sort((a, b) => a.entry_time.localeCompare(b.entry_time));
+/** Closed positions, from their trades (a position closed in parts has a trade per part): what the
+ *  position table shows for them. Sums are exact in paise. */
+export function closedPositions(positions, trades) {
+  const paise = (v) => Math.round(Number(v) * 100);
+  const rupeesOf = (p) => (p / 100).toFixed(2);
+  const out = new Map();
+  for (const t of Object.values(trades)) {
+    const key = positionKey(t);
+    if (positions[key]) continue;  // still partly open: the open row has it
+    const c = out.get(key) || {position_id: t.position_id, re_entry_num: t.re_entry_num, symbol: t.symbol, side: t.side,
+      status: "CLOSED", quantity_remaining: 0, quantity_total: 0, entry_price: t.entry_price, entry_time: t.entry_time,
+      current_price: null, realized: 0, charges: 0, entry_flow_ids: t.entry_flow_ids, exit_flow_ids: t.exit_flow_ids,
+      exit_time: t.exit_time, exit_price: t.exit_price, exit_reason: t.exit_reason};
+    c.quantity_total += t.quantity;
+    c.realized += paise(t.net_pnl);
+    c.charges += paise(t.charges);
+    if (t.exit_time >= c.exit_time) {
+      Object.assign(c, {exit_time: t.exit_time, exit_flow_ids: t.exit_flow_ids, exit_price: t.exit_price,
+        exit_reason: t.exit_reason});
+    }
+    out.set(key, c);
+  }
+  return [...out.values()].map((c) => ({...c, realized_pnl: rupeesOf(c.realized), unrealized_pnl: "0.00",
+    charges: rupeesOf(c.charges)}));
+}
+
+/** Rebuild the positions table: the open and partly closed positions ({key: position}), then the closed
+ *  ones (from ``trades``). */
+export function renderPositions(table, empty, positions, trades = {}) {
+  const rows = [...Object.values(positions), ...closedPositions(positions, trades)]
+    .sort((a, b) => (a.status === "CLOSED") - (b.status === "CLOSED") || a.entry_time.localeCompare(b.entry_time));
   table.tBodies[0].replaceChildren(...rows.map((p) => {
     const tr = document.createElement("tr");
     const key = positionKey(p);
@@ -54,7 +82,7 @@ export function renderPositions(table, empty, positions) {
     cell(tr, rupees(p.realized_pnl), {num: true, pnl: p.realized_pnl, name: "realized_pnl"});
     cell(tr, rupees(p.unrealized_pnl), {num: true, pnl: p.unrealized_pnl, name: "unrealized_pnl"});
     cell(tr, rupees(p.charges), {num: true});
-    flowButton(tr, key, "position", `${p.symbol} ${p.side}`);
+    flowButton(tr, key, p.status === "CLOSED" ? "closed" : "position", `${p.symbol} ${p.side}`);
     return tr;
   }));
   empty.hidden = rows.length > 0;

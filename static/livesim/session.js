@@ -7,7 +7,7 @@ import {count, istTime, pnlClass, rupees} from "/static/livesim/format.js";
 import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
 import {flowIds, render as renderFlow, resolve} from "/static/livesim/session-flow.js";
 import {nodeLog} from "/static/livesim/session-log.js";
-import {positionKey, renderPositions, renderTrades, tickPositions} from "/static/livesim/session-tables.js";
+import {closedPositions, positionKey, renderPositions, renderTrades, tickPositions} from "/static/livesim/session-tables.js";
 
 const $ = (id) => document.getElementById(id);
 const initial = JSON.parse($("session-state").textContent);
@@ -133,7 +133,7 @@ function renderTables() {  // at most once a frame, however fast position and tr
   tablesPending = true;
   requestAnimationFrame(() => {
     tablesPending = false;
-    renderPositions($("positions-table"), $("positions-empty"), view.positions);
+    renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades);
     renderTrades($("trades-table"), $("trades-empty"), view.trades);
     renderMarkers();
     candles.setLevels(levelsOf());
@@ -313,11 +313,13 @@ $("timeframe-select").addEventListener("change", (event) => candles.setTimeframe
 
 const dialog = $("flow-dialog");
 async function openFlow(kind, key) {
-  const item = kind === "trade" ? view.trades[key] : view.positions[key];
+  const item = kind === "trade" ? view.trades[key]
+    : kind === "closed" ? closedPositions(view.positions, view.trades).find((c) => positionKey(c) === key)
+      : view.positions[key];
   if (!item) return;
   const ids = flowIds(item);
   $("flow-title").textContent = `Flow: ${item.side.toUpperCase()} ${item.symbol}`;
-  $("flow-summary").textContent = kind === "trade"
+  $("flow-summary").textContent = kind !== "position"
     ? `Entered ${istTime(item.entry_time)} @ ${item.entry_price}, exited ${istTime(item.exit_time)} @ ${item.exit_price} (${item.exit_reason || "exit"}); ${ids.length} steps.`
     : `Entered ${istTime(item.entry_time)} @ ${item.entry_price}, ${item.status}; ${ids.length} steps.`;
   dialog.dataset.flowIds = ids.join(" ");

@@ -67,7 +67,7 @@ def watch(page) -> Problems:
     problems = Problems()
     page.on("console", lambda m: problems.console_errors.append(m.text)
             if m.type == "error" and not (getattr(page, "_expect_4xx", False) and _reported_4xx(m.text)) else None)
-    page.on("pageerror", lambda e: problems.console_errors.append(f"uncaught: {e}"))
+    page.on("pageerror", lambda e: problems.console_errors.append(f"uncaught: {e} {e.stack}"))
     page.on("requestfailed", lambda r: problems.failed_requests.append(f"{r.method} {r.url}: {r.failure}")
             if not _expected_abort(r) else None)
     page.on("response", lambda r: problems.failed_requests.append(f"{r.request.method} {r.url}: {r.status}")

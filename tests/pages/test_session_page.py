@@ -49,7 +49,11 @@ def expected_markers(session_id) -> list[tuple]:
 
 
 def page_markers(page) -> list[tuple]:
-    return sorted((m["action"], m["epoch"], m["quantity"]) for m in page.evaluate("window.sessionPage.markers()"))
+    """The chart's markers as (action, epoch, quantity), once each is drawn on its candle."""
+    chart = page.evaluate("window.sessionPage.chart()")
+    if chart["drawnMarkers"] != len(chart["markers"]):
+        return None  # some wait for their candle
+    return sorted((m["action"], m["epoch"], m["quantity"]) for m in chart["markers"])
 
 
 def table_trades(page) -> dict[str, str]:
@@ -63,8 +67,13 @@ def table_positions(page) -> dict[str, str]:
 
 
 def rest_positions(server, user, session_id) -> dict[str, str]:
+    """Every position by its key and status: the open ones as the REST session lists them, and the closed
+    ones, those of the REST trades that no longer have an open part."""
     state = rest(server, user, f"/api/live-trading/session/{session_id}")
-    return {f"{p['position_id']}#{p['re_entry_num']}": p["status"] for p in state["data"]["gps_data"]["positions"]}
+    out = {f"{p['position_id']}#{p['re_entry_num']}": p["status"] for p in state["data"]["gps_data"]["positions"]}
+    for t in all_trades(server, user, session_id):
+        out.setdefault(f"{t['position_id']}#{t['re_entry_num']}", "CLOSED")
+    return out
 
 
 def wait_status(server, user, session_id, statuses, timeout=60):
