@@ -203,6 +203,22 @@ def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, p
     assert page_markers(review) == expected_markers(session_id)
     assert review.get_by_role("link", name="Export CSV").get_attribute("href") == \
         f"/api/sessions/{session_id}/trades?export=csv"
+    # The node-event log, filtered by node and event type, oldest first, is the diagnostics' own list.
+    history = list(rest(pages_server, alice, f"/api/session/{session_id}/diagnostics")["events_history"].values())
+    assert review.evaluate("window.sessionPage.logCount()") == len(history)
+    rows = 'rows => rows.map((r) => r.dataset.executionId)'
+    review.get_by_label("Node", exact=True).select_option("entry-pe")
+    review.get_by_label("Order").select_option("oldest")
+    of_node = [e["execution_id"] for e in history if e["node_id"] == "entry-pe"]
+    assert len(of_node) >= 2  # the PE leg's entry and its stop (the first trade that day)
+    wait_for(lambda: review.locator("#log-table tbody tr").evaluate_all(rows) == of_node, message="one node's log")
+    review.get_by_label("Order").select_option("newest")
+    wait_for(lambda: review.locator("#log-table tbody tr").evaluate_all(rows) == of_node[::-1], message="newest first")
+    review.get_by_label("Node", exact=True).select_option("")
+    review.get_by_label("Event type").select_option("order_placed")
+    orders = [e["execution_id"] for e in history if e["event_type"] == "order_placed"]
+    wait_for(lambda: review.locator("#log-table tbody tr").evaluate_all(rows) == orders[::-1], message="one type's log")
+    review.get_by_label("Event type").select_option("")
     screenshots(review, "session-finished")
     check_flow(review, trades[0])
     screenshots(review, "session-flow")
