@@ -222,6 +222,23 @@ def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, p
     screenshots(review, "session-finished")
     check_flow(review, trades[0])
     screenshots(review, "session-flow")
+    review.locator("#flow-close").click()
+
+    # An execution the page does not hold is fetched from the diagnostics endpoint; one the server does not
+    # know either is shown as missing, in its place, not dropped.
+    ids = trades[0]["exit_flow_ids"]
+    unknown = "exec_nowhere_20241029_093000_000000"
+    review.evaluate("""([trade, dropped, unknown]) => {
+        const view = window.sessionPage.view;
+        delete view.history[dropped];
+        view.trades[trade].exit_flow_ids = [...view.trades[trade].exit_flow_ids, unknown];
+    }""", [trades[0]["trade_id"], ids[1], unknown])
+    with review.expect_request(lambda r: r.url.endswith(f"/api/session/{session_id}/diagnostics")):
+        review.locator(f'#trades-table tr[data-trade-id="{trades[0]["trade_id"]}"]').get_by_role("button", name="Flow").click()
+    wait_js(review, "document.getElementById('flow-dialog').dataset.ready === 'true'")
+    steps = review.locator("#flow-steps [data-execution-id]")
+    assert steps.evaluate_all("els => els.map((e) => e.dataset.executionId)") == [*ids, unknown]
+    assert review.locator("#flow-steps .missing").evaluate_all("els => els.map((e) => e.dataset.executionId)") == [unknown]
 
 
 def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_server, alice, bob, charlie,
