@@ -80,29 +80,54 @@ export function candleChart(el) {
     drawn = shown.length;
   }
 
+  /** The bar of bucket ``b`` (chart time) from the minutes it holds. */
+  function barAt(b) {
+    let bar = null;
+    for (let t = b - IST_SHIFT; t < b - IST_SHIFT + TIMEFRAMES[timeframe]; t += 60) {
+      const c = minutes.get(t);
+      if (!c) continue;
+      if (!bar) bar = {time: b, open: c.open, high: c.high, low: c.low, close: c.close};
+      else Object.assign(bar, {high: Math.max(bar.high, c.high), low: Math.min(bar.low, c.low), close: c.close});
+    }
+    return bar;
+  }
+
+  /** Set one minute's candle and update its bar in place (a full redraw only for a bar before the last). */
+  function put(t, c) {
+    minutes.set(t, c);
+    const b = bucket(t) + IST_SHIFT;
+    if (lastBar && b < lastBar.time) { redraw(); return; }
+    if (!lastBar || b > lastBar.time) barCount += 1;
+    const appended = !lastBar || b > lastBar.time;
+    lastBar = barAt(b);
+    series.update(lastBar);
+    if (appended && markers.some((m) => bucket(m.epoch) + IST_SHIFT === b)) drawMarkers();
+  }
+
   return {
     chart,
-    /** Merge 1-minute candles ({timestamp, open, high, low, close}) and redraw. */
+    /** Merge 1-minute candles ({timestamp | epoch, open, high, low, close, forming?}) and redraw. */
     addCandles(list) {
-      for (const c of list) minutes.set(c.epoch ?? epoch(c.timestamp), c);
+      for (const c of list) {
+        const t = c.epoch ?? epoch(c.timestamp);
+        const known = minutes.get(t);
+        if (!(known && !known.forming && c.forming)) minutes.set(t, c);  // never a completed one by a partial one
+      }
       redraw();
       chart.timeScale().fitContent();
     },
-    /** One completed 1-minute candle from the stream: update the last bar, no full redraw. */
+    /** One completed 1-minute candle from the stream (it replaces the forming one of its minute). */
     addCandle(c) {
-      const t = epoch(c.timestamp);
-      const known = minutes.has(t);
-      minutes.set(t, c);
-      const b = bucket(t) + IST_SHIFT;
-      if (known || (lastBar && b < lastBar.time)) { redraw(); return; }
-      if (lastBar && lastBar.time === b) {
-        lastBar = {...lastBar, high: Math.max(lastBar.high, c.high), low: Math.min(lastBar.low, c.low), close: c.close};
-      } else {
-        lastBar = {time: b, open: c.open, high: c.high, low: c.low, close: c.close};
-        barCount += 1;
-      }
-      series.update(lastBar);
-      if (markers.some((m) => bucket(m.epoch) + IST_SHIFT === b)) drawMarkers();
+      put(epoch(c.timestamp), c);
+    },
+    /** The underlying's LTP at exchange time ``t`` (a tick): the forming candle of its minute grows, until
+     *  the stream's completed candle of that minute replaces it. */
+    addPrice(t, price) {
+      const m = t - (t % 60);
+      const known = minutes.get(m);
+      if (known && !known.forming) return;  // the minute has its completed candle already
+      put(m, known ? {...known, high: Math.max(known.high, price), low: Math.min(known.low, price), close: price}
+        : {open: price, high: price, low: price, close: price, forming: true});
     },
     setTimeframe(tf) { timeframe = tf; redraw(); },
     /** Markers: [{id, epoch, action: "entry"|"exit", side: "buy"|"sell", text}] (the trader's side of the fill). */

@@ -165,7 +165,9 @@ async function loadHistory() {
     getJSON(`/api/sessions/${sessionId}/equity`),
   ]);
   if (c.status === "fulfilled") {
-    candles.addCandles(c.value.candles.map((x) => ({...x, epoch: timeOf(x)})));
+    // A candle is complete once the session is past its minute; the last may still be forming.
+    const upTo = c.value.up_to ? epoch(c.value.up_to) : 0;
+    candles.addCandles(c.value.candles.map((x) => ({...x, epoch: timeOf(x), forming: upTo < timeOf(x) + 59})));
     if (c.value.up_to && (!view.exchangeTime || ENDED.has(view.status))) view.exchangeTime = epoch(c.value.up_to);
   }
   if (e.status === "fulfilled") pnl.setPoints(e.value.samples.map((x) => ({epoch: timeOf(x), value: x.net_pnl})));
@@ -216,6 +218,9 @@ function onChange(id, session, kind, data) {
       view.events.tick += 1;
       adopt(session);
       view.exchangeTime = epoch(data.timestamp);
+      if (data.ltp_updates && data.ltp_updates[initial.underlying] !== undefined) {
+        candles.addPrice(view.exchangeTime, data.ltp_updates[initial.underlying]);
+      }
       tickPositions($("positions-table"), view.positions);
       if (data.pnl_summary) pnl.add(view.exchangeTime, data.pnl_summary.total_pnl);
       if (Object.keys(view.positions).length) candles.setLevels(levelsOf());

@@ -25,6 +25,20 @@ def wait_js(page, expression: str, timeout: float = 30):
     return wait_for(lambda: page.evaluate(expression), timeout=timeout, interval=0.1, message=expression)
 
 
+def wait_equal(actual, expected, message: str, timeout: float = 30):
+    """Wait until ``actual()`` equals ``expected()``; on timeout, say what each last was."""
+    seen = {}
+
+    def same():
+        seen["actual"], seen["expected"] = actual(), expected()
+        return seen["actual"] == seen["expected"]
+
+    try:
+        wait_for(same, timeout=timeout, interval=0.1, message=message)
+    except AssertionError as e:
+        raise AssertionError(f"{e}: page {seen.get('actual')} != server {seen.get('expected')}") from None
+
+
 def rest(server, user, path):
     r = httpx.get(server.url(path), headers=bearer(user), timeout=30)
     assert r.status_code == 200, (path, r.status_code, r.text[:300])
@@ -108,8 +122,9 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         wait_status(pages_server, alice, session_id, ("paused",))
         wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
         state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
-        wait_for(lambda: page_markers(page) == expected_markers(session_id), message="markers = position events")
         wait_js(page, "window.sessionPage.view.historyLoaded >= 1")
+        wait_equal(lambda: page_markers(page) or page.evaluate("window.sessionPage.chart()"),
+                   lambda: expected_markers(session_id), "markers = position events")
         chart = page.evaluate("window.sessionPage.chart()")
         assert chart["candles"] > 0
         exchange_time = int(__import__("datetime").datetime.fromisoformat(state["data"]["timestamp"]).timestamp())
@@ -145,7 +160,7 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
                                                 for t in all_trades(pages_server, alice, session_id)},
                  message="trades table = REST trades after the offline spell")
         assert table_positions(page) == rest_positions(pages_server, alice, session_id)
-        wait_for(lambda: page_markers(page) == expected_markers(session_id), message="markers after offline")
+        wait_equal(lambda: page_markers(page), lambda: expected_markers(session_id), "markers after offline")
 
         # A reload mid-session.
         page.reload()
@@ -164,7 +179,7 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         wait_for(lambda: table_trades(page) == {t["trade_id"]: t["net_pnl"] for t in trades},
                  message="trades table = REST trades")
         assert table_positions(page) == rest_positions(pages_server, alice, session_id)
-        wait_for(lambda: page_markers(page) == expected_markers(session_id), message="markers = position events")
+        wait_equal(lambda: page_markers(page), lambda: expected_markers(session_id), "markers = position events")
         check_flow(page, trades[0])
         page.locator("#flow-close").click()
 
