@@ -42,6 +42,20 @@ export function candleChart(el) {
   let barCount = 0;
   let markers = [];
   const levels = new Map();  // position key -> {series, lines}
+  // On a narrow screen a second price axis leaves the candles no room: the levels go on an overlay
+  // scale (their labels on the right axis, beside the index's).
+  let narrow = el.clientWidth < 600;
+  let levelScale = narrow ? "levels" : "left";
+  let lastLevels = [];
+  new ResizeObserver(() => {
+    if ((el.clientWidth < 600) === narrow) return;
+    narrow = !narrow;
+    levelScale = narrow ? "levels" : "left";
+    for (const l of levels.values()) chart.removeSeries(l.series);
+    levels.clear();
+    chart.applyOptions({leftPriceScale: {visible: false}});
+    api.setLevels(lastLevels);
+  }).observe(el);
 
   const bucket = (t) => t - ((t + IST_SHIFT) % TIMEFRAMES[timeframe]);
 
@@ -104,7 +118,7 @@ export function candleChart(el) {
     if (appended && markers.some((m) => bucket(m.epoch) + IST_SHIFT === b)) drawMarkers();
   }
 
-  return {
+  const api = {
     chart,
     /** Merge 1-minute candles ({timestamp | epoch, open, high, low, close, forming?}) and redraw. */
     addCandles(list) {
@@ -134,6 +148,7 @@ export function candleChart(el) {
     setMarkers(list) { markers = list; drawMarkers(); },
     /** Stop / target / entry levels of the open positions, on the left scale (option prices, not the index). */
     setLevels(list) {
+      lastLevels = list;
       const keep = new Set(list.map((l) => l.key));
       for (const [key, l] of levels) if (!keep.has(key)) { chart.removeSeries(l.series); levels.delete(key); }
       for (const l of list) {
@@ -141,7 +156,7 @@ export function candleChart(el) {
         if (!entry) {
           const box = {prices: []};
           // The scale must take in the stop and target, not only the prices plotted so far.
-          const s = chart.addSeries(LineSeries, {priceScaleId: "left", color: "#4a5868", lineWidth: 1,
+          const s = chart.addSeries(LineSeries, {priceScaleId: levelScale, color: "#4a5868", lineWidth: 1,
             lastValueVisible: false, priceLineVisible: false, title: l.label,
             autoscaleInfoProvider: (original) => {
               const r = original();
@@ -157,7 +172,8 @@ export function candleChart(el) {
           for (const line of entry.lines) entry.series.removePriceLine(line);
           entry.lines = [];
           const add = (price, title, color, style) => price != null && entry.lines.push(entry.series.createPriceLine(
-            {price: Number(price), color, lineWidth: 1, lineStyle: style, axisLabelVisible: true, title}));
+            {price: Number(price), color, lineWidth: 1, lineStyle: style, axisLabelVisible: true,
+              title}));
           add(l.entry, `Entry ${l.short}`, "#0b3d91", LineStyle.Dotted);
           add(l.stop, `Stop ${l.short}`, "#b3261e", LineStyle.Dashed);
           add(l.target, `Target ${l.short}`, "#0a6b2f", LineStyle.Dashed);
@@ -173,7 +189,7 @@ export function candleChart(el) {
           }
         }
       }
-      chart.applyOptions({leftPriceScale: {visible: levels.size > 0}});
+      if (!narrow) chart.applyOptions({leftPriceScale: {visible: levels.size > 0}});
     },
     state() {
       const times = [...minutes.keys()];
@@ -182,6 +198,7 @@ export function candleChart(el) {
         markers: markers.map((m) => ({...m})), drawnMarkers: drawn, levels: [...levels.keys()]};
     },
   };
+  return api;
 }
 
 /** The net P&L curve: one point a minute (the last value in it wins), from equity samples and ticks. */
