@@ -158,6 +158,13 @@ async function drawGraph(box, graph, steps) {
     title.textContent = `${node.name || node.id} (${node.type})`;
   }
   box.append(root);
+  // On a narrow screen the graph scrolls inside its box: start with the trade's path in view.
+  const hot = layout.children.filter((c) => passed.has(c.id));
+  if (hot.length && box.clientWidth < width) {
+    const left = Math.min(...hot.map((c) => c.x));
+    const right = Math.max(...hot.map((c) => c.x + NODE_W));
+    box.scrollLeft = Math.max(0, (left + right) / 2 - box.clientWidth / 2);
+  }
 }
 
 let elkLoading = null;

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from sessions_app.models import PositionChange, SimulationSession
-from tests.pages.conftest import PASSWORDS, screenshots
+from tests.pages.conftest import PASSWORDS, SCREENSHOTS, screenshots
 from tests.stream.conftest import bearer, start_session, stop_sessions
 from tests.waiting import wait_for
 
@@ -238,6 +238,18 @@ def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, p
     check_flow(review, trades[0])
     screenshots(review, "session-flow")
     review.locator("#flow-close").click()
+
+    # Opened on a phone: the dialog fits the screen and scrolls inside, with the trade's path in view.
+    phone = open_page(alice, f"/sessions/{session_id}", width=390)
+    wait_js(phone, "window.sessionPage.view.events.initial >= 1")
+    check_flow(phone, trades[0])
+    assert phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    box = phone.locator("#flow-dialog").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    hot = phone.locator("#flow-graph .flow-node.passed").first.bounding_box()
+    assert hot["x"] >= 0 and hot["x"] + hot["width"] <= 390  # the path is in view, not scrolled away
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(SCREENSHOTS / "session-flow-phone-390.png"))
 
     # An execution the page does not hold is fetched from the diagnostics endpoint; one the server does not
     # know either is shown as missing, in its place, not dropped.
