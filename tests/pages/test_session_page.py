@@ -143,6 +143,21 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         page.get_by_role("button", name="Resume").click()
         wait_status(pages_server, alice, session_id, ("running",))
 
+        # Ticks change the LTP cells of the rows in place: the row elements stay the same.
+        page.evaluate("""() => {
+            window.__ticked = false;
+            const rows = [...document.querySelectorAll('#positions-table tbody tr:not([data-status="CLOSED"])')];
+            const before = rows.map((r) => r.querySelector('[data-cell="current_price"]').textContent);
+            const seen = rows.map(() => 0);
+            new MutationObserver(() => {
+                rows.forEach((r, i) => {
+                    if (r.isConnected && r.querySelector('[data-cell="current_price"]').textContent !== before[i]) seen[i] = 1;
+                });
+                if (seen.some(Boolean)) window.__ticked = true;
+            }).observe(document.getElementById('positions-table'), {subtree: true, characterData: true, childList: true});
+        }""")
+        wait_js(page, "window.__ticked === true")
+
         # Offline for a while, then back: the page catches up with the server.
         page.context.set_offline(True)
         wait_js(page, "document.body.dataset.connection === 'offline'")
