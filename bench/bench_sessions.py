@@ -3,10 +3,12 @@
 A. One synthetic NIFTY day with the short straddle: the engine alone (null sink) against the same day
    through the session thread with persistence on (start_session at max speed, until completed).
    Targets: the threaded run under 1 s; persistence adds at most 2x the engine's time.
+A2. (--pnl-samples N) What the P&L curve's samples (issue 12: one per exchange minute, taken by the
+   engine, written with the session's batches) add to A's threaded day: N runs with, N without, interleaved.
 B. 200 sessions at real-time speed in one daphne server process: the server's CPU use while they run,
    and the dashboard's latency (p50/p99) under them. Targets: under half a core; p99 under 50 ms.
 
-Run: .venv/bin/python bench/bench_sessions.py [--sessions 200] [--seconds 20]
+Run: .venv/bin/python bench/bench_sessions.py [--sessions 200] [--seconds 20] [--pnl-samples 20]
 It uses its own database (livesim_bench) on the embedded PostgreSQL, or on DATABASE_URL's server.
 """
 
@@ -55,7 +57,11 @@ def bench_user(username):
     return user, strategy, broker
 
 
-def part_a(repeats: int = 5):
+def _day_runs(repeats: int, arms=(None,)):
+    """Run the day ``repeats`` times per arm, engine alone then through the thread, arms interleaved
+    (ABBA...) so each sees the same machine load. An arm is None, or a replacement for
+    ``MultiDayEngine._sample`` (a no-op: a run without P&L samples). Returns per arm the lists of
+    engine-alone seconds, thread seconds and running->completed spans, and the last session."""
     from live_trading import actions
     from live_trading.engine.engine import EngineSettings
     from live_trading.engine.events import NullSink
@@ -68,40 +74,70 @@ def part_a(repeats: int = 5):
     user, strategy, broker = bench_user("bench-a")
     graph = parse_graph(strategy.graph)
     shared_day("NIFTY", DAY)  # both sides read the day from memory, so neither pays for the disk
+    sample = MultiDayEngine._sample
+    results = [([], [], [], None) for _ in arms]
+    order = [k for r in range(repeats) for k in (range(len(arms)) if r % 2 == 0 else reversed(range(len(arms))))]
+    try:
+        for k in order:
+            MultiDayEngine._sample = arms[k] or sample
+            engine_times, thread_times, spans, _ = results[k]
+            t0 = time.perf_counter()
+            engine = MultiDayEngine(graph, [DAY], NullSink(), EngineSettings(seed="1"), load=shared_day)
+            engine.run()
+            engine_times.append(time.perf_counter() - t0)
 
-    engine_times, thread_times, spans = [], [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        engine = MultiDayEngine(graph, [DAY], NullSink(), EngineSettings(seed="1"), load=shared_day)
-        engine.run()
-        engine_times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            session = actions.start_session(user, actions.StartRequest(
+                strategy=strategy, broker_connection=broker, speed_multiplier=0.0, mode="backtest",
+                start_date=DAY, end_date=DAY, seed=1))
+            thread = registry.get(session.id)
+            if thread is not None:
+                thread.join()
+            thread_times.append(time.perf_counter() - t0)
+            session = SimulationSession.objects.get(pk=session.id)
+            assert session.status == "completed", session.status_reason
+            spans.append((session.ended_at - session.started_at).total_seconds())
+            results[k] = (engine_times, thread_times, spans, session)
+    finally:
+        MultiDayEngine._sample = sample
+    return results
 
-        t0 = time.perf_counter()
-        session = actions.start_session(user, actions.StartRequest(
-            strategy=strategy, broker_connection=broker, speed_multiplier=0.0, mode="backtest",
-            start_date=DAY, end_date=DAY, seed=1))
-        thread = registry.get(session.id)
-        if thread is not None:
-            thread.join()
-        thread_times.append(time.perf_counter() - t0)
-        session = SimulationSession.objects.get(pk=session.id)
-        assert session.status == "completed", session.status_reason
-        spans.append((session.ended_at - session.started_at).total_seconds())
-        rows = session.node_events.count() + session.trades.count() + session.position_changes.count()
 
+def part_a(repeats: int = 5):
     import json
 
     from live_trading.snapshots import session_state
 
+    [(engine_times, thread_times, spans, session)] = _day_runs(repeats)
+    rows = session.node_events.count() + session.trades.count() + session.position_changes.count()
     card = len(json.dumps(session_state(session)).encode())
     engine_s, thread_s = statistics.median(engine_times), statistics.median(thread_times)
     print(f"A. one NIFTY day, short straddle (median of {repeats})")
     print(f"   engine alone, null sink           {engine_s * 1000:8.1f} ms")
-    print(f"   thread + persistence, start->done {thread_s * 1000:8.1f} ms  ({rows} rows written)")
+    print(f"   thread + persistence, start->done {thread_s * 1000:8.1f} ms  ({rows} rows and "
+          f"{session.equity_samples.count()} P&L samples written)")
     print(f"   of which running -> completed     {statistics.median(spans) * 1000:8.1f} ms")
     print(f"   the finished session's dashboard card {card / 1024:5.1f} KB ({session.total_trades} trades)")
     print(f"   ratio thread+persistence / engine {thread_s / engine_s:8.2f}x   (targets: under 1 s; at most 2x)")
     return engine_s, thread_s
+
+
+def pnl_samples_cost(repeats: int = 20):
+    """What the P&L curve's samples (375 a day: taken by the engine, written by the session's thread)
+    add to part A's day, by the same runs with the sampling turned off, interleaved."""
+    def without(self, ts):
+        pass
+
+    on, off = _day_runs(repeats, arms=(None, without))
+    print(f"A2. P&L samples: the same day with and without them (median of {repeats} each, interleaved; best in brackets)")
+    for label, (engine_times, thread_times, spans, session) in (("with   ", on), ("without", off)):
+        print(f"   {label} engine alone {statistics.median(engine_times) * 1000:6.1f} ms ({min(engine_times) * 1000:.1f})"
+              f"   thread + persistence {statistics.median(thread_times) * 1000:6.1f} ms ({min(thread_times) * 1000:.1f})"
+              f"   running -> completed {statistics.median(spans) * 1000:6.1f} ms   "
+              f"({session.equity_samples.count()} samples)")
+    added = statistics.median(on[1]) - statistics.median(off[1])
+    print(f"   added to the threaded day: {added * 1000:+.1f} ms median ({(min(on[1]) - min(off[1])) * 1000:+.1f} best to best), "
+          f"{added / statistics.median(off[1]) * 100:+.1f}%")
 
 
 def free_port() -> int:
@@ -209,10 +245,14 @@ def main():
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--skip-a", action="store_true")
     parser.add_argument("--skip-b", action="store_true")
+    parser.add_argument("--pnl-samples", type=int, metavar="N", default=0,
+                        help="also measure what the P&L samples add to part A (N runs with, N without)")
     args = parser.parse_args()
     database_url = use_bench_database()
     if not args.skip_a:
         part_a()
+    if args.pnl_samples:
+        pnl_samples_cost(args.pnl_samples)
     if not args.skip_b:
         part_b(args.sessions, args.seconds, database_url)
 

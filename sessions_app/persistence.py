@@ -29,7 +29,6 @@ from live_trading.engine.events import (
     Summary,
     TradeClosed,
 )
-from live_trading.engine.money import rupees
 from sessions_app import lifecycle
 from sessions_app.actions import move_status
 from sessions_app.models import EquitySample as EquitySampleRow
@@ -74,7 +73,7 @@ class SessionWriter:
         self._node_events: list[NodeEvent] = []
         self._position_changes: list[PositionChange] = []
         self._trades: list[Trade] = []
-        self._equity: list[EquitySampleRow] = []
+        self._equity: list[tuple[int, int, int, int]] = []
         self._first_pending_at: float | None = None
         self._last_heartbeat = clock()
         self._seq = {"node": 0, "position": 0, "trade": 0}
@@ -112,10 +111,7 @@ class SessionWriter:
         elif isinstance(event, EquitySample):
             # A minute's sample waits for the next write (a batch, the heartbeat or the end) rather than
             # start one: a session's curve is read for review, and this adds no transaction.
-            self._equity.append(EquitySampleRow(
-                session_id=self.session_id, timestamp=_dt(event.ts), realized_pnl=rupees(event.realized_pnl_paise),
-                unrealized_pnl=rupees(event.unrealized_pnl_paise), charges=rupees(event.charges_paise),
-            ))
+            self._equity.append((event.ts, event.realized_pnl_paise, event.unrealized_pnl_paise, event.charges_paise))
             return
         elif isinstance(event, SessionComplete):
             self.summary = event.summary
@@ -231,7 +227,7 @@ class SessionWriter:
                 NodeEvent.objects.bulk_create(node_events)
                 PositionChange.objects.bulk_create(position_changes)
                 Trade.objects.bulk_create(trades)
-                EquitySampleRow.objects.bulk_create(equity)
+                EquitySampleRow.objects.insert(self.session_id, equity)
                 if status is None:
                     SimulationSession.objects.filter(pk=self.session_id).update(**progress, **fields)
                 else:

@@ -10,7 +10,8 @@ The session runner uses::
     engine.finish()                                       # after the last tick a no-op; else a stop
 
 Events (``events.py``): NodeExecuted, PositionEvent, TradeClosed, TickSnapshot (only to sinks with
-``wants_ticks``), CandleCompleted, SessionComplete.
+``wants_ticks``), CandleCompleted, SessionComplete; and from a ``MultiDayEngine`` an EquitySample at
+every exchange minute's close and at the end (the P&L curve; the last one after SessionComplete).
 """
 
 from live_trading.engine.engine import Engine, EngineSettings

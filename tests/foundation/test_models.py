@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from live_trading.models import BrokerConnection
 from sessions_app import lifecycle
 from sessions_app.actions import move_status
-from sessions_app.models import NodeEvent, SimulationSession, Trade
+from sessions_app.models import EquitySample, NodeEvent, SimulationSession, Trade
 from strategies.actions import update_strategy
 from strategies.models import Strategy
 
@@ -78,6 +78,24 @@ def test_money_round_trips_exactly(alice):
     assert trade.pnl == pnl
     assert trade.net_pnl == Decimal("-12345678901295.52")
     assert trade.exit_flow_ids == ["exec_a", "exec_b", "exec_c"]
+
+
+@pytest.mark.django_db
+def test_equity_samples_written_in_paise_read_back_exactly_in_rupees_and_once_per_time(alice):
+    session = make_session(alice)
+    nine_sixteen = int(datetime(2024, 10, 29, 9, 16, tzinfo=IST).timestamp())
+    big = 1_234_567_890_123_435  # paise: beyond what a float holds to the paisa
+
+    EquitySample.objects.insert(session.id, [(nine_sixteen, -1, 12_345, 5), (nine_sixteen + 60, -big, big, 0)])
+
+    rows = list(session.equity_samples.order_by("timestamp"))
+    assert [r.timestamp for r in rows] == [datetime(2024, 10, 29, 9, 16, tzinfo=IST),
+                                           datetime(2024, 10, 29, 9, 17, tzinfo=IST)]
+    assert [(r.realized_pnl, r.unrealized_pnl, r.charges, r.net_pnl) for r in rows] == [
+        (Decimal("-0.01"), Decimal("123.45"), Decimal("0.05"), Decimal("123.44")),
+        (Decimal("-12345678901234.35"), Decimal("12345678901234.35"), Decimal("0.00"), Decimal("0.00"))]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EquitySample.objects.insert(session.id, [(nine_sixteen, 0, 0, 0)])
 
 
 @pytest.mark.django_db
