@@ -5,11 +5,13 @@ from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
 
-from pages import views
+import config.ids  # noqa: F401  (registers the session_id path converter)
+from pages import session, views
 
 urlpatterns = [
     path("", views.home, name="dashboard"),
     path("sessions/new", views.new_session, name="new-session"),
+    path("sessions/<session_id:session_id>", session.session_page, name="session"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the API's JSON).

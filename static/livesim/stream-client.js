@@ -119,31 +119,44 @@ const COMPRESSED = {initial_state: ["diagnostics", "trades", "positions"],
  * Follow a stream URL (a user's or a session's). The browser reconnects by itself and sends the last
  * id it saw; the server then sends exactly what this client lacks.
  * options:
- *   onChange(sessionId, session, kind) after each applied event;
+ *   onChange(sessionId, session, kind, data) after each applied event (data: the event's payload,
+ *     decompressed; a page needs it for what the client does not keep, such as candles);
  *   onError(error, kind, event) if one cannot be applied (the chain goes on);
  *   onOpen() each time a connection opens;
- *   onDisconnect() each time the connection breaks (the browser then retries by itself, or ``reopen`` is used);
+ *   onDisconnect(readyState) each time the connection breaks (0: the browser is reconnecting by
+ *     itself; 2: it gave up, and reopen, if given, takes over);
  *   reopen: async () => url, for URLs that stop working (a ?token= that expired): when the browser
  *     gives up (readyState CLOSED, e.g. a 401), it is asked for a new URL, which is opened with
  *     ?lastEventId= set to the last id seen, after 1 s, then 2, 4 ... up to 30 s while it fails;
  *   eventSource: a constructor (default: EventSource).
  */
-export function follow(url, {onChange = () => {}, onError = console.error, onOpen = () => {}, onDisconnect = () => {},
-  reopen = null, eventSource = EventSource} = {}) {
+export function follow(url, {onChange = () => {}, onError = console.error, onOpen = () => {}, reopen = null,
+  onDisconnect = () => {}, eventSource = EventSource} = {}) {
   const sessions = new Map();
   let chain = Promise.resolve();
   let lastId = "";
   let closed = false;
   let delay = 1000;
   const client = {sessions, source: null, reopened: 0, settled: () => chain,
-    close() { closed = true; client.source.close(); }};
+    close() { closed = true; client.source.close(); },
+    /** Drop the connection (the browser went offline); ``reconnect()`` resumes from the last id seen. */
+    disconnect() { client.source.close(); },
+    /** Open a new connection at once, resuming from the last id seen (e.g. when the browser is back online). */
+    async reconnect() {
+      if (closed) return;
+      client.source.close();
+      const next = new URL(reopen ? await reopen() : url, globalThis.location?.href);
+      if (lastId) next.searchParams.set("lastEventId", lastId);
+      client.reopened += 1;
+      open(next.href);
+    }};
 
   function open(target) {
     const source = new eventSource(target);
     client.source = source;
     source.addEventListener("open", () => { delay = 1000; onOpen(); });
     source.addEventListener("error", () => {
-      if (!closed) onDisconnect();
+      if (!closed) onDisconnect(source.readyState);
       if (!closed && reopen && source.readyState === 2) setTimeout(openAgain, delay);
     });
     for (const kind of KINDS) {
@@ -155,7 +168,7 @@ export function follow(url, {onChange = () => {}, onError = console.error, onOpe
           for (const name of COMPRESSED[kind] || []) data[name] = await field(data[name]);
           const stored = kind !== "tick_update" && kind !== "initial_state";
           const s = apply(sessions, kind, data, stored ? eventNumber(event.lastEventId, data.session_id) : null);
-          onChange(data.session_id, s, kind);
+          onChange(data.session_id, s, kind, data);
         }).catch((error) => onError(error, kind, event));
       });
     }

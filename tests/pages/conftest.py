@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 WIDTHS = (1280, 390)
+# The user stream (dashboard) and a session's stream (session page).
+STREAM_PATHS = ("/api/live-trading/stream", "/api/v2/live/stream")
 PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-1", "charlie": "charlie-password-1"}
 
 if not CHROMIUM.exists():
@@ -67,7 +69,7 @@ def watch(page) -> Problems:
     problems = Problems()
     page.on("console", lambda m: problems.console_errors.append(m.text)
             if m.type == "error" and not _stream_cut(m) and not _expected_4xx(page, m) else None)
-    page.on("pageerror", lambda e: problems.console_errors.append(f"uncaught: {e}"))
+    page.on("pageerror", lambda e: problems.console_errors.append(f"uncaught: {e} {e.stack}"))
     page.on("requestfailed", lambda r: problems.failed_requests.append(f"{r.method} {r.url}: {r.failure}")
             if not _expected_abort(r) else None)
     page.on("response", lambda r: problems.failed_requests.append(f"{r.request.method} {r.url}: {r.status}")
@@ -78,7 +80,7 @@ def watch(page) -> Problems:
 def _stream_cut(message) -> bool:
     # Chromium logs a stream that breaks (a test cutting it, or holding the tab offline) and its own
     # reconnection attempts; the page's reaction to that is what those tests check, as _expected_abort.
-    return "net::ERR_" in message.text and "/api/live-trading/stream" in (message.location or {}).get("url", "")
+    return "net::ERR_" in message.text and any(path in (message.location or {}).get("url", "") for path in STREAM_PATHS)
 
 
 def _expected_4xx(page, message) -> bool:
@@ -90,7 +92,7 @@ def _expected_abort(request) -> bool:
     # A stream the page closes (navigation, reload, going offline on purpose) ends "aborted"; so does
     # the icon the browser fetches by itself when the test navigates on before it has arrived.
     failure = request.failure or ""
-    return ("/events/" in request.url or "/api/live-trading/stream" in request.url
+    return ("/events/" in request.url or any(path in request.url for path in STREAM_PATHS)
             or "ERR_INTERNET_DISCONNECTED" in failure
             or (request.url.endswith("/favicon.svg") and "ERR_ABORTED" in failure))
 

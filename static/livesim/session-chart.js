@@ -1,0 +1,236 @@
+// The session page's charts (lightweight-charts v5): the underlying's candles with entry/exit markers and
+// the open positions' stop/target levels, and the net P&L curve. Times on the charts are exchange time:
+// lightweight-charts shows its timestamps as UTC, so every time is shifted by IST's +05:30.
+import {
+  CandlestickSeries, LineSeries, BaselineSeries, LineStyle, createChart, createSeriesMarkers,
+} from "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
+
+export const IST_SHIFT = 19800;  // seconds: a UTC epoch + this reads as IST on the chart
+const TIMEFRAMES = {"1m": 60, "5m": 300, "15m": 900};
+const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+/** Epoch seconds of an ISO exchange time ("2024-10-29T09:20:00+05:30"). */
+export const epoch = (iso) => Math.floor(Date.parse(iso) / 1000);
+
+function baseOptions(el) {
+  return {
+    autoSize: true,
+    layout: {background: {color: "#ffffff"}, textColor: css("--text") || "#15202b", attributionLogo: false},
+    grid: {vertLines: {color: "#eef1f5"}, horzLines: {color: "#eef1f5"}},
+    timeScale: {timeVisible: true, secondsVisible: false, borderColor: "#d5dbe3"},
+    rightPriceScale: {borderColor: "#d5dbe3"},
+    localization: {locale: "en-IN"},
+    height: el.clientHeight || 320,
+  };
+}
+
+/**
+ * The candle chart. Keeps every 1-minute candle (from the candles endpoint and the stream's
+ * candle_update events, merged by opening time) and shows them at the chosen timeframe, aggregated
+ * here so a switch costs no request. `state()` says what is drawn (for tests and the benchmark).
+ */
+export function candleChart(el) {
+  const chart = createChart(el, {...baseOptions(el), leftPriceScale: {visible: false, borderColor: "#d5dbe3"}});
+  const series = chart.addSeries(CandlestickSeries, {
+    upColor: "#0a6b2f", downColor: "#b3261e", wickUpColor: "#0a6b2f", wickDownColor: "#b3261e", borderVisible: false,
+    priceFormat: {type: "price", precision: 2, minMove: 0.05},
+  });
+  const markersPlugin = createSeriesMarkers(series, []);
+  const minutes = new Map();  // opening epoch -> candle {time, open, high, low, close}
+  let timeframe = "1m";
+  let lastBar = null;
+  let barCount = 0;
+  let markers = [];
+  const levels = new Map();  // position key -> {series, lines}
+  // On a narrow screen a second price axis leaves the candles no room: the levels go on an overlay
+  // scale (their labels on the right axis, beside the index's).
+  let narrow = el.clientWidth < 600;
+  let levelScale = narrow ? "levels" : "left";
+  let lastLevels = [];
+  new ResizeObserver(() => {
+    if ((el.clientWidth < 600) === narrow) return;
+    narrow = !narrow;
+    levelScale = narrow ? "levels" : "left";
+    for (const l of levels.values()) chart.removeSeries(l.series);
+    levels.clear();
+    chart.applyOptions({leftPriceScale: {visible: false}});
+    api.setLevels(lastLevels);
+  }).observe(el);
+
+  const bucket = (t) => t - ((t + IST_SHIFT) % TIMEFRAMES[timeframe]);
+
+  function bars() {
+    const out = [];
+    for (const t of [...minutes.keys()].sort((a, b) => a - b)) {
+      const c = minutes.get(t);
+      const b = bucket(t) + IST_SHIFT;
+      const last = out[out.length - 1];
+      if (last && last.time === b) {
+        last.high = Math.max(last.high, c.high); last.low = Math.min(last.low, c.low); last.close = c.close;
+      } else out.push({time: b, open: c.open, high: c.high, low: c.low, close: c.close});
+    }
+    return out;
+  }
+
+  function redraw() {
+    const data = bars();
+    series.setData(data);
+    lastBar = data.length ? {...data[data.length - 1]} : null;
+    barCount = data.length;
+    drawMarkers();
+  }
+
+  let drawn = 0;
+  function drawMarkers() {
+    // A marker goes on its candle: one whose candle has not come yet waits for it (lightweight-charts
+    // cannot place a marker beyond the last bar).
+    const shown = markers.filter((m) => lastBar && bucket(m.epoch) + IST_SHIFT <= lastBar.time).map((m) => ({
+      time: bucket(m.epoch) + IST_SHIFT, position: m.action === "entry" ? (m.side === "buy" ? "belowBar" : "aboveBar")
+        : (m.side === "buy" ? "belowBar" : "aboveBar"),
+      shape: m.side === "buy" ? "arrowUp" : "arrowDown", color: m.action === "entry" ? "#0b3d91" : "#8a5300",
+      text: m.label || m.text, id: m.id,
+    })).sort((a, b) => a.time - b.time);
+    markersPlugin.setMarkers(shown);
+    drawn = shown.length;
+  }
+
+  /** The bar of bucket ``b`` (chart time) from the minutes it holds. */
+  function barAt(b) {
+    let bar = null;
+    for (let t = b - IST_SHIFT; t < b - IST_SHIFT + TIMEFRAMES[timeframe]; t += 60) {
+      const c = minutes.get(t);
+      if (!c) continue;
+      if (!bar) bar = {time: b, open: c.open, high: c.high, low: c.low, close: c.close};
+      else Object.assign(bar, {high: Math.max(bar.high, c.high), low: Math.min(bar.low, c.low), close: c.close});
+    }
+    return bar;
+  }
+
+  /** Set one minute's candle and update its bar in place (a full redraw only for a bar before the last). */
+  function put(t, c) {
+    minutes.set(t, c);
+    const b = bucket(t) + IST_SHIFT;
+    if (lastBar && b < lastBar.time) { redraw(); return; }
+    if (!lastBar || b > lastBar.time) barCount += 1;
+    const appended = !lastBar || b > lastBar.time;
+    lastBar = barAt(b);
+    series.update(lastBar);
+    if (appended && markers.some((m) => bucket(m.epoch) + IST_SHIFT === b)) drawMarkers();
+  }
+
+  const api = {
+    chart,
+    /** Merge 1-minute candles ({timestamp | epoch, open, high, low, close, forming?}) and redraw. */
+    addCandles(list) {
+      for (const c of list) {
+        const t = c.epoch ?? epoch(c.timestamp);
+        const known = minutes.get(t);
+        if (!(known && !known.forming && c.forming)) minutes.set(t, c);  // never a completed one by a partial one
+      }
+      redraw();
+      chart.timeScale().fitContent();
+    },
+    /** One completed 1-minute candle from the stream (it replaces the forming one of its minute). */
+    addCandle(c) {
+      put(epoch(c.timestamp), c);
+    },
+    /** The underlying's LTP at exchange time ``t`` (a tick): the forming candle of its minute grows, until
+     *  the stream's completed candle of that minute replaces it. */
+    addPrice(t, price) {
+      const m = t - (t % 60);
+      const known = minutes.get(m);
+      if (known && !known.forming) return;  // the minute has its completed candle already
+      put(m, known ? {...known, high: Math.max(known.high, price), low: Math.min(known.low, price), close: price}
+        : {open: price, high: price, low: price, close: price, forming: true});
+    },
+    setTimeframe(tf) { timeframe = tf; redraw(); },
+    /** Markers: [{id, epoch, action: "entry"|"exit", side: "buy"|"sell", text}] (the trader's side of the fill). */
+    setMarkers(list) { markers = list; drawMarkers(); },
+    /** Stop / target / entry levels of the open positions, on the left scale (option prices, not the index). */
+    setLevels(list) {
+      lastLevels = list;
+      const keep = new Set(list.map((l) => l.key));
+      for (const [key, l] of levels) if (!keep.has(key)) { chart.removeSeries(l.series); levels.delete(key); }
+      for (const l of list) {
+        let entry = levels.get(l.key);
+        if (!entry) {
+          const box = {prices: []};
+          // The scale must take in the stop and target, not only the prices plotted so far.
+          const s = chart.addSeries(LineSeries, {priceScaleId: levelScale, color: "#4a5868", lineWidth: 1,
+            lastValueVisible: false, priceLineVisible: false, title: l.label,
+            autoscaleInfoProvider: (original) => {
+              const r = original();
+              if (!r || !box.prices.length) return r;
+              return {...r, priceRange: {minValue: Math.min(r.priceRange.minValue, ...box.prices),
+                maxValue: Math.max(r.priceRange.maxValue, ...box.prices)}};
+            }});
+          entry = {series: s, lines: [], signature: "", box};
+          levels.set(l.key, entry);
+        }
+        const signature = JSON.stringify([l.stop, l.target, l.entry]);
+        if (signature !== entry.signature) {
+          for (const line of entry.lines) entry.series.removePriceLine(line);
+          entry.lines = [];
+          const add = (price, title, color, style) => price != null && entry.lines.push(entry.series.createPriceLine(
+            {price: Number(price), color, lineWidth: 1, lineStyle: style, axisLabelVisible: true,
+              title}));
+          add(l.entry, `Entry ${l.short}`, "#0b3d91", LineStyle.Dotted);
+          add(l.stop, `Stop ${l.short}`, "#b3261e", LineStyle.Dashed);
+          add(l.target, `Target ${l.short}`, "#0a6b2f", LineStyle.Dashed);
+          entry.signature = signature;
+          entry.box.prices = [l.stop, l.target, l.entry].filter((v) => v != null).map(Number);
+        }
+        if (l.price != null && l.epoch != null) {
+          const t = bucket(l.epoch) + IST_SHIFT;
+          const last = entry.lastTime;
+          if (last === undefined || t >= last) {
+            entry.series.update({time: t, value: Number(l.price)});
+            entry.lastTime = t;
+          }
+        }
+      }
+      if (!narrow) chart.applyOptions({leftPriceScale: {visible: levels.size > 0}});
+    },
+    state() {
+      const times = [...minutes.keys()];
+      return {timeframe, candles: minutes.size, bars: barCount, lastCandle: times.length ? Math.max(...times) : null,
+        lastBar: lastBar && {...lastBar, time: lastBar.time - IST_SHIFT},
+        markers: markers.map((m) => ({...m})), drawnMarkers: drawn, levels: [...levels.keys()]};
+    },
+  };
+  return api;
+}
+
+/** The net P&L curve: one point a minute (the last value in it wins), from equity samples and ticks. */
+export function pnlChart(el) {
+  const chart = createChart(el, baseOptions(el));
+  const series = chart.addSeries(BaselineSeries, {
+    baseValue: {type: "price", price: 0}, topLineColor: "#0a6b2f", bottomLineColor: "#b3261e",
+    topFillColor1: "rgba(10,107,47,0.18)", topFillColor2: "rgba(10,107,47,0.02)",
+    bottomFillColor1: "rgba(179,38,30,0.02)", bottomFillColor2: "rgba(179,38,30,0.18)",
+    priceFormat: {type: "price", precision: 2, minMove: 0.01},
+  });
+  const points = new Map();  // minute (chart time) -> value
+  let last = null;
+  const minute = (t) => t - (t % 60) + IST_SHIFT;
+  return {
+    chart,
+    /** Many samples ({epoch, value}); redraws. */
+    setPoints(list) {
+      for (const p of list) points.set(minute(p.epoch), Number(p.value));
+      const data = [...points.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({time, value}));
+      series.setData(data);
+      last = data.length ? data[data.length - 1].time : null;
+      chart.timeScale().fitContent();
+    },
+    /** One live sample: extends the curve without a redraw. */
+    add(t, value) {
+      const m = minute(t);
+      if (last !== null && m < last) return;
+      points.set(m, Number(value));
+      series.update({time: m, value: Number(value)});
+      last = m;
+    },
+    state() { return {points: points.size, last}; },
+  };
+}

@@ -1,0 +1,358 @@
+// The session page (/sessions/<id>): the first view comes embedded from the server (the REST session
+// endpoint's own answer); then one EventSource on the session's stream keeps it live, every event applied
+// in arrival order by the shared stream client. An initial_state replaces the session's state; ticks
+// change figures and cells, never whole tables.
+import {follow} from "/static/livesim/stream-client.js";
+import {count, istTime, pnlClass, rupees} from "/static/livesim/format.js";
+import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
+import {flowIds, render as renderFlow, resolve} from "/static/livesim/session-flow.js";
+import {nodeLog} from "/static/livesim/session-log.js";
+import {closedPositions, positionKey, renderPositions, renderTrades, tickPositions} from "/static/livesim/session-tables.js";
+
+const $ = (id) => document.getElementById(id);
+const initial = JSON.parse($("session-state").textContent);
+const page = JSON.parse($("session-page").textContent);
+const sessionId = page.session_id;
+const ENDED = new Set(["completed", "stopped", "failed", "interrupted"]);
+
+// What the page shows; `session` is the stream client's state of this session once it has one.
+const view = {
+  status: initial.status,
+  speed: initial.speed_multiplier,
+  progress: initial.progress,
+  pnl: initial.data.gps_data.pnl,
+  summary: initial.data.summary,
+  exchangeTime: initial.data.timestamp ? epoch(initial.data.timestamp) : null,
+  positions: Object.fromEntries(initial.data.gps_data.positions.map((p) => [positionKey(p), p])),
+  trades: Object.fromEntries(initial.data.gps_data.trades.map((t) => [t.trade_id, t])),
+  history: {},
+  disconnects: 0,
+  historyLoaded: 0,
+  events: {initial: 0, node: 0, position: 0, trade: 0, candle: 0, tick: 0},
+};
+
+const candles = candleChart($("candle-chart"));
+const pnl = pnlChart($("pnl-chart"));
+const log = nodeLog({table: $("log-table"), nodeSelect: $("log-node"), typeSelect: $("log-type"),
+  orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph});
+
+// ---------------------------------------------------------------- figures, tables, markers
+
+function renderHead() {
+  const status = $("session-status");
+  status.textContent = view.status;
+  status.dataset.status = view.status;
+  $("session-speed").textContent = view.speed === "max" ? "max" : `${view.speed}x`;
+  if (view.progress) {
+    $("session-progress").value = view.progress.progress_percentage;
+    $("session-progress").textContent = `${view.progress.progress_percentage}%`;
+    $("session-progress-text").textContent =
+      `${count(view.progress.ticks_processed)} / ${count(view.progress.total_ticks)} ticks (${view.progress.progress_percentage}%)`;
+  }
+  $("session-clock").textContent = view.exchangeTime ? istTime(view.exchangeTime) : "—";
+  const figures = {
+    net: view.pnl?.total_pnl ?? view.summary?.net_pnl, realized: view.pnl?.realized_pnl ?? view.summary?.net_pnl,
+    unrealized: view.pnl?.unrealized_pnl ?? "0", charges: view.summary?.charges,
+  };
+  for (const [name, value] of Object.entries(figures)) {
+    const dd = document.querySelector(`[data-figure="${name}"]`);
+    dd.textContent = rupees(value);
+    dd.className = `money ${pnlClass(name === "charges" ? 0 : value)}`.trim();
+  }
+  document.querySelector('[data-figure="trades"]').textContent = count(view.summary?.total_trades ?? 0);
+  document.querySelector('[data-figure="win_rate"]').textContent = `${view.summary?.win_rate ?? "0.00"}%`;
+  renderControls();
+}
+
+/** Markers: one per position event (an entry per position, an exit per closing trade), from the state. */
+function markersOf(positions, trades) {
+  const entries = new Map();
+  const closed = new Map();
+  for (const p of Object.values(positions)) {
+    entries.set(positionKey(p), {time: p.entry_time, side: p.side, quantity: p.quantity_total ?? p.quantity,
+      price: p.entry_price, symbol: p.symbol});
+  }
+  for (const t of Object.values(trades)) {
+    const key = positionKey(t);
+    closed.set(key, (closed.get(key) || 0) + t.quantity);
+  }
+  for (const t of Object.values(trades)) {
+    const key = positionKey(t);
+    if (!entries.has(key)) {
+      entries.set(key, {time: t.entry_time, side: t.side, quantity: closed.get(key), price: t.entry_price, symbol: t.symbol});
+    }
+  }
+  const out = [];
+  // On the underlying's own chart the underlying's name goes without saying: "SELL 24500 CE 25 @ 100.40".
+  const short = (symbol) => { const [, , , strike, right] = symbol.split(":"); return strike ? `${strike} ${right}` : symbol; };
+  for (const [key, e] of entries) {
+    out.push({id: `${key}:entry`, key, epoch: epoch(e.time), time: e.time, action: "entry", side: e.side,
+      quantity: e.quantity, price: e.price, symbol: e.symbol,
+      text: `${e.side.toUpperCase()} ${e.symbol} ${e.quantity} @ ${e.price}`,
+      label: `${e.side.toUpperCase()} ${short(e.symbol)} ${e.quantity} @ ${e.price}`});
+  }
+  for (const t of Object.values(trades)) {
+    const side = t.side === "sell" ? "buy" : "sell";
+    out.push({id: `${t.trade_id}:exit`, key: positionKey(t), epoch: epoch(t.exit_time), time: t.exit_time, action: "exit",
+      side, quantity: t.quantity, price: t.exit_price, symbol: t.symbol,
+      text: `${side.toUpperCase()} ${t.symbol} ${t.quantity} @ ${t.exit_price} (${t.exit_reason || "exit"})`,
+      label: `${side.toUpperCase()} ${short(t.symbol)} ${t.quantity} @ ${t.exit_price}`});
+  }
+  return out.sort((a, b) => a.epoch - b.epoch || a.id.localeCompare(b.id));
+}
+
+function renderMarkers() {
+  const markers = markersOf(view.positions, view.trades);
+  candles.setMarkers(markers);
+  $("marker-count").textContent = String(markers.length);
+  $("marker-list").replaceChildren(...markers.map((m) => {
+    const li = document.createElement("li");
+    li.dataset.markerId = m.id;
+    li.dataset.epoch = String(m.epoch);
+    li.textContent = `${istTime(m.epoch)}: ${m.action === "entry" ? "Entry" : "Exit"} ${m.text}`;
+    return li;
+  }));
+}
+
+/** The stop / target of each open position: its entry execution's position details. */
+function levelsOf() {
+  return Object.values(view.positions).filter((p) => p.status !== "CLOSED").map((p) => {
+    const entryId = (p.entry_flow_ids || [])[p.entry_flow_ids.length - 1];
+    const risk = (view.history[entryId] || {}).position || {};
+    const [, , , strike, right] = p.symbol.split(":");
+    const short = strike ? `${strike} ${right}` : p.symbol;
+    return {key: positionKey(p), label: short, short, entry: p.entry_price,
+      stop: risk.effective_stop ?? risk.stop_loss ?? null, target: risk.target ?? null,
+      price: p.current_price, epoch: view.exchangeTime};
+  });
+}
+
+let tablesPending = false;
+function renderTables() {  // at most once a frame, however fast position and trade events come
+  if (tablesPending) return;
+  tablesPending = true;
+  requestAnimationFrame(() => {
+    tablesPending = false;
+    renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades);
+    renderTrades($("trades-table"), $("trades-empty"), view.trades);
+    renderMarkers();
+    candles.setLevels(levelsOf());
+  });
+}
+
+let headPending = false;
+function renderHeadSoon() {
+  if (headPending) return;
+  headPending = true;
+  requestAnimationFrame(() => { headPending = false; renderHead(); });
+}
+
+// ---------------------------------------------------------------- history from the REST API
+
+async function getJSON(url) {
+  const r = await fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}});
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return r.json();
+}
+
+/** A sample's or candle's time: ``time`` (epoch seconds) or its ISO ``timestamp``. */
+const timeOf = (x) => (typeof x.time === "number" ? x.time : epoch(x.timestamp));
+
+/** Candles (1 minute, up to the session's exchange time) and the P&L samples persisted so far. */
+async function loadHistory() {
+  const [c, e] = await Promise.allSettled([
+    getJSON(`/api/sessions/${sessionId}/candles?timeframe=1m`),
+    getJSON(`/api/sessions/${sessionId}/equity`),
+  ]);
+  if (c.status === "fulfilled") {
+    // A candle is complete once the session is past its minute; the last may still be forming.
+    const upTo = c.value.up_to ? epoch(c.value.up_to) : 0;
+    candles.addCandles(c.value.candles.map((x) => ({...x, epoch: timeOf(x), forming: upTo < timeOf(x) + 59})));
+    if (c.value.up_to && (!view.exchangeTime || ENDED.has(view.status))) view.exchangeTime = epoch(c.value.up_to);
+  }
+  if (e.status === "fulfilled") pnl.setPoints(e.value.samples.map((x) => ({epoch: timeOf(x), value: x.net_pnl})));
+  view.historyLoaded += 1;
+}
+
+// ---------------------------------------------------------------- the stream
+
+function adopt(session) {
+  view.status = session.status;
+  view.progress = session.progress || view.progress;
+  view.pnl = session.pnl || view.pnl;
+  view.summary = session.summary || view.summary;
+  view.positions = session.positions;
+  view.trades = session.trades;
+  view.history = session.eventsHistory;
+}
+
+function onChange(id, session, kind, data) {
+  if (id !== sessionId) return;
+  switch (kind) {
+    case "initial_state":
+      view.events.initial += 1;
+      adopt(session);
+      log.reset(session.eventsHistory);
+      renderTables();
+      loadHistory();
+      break;
+    case "node_events":
+      view.events.node += 1;
+      view.history = session.eventsHistory;
+      log.add(data.diagnostics.events_history);
+      break;
+    case "position_event":
+    case "trade_update":
+      view.events[kind === "trade_update" ? "trade" : "position"] += 1;
+      adopt(session);
+      if (data.timestamp) view.exchangeTime = Math.max(view.exchangeTime || 0, epoch(data.timestamp));
+      renderTables();
+      break;
+    case "candle_update":
+      if (data.timeframe === "1m" && data.symbol === initial.underlying) {
+        view.events.candle += 1;
+        candles.addCandle(data);
+      }
+      return;
+    case "tick_update":
+      view.events.tick += 1;
+      adopt(session);
+      view.exchangeTime = epoch(data.timestamp);
+      if (data.ltp_updates && data.ltp_updates[initial.underlying] !== undefined) {
+        candles.addPrice(view.exchangeTime, data.ltp_updates[initial.underlying]);
+      }
+      tickPositions($("positions-table"), view.positions);
+      if (data.pnl_summary) pnl.add(view.exchangeTime, data.pnl_summary.total_pnl);
+      if (Object.keys(view.positions).length) candles.setLevels(levelsOf());
+      break;
+    case "session_status":
+      adopt(session);
+      if (data.speed_multiplier !== undefined) view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
+      break;
+    case "session_complete":
+      adopt(session);
+      log.reset(session.eventsHistory);
+      renderTables();
+      loadHistory();
+      break;
+  }
+  renderHeadSoon();
+}
+
+const banner = $("connection-banner");
+function showConnection(state) {
+  banner.hidden = state === "online";
+  banner.classList.toggle("offline", state === "offline");
+  banner.textContent = state === "offline" ? "Offline: the page will catch up when the network returns."
+    : "Reconnecting to the live stream…";
+  document.body.dataset.connection = state;
+}
+
+const client = follow(page.stream_url, {
+  onChange,
+  onOpen: () => showConnection("online"),
+  onDisconnect: () => { view.disconnects += 1; showConnection(navigator.onLine ? "reconnecting" : "offline"); },
+  reopen: async () => page.stream_url,
+  onError: (error, kind) => console.warn("stream event not applied", kind, error),
+});
+// Offline, the connection is dead or soon will be (and a half-open one can hang unnoticed): drop it, and
+// open a new one as soon as the browser is back online; it resumes from the last event the page applied.
+window.addEventListener("offline", () => { client.disconnect(); showConnection("offline"); });
+window.addEventListener("online", () => { showConnection("reconnecting"); client.reconnect(); });
+
+// ---------------------------------------------------------------- controls
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+function renderControls() {
+  const form = $("session-controls");
+  if (!form) return;
+  const ended = ENDED.has(view.status);
+  form.querySelector('[data-action="pause"]').disabled = ended || view.status === "paused";
+  form.querySelector('[data-action="resume"]').disabled = ended || view.status !== "paused";
+  form.querySelector('[data-action="speed"]').disabled = ended;
+  form.querySelector('[data-action="stop"]').disabled = ended;
+  $("speed-select").disabled = ended;
+}
+
+async function control(action) {
+  const message = $("control-message");
+  const body = action === "speed" ? {speed_multiplier: $("speed-select").value === "max" ? "max" : Number($("speed-select").value)} : {};
+  if (action === "stop" && !window.confirm("Stop this session? Open positions are closed at the last tick.")) return;
+  message.textContent = "…";
+  const r = await fetch(`/api/v2/live/${action}/${sessionId}`, {
+    method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json"},
+    body: JSON.stringify(body),
+  });
+  const answer = await r.json().catch(() => ({}));
+  if (r.ok) {
+    view.status = answer.status || view.status;
+    if (answer.speed_multiplier !== undefined) view.speed = answer.speed_multiplier;
+    message.textContent = answer.message || `${action}: ${answer.status}`;
+  } else {
+    message.textContent = answer.detail || `${action} failed (${r.status})`;
+  }
+  renderHead();
+}
+
+const controls = $("session-controls");
+if (controls) {
+  controls.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (button) control(button.dataset.action);
+  });
+  controls.addEventListener("submit", (event) => event.preventDefault());
+  if (typeof view.speed === "number" || view.speed === "max") {
+    const option = [...$("speed-select").options].find((o) => o.value === String(view.speed));
+    if (option) option.selected = true;
+  }
+}
+
+// ---------------------------------------------------------------- timeframe, flow dialog
+
+$("timeframe-select").addEventListener("change", (event) => candles.setTimeframe(event.target.value));
+
+const dialog = $("flow-dialog");
+async function openFlow(kind, key) {
+  const item = kind === "trade" ? view.trades[key]
+    : kind === "closed" ? closedPositions(view.positions, view.trades).find((c) => positionKey(c) === key)
+      : view.positions[key];
+  if (!item) return;
+  const ids = flowIds(item);
+  $("flow-title").textContent = `Flow: ${item.side.toUpperCase()} ${item.symbol}`;
+  $("flow-summary").textContent = kind !== "position"
+    ? `Entered ${istTime(item.entry_time)} @ ${item.entry_price}, exited ${istTime(item.exit_time)} @ ${item.exit_price} (${item.exit_reason || "exit"}); ${ids.length} steps.`
+    : `Entered ${istTime(item.entry_time)} @ ${item.entry_price}, ${item.status}; ${ids.length} steps.`;
+  dialog.dataset.flowIds = ids.join(" ");
+  dialog.dataset.ready = "false";
+  if (!dialog.open) dialog.showModal();
+  const steps = await resolve(ids, view.history, async () =>
+    (await getJSON(`/api/session/${sessionId}/diagnostics`)).events_history);
+  await renderFlow({steps, graph: page.graph, list: $("flow-steps"), graphBox: $("flow-graph")});
+  dialog.dataset.ready = "true";
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-flow]");
+  if (button) openFlow(button.dataset.flow, button.dataset.key);
+});
+$("flow-close").addEventListener("click", () => dialog.close());
+
+// ---------------------------------------------------------------- first view, and what tests read
+
+renderHead();
+renderTables();
+
+/** What the page shows, for tests and the benchmark (read-only copies). */
+window.sessionPage = {
+  client,
+  view,
+  chart: () => ({...candles.state(), exchangeTime: view.exchangeTime}),
+  pnl: () => pnl.state(),
+  markers: () => markersOf(view.positions, view.trades),
+  logCount: () => log.count(),
+};

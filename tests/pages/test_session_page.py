@@ -1,0 +1,307 @@
+"""The session page (/sessions/<id>) in a real Chromium against a real server and real sessions: the chart
+shows exactly the position events so far and never runs ahead of the session's exchange time, a trade's
+flow diagram shows exactly its flow ids, the controls work, a reload and an offline spell end with the
+server's state, another user gets a 404 while staff may look, and a finished session reads from the
+database."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sessions_app.models import PositionChange, SimulationSession
+from tests.pages.conftest import PASSWORDS, SCREENSHOTS, screenshots
+from tests.stream.conftest import bearer, start_session, stop_sessions
+from tests.waiting import wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ENDED = ("completed", "stopped", "failed", "interrupted")
+
+
+def wait_js(page, expression: str, timeout: float = 30):
+    """Wait until ``expression`` is true in the page (page.wait_for_function evaluates strings with eval,
+    which the pages' CSP forbids; page.evaluate goes through the debugger protocol)."""
+    return wait_for(lambda: page.evaluate(expression), timeout=timeout, interval=0.1, message=expression)
+
+
+def wait_equal(actual, expected, message: str, timeout: float = 30):
+    """Wait until ``actual()`` equals ``expected()``; on timeout, say what each last was."""
+    seen = {}
+
+    def same():
+        seen["actual"], seen["expected"] = actual(), expected()
+        return seen["actual"] == seen["expected"]
+
+    try:
+        wait_for(same, timeout=timeout, interval=0.1, message=message)
+    except AssertionError as e:
+        raise AssertionError(f"{e}: page {seen.get('actual')} != server {seen.get('expected')}") from None
+
+
+def rest(server, user, path):
+    r = httpx.get(server.url(path), headers=bearer(user), timeout=30)
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    return r.json()
+
+
+def all_trades(server, user, session_id) -> list[dict]:
+    out, url = [], f"/api/sessions/{session_id}/trades"
+    while url:
+        body = rest(server, user, url.replace(server.base, ""))
+        out += body["results"]
+        url = body["next"]
+    return out
+
+
+def expected_markers(session_id) -> list[tuple]:
+    """The position events the server wrote, as (action kind, epoch seconds, quantity), in order: an
+    entry per position, an exit per partial or full close (independent of the page's own derivation)."""
+    rows = PositionChange.objects.filter(session_id=session_id).order_by("seq")
+    return sorted(("entry" if r.action == "entry" else "exit", int(r.timestamp.timestamp()), r.payload["quantity"])
+                  for r in rows)
+
+
+def page_markers(page) -> list[tuple]:
+    """The chart's markers as (action, epoch, quantity), once each is drawn on its candle."""
+    chart = page.evaluate("window.sessionPage.chart()")
+    if chart["drawnMarkers"] != len(chart["markers"]):
+        return None  # some wait for their candle
+    return sorted((m["action"], m["epoch"], m["quantity"]) for m in chart["markers"])
+
+
+def table_trades(page) -> dict[str, str]:
+    return page.evaluate("""Object.fromEntries([...document.querySelectorAll('#trades-table tbody tr')]
+        .map((tr) => [tr.dataset.tradeId, tr.dataset.netPnl]))""")
+
+
+def table_positions(page) -> dict[str, str]:
+    return page.evaluate("""Object.fromEntries([...document.querySelectorAll('#positions-table tbody tr')]
+        .map((tr) => [tr.dataset.key, tr.dataset.status]))""")
+
+
+def rest_positions(server, user, session_id) -> dict[str, str]:
+    """Every position by its key and status: the open ones as the REST session lists them, and the closed
+    ones, those of the REST trades that no longer have an open part."""
+    state = rest(server, user, f"/api/live-trading/session/{session_id}")
+    out = {f"{p['position_id']}#{p['re_entry_num']}": p["status"] for p in state["data"]["gps_data"]["positions"]}
+    for t in all_trades(server, user, session_id):
+        out.setdefault(f"{t['position_id']}#{t['re_entry_num']}", "CLOSED")
+    return out
+
+
+def wait_status(server, user, session_id, statuses, timeout=60):
+    return wait_for(lambda: rest(server, user, f"/api/live-trading/session/{session_id}")["status"] in statuses,
+                    timeout=timeout, message=f"session {session_id} to be {statuses}")
+
+
+def check_flow(page, trade):
+    """Open the trade's flow from its row: the steps are exactly its flow ids, in order, none missing."""
+    row = page.locator(f'#trades-table tr[data-trade-id="{trade["trade_id"]}"]')
+    row.get_by_role("button", name="Flow").click()
+    dialog = page.locator("#flow-dialog")
+    wait_js(page, "document.getElementById('flow-dialog').dataset.ready === 'true'")
+    ids = dialog.locator("[data-execution-id]").evaluate_all("els => els.map((e) => e.dataset.executionId)")
+    assert ids == trade["exit_flow_ids"]
+    assert dialog.locator(".flow-step.missing").count() == 0
+    passed = dialog.locator("svg .flow-node.passed").evaluate_all("els => els.map((e) => e.dataset.node)")
+    executions = {e["execution_id"]: e for e in page.evaluate("Object.values(window.sessionPage.view.history)")}
+    assert set(passed) == {executions[i]["node_id"] for i in trade["exit_flow_ids"]}
+
+
+def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pages_server, alice):
+    session_id = start_session(pages_server, alice, speed=120)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        page.on("dialog", lambda d: d.accept())
+        assert page.get_by_role("heading", name="NIFTY short straddle").is_visible()
+        # The straddle enters at 09:20: both legs show, and the chart marks both entries.
+        wait_js(page, "document.querySelectorAll('#positions-table tbody tr').length >= 2")
+
+        page.get_by_role("button", name="Pause").click()
+        wait_status(pages_server, alice, session_id, ("paused",))
+        wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
+        state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
+        wait_js(page, "window.sessionPage.view.historyLoaded >= 1")
+        wait_equal(lambda: page_markers(page) or page.evaluate("window.sessionPage.chart()"),
+                   lambda: expected_markers(session_id), "markers = position events")
+        chart = page.evaluate("window.sessionPage.chart()")
+        assert chart["candles"] > 0
+        exchange_time = int(__import__("datetime").datetime.fromisoformat(state["data"]["timestamp"]).timestamp())
+        # The last candle opened at or before the session's exchange time (it may still be forming), and
+        # the page's own exchange time is the server's.
+        assert chart["lastCandle"] <= exchange_time
+        # The page's clock comes from tick_update, sent at most 4 times a second (and not built between),
+        # so a paused session's last ticks may never reach it: behind the server's, never ahead.
+        assert chart["exchangeTime"] <= exchange_time
+        screenshots(page, "session-live")
+
+        page.get_by_label("Speed").select_option("300")
+        page.get_by_role("button", name="Set speed").click()
+        wait_for(lambda: rest(pages_server, alice, f"/api/live-trading/session/{session_id}")["speed_multiplier"] == 300,
+                 message="speed 300")
+        page.get_by_role("button", name="Resume").click()
+        wait_status(pages_server, alice, session_id, ("running",))
+
+        # Ticks change the LTP cells of the rows in place: the row elements stay the same.
+        page.evaluate("""() => {
+            window.__ticked = false;
+            const rows = [...document.querySelectorAll('#positions-table tbody tr:not([data-status="CLOSED"])')];
+            const before = rows.map((r) => r.querySelector('[data-cell="current_price"]').textContent);
+            const seen = rows.map(() => 0);
+            new MutationObserver(() => {
+                rows.forEach((r, i) => {
+                    if (r.isConnected && r.querySelector('[data-cell="current_price"]').textContent !== before[i]) seen[i] = 1;
+                });
+                if (seen.some(Boolean)) window.__ticked = true;
+            }).observe(document.getElementById('positions-table'), {subtree: true, characterData: true, childList: true});
+        }""")
+        wait_js(page, "window.__ticked === true")
+
+        # Offline for a while, then back: the page catches up with the server.
+        page.context.set_offline(True)
+        wait_js(page, "document.body.dataset.connection === 'offline'")
+        assert page.locator("#connection-banner").is_visible()
+        wait_for(lambda: PositionChange.objects.filter(session_id=session_id).count() >= 3, timeout=120,
+                 message="a position event while offline")
+        page.context.set_offline(False)
+        wait_js(page, "document.body.dataset.connection === 'online'", timeout=30)
+        assert page.evaluate("window.sessionPage.client.reopened") >= 1  # a new connection, from the last id
+        assert page.locator("#connection-banner").is_hidden()
+        # Paused, so the server's state holds still: the page has caught up with it.
+        page.get_by_role("button", name="Pause").click()
+        wait_status(pages_server, alice, session_id, ("paused",))
+        wait_for(lambda: table_trades(page) == {t["trade_id"]: t["net_pnl"]
+                                                for t in all_trades(pages_server, alice, session_id)},
+                 message="trades table = REST trades after the offline spell")
+        assert table_positions(page) == rest_positions(pages_server, alice, session_id)
+        wait_equal(lambda: page_markers(page), lambda: expected_markers(session_id), "markers after offline")
+
+        # A reload mid-session.
+        page.reload()
+        wait_js(page, "window.sessionPage && window.sessionPage.view.events.initial >= 1")
+
+        assert table_positions(page) == rest_positions(pages_server, alice, session_id)
+        assert table_trades(page) == {t["trade_id"]: t["net_pnl"] for t in all_trades(pages_server, alice, session_id)}
+        page.get_by_role("button", name="Resume").click()
+        wait_status(pages_server, alice, session_id, ("running",))
+        page.get_by_label("Speed").select_option("max")
+        page.get_by_role("button", name="Set speed").click()
+        wait_status(pages_server, alice, session_id, ENDED, timeout=180)
+        wait_js(page, "['completed','stopped'].includes(document.getElementById('session-status').textContent)", timeout=30)
+        trades = all_trades(pages_server, alice, session_id)
+        assert trades, "the straddle trades on 2024-10-29"
+        wait_for(lambda: table_trades(page) == {t["trade_id"]: t["net_pnl"] for t in trades},
+                 message="trades table = REST trades")
+        assert table_positions(page) == rest_positions(pages_server, alice, session_id)
+        wait_equal(lambda: page_markers(page), lambda: expected_markers(session_id), "markers = position events")
+        check_flow(page, trades[0])
+        page.locator("#flow-close").click()
+
+        # 15-minute bars, aggregated in the page, equal the server's own 15-minute candles.
+        page.get_by_label("Timeframe").select_option("15m")
+        server_bars = rest(pages_server, alice, f"/api/sessions/{session_id}/candles?timeframe=15m")["candles"]
+        chart = page.evaluate("window.sessionPage.chart()")
+        assert (chart["timeframe"], chart["bars"]) == ("15m", len(server_bars))
+        last = server_bars[-1]
+        assert chart["lastBar"] == {k: last[k] for k in ("time", "open", "high", "low", "close")}
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, pages_server, alice):
+    session_id = start_session(pages_server, alice, speed=300)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        page.on("dialog", lambda d: d.accept())
+        wait_js(page, "document.querySelectorAll('#trades-table tbody tr').length >= 1", timeout=60)
+        page.get_by_role("button", name="Stop").click()
+        wait_status(pages_server, alice, session_id, ("stopped",))
+        wait_js(page, "document.getElementById('session-status').textContent === 'stopped'")
+        assert page.get_by_role("button", name="Pause").is_disabled()
+    finally:
+        stop_sessions(pages_server, alice)
+
+    # A fresh tab on the ended session: everything from the database.
+    assert SimulationSession.objects.get(pk=session_id).status == "stopped"
+    review = open_page(alice, f"/sessions/{session_id}")
+    trades = all_trades(pages_server, alice, session_id)
+    wait_js(review, "window.sessionPage.view.events.initial >= 1")
+    wait_for(lambda: table_trades(review) == {t["trade_id"]: t["net_pnl"] for t in trades}, message="trades")
+    wait_for(lambda: review.evaluate("window.sessionPage.chart().candles") > 0, message="candles of a finished session")
+    wait_for(lambda: review.evaluate("window.sessionPage.pnl().points") > 0, message="P&L curve of a finished session")
+    assert page_markers(review) == expected_markers(session_id)
+    assert review.get_by_role("link", name="Export CSV").get_attribute("href") == \
+        f"/api/sessions/{session_id}/trades?export=csv"
+    # The node-event log, filtered by node and event type, oldest first, is the diagnostics' own list.
+    history = list(rest(pages_server, alice, f"/api/session/{session_id}/diagnostics")["events_history"].values())
+    assert review.evaluate("window.sessionPage.logCount()") == len(history)
+    rows = 'rows => rows.map((r) => r.dataset.executionId)'
+    review.get_by_label("Node", exact=True).select_option("entry-pe")
+    review.get_by_label("Order").select_option("oldest")
+    of_node = [e["execution_id"] for e in history if e["node_id"] == "entry-pe"]
+    assert len(of_node) >= 2  # the PE leg's entry and its stop (the first trade that day)
+    wait_for(lambda: review.locator("#log-table tbody tr").evaluate_all(rows) == of_node, message="one node's log")
+    review.get_by_label("Order").select_option("newest")
+    wait_for(lambda: review.locator("#log-table tbody tr").evaluate_all(rows) == of_node[::-1], message="newest first")
+    review.get_by_label("Node", exact=True).select_option("")
+    review.get_by_label("Event type").select_option("order_placed")
+    orders = [e["execution_id"] for e in history if e["event_type"] == "order_placed"]
+    wait_for(lambda: review.locator("#log-table tbody tr").evaluate_all(rows) == orders[::-1], message="one type's log")
+    review.get_by_label("Event type").select_option("")
+    screenshots(review, "session-finished")
+    check_flow(review, trades[0])
+    screenshots(review, "session-flow")
+    review.locator("#flow-close").click()
+
+    # Opened on a phone: the dialog fits the screen and scrolls inside, with the trade's path in view.
+    phone = open_page(alice, f"/sessions/{session_id}", width=390)
+    wait_js(phone, "window.sessionPage.view.events.initial >= 1")
+    check_flow(phone, trades[0])
+    assert phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    box = phone.locator("#flow-dialog").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    hot = phone.locator("#flow-graph .flow-node.passed").first.bounding_box()
+    assert hot["x"] >= 0 and hot["x"] + hot["width"] <= 390  # the path is in view, not scrolled away
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(SCREENSHOTS / "session-flow-phone-390.png"))
+
+    # An execution the page does not hold is fetched from the diagnostics endpoint; one the server does not
+    # know either is shown as missing, in its place, not dropped.
+    ids = trades[0]["exit_flow_ids"]
+    unknown = "exec_nowhere_20241029_093000_000000"
+    review.evaluate("""([trade, dropped, unknown]) => {
+        const view = window.sessionPage.view;
+        delete view.history[dropped];
+        view.trades[trade].exit_flow_ids = [...view.trades[trade].exit_flow_ids, unknown];
+    }""", [trades[0]["trade_id"], ids[1], unknown])
+    with review.expect_request(lambda r: r.url.endswith(f"/api/session/{session_id}/diagnostics")):
+        review.locator(f'#trades-table tr[data-trade-id="{trades[0]["trade_id"]}"]').get_by_role("button", name="Flow").click()
+    wait_js(review, "document.getElementById('flow-dialog').dataset.ready === 'true'")
+    steps = review.locator("#flow-steps [data-execution-id]")
+    assert steps.evaluate_all("els => els.map((e) => e.dataset.executionId)") == [*ids, unknown]
+    assert review.locator("#flow-steps .missing").evaluate_all("els => els.map((e) => e.dataset.executionId)") == [unknown]
+
+
+def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_server, alice, bob, charlie,
+                                                           django_user_model):
+    session_id = start_session(pages_server, alice, speed=300)
+    try:
+        other = open_page(bob, None)
+        other._expect_4xx = True
+        response = other.goto(pages_server.url(f"/sessions/{session_id}"))
+        assert response.status == 404
+        assert "NIFTY short straddle" not in other.content()
+        staff = open_page(charlie, f"/sessions/{session_id}")
+        assert staff.get_by_role("heading", name="NIFTY short straddle").is_visible()
+        wait_js(staff, "window.sessionPage.view.events.initial >= 1")
+        # charlie is a superuser, so holds the permission the control endpoints ask for.
+        assert staff.get_by_role("button", name="Stop").is_visible()
+        # Staff without that permission may look, and get no controls (the endpoints would refuse them).
+        PASSWORDS["dave"] = "dave-password-1"
+        dave = django_user_model.objects.create_user("dave", password=PASSWORDS["dave"], is_staff=True)
+        viewer = open_page(dave, f"/sessions/{session_id}")
+        assert viewer.get_by_role("heading", name="NIFTY short straddle").is_visible()
+        assert viewer.get_by_role("button", name="Stop").count() == 0
+    finally:
+        stop_sessions(pages_server, alice)
