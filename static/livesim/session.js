@@ -3,6 +3,7 @@
 // in arrival order by the shared stream client. An initial_state replaces the session's state; ticks
 // change figures and cells, never whole tables.
 import {follow} from "/static/livesim/stream-client.js";
+import {api, apiError, connectionBanner} from "/static/livesim/fetch.js";
 import {count, istTime, pnlClass, rupees} from "/static/livesim/format.js";
 import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
 import {flowIds, render as renderFlow, resolve} from "/static/livesim/session-flow.js";
@@ -149,11 +150,7 @@ function renderHeadSoon() {
 
 // ---------------------------------------------------------------- history from the REST API
 
-async function getJSON(url) {
-  const r = await fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}});
-  if (!r.ok) throw new Error(`${url}: ${r.status}`);
-  return r.json();
-}
+const getJSON = (url) => api("GET", url);
 
 /** A sample's or candle's time: ``time`` (epoch seconds) or its ISO ``timestamp``. */
 const timeOf = (x) => (typeof x.time === "number" ? x.time : epoch(x.timestamp));
@@ -239,12 +236,10 @@ function onChange(id, session, kind, data) {
   renderHeadSoon();
 }
 
-const banner = $("connection-banner");
+const banner = connectionBanner();  // says "Offline" by itself while the browser is offline
 function showConnection(state) {
-  banner.hidden = state === "online";
-  banner.classList.toggle("offline", state === "offline");
-  banner.textContent = state === "offline" ? "Offline: the page will catch up when the network returns."
-    : "Reconnecting to the live stream…";
+  if (state === "online") banner.connected();
+  else banner.reconnecting();
   document.body.dataset.connection = state;
 }
 
@@ -262,11 +257,6 @@ window.addEventListener("online", () => { showConnection("reconnecting"); client
 
 // ---------------------------------------------------------------- controls
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
 function renderControls() {
   const form = $("session-controls");
   if (!form) return;
@@ -283,18 +273,13 @@ async function control(action) {
   const body = action === "speed" ? {speed_multiplier: $("speed-select").value === "max" ? "max" : Number($("speed-select").value)} : {};
   if (action === "stop" && !window.confirm("Stop this session? Open positions are closed at the last tick.")) return;
   message.textContent = "…";
-  const r = await fetch(`/api/v2/live/${action}/${sessionId}`, {
-    method: "POST", credentials: "same-origin",
-    headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json"},
-    body: JSON.stringify(body),
-  });
-  const answer = await r.json().catch(() => ({}));
-  if (r.ok) {
+  try {
+    const answer = await api("POST", `/api/v2/live/${action}/${sessionId}`, body);
     view.status = answer.status || view.status;
     if (answer.speed_multiplier !== undefined) view.speed = answer.speed_multiplier;
     message.textContent = answer.message || `${action}: ${answer.status}`;
-  } else {
-    message.textContent = answer.detail || `${action} failed (${r.status})`;
+  } catch (error) {
+    message.textContent = apiError(error);
   }
   renderHead();
 }
