@@ -5,13 +5,14 @@ Every figure a card shows is compared with what ``GET /api/live-trading/dashboar
 one-session endpoint) answers, formatted by ``tests.pages.cards`` independently of the page's script.
 """
 
+from datetime import date
 from types import SimpleNamespace
 
 import httpx
 import pytest
 
-from tests.pages.cards import card_ids, expected, matches_api, session_card, shown, start
-from tests.pages.conftest import screenshots
+from tests.pages.cards import card_ids, expected, grouped, inr, matches_api, session_card, shown, start
+from tests.pages.conftest import log_in, screenshots
 from tests.stream.conftest import bearer, stop_sessions
 from tests.waiting import wait_for
 
@@ -27,6 +28,11 @@ def cleanup(pages_server, alice, bob, charlie):
 
 def card(page, session_id):
     return page.locator(f'.session-card[data-session-id="{session_id}"]')
+
+
+def position_rows(page, session_id) -> list[list[str]]:
+    return page.eval_on_selector_all(f'[data-session-id="{session_id}"] [data-field="positions"] tr',
+                                     "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
 
 
 def api_status(server, user, session_id):
@@ -220,3 +226,42 @@ def test_a_dropped_stream_says_reconnecting_and_then_catches_up(open_page, pages
         proxy.drop_all()
         wait_for(lambda: not proxy.open, 10, message="the proxy's connections to end")
         proxy.close()
+
+
+def position_texts(position: dict) -> list[str]:
+    """A position row's cells for the API's ``position``: "24500 CE 31 Oct", "−25" (sold), LTP, unrealized."""
+    _, expiry, _, strike, right = position["symbol"].split(":")
+    held = grouped(position["quantity_remaining"])
+    return [f"{strike} {right} {date.fromisoformat(expiry):%d %b}", f"−{held}" if position["side"] == "sell" else held,
+            inr(position["current_price"]), inr(position["unrealized_pnl"], sign=True)]
+
+
+def test_the_first_view_before_any_script_runs_shows_the_cards_as_the_script_does(browser, open_page, pages_server,
+                                                                                  alice, bob, charlie, cleanup):
+    # What a trader sees for a moment (or for good, with scripts off): figures already in rupees with
+    # Indian grouping, IST times, the charges the card means, not raw API strings.
+    session_id = start(pages_server, alice)
+    start(pages_server, bob)
+    wait_for(lambda: session_card(pages_server, alice, session_id)["data"]["gps_data"]["positions"],
+             message="the straddle's legs open")
+    r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
+    assert r.status_code == 200
+    wait_for(lambda: api_status(pages_server, alice, session_id) == "paused", message="paused")
+    api = session_card(pages_server, alice, session_id)
+    want = expected(api)
+    rows = [position_texts(p) for p in api["data"]["gps_data"]["positions"]]
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        static = context.new_page()
+        log_in(static, pages_server, alice)
+        assert card_ids(static) == [session_id]
+        assert shown(static, session_id, list(want)) == want
+        assert position_rows(static, session_id) == rows
+        assert static.locator(f'[data-session-id="{session_id}"] [aria-pressed="true"]').all_inner_texts() == ["60×"]
+    finally:
+        context.close()
+    live = open_page(alice, "/")
+    wait_for(lambda: matches_api(live, pages_server, alice, session_id), message="the scripted card")
+    assert position_rows(live, session_id) == rows
+    assert card_ids(open_page(charlie, "/")) == []
