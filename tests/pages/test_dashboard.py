@@ -265,3 +265,39 @@ def test_the_first_view_before_any_script_runs_shows_the_cards_as_the_script_doe
     wait_for(lambda: matches_api(live, pages_server, alice, session_id), message="the scripted card")
     assert position_rows(live, session_id) == rows
     assert card_ids(open_page(charlie, "/")) == []
+
+
+def test_after_the_login_ends_the_dashboard_says_log_in_again_instead_of_reconnecting_forever(
+        open_page, pages_server, alice, bob, cleanup):
+    from tests.stream.test_stream_browser import CuttingProxy
+
+    proxy = CuttingProxy(pages_server.port, cuts=0, seed=0)
+    through = SimpleNamespace(url=lambda path: f"http://127.0.0.1:{proxy.port}{path}")
+    try:
+        session_id = start(pages_server, alice)
+        start(pages_server, bob)
+        page = open_page(None, None)
+        log_in(page, through, alice)
+        advanced(page, session_id, 2)
+        page._expect_4xx = True  # the stream's and the API's 401s once the login has ended are the point
+
+        other_tab = page.context.new_page()  # the same browser: logging out there ends this tab's login too
+        other_tab.goto(through.url("/"))
+        other_tab.get_by_role("button", name="Log out").click()
+        other_tab.wait_for_url(lambda url: "/login/" in url)
+        other_tab.close()
+        proxy.drop_all()  # the open stream ends (a restart, a network change): it cannot come back
+
+        banner = page.locator("#connection-banner")
+        wait_for(lambda: "logged out" in banner.inner_text(), message="the banner to say logged out")
+        assert banner.get_by_role("link", name="Log in again").get_attribute("href") == "/login/?next=/"
+        card(page, session_id).get_by_role("button", name="Pause").click()
+        message = card(page, session_id).locator('[data-field="message"]')
+        wait_for(lambda: message.inner_text(), message="the pause's answer")
+        assert message.inner_text() == "You are logged out: log in again to control your sessions."
+        assert api_status(pages_server, alice, session_id) == "running"
+        page.close()
+    finally:
+        proxy.drop_all()
+        wait_for(lambda: not proxy.open, 10, message="the proxy's connections to end")
+        proxy.close()
