@@ -154,7 +154,7 @@ function render(entry, model) {
   setText(fields.progress, `${pct.toFixed(2)}% · ${count(p.ticks_processed ?? 0)} of ${count(p.total_ticks ?? 0)} ticks`);
   setText(fields.time, model.timestamp
     ? (entry.multiDay ? `${istDate(model.timestamp)} ${istTime(model.timestamp)}` : istTime(model.timestamp))
-    : "not started");
+    : ticks(model) > 0 ? "exchange time not recorded" : "not started");  // a process that died leaves none
   setText(fields.speed, speedText(model.speed));
   if (!previous || speedKey(previous.speed) !== speedKey(model.speed)) {
     for (const b of el.querySelectorAll('[data-action="speed"]')) {

@@ -301,3 +301,24 @@ def test_after_the_login_ends_the_dashboard_says_log_in_again_instead_of_reconne
         proxy.drop_all()
         wait_for(lambda: not proxy.open, 10, message="the proxy's connections to end")
         proxy.close()
+
+
+def test_a_session_whose_process_died_does_not_claim_it_never_started(open_page, pages_server, alice, bob, charlie,
+                                                                      cleanup):
+    # A process killed without a word leaves no final state: the sweep marks the session interrupted and
+    # the card is built from its committed rows, which carry no exchange time. It did run, though.
+    from sessions_app.models import SimulationSession
+
+    session_id = start(pages_server, alice)
+    start(pages_server, bob)
+    wait_for(lambda: session_card(pages_server, alice, session_id)["progress"]["ticks_processed"] > 0,
+             message="some ticks")
+    r = httpx.post(pages_server.url(f"/api/v2/live/stop/{session_id}"), headers=bearer(alice), timeout=30)
+    assert r.status_code == 200
+    SimulationSession.objects.filter(pk=session_id).update(status="interrupted", final_state=None)
+    assert session_card(pages_server, alice, session_id)["data"]["timestamp"] is None
+
+    page = open_page(alice, "/")
+    wait_for(lambda: matches_api(page, pages_server, alice, session_id), message="the card as the API says")
+    assert shown(page, session_id, ["time"])["time"] == "exchange time not recorded"
+    assert card_ids(open_page(charlie, "/")) == []
