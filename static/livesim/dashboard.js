@@ -9,7 +9,7 @@
 // while we were away shows the figures the server has, not the last tick we saw.
 import {follow} from "./stream-client.js";
 import {count, istDate, istTime, pnlClass, rupees} from "./format.js";
-import {api, apiError, connectionBanner} from "./fetch.js";
+import {api, apiError, connectionBanner, loggedOut} from "./fetch.js";
 
 const boot = JSON.parse(document.getElementById("dashboard-data").textContent);
 const userId = boot.user_id;
@@ -154,7 +154,7 @@ function render(entry, model) {
   setText(fields.progress, `${pct.toFixed(2)}% · ${count(p.ticks_processed ?? 0)} of ${count(p.total_ticks ?? 0)} ticks`);
   setText(fields.time, model.timestamp
     ? (entry.multiDay ? `${istDate(model.timestamp)} ${istTime(model.timestamp)}` : istTime(model.timestamp))
-    : "not started");
+    : ticks(model) > 0 ? "exchange time not recorded" : "not started");  // a process that died leaves none
   setText(fields.speed, speedText(model.speed));
   if (!previous || speedKey(previous.speed) !== speedKey(model.speed)) {
     for (const b of el.querySelectorAll('[data-action="speed"]')) {
@@ -294,9 +294,20 @@ const client = follow(`/api/live-trading/stream/${encodeURIComponent(userId)}`, 
     if (opened > 1) resync();
   },
   onDisconnect: () => banner.reconnecting(),
-  // The cookie does not expire like a token, but a stream the browser gave up on (a 5xx while the
-  // server restarts) is opened again from the last id seen.
-  reopen: async () => `/api/live-trading/stream/${encodeURIComponent(userId)}`,
+  // A stream the browser gave up on (a 5xx while the server restarts, a 401 once the login has ended)
+  // is opened again from the last id seen, while the login lasts; after it, retrying cannot help.
+  reopen: async () => {
+    await api("GET", "/api/me");
+    return `/api/live-trading/stream/${encodeURIComponent(userId)}`;
+  },
+  onError: (error, kind, event) => {
+    if (kind === "reopen" && loggedOut(error)) {
+      client.close();
+      banner.loggedOut();
+    } else if (kind !== "reopen") {
+      console.error("stream event", kind, error, event);
+    }
+  },
 });
 banner.onOnline(() => resync());
 

@@ -39,9 +39,15 @@ export async function api(method, path, body = undefined) {
   return parsed;
 }
 
+/** Whether a failed call says the login has ended (expired, or logged out in another tab). */
+export function loggedOut(error) {
+  return error instanceof ApiError && error.status === 401;
+}
+
 /** One line for a failed call: the API's detail, or its field errors joined, or why the network failed. */
 export function apiError(error) {
   if (!(error instanceof ApiError)) return navigator.onLine ? `Could not reach the server (${error.message}).` : "You are offline.";
+  if (loggedOut(error)) return "You are logged out: log in again to control your sessions.";
   if (error.body.detail) return error.body.detail;
   return Object.entries(error.body).map(([field, errors]) => `${field}: ${[].concat(errors).join(" ")}`).join("; ");
 }
@@ -49,13 +55,23 @@ export function apiError(error) {
 /**
  * The page's "reconnecting / offline" banner (#connection-banner in base.html).
  * connected(): hide it; reconnecting(): "Reconnecting…" (the stream dropped, the browser retries);
+ * loggedOut(): "You are logged out" with a link to log in again and come back here, for good (the
+ * stream cannot come back without a login);
  * the browser's offline/online events show "Offline" and call onOnline's callbacks when it is back.
  */
 export function connectionBanner(element = document.getElementById("connection-banner")) {
   const callbacks = [];
   let streamDown = false;
+  let signedOut = false;
   function show() {
-    if (!navigator.onLine) {
+    if (signedOut) {
+      const back = `${location.pathname}${location.search}`;
+      const link = Object.assign(document.createElement("a"), {textContent: "Log in again",
+        href: `/login/?next=${encodeURIComponent(back).replaceAll("%2F", "/")}`});
+      element.replaceChildren("You are logged out: these figures have stopped. ", link);
+      element.classList.add("offline");
+      element.hidden = false;
+    } else if (!navigator.onLine) {
       element.textContent = "Offline: figures are paused at what you see. They catch up when the connection is back.";
       element.classList.add("offline");
       element.hidden = false;
@@ -77,6 +93,7 @@ export function connectionBanner(element = document.getElementById("connection-b
   return {
     connected() { streamDown = false; show(); },
     reconnecting() { streamDown = true; show(); },
+    loggedOut() { signedOut = true; show(); },
     onOnline(callback) { callbacks.push(callback); },
     get visible() { return !element.hidden; },
   };

@@ -100,9 +100,9 @@ function showErrors(error) {
 }
 
 function body() {
+  // date is never empty here: the submit handler refuses that before calling the API
   const data = {strategy_id: form.strategy_id.value, broker_connection_id: form.broker_connection_id.value,
-    mode: form.mode.value};
-  if (form.date.value) data.date = form.date.value;
+    mode: form.mode.value, date: form.date.value};
   if (form.to.value) data.to = form.to.value;
   if (data.mode !== "backtest") {
     const speed = form.speed_multiplier.value;
@@ -114,6 +114,12 @@ function body() {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors();
+  if (!form.date.value) {
+    // The API starts a request without a date on its default day; a trader who cleared the field (or
+    // typed half a date) did not choose that day.
+    showErrors(new ApiError(400, {date: ["Choose a trading day."]}));
+    return;
+  }
   submit.disabled = true;
   status.textContent = "Starting…";
   try {

@@ -5,13 +5,14 @@ Every figure a card shows is compared with what ``GET /api/live-trading/dashboar
 one-session endpoint) answers, formatted by ``tests.pages.cards`` independently of the page's script.
 """
 
+from datetime import date
 from types import SimpleNamespace
 
 import httpx
 import pytest
 
-from tests.pages.cards import card_ids, expected, matches_api, session_card, shown, start
-from tests.pages.conftest import screenshots
+from tests.pages.cards import card_ids, expected, grouped, inr, matches_api, session_card, shown, start
+from tests.pages.conftest import log_in, screenshots
 from tests.stream.conftest import bearer, stop_sessions
 from tests.waiting import wait_for
 
@@ -27,6 +28,11 @@ def cleanup(pages_server, alice, bob, charlie):
 
 def card(page, session_id):
     return page.locator(f'.session-card[data-session-id="{session_id}"]')
+
+
+def position_rows(page, session_id) -> list[list[str]]:
+    return page.eval_on_selector_all(f'[data-session-id="{session_id}"] [data-field="positions"] tr',
+                                     "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
 
 
 def api_status(server, user, session_id):
@@ -220,3 +226,99 @@ def test_a_dropped_stream_says_reconnecting_and_then_catches_up(open_page, pages
         proxy.drop_all()
         wait_for(lambda: not proxy.open, 10, message="the proxy's connections to end")
         proxy.close()
+
+
+def position_texts(position: dict) -> list[str]:
+    """A position row's cells for the API's ``position``: "24500 CE 31 Oct", "−25" (sold), LTP, unrealized."""
+    _, expiry, _, strike, right = position["symbol"].split(":")
+    held = grouped(position["quantity_remaining"])
+    return [f"{strike} {right} {date.fromisoformat(expiry):%d %b}", f"−{held}" if position["side"] == "sell" else held,
+            inr(position["current_price"]), inr(position["unrealized_pnl"], sign=True)]
+
+
+def test_the_first_view_before_any_script_runs_shows_the_cards_as_the_script_does(browser, open_page, pages_server,
+                                                                                  alice, bob, charlie, cleanup):
+    # What a trader sees for a moment (or for good, with scripts off): figures already in rupees with
+    # Indian grouping, IST times, the charges the card means, not raw API strings.
+    session_id = start(pages_server, alice)
+    start(pages_server, bob)
+    wait_for(lambda: session_card(pages_server, alice, session_id)["data"]["gps_data"]["positions"],
+             message="the straddle's legs open")
+    r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
+    assert r.status_code == 200
+    wait_for(lambda: api_status(pages_server, alice, session_id) == "paused", message="paused")
+    api = session_card(pages_server, alice, session_id)
+    want = expected(api)
+    rows = [position_texts(p) for p in api["data"]["gps_data"]["positions"]]
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        static = context.new_page()
+        log_in(static, pages_server, alice)
+        assert card_ids(static) == [session_id]
+        assert shown(static, session_id, list(want)) == want
+        assert position_rows(static, session_id) == rows
+        assert static.locator(f'[data-session-id="{session_id}"] [aria-pressed="true"]').all_inner_texts() == ["60×"]
+    finally:
+        context.close()
+    live = open_page(alice, "/")
+    wait_for(lambda: matches_api(live, pages_server, alice, session_id), message="the scripted card")
+    assert position_rows(live, session_id) == rows
+    assert card_ids(open_page(charlie, "/")) == []
+
+
+def test_after_the_login_ends_the_dashboard_says_log_in_again_instead_of_reconnecting_forever(
+        open_page, pages_server, alice, bob, cleanup):
+    from tests.stream.test_stream_browser import CuttingProxy
+
+    proxy = CuttingProxy(pages_server.port, cuts=0, seed=0)
+    through = SimpleNamespace(url=lambda path: f"http://127.0.0.1:{proxy.port}{path}")
+    try:
+        session_id = start(pages_server, alice)
+        start(pages_server, bob)
+        page = open_page(None, None)
+        log_in(page, through, alice)
+        advanced(page, session_id, 2)
+        page._expect_4xx = True  # the stream's and the API's 401s once the login has ended are the point
+
+        other_tab = page.context.new_page()  # the same browser: logging out there ends this tab's login too
+        other_tab.goto(through.url("/"))
+        other_tab.get_by_role("button", name="Log out").click()
+        other_tab.wait_for_url(lambda url: "/login/" in url)
+        other_tab.close()
+        proxy.drop_all()  # the open stream ends (a restart, a network change): it cannot come back
+
+        banner = page.locator("#connection-banner")
+        wait_for(lambda: "logged out" in banner.inner_text(), message="the banner to say logged out")
+        assert banner.get_by_role("link", name="Log in again").get_attribute("href") == "/login/?next=/"
+        card(page, session_id).get_by_role("button", name="Pause").click()
+        message = card(page, session_id).locator('[data-field="message"]')
+        wait_for(lambda: message.inner_text(), message="the pause's answer")
+        assert message.inner_text() == "You are logged out: log in again to control your sessions."
+        assert api_status(pages_server, alice, session_id) == "running"
+        page.close()
+    finally:
+        proxy.drop_all()
+        wait_for(lambda: not proxy.open, 10, message="the proxy's connections to end")
+        proxy.close()
+
+
+def test_a_session_whose_process_died_does_not_claim_it_never_started(open_page, pages_server, alice, bob, charlie,
+                                                                      cleanup):
+    # A process killed without a word leaves no final state: the sweep marks the session interrupted and
+    # the card is built from its committed rows, which carry no exchange time. It did run, though.
+    from sessions_app.models import SimulationSession
+
+    session_id = start(pages_server, alice)
+    start(pages_server, bob)
+    wait_for(lambda: session_card(pages_server, alice, session_id)["progress"]["ticks_processed"] > 0,
+             message="some ticks")
+    r = httpx.post(pages_server.url(f"/api/v2/live/stop/{session_id}"), headers=bearer(alice), timeout=30)
+    assert r.status_code == 200
+    SimulationSession.objects.filter(pk=session_id).update(status="interrupted", final_state=None)
+    assert session_card(pages_server, alice, session_id)["data"]["timestamp"] is None
+
+    page = open_page(alice, "/")
+    wait_for(lambda: matches_api(page, pages_server, alice, session_id), message="the card as the API says")
+    assert shown(page, session_id, ["time"])["time"] == "exchange time not recorded"
+    assert card_ids(open_page(charlie, "/")) == []

@@ -117,3 +117,24 @@ def test_the_start_api_takes_the_session_cookie_only_with_the_csrf_token(pages_s
                                     headers={"X-CSRFToken": token, "Referer": pages_server.base})
         assert started.status_code == 201, started.text
         assert SimulationSession.objects.get().owner == alice
+
+
+def test_an_empty_trading_date_is_refused_next_to_the_field_not_replaced_by_a_default_day(open_page, pages_server,
+                                                                                         alice, bob, cleanup):
+    # The API starts on a default day when no date is given (for API clients); a trader who cleared the
+    # field did not pick that day.
+    setup_for(alice)
+    setup_for(bob)
+    page = open_page(alice, "/sessions/new")
+    date = page.get_by_label("Trading date")
+    date.fill("")
+    page.get_by_role("button", name="Start session").click()
+
+    error = page.locator("#date-error")
+    error.wait_for()
+    assert error.inner_text() == "Choose a trading day."
+    assert date.get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "date"
+    assert page.get_by_role("button", name="Start session").is_enabled()
+    assert SimulationSession.objects.count() == 0
+    assert httpx.get(pages_server.url("/api/sessions/"), headers=bearer(bob), timeout=30).json()["count"] == 0

@@ -1,14 +1,24 @@
 """Sessions across real server processes: control from another process through Redis, and a server that
 is told to stop (SIGTERM, Ctrl-C) leaving its sessions interrupted, not running, and saying so."""
 
+import os
 import signal
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from sessions_app.models import SimulationSession
-from tests.stream.conftest import bearer, redis_server_binary, start_session, stop_sessions
+from tests.stream.conftest import (
+    ROOT,
+    bearer,
+    redis_server_binary,
+    start_session,
+    stop_sessions,
+    test_database_url,
+)
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -102,3 +112,29 @@ def test_stopping_the_server_ends_open_streams_with_the_interrupted_sessions_and
         # A synthetic day has one tick a second from 09:15:00 IST: the n-th tick is at 09:15:00 + (n - 1) s.
         reached = datetime(2024, 10, 29, 9, 15) + timedelta(seconds=session.ticks_processed - 1)
         assert f"interrupted {session_id} (NIFTY short straddle) at {reached:%Y-%m-%d %H:%M:%S} IST" in output
+
+
+def test_a_second_server_on_a_port_in_use_refuses_before_touching_the_first_ones_sessions(server_factory, alice, bob,
+                                                                                           charlie):
+    # `make run` typed again in a second terminal: the second process cannot listen, and must not sweep
+    # the sessions the first one is running as if their process had died.
+    server = server_factory(serve=True)
+    session_id = start_session(server, alice, speed=60)
+    wait_for(lambda: status_of(session_id) == "running", message="running")
+
+    second = subprocess.run(
+        [sys.executable, "manage.py", "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(server.port)],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": test_database_url(), "DEBUG": "false"},
+        capture_output=True, text=True, timeout=120,
+    )
+
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert f"port {server.port}" in second.stderr and "in use" in second.stderr
+    assert "interrupted" not in second.stdout
+    assert status_of(session_id) == "running"
+    paused = httpx.post(server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    assert httpx.post(server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(bob), timeout=30).status_code == 404
+    assert httpx.get(server.url(f"/api/live-trading/session/{session_id}"), headers=bearer(charlie),
+                     timeout=30).json()["status"] == "paused"  # staff read it; the first server still runs it
+    stop_sessions(server, alice)

@@ -10,12 +10,13 @@ what exchange time.
 
 import asyncio
 import logging
+import socket
 from datetime import datetime, timedelta
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from twisted.internet import defer
 
@@ -44,6 +45,9 @@ class Command(RefusingCommand):
         parser.add_argument("--no-demo", action="store_true", help="skip demo users, strategies and market days")
 
     def handle(self, *args, host, port, no_demo, **options):
+        # Before anything touches the database: a second `make run` cannot listen, and its sweep below
+        # would otherwise mark the sessions the first server is running as interrupted.
+        check_port_free(host, port)
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
         # Sessions a previous process left "running" have nobody to run them any more. With one process
@@ -75,6 +79,23 @@ class Command(RefusingCommand):
                 self.stdout.write(f"generating demo market data: {underlying} {day.isoformat()}")
                 ensure_synthetic_day(underlying, day, data_dir=settings.MARKET_DATA_DIR)
         self.stdout.write(f"market data ready: {', '.join(f'{u} {d.isoformat()}' for u, d in DEMO_DAYS)}")
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse (``CommandError``) if ``host:port`` cannot be listened on, e.g. another server has it.
+
+    Bound with ``SO_REUSEADDR``, as daphne binds, so a port whose last server just stopped (connections
+    in TIME_WAIT) is free, and only one another process listens on is refused.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(
+                f"port {port} on {host} is in use ({exc.strerror}): is another server running? "
+                f"Stop it, or serve on another port (--port, or make run PORT=...)"
+            ) from None
 
 
 class InterruptingServer(Server):
