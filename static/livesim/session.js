@@ -29,6 +29,7 @@ const view = {
   history: {},
   disconnects: 0,
   historyLoaded: 0,
+  refreshed: 0,
   events: {initial: 0, node: 0, position: 0, trade: 0, candle: 0, tick: 0},
 };
 
@@ -169,6 +170,33 @@ async function loadHistory() {
   }
   if (e.status === "fulfilled") pnl.setPoints(e.value.samples.map((x) => ({epoch: timeOf(x), value: x.net_pnl})));
   view.historyLoaded += 1;
+  renderHeadSoon();  // the clock may have moved to the candles' up_to
+}
+
+/** The server's figures once a session holds still (paused or ended). Ticks go out at most 4 a second, so
+ *  the last one can be up to 250 ms of wall time behind the tick the session paused or ended at (at max
+ *  speed, behind the whole end-of-day square-off): its P&L, clock and LTPs would stay stale. The REST
+ *  session answer has the exact ones; taken unless the stream has already brought something newer. */
+async function refresh() {
+  let rest;
+  try {
+    rest = await getJSON(`/api/live-trading/session/${sessionId}`);
+  } catch {
+    return;  // offline: the reconnection's initial_state or the next tick brings them
+  }
+  const ticks = (p) => (p ? p.ticks_processed : -1);
+  if (ticks(rest.progress) < ticks(view.progress)) return;
+  view.progress = rest.progress;
+  view.pnl = rest.data.gps_data.pnl || view.pnl;
+  view.summary = rest.data.summary || view.summary;
+  if (rest.data.timestamp) view.exchangeTime = epoch(rest.data.timestamp);
+  for (const p of rest.data.gps_data.positions) {
+    const mine = view.positions[positionKey(p)];
+    if (mine) Object.assign(mine, {current_price: p.current_price, unrealized_pnl: p.unrealized_pnl});
+  }
+  tickPositions($("positions-table"), view.positions);
+  view.refreshed += 1;
+  renderHeadSoon();
 }
 
 // ---------------------------------------------------------------- the stream
@@ -225,12 +253,14 @@ function onChange(id, session, kind, data) {
     case "session_status":
       adopt(session);
       if (data.speed_multiplier !== undefined) view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
+      if (session.status !== "running") refresh();
       break;
     case "session_complete":
       adopt(session);
       log.reset(session.eventsHistory);
       renderTables();
       loadHistory();
+      refresh();
       break;
   }
   renderHeadSoon();

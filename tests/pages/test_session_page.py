@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from sessions_app.models import PositionChange, SimulationSession
+from tests.pages.cards import inr
 from tests.pages.conftest import PASSWORDS, SCREENSHOTS, screenshots
 from tests.stream.conftest import bearer, start_session, stop_sessions
 from tests.waiting import wait_for
@@ -303,5 +304,31 @@ def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_ser
         viewer = open_page(dave, f"/sessions/{session_id}")
         assert viewer.get_by_role("heading", name="NIFTY short straddle").is_visible()
         assert viewer.get_by_role("button", name="Stop").count() == 0
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_a_session_that_ends_between_two_ticks_shows_the_servers_final_figures(open_page, pages_server, alice):
+    """Ticks reach the page at most 4 a second: at max speed the end-of-day square-off (and a second day)
+    come after the last tick the page gets, so its figures must come from the server once the session ends."""
+    session_id = start_session(pages_server, alice, speed=1)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "window.sessionPage.view.events.initial >= 1")
+        r = httpx.post(pages_server.url(f"/api/v2/live/speed/{session_id}"), json={"speed_multiplier": "max"},
+                       headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_status(pages_server, alice, session_id, ENDED, timeout=180)
+        wait_js(page, "['completed','stopped'].includes(document.getElementById('session-status').textContent)")
+        state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
+        pnl = state["data"]["gps_data"]["pnl"]
+        expected = {"net": inr(pnl["total_pnl"]), "realized": inr(pnl["realized_pnl"]),
+                    "unrealized": inr(pnl["unrealized_pnl"]),
+                    "clock": f'{state["data"]["timestamp"][11:19]} IST'}  # "2024-10-29T15:29:59+05:30"
+        figures = """(() => ({net: document.querySelector('[data-figure="net"]').textContent,
+            realized: document.querySelector('[data-figure="realized"]').textContent,
+            unrealized: document.querySelector('[data-figure="unrealized"]').textContent,
+            clock: document.getElementById('session-clock').textContent}))()"""
+        wait_equal(lambda: page.evaluate(figures), lambda: expected, "final figures = the server's")
     finally:
         stop_sessions(pages_server, alice)
