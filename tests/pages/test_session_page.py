@@ -332,3 +332,20 @@ def test_a_session_that_ends_between_two_ticks_shows_the_servers_final_figures(o
         wait_equal(lambda: page.evaluate(figures), lambda: expected, "final figures = the server's")
     finally:
         stop_sessions(pages_server, alice)
+
+
+def test_the_position_levels_follow_a_timeframe_switch(open_page, pages_server, alice):
+    """The open positions' LTP lines share the candles' time scale: on a 15-minute chart their points are on
+    15-minute bars too, or their minutes would space the bars (and push them off screen)."""
+    session_id = start_session(pages_server, alice, speed=120)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        # The straddle's legs are open from 09:20; a few minutes of their LTPs on the 1-minute chart.
+        wait_js(page, """(() => { const c = window.sessionPage.chart();
+            return c.levels.length >= 2 && Object.values(c.levelTimes).every((t) => t.length >= 4); })()""", timeout=90)
+        page.get_by_label("Timeframe").select_option("15m")
+        ist = 19800  # a bar opens when its IST time is a multiple of 15 minutes
+        times = page.evaluate("window.sessionPage.chart().levelTimes")
+        assert times and all((t + ist) % 900 == 0 for line in times.values() for t in line), times
+    finally:
+        stop_sessions(pages_server, alice)
