@@ -101,15 +101,16 @@ export function tickPositions(table, positions) {
   }
 }
 
-/** Rebuild the trades table from {trade_id: trade}, in closing order. */
-export function renderTrades(table, empty, trades) {
+/** Rebuild the trades table from {trade_id: trade}, in closing order; ``time`` formats the exit time
+ *  (istTime, or istDateTime for a session of several days). */
+export function renderTrades(table, empty, trades, time = istTime) {
   const rows = Object.values(trades).sort((a, b) => a.exit_time.localeCompare(b.exit_time)
     || a.trade_id.localeCompare(b.trade_id));
   table.tBodies[0].replaceChildren(...rows.map((t) => {
     const tr = document.createElement("tr");
     tr.dataset.tradeId = t.trade_id;
     tr.dataset.netPnl = t.net_pnl;
-    cell(tr, istTime(t.exit_time));
+    cell(tr, time(t.exit_time));
     cell(tr, t.symbol);
     cell(tr, t.side.toUpperCase());
     cell(tr, count(t.quantity), {num: true});
@@ -121,7 +122,7 @@ export function renderTrades(table, empty, trades) {
     const minutes = t.duration_minutes ?? (Date.parse(t.exit_time) - Date.parse(t.entry_time)) / 60000;
     cell(tr, duration(minutes), {num: true});
     cell(tr, t.exit_reason || "—");
-    flowButton(tr, t.trade_id, "trade", `${t.symbol} ${t.side} closed ${istTime(t.exit_time)}`);
+    flowButton(tr, t.trade_id, "trade", `${t.symbol} ${t.side} closed ${time(t.exit_time)}`);
     return tr;
   }));
   empty.hidden = rows.length > 0;

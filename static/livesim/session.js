@@ -4,7 +4,7 @@
 // change figures and cells, never whole tables.
 import {follow} from "/static/livesim/stream-client.js";
 import {api, apiError, connectionBanner} from "/static/livesim/fetch.js";
-import {count, istTime, pnlClass, rupees} from "/static/livesim/format.js";
+import {count, istDateTime, istTime, pnlClass, rupees} from "/static/livesim/format.js";
 import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
 import {flowIds, render as renderFlow, resolve} from "/static/livesim/session-flow.js";
 import {nodeLog} from "/static/livesim/session-log.js";
@@ -15,6 +15,8 @@ const initial = JSON.parse($("session-state").textContent);
 const page = JSON.parse($("session-page").textContent);
 const sessionId = page.session_id;
 const ENDED = new Set(["completed", "stopped", "failed", "interrupted"]);
+// A session of several trading days says which day each time is on ("30 Oct 2024 14:13:09 IST").
+const when = initial.start_date === initial.end_date ? istTime : istDateTime;
 
 // What the page shows; `session` is the stream client's state of this session once it has one.
 const view = {
@@ -36,7 +38,7 @@ const view = {
 const candles = candleChart($("candle-chart"));
 const pnl = pnlChart($("pnl-chart"));
 const log = nodeLog({table: $("log-table"), nodeSelect: $("log-node"), typeSelect: $("log-type"),
-  orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph});
+  orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph, time: when});
 
 // ---------------------------------------------------------------- figures, tables, markers
 
@@ -51,7 +53,7 @@ function renderHead() {
     $("session-progress-text").textContent =
       `${count(view.progress.ticks_processed)} / ${count(view.progress.total_ticks)} ticks (${view.progress.progress_percentage}%)`;
   }
-  $("session-clock").textContent = view.exchangeTime ? istTime(view.exchangeTime) : "—";
+  $("session-clock").textContent = view.exchangeTime ? when(view.exchangeTime) : "—";
   const figures = {
     net: view.pnl?.total_pnl ?? view.summary?.net_pnl, realized: view.pnl?.realized_pnl ?? view.summary?.net_pnl,
     unrealized: view.pnl?.unrealized_pnl ?? "0", charges: view.summary?.charges,
@@ -111,7 +113,7 @@ function renderMarkers() {
     const li = document.createElement("li");
     li.dataset.markerId = m.id;
     li.dataset.epoch = String(m.epoch);
-    li.textContent = `${istTime(m.epoch)}: ${m.action === "entry" ? "Entry" : "Exit"} ${m.text}`;
+    li.textContent = `${when(m.epoch)}: ${m.action === "entry" ? "Entry" : "Exit"} ${m.text}`;
     return li;
   }));
 }
@@ -136,7 +138,7 @@ function renderTables() {  // at most once a frame, however fast position and tr
   requestAnimationFrame(() => {
     tablesPending = false;
     renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades);
-    renderTrades($("trades-table"), $("trades-empty"), view.trades);
+    renderTrades($("trades-table"), $("trades-empty"), view.trades, when);
     renderMarkers();
     candles.setLevels(levelsOf());
   });
@@ -340,14 +342,14 @@ async function openFlow(kind, key) {
   const ids = flowIds(item);
   $("flow-title").textContent = `Flow: ${item.side.toUpperCase()} ${item.symbol}`;
   $("flow-summary").textContent = kind !== "position"
-    ? `Entered ${istTime(item.entry_time)} @ ${item.entry_price}, exited ${istTime(item.exit_time)} @ ${item.exit_price} (${item.exit_reason || "exit"}); ${ids.length} steps.`
-    : `Entered ${istTime(item.entry_time)} @ ${item.entry_price}, ${item.status}; ${ids.length} steps.`;
+    ? `Entered ${when(item.entry_time)} @ ${item.entry_price}, exited ${when(item.exit_time)} @ ${item.exit_price} (${item.exit_reason || "exit"}); ${ids.length} steps.`
+    : `Entered ${when(item.entry_time)} @ ${item.entry_price}, ${item.status}; ${ids.length} steps.`;
   dialog.dataset.flowIds = ids.join(" ");
   dialog.dataset.ready = "false";
   if (!dialog.open) dialog.showModal();
   const steps = await resolve(ids, view.history, async () =>
     (await getJSON(`/api/session/${sessionId}/diagnostics`)).events_history);
-  await renderFlow({steps, graph: page.graph, list: $("flow-steps"), graphBox: $("flow-graph")});
+  await renderFlow({steps, graph: page.graph, list: $("flow-steps"), graphBox: $("flow-graph"), time: when});
   dialog.dataset.ready = "true";
 }
 

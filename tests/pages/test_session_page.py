@@ -349,3 +349,33 @@ def test_the_position_levels_follow_a_timeframe_switch(open_page, pages_server, 
         assert times and all((t + ist) % 900 == 0 for line in times.values() for t in line), times
     finally:
         stop_sessions(pages_server, alice)
+
+
+def test_a_session_of_two_days_says_which_day_each_time_is_on(open_page, pages_server, alice):
+    """Two days' trades sorted by exit time read "15:00:00, 09:21:08" without their day: each time says it."""
+    from datetime import datetime
+
+    from tests.stream.conftest import setup_for
+
+    strategy, broker = setup_for(alice)
+    r = httpx.post(pages_server.url("/api/v2/live/start"), headers=bearer(alice), timeout=30, json={
+        "strategy_id": str(strategy.id), "broker_connection_id": str(broker.id), "date": "2024-10-29",
+        "to": "2024-10-30", "speed_multiplier": "max"})
+    assert r.status_code == 201, r.text
+    session_id = r.json()["session_id"]
+    try:
+        wait_status(pages_server, alice, session_id, ENDED, timeout=180)
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "window.sessionPage.view.events.initial >= 1")
+        trades = sorted(all_trades(pages_server, alice, session_id), key=lambda t: (t["exit_time"], t["trade_id"]))
+        assert {t["exit_time"][:10] for t in trades} == {"2024-10-29", "2024-10-30"}
+
+        def shown(iso):  # "2024-10-30T14:13:09+05:30" (exchange time) -> "30 Oct 2024 14:13:09 IST"
+            return datetime.fromisoformat(iso).strftime("%d %b %Y %H:%M:%S IST")
+
+        cells = page.locator("#trades-table tbody tr td:first-child").all_text_contents()
+        assert cells == [shown(t["exit_time"]) for t in trades]
+        state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
+        assert page.locator("#session-clock").text_content() == shown(state["data"]["timestamp"])
+    finally:
+        stop_sessions(pages_server, alice)
