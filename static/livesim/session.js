@@ -21,6 +21,7 @@ const when = initial.start_date === initial.end_date ? istTime : istDateTime;
 // What the page shows; `session` is the stream client's state of this session once it has one.
 const view = {
   status: initial.status,
+  reason: initial.status_reason,
   speed: initial.speed_multiplier,
   progress: initial.progress,
   pnl: initial.data.gps_data.pnl,
@@ -46,6 +47,9 @@ function renderHead() {
   const status = $("session-status");
   status.textContent = view.status;
   status.dataset.status = view.status;
+  // Why a session ended (failed, interrupted, stopped): the server's words, as text.
+  $("session-reason").textContent = view.reason || "";
+  $("session-reason").hidden = !(view.reason && ENDED.has(view.status));
   $("session-speed").textContent = view.speed === "max" ? "max" : `${view.speed}x`;
   if (view.progress) {
     $("session-progress").value = view.progress.progress_percentage;
@@ -191,6 +195,7 @@ async function refresh() {
   view.progress = rest.progress;
   view.pnl = rest.data.gps_data.pnl || view.pnl;
   view.summary = rest.data.summary || view.summary;
+  view.reason = rest.status_reason || view.reason;
   if (rest.data.timestamp) view.exchangeTime = epoch(rest.data.timestamp);
   for (const p of rest.data.gps_data.positions) {
     const mine = view.positions[positionKey(p)];
@@ -254,6 +259,7 @@ function onChange(id, session, kind, data) {
       break;
     case "session_status":
       adopt(session);
+      if (data.reason) view.reason = data.reason;
       if (data.speed_multiplier !== undefined) view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
       if (session.status !== "running") refresh();
       break;

@@ -6,13 +6,15 @@ database."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 import pytest
 
 from sessions_app.models import PositionChange, SimulationSession
 from tests.pages.cards import inr
 from tests.pages.conftest import PASSWORDS, SCREENSHOTS, screenshots
-from tests.stream.conftest import bearer, start_session, stop_sessions
+from tests.stream.conftest import bearer, setup_for, start_session, stop_sessions
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -128,7 +130,7 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
                    lambda: expected_markers(session_id), "markers = position events")
         chart = page.evaluate("window.sessionPage.chart()")
         assert chart["candles"] > 0
-        exchange_time = int(__import__("datetime").datetime.fromisoformat(state["data"]["timestamp"]).timestamp())
+        exchange_time = int(datetime.fromisoformat(state["data"]["timestamp"]).timestamp())
         # The last candle opened at or before the session's exchange time (it may still be forming), and
         # the page's own exchange time is the server's.
         assert chart["lastCandle"] <= exchange_time
@@ -353,10 +355,6 @@ def test_the_position_levels_follow_a_timeframe_switch(open_page, pages_server, 
 
 def test_a_session_of_two_days_says_which_day_each_time_is_on(open_page, pages_server, alice):
     """Two days' trades sorted by exit time read "15:00:00, 09:21:08" without their day: each time says it."""
-    from datetime import datetime
-
-    from tests.stream.conftest import setup_for
-
     strategy, broker = setup_for(alice)
     r = httpx.post(pages_server.url("/api/v2/live/start"), headers=bearer(alice), timeout=30, json={
         "strategy_id": str(strategy.id), "broker_connection_id": str(broker.id), "date": "2024-10-29",
@@ -379,3 +377,17 @@ def test_a_session_of_two_days_says_which_day_each_time_is_on(open_page, pages_s
         assert page.locator("#session-clock").text_content() == shown(state["data"]["timestamp"])
     finally:
         stop_sessions(pages_server, alice)
+
+
+def test_a_failed_session_says_why(open_page, pages_server, alice):
+    """A session that never ran (its start failed) is reviewed from the database: the page says why."""
+    strategy, _ = setup_for(alice)
+    reason = "could not start: RuntimeError: <b>no market data</b> for NIFTY on 2024-10-29"
+    session = SimulationSession.objects.create(
+        owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=strategy.version,
+        graph=strategy.graph, start_date="2024-10-29", end_date="2024-10-29", underlying="NIFTY",
+        status="failed", status_reason=reason, total_ticks=22500)
+    page = open_page(alice, f"/sessions/{session.id}")
+    wait_js(page, "window.sessionPage.view.events.initial >= 1")
+    assert page.get_by_text(reason, exact=True).is_visible()  # as text: the <b> is not markup
+    assert page.locator("#session-reason b").count() == 0
