@@ -260,7 +260,11 @@ function onChange(id, session, kind, data) {
     case "session_status":
       adopt(session);
       if (data.reason) view.reason = data.reason;
-      if (data.speed_multiplier !== undefined) view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
+      if (data.speed_multiplier !== undefined) {
+        // Set here, in another tab or through the API: the picker shows the speed the session runs at.
+        view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
+        showSpeed();
+      }
       if (session.status !== "running") refresh();
       break;
     case "session_complete":
@@ -329,10 +333,14 @@ if (controls) {
     if (button) control(button.dataset.action);
   });
   controls.addEventListener("submit", (event) => event.preventDefault());
-  if (typeof view.speed === "number" || view.speed === "max") {
-    const option = [...$("speed-select").options].find((o) => o.value === String(view.speed));
-    if (option) option.selected = true;
-  }
+  showSpeed();
+}
+
+/** Put the session's speed in the speed picker (a preset; another speed set through the API leaves it). */
+function showSpeed() {
+  const select = $("speed-select");
+  const option = select && [...select.options].find((o) => o.value === String(view.speed));
+  if (option) option.selected = true;
 }
 
 // ---------------------------------------------------------------- timeframe, flow dialog

@@ -391,3 +391,19 @@ def test_a_failed_session_says_why(open_page, pages_server, alice):
     wait_js(page, "window.sessionPage.view.events.initial >= 1")
     assert page.get_by_text(reason, exact=True).is_visible()  # as text: the <b> is not markup
     assert page.locator("#session-reason b").count() == 0
+
+
+def test_the_speed_picker_follows_a_speed_set_elsewhere(open_page, pages_server, alice):
+    """A speed set in another tab or through the API: the header and the picker both show it."""
+    session_id = start_session(pages_server, alice, speed=1)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "window.sessionPage.view.events.initial >= 1")
+        assert page.get_by_label("Speed").input_value() == "1"
+        r = httpx.post(pages_server.url(f"/api/v2/live/speed/{session_id}"), json={"speed_multiplier": 300},
+                       headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_js(page, "document.getElementById('session-speed').textContent === '300x'")
+        assert page.get_by_label("Speed").input_value() == "300"
+    finally:
+        stop_sessions(pages_server, alice)
