@@ -265,7 +265,12 @@ function onChange(id, session, kind, data) {
         view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
         showSpeed();
       }
-      if (session.status !== "running") refresh();
+      if (session.status !== "running") {
+        refresh();
+        // The forming candle grew from the ticks the page got (4 a second at most): its open and close
+        // are those ticks', not the minute's. Held still, the chart takes the server's.
+        if (!ENDED.has(session.status)) loadHistory();
+      }
       break;
     case "session_complete":
       adopt(session);

@@ -407,3 +407,19 @@ def test_the_speed_picker_follows_a_speed_set_elsewhere(open_page, pages_server,
         assert page.get_by_label("Speed").input_value() == "300"
     finally:
         stop_sessions(pages_server, alice)
+
+
+def test_a_paused_sessions_forming_candle_is_the_servers(open_page, pages_server, alice):
+    """The forming candle grows from the ticks the page gets; once paused, it is the server's candle."""
+    session_id = start_session(pages_server, alice, speed=60)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "window.sessionPage.chart().candles >= 3", timeout=60)
+        r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
+        last = rest(pages_server, alice, f"/api/sessions/{session_id}/candles?timeframe=1m")["candles"][-1]
+        wait_equal(lambda: page.evaluate("window.sessionPage.chart().lastBar"),
+                   lambda: {k: last[k] for k in ("time", "open", "high", "low", "close")}, "the last candle")
+    finally:
+        stop_sessions(pages_server, alice)
