@@ -62,8 +62,8 @@ export function closedPositions(positions, trades) {
 }
 
 /** Rebuild the positions table: the open and partly closed positions ({key: position}), then the closed
- *  ones (from ``trades``). */
-export function renderPositions(table, empty, positions, trades = {}) {
+ *  ones (from ``trades``); ``time`` formats the entry time in the Flow buttons' names. */
+export function renderPositions(table, empty, positions, trades = {}, time = istTime) {
   const rows = [...Object.values(positions), ...closedPositions(positions, trades)]
     .sort((a, b) => (a.status === "CLOSED") - (b.status === "CLOSED") || a.entry_time.localeCompare(b.entry_time));
   table.tBodies[0].replaceChildren(...rows.map((p) => {
@@ -82,7 +82,9 @@ export function renderPositions(table, empty, positions, trades = {}) {
     cell(tr, rupees(p.realized_pnl), {num: true, pnl: p.realized_pnl, name: "realized_pnl"});
     cell(tr, rupees(p.unrealized_pnl), {num: true, pnl: p.unrealized_pnl, name: "unrealized_pnl"});
     cell(tr, rupees(p.charges), {num: true});
-    flowButton(tr, key, p.status === "CLOSED" ? "closed" : "position", `${p.symbol} ${p.side}`);
+    // Re-entries (and a later day) can trade the same strike again: the entry time tells their buttons apart.
+    flowButton(tr, key, p.status === "CLOSED" ? "closed" : "position",
+      `${p.symbol} ${p.side} re-entry ${p.re_entry_num} entered ${time(p.entry_time)}`);
     return tr;
   }));
   empty.hidden = rows.length > 0;

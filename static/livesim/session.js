@@ -141,7 +141,7 @@ function renderTables() {  // at most once a frame, however fast position and tr
   tablesPending = true;
   requestAnimationFrame(() => {
     tablesPending = false;
-    renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades);
+    renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades, when);
     renderTrades($("trades-table"), $("trades-empty"), view.trades, when);
     renderMarkers();
     candles.setLevels(levelsOf());
