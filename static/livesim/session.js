@@ -15,6 +15,7 @@ const initial = JSON.parse($("session-state").textContent);
 const page = JSON.parse($("session-page").textContent);
 const sessionId = page.session_id;
 const ENDED = new Set(["completed", "stopped", "failed", "interrupted"]);
+const ENDED_EARLY = new Set(["stopped", "failed", "interrupted"]);
 // A session of several trading days says which day each time is on ("30 Oct 2024 14:13:09 IST").
 const when = initial.start_date === initial.end_date ? istTime : istDateTime;
 
@@ -47,9 +48,11 @@ function renderHead() {
   const status = $("session-status");
   status.textContent = view.status;
   status.dataset.status = view.status;
-  // Why a session ended (failed, interrupted, stopped): the server's words, as text.
+  // Why a session ended early (failed, interrupted, stopped): the server's words, as text. A completed
+  // one has a reason too ("replayed every tick"), which says nothing the status does not.
   $("session-reason").textContent = view.reason || "";
-  $("session-reason").hidden = !(view.reason && ENDED.has(view.status));
+  $("session-reason").hidden = !(view.reason && ENDED_EARLY.has(view.status));
+  $("session-reason").dataset.status = view.status;
   $("session-speed").textContent = view.speed === "max" ? "max" : `${view.speed}x`;
   if (view.progress) {
     $("session-progress").value = view.progress.progress_percentage;

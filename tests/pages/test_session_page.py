@@ -375,6 +375,7 @@ def test_a_session_of_two_days_says_which_day_each_time_is_on(open_page, pages_s
         assert cells == [shown(t["exit_time"]) for t in trades]
         state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
         assert page.locator("#session-clock").text_content() == shown(state["data"]["timestamp"])
+        assert page.locator("#session-reason").is_hidden()  # "replayed every tick" says nothing more than "completed"
         # Day two re-enters a strike it traded before: each position's Flow button still has its own name.
         names = page.locator("#positions-table button").evaluate_all("bs => bs.map((b) => b.getAttribute('aria-label'))")
         assert len(names) == len(set(names)) == len({(t["position_id"], t["re_entry_num"]) for t in trades})
