@@ -64,6 +64,12 @@ export function istTime(value) {
   return d ? `${timeFormat.format(d)} IST` : "—";
 }
 
+/** "30 Oct 2024 14:05:09 IST": istTime with its IST day, for what spans more than one trading day. */
+export function istDateTime(value) {
+  const d = toDate(value);
+  return d ? `${dateFormat.format(d)} ${istTime(d.getTime() / 1000)}` : "—";
+}
+
 /** "29 Oct 2024" from epoch seconds, an ISO date-time or a plain "YYYY-MM-DD" (taken as that IST day). */
 export function istDate(value) {
   if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)) value = `${value}T12:00:00+05:30`;

@@ -72,12 +72,26 @@ export function candleChart(el) {
     return out;
   }
 
+  /** A level's LTP line at the current timeframe: the last price of each bar's span. */
+  function levelData(points) {
+    const out = new Map();
+    for (const t of [...points.keys()].sort((a, b) => a - b)) out.set(bucket(t) + IST_SHIFT, points.get(t));
+    return [...out].map(([time, value]) => ({time, value}));
+  }
+
   function redraw() {
     const data = bars();
     series.setData(data);
     lastBar = data.length ? {...data[data.length - 1]} : null;
     barCount = data.length;
     drawMarkers();
+    // The levels' lines share the time scale: left at another timeframe's times they would put their
+    // minutes between the bars (a 15-minute chart spaced by the minute, its bars off screen).
+    for (const l of levels.values()) {
+      const line = levelData(l.points);
+      l.series.setData(line);
+      l.lastTime = line.length ? line[line.length - 1].time : undefined;
+    }
   }
 
   let drawn = 0;
@@ -143,7 +157,7 @@ export function candleChart(el) {
       put(m, known ? {...known, high: Math.max(known.high, price), low: Math.min(known.low, price), close: price}
         : {open: price, high: price, low: price, close: price, forming: true});
     },
-    setTimeframe(tf) { timeframe = tf; redraw(); },
+    setTimeframe(tf) { timeframe = tf; redraw(); chart.timeScale().fitContent(); },
     /** Markers: [{id, epoch, action: "entry"|"exit", side: "buy"|"sell", text}] (the trader's side of the fill). */
     setMarkers(list) { markers = list; drawMarkers(); },
     /** Stop / target / entry levels of the open positions, on the left scale (option prices, not the index). */
@@ -164,7 +178,7 @@ export function candleChart(el) {
               return {...r, priceRange: {minValue: Math.min(r.priceRange.minValue, ...box.prices),
                 maxValue: Math.max(r.priceRange.maxValue, ...box.prices)}};
             }});
-          entry = {series: s, lines: [], signature: "", box};
+          entry = {series: s, lines: [], signature: "", box, points: new Map()};  // minute -> LTP
           levels.set(l.key, entry);
         }
         const signature = JSON.stringify([l.stop, l.target, l.entry]);
@@ -181,6 +195,7 @@ export function candleChart(el) {
           entry.box.prices = [l.stop, l.target, l.entry].filter((v) => v != null).map(Number);
         }
         if (l.price != null && l.epoch != null) {
+          entry.points.set(l.epoch - (l.epoch % 60), Number(l.price));
           const t = bucket(l.epoch) + IST_SHIFT;
           const last = entry.lastTime;
           if (last === undefined || t >= last) {
@@ -195,7 +210,8 @@ export function candleChart(el) {
       const times = [...minutes.keys()];
       return {timeframe, candles: minutes.size, bars: barCount, lastCandle: times.length ? Math.max(...times) : null,
         lastBar: lastBar && {...lastBar, time: lastBar.time - IST_SHIFT},
-        markers: markers.map((m) => ({...m})), drawnMarkers: drawn, levels: [...levels.keys()]};
+        markers: markers.map((m) => ({...m})), drawnMarkers: drawn, levels: [...levels.keys()],
+        levelTimes: Object.fromEntries([...levels].map(([key, l]) => [key, l.series.data().map((d) => d.time - IST_SHIFT)]))};
     },
   };
   return api;

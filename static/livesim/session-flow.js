@@ -81,8 +81,8 @@ export async function resolve(ids, history, fetchDiagnostics) {
   return ids.map((id) => ({id, execution: history[id] || null}));
 }
 
-/** Fill the dialog's step list and graph for ``steps`` on ``graph`` ({nodes, edges}). */
-export async function render({steps, graph, list, graphBox}) {
+/** Fill the dialog's step list and graph for ``steps`` on ``graph`` ({nodes, edges}); ``time`` formats a step's time. */
+export async function render({steps, graph, list, graphBox, time = istTime}) {
   list.replaceChildren();
   steps.forEach(({id, execution}, i) => {
     const li = el("li", {"data-execution-id": id, class: execution ? "flow-step" : "flow-step missing"});
@@ -91,7 +91,7 @@ export async function render({steps, graph, list, graphBox}) {
     } else {
       const head = el("div", {class: "flow-step-head"});
       head.append(el("span", {class: "flow-step-num"}, String(i + 1)), el("strong", {}, execution.node_name || execution.node_id),
-        el("span", {class: "badge"}, execution.node_type || ""), el("span", {class: "muted"}, istTime(execution.timestamp)),
+        el("span", {class: "badge"}, execution.node_type || ""), el("span", {class: "muted"}, time(execution.timestamp)),
         el("span", {class: "muted"}, execution.event_type || ""));
       li.append(head);
       const detail = stepDetail(execution);

@@ -6,7 +6,7 @@ import {stepDetail} from "/static/livesim/session-flow.js";
 
 export const CAP = 300;
 
-export function nodeLog({table, nodeSelect, typeSelect, orderSelect, countLine, graph}) {
+export function nodeLog({table, nodeSelect, typeSelect, orderSelect, countLine, graph, time = istTime}) {
   let events = [];
   const nodes = new Map((graph.nodes || []).map((n) => [n.id, n.name || n.id]));
   const types = new Set();
@@ -35,7 +35,7 @@ export function nodeLog({table, nodeSelect, typeSelect, orderSelect, countLine, 
     body.replaceChildren(...shown.map((ex) => {
       const tr = document.createElement("tr");
       tr.dataset.executionId = ex.execution_id;
-      for (const text of [istTime(ex.timestamp), ex.node_name || ex.node_id, ex.node_type || "", ex.event_type || "", stepDetail(ex)]) {
+      for (const text of [time(ex.timestamp), ex.node_name || ex.node_id, ex.node_type || "", ex.event_type || "", stepDetail(ex)]) {
         const td = document.createElement("td");
         td.textContent = text;
         tr.append(td);

@@ -62,8 +62,8 @@ export function closedPositions(positions, trades) {
 }
 
 /** Rebuild the positions table: the open and partly closed positions ({key: position}), then the closed
- *  ones (from ``trades``). */
-export function renderPositions(table, empty, positions, trades = {}) {
+ *  ones (from ``trades``); ``time`` formats the entry time in the Flow buttons' names. */
+export function renderPositions(table, empty, positions, trades = {}, time = istTime) {
   const rows = [...Object.values(positions), ...closedPositions(positions, trades)]
     .sort((a, b) => (a.status === "CLOSED") - (b.status === "CLOSED") || a.entry_time.localeCompare(b.entry_time));
   table.tBodies[0].replaceChildren(...rows.map((p) => {
@@ -82,7 +82,9 @@ export function renderPositions(table, empty, positions, trades = {}) {
     cell(tr, rupees(p.realized_pnl), {num: true, pnl: p.realized_pnl, name: "realized_pnl"});
     cell(tr, rupees(p.unrealized_pnl), {num: true, pnl: p.unrealized_pnl, name: "unrealized_pnl"});
     cell(tr, rupees(p.charges), {num: true});
-    flowButton(tr, key, p.status === "CLOSED" ? "closed" : "position", `${p.symbol} ${p.side}`);
+    // Re-entries (and a later day) can trade the same strike again: the entry time tells their buttons apart.
+    flowButton(tr, key, p.status === "CLOSED" ? "closed" : "position",
+      `${p.symbol} ${p.side} re-entry ${p.re_entry_num} entered ${time(p.entry_time)}`);
     return tr;
   }));
   empty.hidden = rows.length > 0;
@@ -101,15 +103,16 @@ export function tickPositions(table, positions) {
   }
 }
 
-/** Rebuild the trades table from {trade_id: trade}, in closing order. */
-export function renderTrades(table, empty, trades) {
+/** Rebuild the trades table from {trade_id: trade}, in closing order; ``time`` formats the exit time
+ *  (istTime, or istDateTime for a session of several days). */
+export function renderTrades(table, empty, trades, time = istTime) {
   const rows = Object.values(trades).sort((a, b) => a.exit_time.localeCompare(b.exit_time)
     || a.trade_id.localeCompare(b.trade_id));
   table.tBodies[0].replaceChildren(...rows.map((t) => {
     const tr = document.createElement("tr");
     tr.dataset.tradeId = t.trade_id;
     tr.dataset.netPnl = t.net_pnl;
-    cell(tr, istTime(t.exit_time));
+    cell(tr, time(t.exit_time));
     cell(tr, t.symbol);
     cell(tr, t.side.toUpperCase());
     cell(tr, count(t.quantity), {num: true});
@@ -121,7 +124,7 @@ export function renderTrades(table, empty, trades) {
     const minutes = t.duration_minutes ?? (Date.parse(t.exit_time) - Date.parse(t.entry_time)) / 60000;
     cell(tr, duration(minutes), {num: true});
     cell(tr, t.exit_reason || "—");
-    flowButton(tr, t.trade_id, "trade", `${t.symbol} ${t.side} closed ${istTime(t.exit_time)}`);
+    flowButton(tr, t.trade_id, "trade", `${t.symbol} ${t.side} closed ${time(t.exit_time)}`);
     return tr;
   }));
   empty.hidden = rows.length > 0;

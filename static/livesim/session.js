@@ -4,7 +4,7 @@
 // change figures and cells, never whole tables.
 import {follow} from "/static/livesim/stream-client.js";
 import {api, apiError, connectionBanner} from "/static/livesim/fetch.js";
-import {count, istTime, pnlClass, rupees} from "/static/livesim/format.js";
+import {count, istDateTime, istTime, pnlClass, rupees} from "/static/livesim/format.js";
 import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
 import {flowIds, render as renderFlow, resolve} from "/static/livesim/session-flow.js";
 import {nodeLog} from "/static/livesim/session-log.js";
@@ -15,10 +15,14 @@ const initial = JSON.parse($("session-state").textContent);
 const page = JSON.parse($("session-page").textContent);
 const sessionId = page.session_id;
 const ENDED = new Set(["completed", "stopped", "failed", "interrupted"]);
+const ENDED_EARLY = new Set(["stopped", "failed", "interrupted"]);
+// A session of several trading days says which day each time is on ("30 Oct 2024 14:13:09 IST").
+const when = initial.start_date === initial.end_date ? istTime : istDateTime;
 
 // What the page shows; `session` is the stream client's state of this session once it has one.
 const view = {
   status: initial.status,
+  reason: initial.status_reason,
   speed: initial.speed_multiplier,
   progress: initial.progress,
   pnl: initial.data.gps_data.pnl,
@@ -29,13 +33,14 @@ const view = {
   history: {},
   disconnects: 0,
   historyLoaded: 0,
+  refreshed: 0,
   events: {initial: 0, node: 0, position: 0, trade: 0, candle: 0, tick: 0},
 };
 
 const candles = candleChart($("candle-chart"));
 const pnl = pnlChart($("pnl-chart"));
 const log = nodeLog({table: $("log-table"), nodeSelect: $("log-node"), typeSelect: $("log-type"),
-  orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph});
+  orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph, time: when});
 
 // ---------------------------------------------------------------- figures, tables, markers
 
@@ -43,6 +48,11 @@ function renderHead() {
   const status = $("session-status");
   status.textContent = view.status;
   status.dataset.status = view.status;
+  // Why a session ended early (failed, interrupted, stopped): the server's words, as text. A completed
+  // one has a reason too ("replayed every tick"), which says nothing the status does not.
+  $("session-reason").textContent = view.reason || "";
+  $("session-reason").hidden = !(view.reason && ENDED_EARLY.has(view.status));
+  $("session-reason").dataset.status = view.status;
   $("session-speed").textContent = view.speed === "max" ? "max" : `${view.speed}x`;
   if (view.progress) {
     $("session-progress").value = view.progress.progress_percentage;
@@ -50,7 +60,7 @@ function renderHead() {
     $("session-progress-text").textContent =
       `${count(view.progress.ticks_processed)} / ${count(view.progress.total_ticks)} ticks (${view.progress.progress_percentage}%)`;
   }
-  $("session-clock").textContent = view.exchangeTime ? istTime(view.exchangeTime) : "—";
+  $("session-clock").textContent = view.exchangeTime ? when(view.exchangeTime) : "—";
   const figures = {
     net: view.pnl?.total_pnl ?? view.summary?.net_pnl, realized: view.pnl?.realized_pnl ?? view.summary?.net_pnl,
     unrealized: view.pnl?.unrealized_pnl ?? "0", charges: view.summary?.charges,
@@ -110,7 +120,7 @@ function renderMarkers() {
     const li = document.createElement("li");
     li.dataset.markerId = m.id;
     li.dataset.epoch = String(m.epoch);
-    li.textContent = `${istTime(m.epoch)}: ${m.action === "entry" ? "Entry" : "Exit"} ${m.text}`;
+    li.textContent = `${when(m.epoch)}: ${m.action === "entry" ? "Entry" : "Exit"} ${m.text}`;
     return li;
   }));
 }
@@ -134,8 +144,8 @@ function renderTables() {  // at most once a frame, however fast position and tr
   tablesPending = true;
   requestAnimationFrame(() => {
     tablesPending = false;
-    renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades);
-    renderTrades($("trades-table"), $("trades-empty"), view.trades);
+    renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades, when);
+    renderTrades($("trades-table"), $("trades-empty"), view.trades, when);
     renderMarkers();
     candles.setLevels(levelsOf());
   });
@@ -169,6 +179,34 @@ async function loadHistory() {
   }
   if (e.status === "fulfilled") pnl.setPoints(e.value.samples.map((x) => ({epoch: timeOf(x), value: x.net_pnl})));
   view.historyLoaded += 1;
+  renderHeadSoon();  // the clock may have moved to the candles' up_to
+}
+
+/** The server's figures once a session holds still (paused or ended). Ticks go out at most 4 a second, so
+ *  the last one can be up to 250 ms of wall time behind the tick the session paused or ended at (at max
+ *  speed, behind the whole end-of-day square-off): its P&L, clock and LTPs would stay stale. The REST
+ *  session answer has the exact ones; taken unless the stream has already brought something newer. */
+async function refresh() {
+  let rest;
+  try {
+    rest = await getJSON(`/api/live-trading/session/${sessionId}`);
+  } catch {
+    return;  // offline: the reconnection's initial_state or the next tick brings them
+  }
+  const ticks = (p) => (p ? p.ticks_processed : -1);
+  if (ticks(rest.progress) < ticks(view.progress)) return;
+  view.progress = rest.progress;
+  view.pnl = rest.data.gps_data.pnl || view.pnl;
+  view.summary = rest.data.summary || view.summary;
+  view.reason = rest.status_reason || view.reason;
+  if (rest.data.timestamp) view.exchangeTime = epoch(rest.data.timestamp);
+  for (const p of rest.data.gps_data.positions) {
+    const mine = view.positions[positionKey(p)];
+    if (mine) Object.assign(mine, {current_price: p.current_price, unrealized_pnl: p.unrealized_pnl});
+  }
+  tickPositions($("positions-table"), view.positions);
+  view.refreshed += 1;
+  renderHeadSoon();
 }
 
 // ---------------------------------------------------------------- the stream
@@ -224,13 +262,25 @@ function onChange(id, session, kind, data) {
       break;
     case "session_status":
       adopt(session);
-      if (data.speed_multiplier !== undefined) view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
+      if (data.reason) view.reason = data.reason;
+      if (data.speed_multiplier !== undefined) {
+        // Set here, in another tab or through the API: the picker shows the speed the session runs at.
+        view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
+        showSpeed();
+      }
+      if (session.status !== "running") {
+        refresh();
+        // The forming candle grew from the ticks the page got (4 a second at most): its open and close
+        // are those ticks', not the minute's. Held still, the chart takes the server's.
+        if (!ENDED.has(session.status)) loadHistory();
+      }
       break;
     case "session_complete":
       adopt(session);
       log.reset(session.eventsHistory);
       renderTables();
       loadHistory();
+      refresh();
       break;
   }
   renderHeadSoon();
@@ -291,10 +341,14 @@ if (controls) {
     if (button) control(button.dataset.action);
   });
   controls.addEventListener("submit", (event) => event.preventDefault());
-  if (typeof view.speed === "number" || view.speed === "max") {
-    const option = [...$("speed-select").options].find((o) => o.value === String(view.speed));
-    if (option) option.selected = true;
-  }
+  showSpeed();
+}
+
+/** Put the session's speed in the speed picker (a preset; another speed set through the API leaves it). */
+function showSpeed() {
+  const select = $("speed-select");
+  const option = select && [...select.options].find((o) => o.value === String(view.speed));
+  if (option) option.selected = true;
 }
 
 // ---------------------------------------------------------------- timeframe, flow dialog
@@ -310,14 +364,14 @@ async function openFlow(kind, key) {
   const ids = flowIds(item);
   $("flow-title").textContent = `Flow: ${item.side.toUpperCase()} ${item.symbol}`;
   $("flow-summary").textContent = kind !== "position"
-    ? `Entered ${istTime(item.entry_time)} @ ${item.entry_price}, exited ${istTime(item.exit_time)} @ ${item.exit_price} (${item.exit_reason || "exit"}); ${ids.length} steps.`
-    : `Entered ${istTime(item.entry_time)} @ ${item.entry_price}, ${item.status}; ${ids.length} steps.`;
+    ? `Entered ${when(item.entry_time)} @ ${item.entry_price}, exited ${when(item.exit_time)} @ ${item.exit_price} (${item.exit_reason || "exit"}); ${ids.length} steps.`
+    : `Entered ${when(item.entry_time)} @ ${item.entry_price}, ${item.status}; ${ids.length} steps.`;
   dialog.dataset.flowIds = ids.join(" ");
   dialog.dataset.ready = "false";
   if (!dialog.open) dialog.showModal();
   const steps = await resolve(ids, view.history, async () =>
     (await getJSON(`/api/session/${sessionId}/diagnostics`)).events_history);
-  await renderFlow({steps, graph: page.graph, list: $("flow-steps"), graphBox: $("flow-graph")});
+  await renderFlow({steps, graph: page.graph, list: $("flow-steps"), graphBox: $("flow-graph"), time: when});
   dialog.dataset.ready = "true";
 }
 

@@ -6,12 +6,15 @@ database."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 import pytest
 
 from sessions_app.models import PositionChange, SimulationSession
+from tests.pages.cards import inr
 from tests.pages.conftest import PASSWORDS, SCREENSHOTS, screenshots
-from tests.stream.conftest import bearer, start_session, stop_sessions
+from tests.stream.conftest import bearer, setup_for, start_session, stop_sessions
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -127,7 +130,7 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
                    lambda: expected_markers(session_id), "markers = position events")
         chart = page.evaluate("window.sessionPage.chart()")
         assert chart["candles"] > 0
-        exchange_time = int(__import__("datetime").datetime.fromisoformat(state["data"]["timestamp"]).timestamp())
+        exchange_time = int(datetime.fromisoformat(state["data"]["timestamp"]).timestamp())
         # The last candle opened at or before the session's exchange time (it may still be forming), and
         # the page's own exchange time is the server's.
         assert chart["lastCandle"] <= exchange_time
@@ -303,5 +306,124 @@ def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_ser
         viewer = open_page(dave, f"/sessions/{session_id}")
         assert viewer.get_by_role("heading", name="NIFTY short straddle").is_visible()
         assert viewer.get_by_role("button", name="Stop").count() == 0
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_a_session_that_ends_between_two_ticks_shows_the_servers_final_figures(open_page, pages_server, alice):
+    """Ticks reach the page at most 4 a second: at max speed the end-of-day square-off (and a second day)
+    come after the last tick the page gets, so its figures must come from the server once the session ends."""
+    session_id = start_session(pages_server, alice, speed=1)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "window.sessionPage.view.events.initial >= 1")
+        r = httpx.post(pages_server.url(f"/api/v2/live/speed/{session_id}"), json={"speed_multiplier": "max"},
+                       headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_status(pages_server, alice, session_id, ENDED, timeout=180)
+        wait_js(page, "['completed','stopped'].includes(document.getElementById('session-status').textContent)")
+        state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
+        pnl = state["data"]["gps_data"]["pnl"]
+        expected = {"net": inr(pnl["total_pnl"]), "realized": inr(pnl["realized_pnl"]),
+                    "unrealized": inr(pnl["unrealized_pnl"]),
+                    "clock": f'{state["data"]["timestamp"][11:19]} IST'}  # "2024-10-29T15:29:59+05:30"
+        figures = """(() => ({net: document.querySelector('[data-figure="net"]').textContent,
+            realized: document.querySelector('[data-figure="realized"]').textContent,
+            unrealized: document.querySelector('[data-figure="unrealized"]').textContent,
+            clock: document.getElementById('session-clock').textContent}))()"""
+        wait_equal(lambda: page.evaluate(figures), lambda: expected, "final figures = the server's")
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_the_position_levels_follow_a_timeframe_switch(open_page, pages_server, alice):
+    """The open positions' LTP lines share the candles' time scale: on a 15-minute chart their points are on
+    15-minute bars too, or their minutes would space the bars (and push them off screen)."""
+    session_id = start_session(pages_server, alice, speed=120)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        # The straddle's legs are open from 09:20; a few minutes of their LTPs on the 1-minute chart.
+        wait_js(page, """(() => { const c = window.sessionPage.chart();
+            return c.levels.length >= 2 && Object.values(c.levelTimes).every((t) => t.length >= 4); })()""", timeout=90)
+        page.get_by_label("Timeframe").select_option("15m")
+        ist = 19800  # a bar opens when its IST time is a multiple of 15 minutes
+        times = page.evaluate("window.sessionPage.chart().levelTimes")
+        assert times and all((t + ist) % 900 == 0 for line in times.values() for t in line), times
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_a_session_of_two_days_says_which_day_each_time_is_on(open_page, pages_server, alice):
+    """Two days' trades sorted by exit time read "15:00:00, 09:21:08" without their day: each time says it."""
+    strategy, broker = setup_for(alice)
+    r = httpx.post(pages_server.url("/api/v2/live/start"), headers=bearer(alice), timeout=30, json={
+        "strategy_id": str(strategy.id), "broker_connection_id": str(broker.id), "date": "2024-10-29",
+        "to": "2024-10-30", "speed_multiplier": "max"})
+    assert r.status_code == 201, r.text
+    session_id = r.json()["session_id"]
+    try:
+        wait_status(pages_server, alice, session_id, ENDED, timeout=180)
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "window.sessionPage.view.events.initial >= 1")
+        trades = sorted(all_trades(pages_server, alice, session_id), key=lambda t: (t["exit_time"], t["trade_id"]))
+        assert {t["exit_time"][:10] for t in trades} == {"2024-10-29", "2024-10-30"}
+
+        def shown(iso):  # "2024-10-30T14:13:09+05:30" (exchange time) -> "30 Oct 2024 14:13:09 IST"
+            return datetime.fromisoformat(iso).strftime("%d %b %Y %H:%M:%S IST")
+
+        cells = page.locator("#trades-table tbody tr td:first-child").all_text_contents()
+        assert cells == [shown(t["exit_time"]) for t in trades]
+        state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")
+        assert page.locator("#session-clock").text_content() == shown(state["data"]["timestamp"])
+        assert page.locator("#session-reason").is_hidden()  # "replayed every tick" says nothing more than "completed"
+        # Day two re-enters a strike it traded before: each position's Flow button still has its own name.
+        names = page.locator("#positions-table button").evaluate_all("bs => bs.map((b) => b.getAttribute('aria-label'))")
+        assert len(names) == len(set(names)) == len({(t["position_id"], t["re_entry_num"]) for t in trades})
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_a_failed_session_says_why(open_page, pages_server, alice):
+    """A session that never ran (its start failed) is reviewed from the database: the page says why."""
+    strategy, _ = setup_for(alice)
+    reason = "could not start: RuntimeError: <b>no market data</b> for NIFTY on 2024-10-29"
+    session = SimulationSession.objects.create(
+        owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=strategy.version,
+        graph=strategy.graph, start_date="2024-10-29", end_date="2024-10-29", underlying="NIFTY",
+        status="failed", status_reason=reason, total_ticks=22500)
+    page = open_page(alice, f"/sessions/{session.id}")
+    wait_js(page, "window.sessionPage.view.events.initial >= 1")
+    assert page.get_by_text(reason, exact=True).is_visible()  # as text: the <b> is not markup
+    assert page.locator("#session-reason b").count() == 0
+
+
+def test_the_speed_picker_follows_a_speed_set_elsewhere(open_page, pages_server, alice):
+    """A speed set in another tab or through the API: the header and the picker both show it."""
+    session_id = start_session(pages_server, alice, speed=1)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "window.sessionPage.view.events.initial >= 1")
+        assert page.get_by_label("Speed").input_value() == "1"
+        r = httpx.post(pages_server.url(f"/api/v2/live/speed/{session_id}"), json={"speed_multiplier": 300},
+                       headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_js(page, "document.getElementById('session-speed').textContent === '300x'")
+        assert page.get_by_label("Speed").input_value() == "300"
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_a_paused_sessions_forming_candle_is_the_servers(open_page, pages_server, alice):
+    """The forming candle grows from the ticks the page gets; once paused, it is the server's candle."""
+    session_id = start_session(pages_server, alice, speed=60)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "window.sessionPage.chart().candles >= 3", timeout=60)
+        r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
+        last = rest(pages_server, alice, f"/api/sessions/{session_id}/candles?timeframe=1m")["candles"][-1]
+        wait_equal(lambda: page.evaluate("window.sessionPage.chart().lastBar"),
+                   lambda: {k: last[k] for k in ("time", "open", "high", "low", "close")}, "the last candle")
     finally:
         stop_sessions(pages_server, alice)
