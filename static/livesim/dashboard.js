@@ -10,6 +10,7 @@
 import {follow} from "./stream-client.js";
 import {count, istDate, istTime, pnlClass, rupees} from "./format.js";
 import {api, apiError, connectionBanner, loggedOut} from "./fetch.js";
+import {chargesPaid} from "./figures.js";
 
 const boot = JSON.parse(document.getElementById("dashboard-data").textContent);
 const userId = boot.user_id;
@@ -43,19 +44,6 @@ function fromStream(s, previous) {
 
 const ticks = (model) => model.progress?.ticks_processed ?? -1;
 const positionKey = (p) => `${p.position_id}#${p.re_entry_num}`;
-
-/** Integer paise of a decimal rupee string ("-27.64" -> -2764), exact: no float on the way. */
-function paise(value) {
-  const m = /^(-?)(\d*)(?:\.(\d{0,2}))?/.exec(String(value ?? "0"));
-  const n = Number(m[2] || "0") * 100 + Number(((m[3] || "") + "00").slice(0, 2));
-  return m[1] ? -n : n;
-}
-
-/** A decimal rupee string from integer paise (the inverse of ``paise``). */
-function fromPaise(n) {
-  const abs = Math.abs(n);
-  return `${n < 0 ? "-" : ""}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
-}
 
 function speedText(speed) {
   return speed === "max" || Number(speed) === 0 ? "max" : `${Number(speed)}×`;
@@ -166,9 +154,7 @@ function render(entry, model) {
   setMoney(fields.realized, pnl.realized_pnl ?? "0");
   setMoney(fields.unrealized, pnl.unrealized_pnl ?? "0");
   const summary = model.summary || {};
-  // Charges paid: the closed trades' and the open positions' entry charges (integer paise, exact).
-  const charges = model.positions.reduce((sum, pos) => sum + paise(pos.charges), paise(summary.charges));
-  setMoney(fields.charges, fromPaise(charges), {colour: false});
+  setMoney(fields.charges, chargesPaid(summary, model.positions), {colour: false});
   setText(fields.trades, count(summary.total_trades ?? 0));
   setText(fields["win-rate"], `${summary.win_rate ?? "0.00"}%`);
   renderPositions(entry, model.positions);

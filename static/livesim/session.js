@@ -4,6 +4,7 @@
 // change figures and cells, never whole tables.
 import {follow} from "/static/livesim/stream-client.js";
 import {api, apiError, connectionBanner} from "/static/livesim/fetch.js";
+import {chargesPaid} from "/static/livesim/figures.js";
 import {count, istDateTime, istTime, pnlClass, rupees} from "/static/livesim/format.js";
 import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
 import {flowIds, render as renderFlow, resolve} from "/static/livesim/session-flow.js";
@@ -63,7 +64,7 @@ function renderHead() {
   $("session-clock").textContent = view.exchangeTime ? when(view.exchangeTime) : "—";
   const figures = {
     net: view.pnl?.total_pnl ?? view.summary?.net_pnl, realized: view.pnl?.realized_pnl ?? view.summary?.net_pnl,
-    unrealized: view.pnl?.unrealized_pnl ?? "0", charges: view.summary?.charges,
+    unrealized: view.pnl?.unrealized_pnl ?? "0", charges: chargesPaid(view.summary, Object.values(view.positions)),
   };
   for (const [name, value] of Object.entries(figures)) {
     const dd = document.querySelector(`[data-figure="${name}"]`);

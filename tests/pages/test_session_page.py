@@ -7,12 +7,13 @@ database."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import httpx
 import pytest
 
 from sessions_app.models import PositionChange, SimulationSession
-from tests.pages.cards import inr
+from tests.pages.cards import inr, shown
 from tests.pages.conftest import PASSWORDS, SCREENSHOTS, screenshots
 from tests.stream.conftest import bearer, setup_for, start_session, stop_sessions
 from tests.waiting import wait_for
@@ -425,5 +426,26 @@ def test_a_paused_sessions_forming_candle_is_the_servers(open_page, pages_server
         last = rest(pages_server, alice, f"/api/sessions/{session_id}/candles?timeframe=1m")["candles"][-1]
         wait_equal(lambda: page.evaluate("window.sessionPage.chart().lastBar"),
                    lambda: {k: last[k] for k in ("time", "open", "high", "low", "close")}, "the last candle")
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_the_session_page_and_its_dashboard_card_show_the_same_charges(open_page, pages_server, alice):
+    """Charges paid (closed trades' plus the open positions' entry charges) are one figure on both pages."""
+    session_id = start_session(pages_server, alice, speed=60)
+    try:
+        page = open_page(alice, f"/sessions/{session_id}")
+        wait_js(page, "Object.keys(window.sessionPage.view.positions).length >= 1", timeout=90)
+        r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
+        state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")["data"]
+        open_positions = [p for p in state["gps_data"]["positions"] if p["status"] != "CLOSED"]
+        assert open_positions, "the session was paused with a position open"
+        paid = Decimal(state["summary"]["charges"]) + sum(Decimal(p["charges"]) for p in open_positions)
+        assert paid > 0
+        wait_equal(lambda: page.locator('[data-figure="charges"]').inner_text(), lambda: inr(paid), "charges")
+        card = open_page(alice, "/")
+        wait_equal(lambda: shown(card, session_id, ["charges"]), lambda: {"charges": inr(paid)}, "the card's charges")
     finally:
         stop_sessions(pages_server, alice)
