@@ -414,15 +414,22 @@ def test_the_speed_picker_follows_a_speed_set_elsewhere(open_page, pages_server,
         stop_sessions(pages_server, alice)
 
 
+def paused_once(open_page, server, user, ready: str) -> tuple[str, object]:
+    """Start a session at 60x, open its page, and pause it (through the API) once ``ready`` holds in the
+    page; return the session id and the page, which shows it paused."""
+    session_id = start_session(server, user, speed=60)
+    page = open_page(user, f"/sessions/{session_id}")
+    wait_js(page, ready, timeout=90)
+    r = httpx.post(server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(user), timeout=30)
+    assert r.status_code == 200, r.text
+    wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
+    return session_id, page
+
+
 def test_a_paused_sessions_forming_candle_is_the_servers(open_page, pages_server, alice):
     """The forming candle grows from the ticks the page gets; once paused, it is the server's candle."""
-    session_id = start_session(pages_server, alice, speed=60)
     try:
-        page = open_page(alice, f"/sessions/{session_id}")
-        wait_js(page, "window.sessionPage.chart().candles >= 3", timeout=60)
-        r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
-        assert r.status_code == 200, r.text
-        wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
+        session_id, page = paused_once(open_page, pages_server, alice, "window.sessionPage.chart().candles >= 3")
         last = rest(pages_server, alice, f"/api/sessions/{session_id}/candles?timeframe=1m")["candles"][-1]
         wait_equal(lambda: page.evaluate("window.sessionPage.chart().lastBar"),
                    lambda: {k: last[k] for k in ("time", "open", "high", "low", "close")}, "the last candle")
@@ -432,13 +439,9 @@ def test_a_paused_sessions_forming_candle_is_the_servers(open_page, pages_server
 
 def test_the_session_page_and_its_dashboard_card_show_the_same_charges(open_page, pages_server, alice):
     """Charges paid (closed trades' plus the open positions' entry charges) are one figure on both pages."""
-    session_id = start_session(pages_server, alice, speed=60)
     try:
-        page = open_page(alice, f"/sessions/{session_id}")
-        wait_js(page, "Object.keys(window.sessionPage.view.positions).length >= 1", timeout=90)
-        r = httpx.post(pages_server.url(f"/api/v2/live/pause/{session_id}"), headers=bearer(alice), timeout=30)
-        assert r.status_code == 200, r.text
-        wait_js(page, "document.getElementById('session-status').textContent === 'paused'")
+        session_id, page = paused_once(open_page, pages_server, alice,
+                                       "Object.keys(window.sessionPage.view.positions).length >= 1")
         state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")["data"]
         open_positions = [p for p in state["gps_data"]["positions"] if p["status"] != "CLOSED"]
         assert open_positions, "the session was paused with a position open"
