@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stream.conftest import Server, test_database_url
+from tests.stream.conftest import Server, database_url_of_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,7 +38,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def pages_server(django_db_setup, django_db_blocker):
     """The product served by daphne on the test database, for one module."""
     with django_db_blocker.unblock():
-        url = test_database_url()
+        url = database_url_of_tests()
     server = Server(url)
     yield server
     server.stop()

@@ -44,7 +44,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_database_url() -> str:
+def database_url_of_tests() -> str:
     """The test database, for another process: the embedded server's socket directory is the host."""
     params = connection.get_connection_params()
     name = connection.settings_dict["NAME"]
@@ -122,7 +122,7 @@ def server_factory(django_db_setup, django_db_blocker):
     """Start servers on the test database; each is stopped when the module ends."""
     servers = []
     with django_db_blocker.unblock():
-        url = test_database_url()
+        url = database_url_of_tests()
 
     def start(*, serve: bool = False, **env) -> Server:
         s = Server(url, serve=serve, **env)

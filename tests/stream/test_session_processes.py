@@ -14,10 +14,10 @@ from sessions_app.models import SimulationSession
 from tests.stream.conftest import (
     ROOT,
     bearer,
+    database_url_of_tests,
     redis_server_binary,
     start_session,
     stop_sessions,
-    test_database_url,
 )
 from tests.waiting import wait_for
 
@@ -124,7 +124,7 @@ def test_a_second_server_on_a_port_in_use_refuses_before_touching_the_first_ones
 
     second = subprocess.run(
         [sys.executable, "manage.py", "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(server.port)],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": test_database_url(), "DEBUG": "false"},
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url_of_tests(), "DEBUG": "false"},
         capture_output=True, text=True, timeout=120,
     )
 
