@@ -21,7 +21,6 @@ import os
 import platform
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,38 +28,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 from benchdoc import write_section  # noqa: E402
+from benchpages import BENCH_DB, CHROMIUM, DAY, PASSWORD, USERNAME, bench_user, launch_chromium  # noqa: E402
 from benchserver import daphne  # noqa: E402
 
-BENCH_DB = "livesim_bench_pages"
-DAY = date(2024, 10, 29)
-USERNAME, PASSWORD = "bench-pages", "bench-pages-password-1"
 COMMAND = ".venv/bin/python bench/bench_pages_dashboard.py --write-doc"
-CHROMIUM = "/usr/bin/chromium"
 TARGET = 0.25  # of one core
-
-
-def bench_user():
-    """The benchmark's user with a known password, the example straddle and a paper connection."""
-    from decimal import Decimal
-
-    from rest_framework.authtoken.models import Token
-
-    from accounts.models import User
-    from live_trading.demo import example_graphs
-    from live_trading.models import BrokerConnection
-    from sessions_app.models import SimulationSession
-    from strategies.models import Strategy
-
-    user, _ = User.objects.get_or_create(username=USERNAME)
-    user.set_password(PASSWORD)
-    user.save()
-    SimulationSession.objects.filter(owner=user).delete()  # earlier runs' sessions
-    name, _, graph = next(e for e in example_graphs() if "straddle" in e[0].lower())
-    strategy, _ = Strategy.objects.get_or_create(owner=user, name=name, defaults={"graph": graph})
-    broker, _ = BrokerConnection.objects.get_or_create(
-        owner=user, account_id="BENCH-PAGES", defaults={"starting_capital": Decimal("1000000.00")})
-    token, _ = Token.objects.get_or_create(user=user)
-    return user, strategy, broker, token.key
 
 
 def metrics(cdp) -> dict:
@@ -82,8 +54,7 @@ def measure(base: str, n_sessions: int, seconds: float) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{base}/login/")
         page.get_by_label("Username").fill(USERNAME)

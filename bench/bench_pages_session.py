@@ -20,13 +20,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import signal
-import socket
-import subprocess
 import sys
 import time
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -39,13 +34,11 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 # ordinary synchronous ones.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from benchdoc import write_section  # noqa: E402
+from benchpages import BENCH_DB, DAY, PASSWORD, USERNAME, bench_user, launch_chromium  # noqa: E402
+from benchserver import daphne  # noqa: E402
 
-BENCH_DB = "livesim_bench_pages"
-DAY = date(2024, 10, 29)
-USERNAME, PASSWORD = "bench-pages", "bench-pages-password-1"
 COMMAND = ".venv/bin/python bench/bench_pages_session.py --write-doc"
 TARGET_TASK_MS, TARGET_HEAP_MB = 100, 50
-CHROMIUM = "/usr/bin/chromium"
 
 LONGTASKS = """
 window.__longtasks = [];
@@ -58,30 +51,6 @@ new PerformanceObserver((list) => {
 def task(ms: float) -> str:
     """A long task's duration as printed; the browser reports only tasks over 50 ms."""
     return f"{ms:.0f} ms" if ms else "none over 50 ms"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def bench_user():
-    from rest_framework.authtoken.models import Token
-
-    from accounts.models import User
-    from live_trading.demo import example_graphs
-    from live_trading.models import BrokerConnection
-    from strategies.models import Strategy
-
-    user, _ = User.objects.get_or_create(username=USERNAME)
-    user.set_password(PASSWORD)
-    user.save()
-    name, _, graph = next(e for e in example_graphs() if "straddle" in e[0].lower())
-    strategy, _ = Strategy.objects.get_or_create(owner=user, name=name, defaults={"graph": graph})
-    broker, _ = BrokerConnection.objects.get_or_create(
-        owner=user, account_id="BENCH-pages", defaults={"starting_capital": Decimal("1000000.00")})
-    return user, strategy, broker, Token.objects.get_or_create(user=user)[0].key
 
 
 def wait_for(predicate, timeout=120.0, what="condition"):
@@ -183,30 +152,16 @@ def main():
     from live_trading.runner.build import shared_day
     shared_day("NIFTY", DAY)  # the synthetic day exists before the first run
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
-    server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     runs = []
-    try:
-        wait_for(lambda: _healthy(base), 30, "the server")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=["--no-sandbox", "--disable-gpu"])
-            for i in range(args.repeat):
-                run = one_run(browser, base, token, strategy, broker)
-                runs.append(run)
-                print(f"run {i + 1}: followed {run['followed_s']:.1f} s; longest task {task(run['longest_ms'])} "
-                      f"({run['long_tasks']} over 50 ms); heap {run['heap_mb']:.1f} MB; page = server: {run['equal']}; "
-                      f"console errors: {len(run['errors'])}")
-            browser.close()
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with daphne(database_url, DEBUG="false") as (_, base), sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        for i in range(args.repeat):
+            run = one_run(browser, base, token, strategy, broker)
+            runs.append(run)
+            print(f"run {i + 1}: followed {run['followed_s']:.1f} s; longest task {task(run['longest_ms'])} "
+                  f"({run['long_tasks']} over 50 ms); heap {run['heap_mb']:.1f} MB; page = server: {run['equal']}; "
+                  f"console errors: {len(run['errors'])}")
+        browser.close()
 
     worst_task = max(r["longest_ms"] for r in runs)
     worst_load = max(r["longest_load_ms"] for r in runs)
@@ -243,13 +198,6 @@ Machine: {platform.machine()}, 2 cores shared with other engineers' test runs (l
 | what | figure | target |
 | --- | --- | --- |
 {table}""")
-
-
-def _healthy(base):
-    try:
-        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 if __name__ == "__main__":
