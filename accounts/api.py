@@ -11,7 +11,7 @@ recorded who did it.
 from django.contrib.auth import authenticate
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, generics, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from config.api import (
     BAD_REQUEST_SCHEMA,
     DETAIL_SCHEMA,
     UNAUTHENTICATED,
+    Conflict,
     PlainFormsMixin,
     StrictSerializerMixin,
 )
@@ -90,6 +91,53 @@ class OwnedObjectsMixin:
         if obj.owner_id != self.request.user.pk:
             raise exceptions.PermissionDenied(f"Staff may read other users' {self.noun} but not change them.")
         return obj
+
+
+class OwnedObjectDetailView(OwnedObjectsMixin, generics.GenericAPIView):
+    """GET, PUT, PATCH and DELETE of one owned object, under the ownership rule, through the domain's actions.
+
+    Set ``model``, ``noun``, ``serializer_class`` (the answer), ``input_serializer_class`` (what PUT and PATCH
+    take; given ``context={"owner": user}``), and the actions as static methods: ``change(obj, **fields)``
+    returning the changed object, and ``remove(obj)``. ``conflicts`` are the domain's exceptions that answer
+    409 with their message (a stale version, an object in use).
+    """
+
+    input_serializer_class = None
+    conflicts: tuple[type[Exception], ...] = ()
+
+    @staticmethod
+    def change(obj, **fields):
+        raise NotImplementedError
+
+    @staticmethod
+    def remove(obj) -> None:
+        raise NotImplementedError
+
+    def get(self, request, id):
+        return Response(self.serializer_class(self.get_object()).data)
+
+    def put(self, request, id):
+        return self._change(request, partial=False)
+
+    def patch(self, request, id):
+        return self._change(request, partial=True)
+
+    def _change(self, request, partial):
+        obj = self.get_object_to_change()
+        data = self.input_serializer_class(obj, data=request.data, partial=partial, context={"owner": request.user})
+        data.is_valid(raise_exception=True)
+        try:
+            obj = self.change(obj, **data.validated_data)
+        except self.conflicts as e:
+            raise Conflict(str(e)) from e
+        return Response(self.serializer_class(obj).data)
+
+    def delete(self, request, id):
+        try:
+            self.remove(self.get_object_to_change())
+        except self.conflicts as e:
+            raise Conflict(str(e)) from e
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # -- tokens and /api/me ------------------------------------------------------------------------

@@ -22,17 +22,33 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def daphne(database_url: str, **env):
+def daphne(database_url: str, *, backlog: int | None = None, shared_port: int | None = None, **env):
     """Serve ``config.asgi:application`` on ``database_url`` with ``env`` added to the environment;
-    yield ``(process, base_url)`` once it answers."""
+    yield ``(process, base_url)`` once it answers. ``backlog``: its accept queue (default Twisted's 50);
+    ``shared_port``: it also listens there, with the other servers given the same port
+    (``live_trading.stream.front.shared_listener``, as ``make cluster`` runs its app processes)."""
     import httpx
 
     port = free_port()
     environment = {**os.environ, "LOG_LEVEL": "WARNING", "DATABASE_URL": database_url,
                    **{k: str(v) for k, v in env.items()}}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    listen = ["-b", "127.0.0.1", "-p", str(port)]
+    if backlog is not None:
+        listen = ["-e", f"tcp:port={port}:interface=127.0.0.1:backlog={backlog}"]
+    shared_fd = None
+    if shared_port is not None:
+        from live_trading.stream import front
+
+        shared_fd = front.shared_listener("127.0.0.1", shared_port, backlog or front.BACKLOG)
+        listen += ["--fd", str(shared_fd)]
+    try:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "daphne", *listen, "config.asgi:application"],
+            cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            pass_fds=() if shared_fd is None else (shared_fd,))
+    finally:
+        if shared_fd is not None:
+            os.close(shared_fd)  # the server's now
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

@@ -17,3 +17,8 @@ if "daphne.server" in sys.modules and settings.IMMEDIATE_WRITES:
     from config import immediate_writes
 
     immediate_writes.install()  # stream events reach clients a loop turn sooner (see the module)
+
+if "daphne.server" in sys.modules:
+    from live_trading.adoption import start_adopter
+
+    start_adopter()  # sessions whose owner process is gone are taken over here (docs/runner.md)

@@ -9,7 +9,7 @@ can be given bad input ends the same way, never in a traceback or a page of usag
   the refusal naming its option: ``CommandError: --date: no charge rates in force on ...``;
 * a file system error (``OSError``), naming the option whose path it concerns.
 
-The argument types (``iso_date``, ``non_negative_int``, ``underlying_name``, ``existing_dir``) check input
+The argument types (``iso_date``, ``non_negative_int``, ``plain_decimal``, ``vix_level``, ``underlying_name``, ``existing_dir``) check input
 at the edge, before anything runs.
 """
 
@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.ascii import is_ascii_number, parse_iso_date
+from config.ascii import is_ascii_number, is_plain_decimal, parse_iso_date
 from live_trading.refusals import Refused
 
 BAD_INPUT = 2
@@ -103,11 +104,16 @@ def os_error_message(exc: OSError, given: list[tuple[str, str]]) -> str:
 # -- argument types: each refuses with the reason, argparse adds the option ------------------------
 
 def iso_date(text: str):
-    """A day written ``YYYY-MM-DD`` in ASCII digits."""
+    """A day written ``YYYY-MM-DD`` in ASCII digits, not after the last day the market data models."""
+    from live_trading.marketdata.calendar import LAST_DAY  # numpy and the facts: only when used
+
     try:
-        return parse_iso_date(text)
+        day = parse_iso_date(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if day > LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{text!r} is after {LAST_DAY.isoformat()}, the last day the market data models")
+    return day
 
 
 def non_negative_int(text: str) -> int:
@@ -115,6 +121,39 @@ def non_negative_int(text: str) -> int:
     if not is_ascii_number(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
     return int(text)
+
+
+def whole_number(low: int, high: int, what: str = "a whole number"):
+    """An argument type: a whole number in ASCII digits from ``low`` to ``high`` (``--port``: 1 to 65535)."""
+
+    def parse(text: str) -> int:
+        if not is_ascii_number(text) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} from {low} to {high}")
+        return int(text)
+
+    parse.__name__ = what.replace(" ", "_")  # argparse names the type in some messages
+    return parse
+
+
+port_number = whole_number(1, 65535, "a port number")
+
+
+def plain_decimal(text: str) -> str:
+    """A decimal number in ASCII digits (``20``, ``0.03``, ``-1.5``), kept as text: the domain checks its
+    range and places and refuses naming the option."""
+    if not is_plain_decimal(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    return text
+
+
+def vix_level(text: str) -> float:
+    """A volatility in per cent a year (``14.5``, an India VIX figure) within the synthetic market's bounds."""
+    from live_trading.marketdata.daily_path import VIX_BOUNDS
+
+    low, high = VIX_BOUNDS
+    if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,4})?", text) is None or not low <= float(text) <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a volatility in per cent a year from {low:g} to {high:g}")
+    return float(text)
 
 
 def underlying_name(text: str) -> str:

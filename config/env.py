@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.ascii import is_ascii_number
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -43,10 +45,10 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     raw = environ.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+    text = raw.strip()
+    if not is_ascii_number(text.removeprefix("-")):  # int() also takes "５", "1_000" and "٣"
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer")
+    value = int(text)
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below the minimum {minimum}")
     if maximum is not None and value > maximum:

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import database_from_url, env_bool, env_int, env_list, env_redis_url, env_str, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -108,11 +110,15 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/lightweight-charts", NODE_MODULES / "lightweight-charts" / "dist"),
     ("vendor/elkjs", NODE_MODULES / "elkjs" / "lib"),
+    # The JSON editor's CodeMirror bundle, built by `make setup` (esbuild, see docs/pages.md).
+    ("vendor/codemirror", BASE_DIR / "var" / "build" / "vendor" / "codemirror"),
 ]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Served by the app itself (whitenoise, config/static.py), DEBUG or not, straight from the apps' and
 # STATICFILES_DIRS' folders: `make run` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
+# static/livesim/livesim.d.ts, TypeScript declarations, read as text (whitenoise's default for .ts is video/mp2t).
+WHITENOISE_MIMETYPES = {".ts": "text/plain; charset=utf-8"}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -166,6 +172,21 @@ SPECTACULAR_SETTINGS = {
 SIM_MAX_RUNNING_SESSIONS_PER_USER = env_int("SIM_MAX_RUNNING_SESSIONS_PER_USER", 10, minimum=1)
 SIM_MAX_SPEED = env_int("SIM_MAX_SPEED", 10000, minimum=1)
 SIM_MAX_DAYS_PER_SESSION = env_int("SIM_MAX_DAYS_PER_SESSION", 31, minimum=1)
+# `manage.py serve` (make run) resumes the interrupted sessions when it starts (docs/runner.md).
+SIM_RESUME_ON_START = env_bool("SIM_RESUME_ON_START", True)
+# Leases (docs/runner.md): the owner of a running session renews it at least every RENEW seconds (every
+# batch write renews it too); a lease unrenewed for LEASE seconds has expired, and GRACE seconds after
+# that another live process adopts the session (SIM_ADOPT) and fences the old owner out.
+SIM_LEASE_SECONDS = env_int("SIM_LEASE_SECONDS", 15, minimum=2)
+SIM_LEASE_RENEW_SECONDS = env_int("SIM_LEASE_RENEW_SECONDS", 2, minimum=1)
+SIM_LEASE_GRACE_SECONDS = env_int("SIM_LEASE_GRACE_SECONDS", 5, minimum=0)
+SIM_ADOPT = env_bool("SIM_ADOPT", True)
+# Tries of a batch write the database drops (docs/runner.md): each after the first borrows a connection from
+# the pool, waiting up to its timeout (10 s, DATABASES below) while the database is gone; after the last, the
+# session is interrupted with its rows kept.
+SIM_WRITE_ATTEMPTS = env_int("SIM_WRITE_ATTEMPTS", 10, minimum=1)
+if SIM_LEASE_RENEW_SECONDS * 2 > SIM_LEASE_SECONDS:
+    raise ImproperlyConfigured("SIM_LEASE_RENEW_SECONDS must be at most half of SIM_LEASE_SECONDS")
 
 # Control messages between server processes (live_trading.runner.control): in-process by default,
 # on Redis when several processes serve the same sessions.
@@ -173,7 +194,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "livesim")},
+            # The layer's receive blocks in Redis for up to 5 s (channels_redis' brpop_timeout); redis-py's
+            # default socket timeout is 5 s too, so an idle wait timed out on the socket and dropped the
+            # control listener's channel every few seconds (a new one each time, the old ones left in the
+            # group). A read timeout above the blocking one still notices a Redis that stopped answering.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                       "prefix": env_str("REDIS_PREFIX", "livesim")},
         }
     }
 else:
@@ -209,6 +235,13 @@ STREAM_TOKEN_MAX_AGE = env_int("STREAM_TOKEN_MAX_AGE", 300, minimum=10)
 # Open streams are long-lived objects: freeze them out of the cyclic collector's full passes (a
 # 90-165 ms pause with 500 streams), and collect them fully once every this many seconds (0: off).
 STREAM_GC_REFREEZE_SECONDS = env_int("STREAM_GC_REFREEZE_SECONDS", 600, minimum=0)
+# A GRIP front (Pushpin) holding the open streams (docs/deployment.md): the publish endpoints of every
+# Pushpin, comma-separated (its push_in_http_port, e.g. http://127.0.0.1:5561), and the key Pushpin signs
+# the requests it forwards with (its sig_key). Unset: the app holds the streams itself, as with `make run`.
+GRIP_URLS = env_list("GRIP_URL", [])
+GRIP_KEY = env_str("GRIP_KEY") or ""
+if GRIP_URLS and len(GRIP_KEY) < 16:
+    raise ImproperlyConfigured("GRIP_URL is set: set GRIP_KEY too, the key (16+ characters) of Pushpin's sig_key")
 # Under daphne, send what a response writes at once rather than on the event loop's next turn
 # (config/immediate_writes.py); off only to measure the difference.
 IMMEDIATE_WRITES = env_bool("IMMEDIATE_WRITES", True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,18 +13,21 @@ from django.utils import timezone
 
 from live_trading import market_cache
 from live_trading.models import BrokerConnection
+from live_trading.refusals import Refused
 from live_trading.runner import control
 from live_trading.runner.build import InvalidRunRequest, prepare_run, start_thread
+from live_trading.runner.resume import Resume, replaying
 from live_trading.runner.thread import Control, wait_until
-from sessions_app import lifecycle
+from sessions_app import leases, lifecycle
 from sessions_app.actions import move_status
 from sessions_app.models import EmergencyStop, SimulationSession, new_session_id
+from sessions_app.replay import StoredRun
+from strategies.graph.model import InvalidGraph
 from strategies.models import Strategy
 
 log = logging.getLogger(__name__)
 
 STOP_WAIT_SECONDS = 5.0
-ORPHAN_AFTER = timedelta(seconds=60)
 
 
 class TooManySessions(Exception):
@@ -80,9 +83,12 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
     # The seed makes execution ids reproducible; by default each session gets its own, so two
     # sessions of one strategy never share ids on a user's stream.
     seed = request.seed if request.seed is not None else int(session_id[4:], 16)
+    broker = request.broker_connection
+    # The connection's fee model and slippage as they are now: the session records them and keeps them.
+    fees, slippage_ticks = broker.engine_fees(), broker.slippage_ticks
     prepared = prepare_run(
         session_id, user.user_id, request.strategy.graph, request.start_date, request.end_date, seed=seed,
-        starting_capital_paise=int(request.broker_connection.starting_capital * 100),
+        starting_capital_paise=int(broker.starting_capital * 100), fees=fees, slippage_ticks=slippage_ticks,
         underlying=request.underlying, admit=admit,
     )
     with transaction.atomic():
@@ -98,7 +104,11 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
             strategy_version=request.strategy.version, graph=request.strategy.graph,
             broker_connection=request.broker_connection, mode=request.mode, speed_multiplier=speed,
             start_date=request.start_date, end_date=request.end_date, underlying=prepared.underlying,
-            seed=seed, total_ticks=prepared.total_ticks,
+            seed=seed, starting_capital=broker.starting_capital, fees=fees.to_dict(), slippage_ticks=slippage_ticks,
+            total_ticks=prepared.total_ticks,
+            # Claimed by this process from the first moment: if it dies before its thread's first write, the
+            # claim expires and another process fails the session (``fail_abandoned_starts``).
+            **leases.lease_fields(prepared.writer.token),
         )
     control.ensure_listener()
     try:
@@ -111,6 +121,140 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
     thread.recorded_start.wait(STOP_WAIT_SECONDS)
     session.refresh_from_db()
     return session
+
+
+class CannotResume(Exception):
+    """The session cannot be resumed now (not interrupted, its account or market data gone...); says why.
+    ``status`` is the session's status."""
+
+    def __init__(self, message: str, status: str | None):
+        super().__init__(message)
+        self.status = status
+
+
+def resume_interrupted(session: SimulationSession, reason: str) -> SimulationSession:
+    """Resume an interrupted session in this process, exactly where it stopped; return it running.
+
+    The engine is rebuilt from the session's own graph copy, days, seed and starting capital; its thread
+    claims the session (interrupted -> running, a conditional UPDATE, so of two processes or requests one
+    wins and the other returns the session as the winner left it) and takes its lease, replays it
+    comparing every event with the stored rows (``live_trading.runner.resume``), then goes on live at the
+    session's speed. A replay that differs ends the session ``failed`` with the reason, every row kept.
+    Raises ``CannotResume`` when the session is not interrupted, its user already runs the most sessions
+    allowed, or it cannot be rebuilt (its broker connection and recorded capital gone, its graph or days
+    refused now, its market data missing); the session then stays as it was.
+    """
+    if session.status not in lifecycle.RESUMABLE:
+        raise CannotResume(f"only an interrupted session can be resumed; this one is {session.status}", session.status)
+    running = SimulationSession.objects.filter(owner_id=session.owner_id).active().count()
+    limit = settings.SIM_MAX_RUNNING_SESSIONS_PER_USER
+    if running >= limit:
+        raise CannotResume(f"its user already runs {running} sessions, the most allowed at once is {limit}; "
+                           "stop one first", session.status)
+    stored = StoredRun.load(session)
+    wrap = replaying(stored)
+    prepared = _rebuild(session, wrap)
+    control.ensure_listener()
+    resume = Resume(stored, wrap.made, prepared.writer, prepared.stream, reason)
+    try:
+        thread = start_thread(session, prepared, resume=resume)
+    except RuntimeError as exc:  # its thread already runs here: another request resumed it a moment ago
+        raise CannotResume(str(exc), _status(session.id)) from exc
+    thread.recorded_start.wait(STOP_WAIT_SECONDS)
+    session.refresh_from_db()
+    return session
+
+
+def _rebuild(session: SimulationSession, wrap=None):
+    """The session's engine built again (``prepare_run``) from its own graph, days, seed, capital, fee model
+    and slippage.
+    Raises ``CannotResume`` saying why it cannot be."""
+    capital = session.starting_capital
+    if capital is None and session.broker_connection is not None:
+        capital = session.broker_connection.starting_capital  # started before the capital was recorded
+    if capital is None:
+        raise CannotResume("its starting capital is unknown: it was not recorded and its broker connection "
+                           "was deleted", session.status)
+    try:
+        return prepare_run(
+            session.id, session.owner.user_id, session.graph, session.start_date, session.end_date,
+            seed=session.seed, starting_capital_paise=int(capital * 100), fees=session.engine_fees(),
+            slippage_ticks=session.slippage_ticks, underlying=session.underlying, wrap_sink=wrap,
+        )
+    except InvalidGraph as exc:
+        raise CannotResume(f"its strategy graph is no longer valid: {'; '.join(map(str, exc.errors))}",
+                           session.status) from exc
+    except Refused as exc:
+        raise CannotResume(f"it cannot be rebuilt: {exc}", session.status) from exc
+
+
+def adopt_expired_sessions(taken=None) -> list[tuple[SimulationSession, str]]:
+    """Adopt, in this process, every running or paused session whose owner is gone: its lease expired
+    past the grace period (``SIM_LEASE_SECONDS`` + ``SIM_LEASE_GRACE_SECONDS``), or its owner was a
+    process of this host that no longer exists. Return each with what became of it (``resumed``, or why
+    not, as ``resume_interrupted_sessions``).
+
+    A session is first rebuilt here as a check; one this process cannot rebuild is left alone, still
+    running under its expired lease. Then one conditional UPDATE takes the lease from the old owner
+    (``leases.take_expired``: the session becomes ``interrupted`` and the old owner's writes are refused
+    from then on), and the session is resumed as ``resume_interrupted`` does, from its last commit; a
+    paused session goes on paused. ``taken(session)``, if given, is called as soon as this process holds
+    a session's lease, before it resumes there (so what it logs precedes the row saying it runs here).
+    First, sessions left ``created`` by a process that died before they started are failed
+    (``fail_abandoned_starts``), with ``failed: <reason>`` as their outcome."""
+    outcomes = fail_abandoned_starts()
+    for session_id, token, runner in leases.adoptable():
+        session = SimulationSession.objects.select_related("owner", "broker_connection").filter(pk=session_id).first()
+        if session is None or session.lease_token != token:
+            continue
+        try:
+            _rebuild(session)
+        except CannotResume as exc:
+            outcomes.append((session, f"not adopted: {exc}"))
+            continue
+        reason = f"adopted by {leases.RUNNER_NAME}: its process ({runner or 'none'}) stopped renewing its lease"
+        if not leases.take_expired(session_id, token, runner, reason):
+            continue  # renewed, adopted elsewhere or stopped meanwhile
+        session.refresh_from_db()
+        if taken is not None:
+            taken(session)
+        try:
+            outcomes.append((resume_interrupted(session, reason), "resumed"))
+        except CannotResume as exc:
+            outcomes.append((session, f"not resumed: {exc}"))
+    return outcomes
+
+
+def fail_abandoned_starts() -> list[tuple[SimulationSession, str]]:
+    """Fail every session left ``created`` by a process that ended before the session's thread began
+    (``leases.abandoned_starts``), saying so; return each with ``failed: <reason>``. Nothing of it ran (no
+    row, no event), so there is nothing to resume: its user starts it again. The move is conditional on
+    ``created``, so a thread that starts after all wins, or finds the session failed and does not run."""
+    outcomes = []
+    for session_id, runner in leases.abandoned_starts():
+        reason = (f"its server process ({runner or 'unknown'}) ended before the session started; nothing ran, "
+                  "start it again")
+        if move_status(session_id, lifecycle.FAILED, reason=reason, from_statuses={lifecycle.CREATED}, lease_token=""):
+            session = SimulationSession.objects.select_related("owner").get(pk=session_id)
+            outcomes.append((session, f"failed: {reason}"))
+    return outcomes
+
+
+def resume_interrupted_sessions(reason: str = "resumed when the server started") -> list[tuple[SimulationSession, str]]:
+    """Resume every interrupted session, oldest first; return each with what became of it (a line for the
+    log: ``resumed``, or why it could not be).
+
+    Sessions interrupted before their starting capital was recorded are left alone: they come from before
+    resuming existed, when an interrupt squared the positions off, so their replay could only fail them.
+    ``resume_interrupted`` still tries one on request."""
+    outcomes = []
+    for session in (SimulationSession.objects.filter(status__in=lifecycle.RESUMABLE, starting_capital__isnull=False)
+                    .select_related("owner", "broker_connection").order_by("created_at")):
+        try:
+            outcomes.append((resume_interrupted(session, reason), "resumed"))
+        except CannotResume as exc:
+            outcomes.append((session, f"not resumed: {exc}"))
+    return outcomes
 
 
 def _lock_dependencies(user, request: StartRequest) -> None:
@@ -147,9 +291,15 @@ def stop_session(session: SimulationSession, by) -> SimulationSession:
     if delivered:
         wait_until(lambda: _status(session.id) in lifecycle.FINAL, STOP_WAIT_SECONDS)
     if _status(session.id) not in lifecycle.FINAL:
-        move_status(session.id, lifecycle.STOPPED, reason=f"{reason} (no running process answered)")
+        _stop_unanswered(session.id, reason)
     session.refresh_from_db()
     return session
+
+
+def _stop_unanswered(session_id: str, reason: str) -> None:
+    """Mark stopped a session no process stopped in time. Its lease is cleared in the same UPDATE, so if
+    an owner lives after all (hung, cut off), its next write is refused and its thread ends."""
+    move_status(session_id, lifecycle.STOPPED, reason=f"{reason} (no running process answered)", lease_token="")
 
 
 def stop_sessions_of(owner, by) -> list[SimulationSession]:
@@ -170,7 +320,7 @@ def stop_sessions(sessions, by) -> list[SimulationSession]:
                STOP_WAIT_SECONDS)
     for session in sessions:
         if _status(session.id) not in lifecycle.FINAL:
-            move_status(session.id, lifecycle.STOPPED, reason=f"{reason} (no running process answered)")
+            _stop_unanswered(session.id, reason)
         session.refresh_from_db()
     return sessions
 
@@ -256,7 +406,10 @@ def _control_and_wait(session: SimulationSession, message: Control, applied) -> 
     Waiting for a final status as well answers that loser at once rather than after the whole wait.
     """
     if not _send(session, message):
-        raise SessionNotRunning("no running process answers for this session", _status(session.id))
+        status = _status(session.id)
+        if status in lifecycle.FINAL:  # it ended (a stop won the race) before the request could be written
+            raise SessionNotRunning(f"the session is {status}", status)
+        raise SessionNotRunning("no running process answers for this session", status)
 
     def settled() -> bool:
         row = SimulationSession.objects.filter(pk=session.id).values_list("status", "speed_multiplier").first()
@@ -271,17 +424,3 @@ def _control_and_wait(session: SimulationSession, message: Control, applied) -> 
 
 def _status(session_id: str) -> str | None:
     return SimulationSession.objects.filter(pk=session_id).values_list("status", flat=True).first()
-
-
-def sweep_orphans(older_than: timedelta = ORPHAN_AFTER) -> list[str]:
-    """Mark interrupted the sessions whose process stopped reporting (killed without a chance to say so)."""
-    cutoff = timezone.now() - older_than
-    stale = (
-        SimulationSession.objects.active().filter(created_at__lt=cutoff)
-        .exclude(heartbeat_at__gte=cutoff)
-    )
-    swept = []
-    for session_id, runner in stale.values_list("id", "runner"):
-        if move_status(session_id, lifecycle.INTERRUPTED, reason=f"its process ({runner or 'none'}) stopped reporting"):
-            swept.append(session_id)
-    return swept

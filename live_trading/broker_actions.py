@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 from live_trading.models import BrokerConnection
 from sessions_app.models import SimulationSession
 
-EDITABLE_FIELDS = ("name", "broker_type", "account_id", "starting_capital")
+EDITABLE_FIELDS = ("name", "broker_type", "account_id", "starting_capital", "fee_model", "fee_per_order",
+                   "fee_percent", "fee_cap", "slippage_ticks")
 _ACCOUNT_CONSTRAINT = "broker_account_unique"
 
 
@@ -43,7 +44,7 @@ def create_broker_connection(owner, **fields) -> BrokerConnection:
 
 @transaction.atomic
 def update_broker_connection(connection: BrokerConnection, **changes) -> BrokerConnection:
-    """Apply ``changes``. Sessions already running keep the capital they started with."""
+    """Apply ``changes``. Sessions keep the capital, fee model and slippage they started with."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")

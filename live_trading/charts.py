@@ -19,12 +19,13 @@ from django.conf import settings
 from live_trading import snapshots
 from live_trading.engine.money import iso, money_str
 from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.candles import TIMEFRAMES as TIMEFRAME_SECONDS
 from live_trading.marketdata.candles import Candle, aggregate, day_candles
 from live_trading.marketdata.day import MarketDay
 from live_trading.marketdata.store import load_day, stored_version
 from sessions_app.models import SimulationSession
 
-TIMEFRAMES = ("1m", "5m", "15m")
+TIMEFRAMES = tuple(TIMEFRAME_SECONDS)  # the market-data timeframes, by name
 
 
 def candles(session: SimulationSession, timeframe: str) -> dict:

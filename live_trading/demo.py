@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from live_trading.models import BrokerConnection
+from strategies.actions import create_strategy
 from strategies.models import Strategy
 
 EXAMPLES_DIR = Path(settings.BASE_DIR) / "strategies" / "examples"
@@ -66,8 +67,10 @@ def load_demo_data() -> DemoData:
         owner=demo, broker_type=DEMO_BROKER["broker_type"], account_id=DEMO_BROKER["account_id"],
         defaults={"name": "Paper trading", "starting_capital": DEMO_BROKER["starting_capital"]},
     )
+    # Through create_strategy, so each starts with its version 1 recorded, as one a trader creates.
     strategies = [
-        Strategy.objects.get_or_create(owner=demo, name=name, defaults={"description": description, "graph": graph})[0]
+        Strategy.objects.filter(owner=demo, name=name).first()
+        or create_strategy(demo, name=name, description=description, graph=graph)
         for name, description, graph in example_graphs()
     ]
     return DemoData(demo, staff, broker, strategies)

@@ -207,16 +207,17 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_NEW_SESSIONS = 20
 
 
-def stream_sessions(user, since: int | None = None) -> tuple[list[str], int]:
-    """The sessions a user's stream starts with, and the stream's new watermark.
+def stream_sessions(user, since: int | None = None) -> tuple[list[str], int, set[str]]:
+    """The sessions a user's stream starts with, the stream's new watermark, and which of them are new.
 
-    Returns ``(session_ids, created_up_to)``: the user's active sessions and, when the client says
+    Returns ``(session_ids, created_up_to, created_since)``: the user's active sessions and, when the client says
     it has seen every session created up to ``since`` (microseconds since the epoch, a watermark an
     earlier connection gave it), also every later one, finished or not, so that a session that
     started and ended while the client was away is not missed (oldest first; of the ended ones, the
     last ``MAX_NEW_SESSIONS`` created within ``RECENT``). ``created_up_to`` is the creation time of
     the user's newest session (0: none). Starts are serialised per user (``actions.start_session``),
-    so no session committed later can have been created earlier than that.
+    so no session committed later can have been created earlier than that. ``created_since``: those of
+    ``session_ids`` created after ``since`` (empty without it), which the client has never heard of.
     """
     mine = SimulationSession.objects.filter(owner=user)
     ids = list(mine.active().order_by("created_at").values_list("id", flat=True))
@@ -225,8 +226,11 @@ def stream_sessions(user, since: int | None = None) -> tuple[list[str], int]:
         after = max(EPOCH + min(timedelta(microseconds=since), now - EPOCH), now - RECENT)
         new = mine.filter(created_at__gt=after).ended().order_by("-created_at")
         ids += reversed(list(new.values_list("id", flat=True)[:MAX_NEW_SESSIONS]))
+        created_since = set(mine.filter(pk__in=ids, created_at__gt=after).values_list("id", flat=True))
+    else:
+        created_since = set()
     newest = mine.aggregate(newest=Max("created_at"))["newest"]
-    return ids, (newest - EPOCH) // timedelta(microseconds=1) if newest is not None else 0
+    return ids, (newest - EPOCH) // timedelta(microseconds=1) if newest is not None else 0, created_since
 
 
 def initial_state(session_id: str) -> dict:
@@ -270,6 +274,8 @@ def _stream_state(session: SimulationSession, snapshot: dict, diag: dict, last_e
         "pnl": gps.get("pnl"),
         "summary": snapshot.get("summary"),
         "diagnostics": {"events_history": diag["events_history"], "current_state": diag["current_state"]},
-        "trades": gps.get("trades") or [],
+        # Seeds 003 and 004: the snapshot's trades are an object with the trade list and the summary
+        # (003's client appends to ``trades.trades`` and replaces ``trades.summary``).
+        "trades": {"summary": snapshot.get("summary"), "trades": gps.get("trades") or []},
         "positions": _card_gps({"positions": gps.get("positions") or []})["positions"],
     }

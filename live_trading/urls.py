@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from config import ids  # noqa: F401  (registers the id converters these paths use)
+from live_trading.api import exports, reports
 from live_trading.api import sessions as views
 
 urlpatterns = [
@@ -22,4 +23,8 @@ urlpatterns = [
     path("api/sessions/<session_id:session_id>/trades", views.TradeListView.as_view(), name="session-trades"),
     path("api/sessions/<session_id:session_id>/candles", views.CandlesView.as_view(), name="session-candles"),
     path("api/sessions/<session_id:session_id>/equity", views.EquityView.as_view(), name="session-equity"),
+    path("api/sessions/<session_id:session_id>/report", reports.SessionReportView.as_view(), name="session-report"),
+    path("api/sessions/<session_id:session_id>/exports/", exports.ExportListView.as_view(), name="session-exports"),
+    path("api/sessions/<session_id:session_id>/exports/<str:name>", exports.ExportFileView.as_view(),
+         name="session-export"),
 ]

@@ -13,7 +13,7 @@ from django.shortcuts import render
 
 from live_trading import market_cache, snapshots
 from live_trading.api.serializers import DEFAULT_DATE
-from live_trading.marketdata.calendar import exchange_today, trading_days
+from live_trading.marketdata.calendar import describe_hours, exchange_today, special_session, trading_days
 from live_trading.models import BrokerConnection
 from strategies.models import Strategy
 
@@ -53,7 +53,8 @@ def new_session(request):
     """``/sessions/new``: the form that starts a session through ``POST /api/v2/live/start``.
 
     Lists the user's own strategies and broker connections, the exchange holidays that fall on weekdays
-    since ``CALENDAR_FROM`` (``trading_days``, the exchange calendar) and the days the server has market data for
+    since ``CALENDAR_FROM`` (``trading_days``, the exchange calendar), the special sessions with their
+    hours (``calendar.special_session``; some on a Saturday or Sunday) and the days the server has market data for
     (``market_cache.stored_days``, as ``GET /api/market-days/``); other trading days are generated.
     """
     strategies = Strategy.objects.filter(owner=request.user).order_by("name").only("id", "name", "graph")
@@ -65,6 +66,9 @@ def new_session(request):
     calendar = {
         "first": CALENDAR_FROM.isoformat(), "last": last.isoformat(),
         "holidays": [d.isoformat() for d in weekdays if d.weekday() < 5 and d not in trading],
+        # Special sessions (a Saturday's full day, a DR drill, a Muhurat evening) with their hours; the
+        # Saturdays and Sundays among them are trading days the weekday rule above would miss.
+        "special": {d.isoformat(): describe_hours(d) for d in sorted(trading) if special_session(d) is not None},
         "stored": {},
     }
     for underlying, day in stored:

@@ -9,9 +9,12 @@ STATUSES = (CREATED, RUNNING, PAUSED, COMPLETED, STOPPED, FAILED, INTERRUPTED)
 ACTIVE = frozenset({CREATED, RUNNING, PAUSED})
 FINAL = frozenset(STATUSES) - ACTIVE
 
+RESUMABLE = frozenset({INTERRUPTED})
+"""Final for now, but not an end: a resume replays the session to where it stopped and goes on."""
+
 # target status -> statuses it may be reached from
 ALLOWED_FROM: dict[str, frozenset[str]] = {
-    RUNNING: frozenset({CREATED, PAUSED}),
+    RUNNING: frozenset({CREATED, PAUSED}) | RESUMABLE,
     PAUSED: frozenset({RUNNING}),
     COMPLETED: frozenset({RUNNING}),
     STOPPED: ACTIVE,

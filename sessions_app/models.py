@@ -13,6 +13,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import connections, models
 
 from live_trading.engine.events import TradeRecord
+from live_trading.engine.fees import NSE_FO_FEES, FeeModel, describe_costs
 from sessions_app import lifecycle
 
 STATUS_CHOICES = [(status, status.capitalize()) for status in lifecycle.STATUSES]
@@ -22,6 +23,11 @@ ACTIVE_IN_ORDER = [status for status in lifecycle.STATUSES if status in lifecycl
 def new_session_id() -> str:
     """Return a fresh id of the seeds' form, ``sim-`` and 12 hex digits."""
     return f"sim-{secrets.token_hex(6)}"
+
+
+def nse_fo_fees() -> dict:
+    """The fee model every session ran with before connections chose one (``FeeModel.to_dict``)."""
+    return NSE_FO_FEES.to_dict()
 
 
 def money(**kwargs):
@@ -61,6 +67,14 @@ class SimulationSession(models.Model):
     end_date = models.DateField()
     underlying = models.CharField(max_length=32)
     seed = models.BigIntegerField(default=0, help_text="Makes execution ids reproducible.")
+    starting_capital = money(
+        null=True, blank=True,
+        help_text="The paper account's capital when it started (a resume replays with it); empty for sessions "
+                  "started before it was recorded, which use their broker connection's.",
+    )
+    # The broker connection's fee model and slippage when it started (a resume replays with them).
+    fees = models.JSONField(default=nse_fo_fees, help_text="The fee model it ran with (FeeModel.to_dict).")
+    slippage_ticks = models.PositiveSmallIntegerField(default=0, help_text="Fills slipped this many price ticks.")
 
     status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=lifecycle.CREATED)
     status_reason = models.TextField(blank=True)
@@ -73,10 +87,17 @@ class SimulationSession(models.Model):
     )
     stop_requested_at = models.DateTimeField(null=True, blank=True)
 
-    # Which process runs the session, and when it last said so: a session whose process died without
-    # a word (SIGKILL, power loss) is found by its stale heartbeat and marked interrupted.
+    # Which process runs the session and its lease (sessions_app/leases.py, docs/runner.md): the owner
+    # renews the lease with every write; a session whose lease expired (its process died, hung or was
+    # cut off) is adopted by another live process, and every write of the old owner is refused.
     runner = models.CharField(max_length=128, blank=True, help_text="host:pid of the process running it.")
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When its owner last renewed the lease.")
+    lease_token = models.CharField(max_length=64, blank=True, help_text="The owner's lease; empty: nobody owns it.")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # What a control request asked for, read by the owner with each renewal (stop: stop_requested_at).
+    requested_status = models.CharField(max_length=16, blank=True, help_text="paused or running, as last asked.")
+    requested_speed = models.FloatField(null=True, blank=True)
+    requested_reason = models.CharField(max_length=200, blank=True)
 
     ticks_processed = models.BigIntegerField(default=0)
     total_ticks = models.BigIntegerField(default=0)
@@ -85,6 +106,12 @@ class SimulationSession(models.Model):
     final_state = models.JSONField(
         null=True, blank=True, help_text="The dashboard state when the session ended (positions, LTPs, candles)."
     )
+    # A session read from another machine's export folder (manage.py import_session, docs/reports.md,
+    # "Sharing a run"): the id it had there, and the folder's digest, so one folder is imported once per owner.
+    imported_from = models.CharField(max_length=20, blank=True,
+                                     help_text="The id the session had where it ran; empty: it ran here.")
+    import_digest = models.CharField(max_length=64, blank=True,
+                                     help_text="SHA-256 of the export folder it was imported from; empty: it ran here.")
 
     gross_pnl = money(default=0)
     realized_pnl = money(default=0, help_text="Net of charges.")
@@ -116,6 +143,8 @@ class SimulationSession(models.Model):
             models.CheckConstraint(
                 condition=models.Q(ticks_processed__gte=0) & models.Q(total_ticks__gte=0), name="session_progress_non_negative"
             ),
+            models.UniqueConstraint(fields=["owner", "import_digest"], condition=~models.Q(import_digest=""),
+                                    name="session_imported_once_per_owner"),
         ]
 
     def __str__(self):
@@ -124,6 +153,14 @@ class SimulationSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in lifecycle.ACTIVE
+
+    def engine_fees(self) -> FeeModel:
+        """The fee model it ran with (recorded from its broker connection when it started)."""
+        return FeeModel.from_dict(self.fees)
+
+    def costs_text(self) -> str:
+        """Its fee model and slippage in a trader's words (``fees.describe_costs``)."""
+        return describe_costs(self.engine_fees(), self.slippage_ticks)
 
 
 class NodeEvent(models.Model):
@@ -151,6 +188,17 @@ class NodeEvent(models.Model):
     def __str__(self):
         return self.execution_id
 
+    @classmethod
+    def from_payload(cls, payload: dict, *, session_id: str, seq: int, timestamp: datetime) -> NodeEvent:
+        """The row (unsaved) storing ``payload``, a node execution as ``node_events`` carries it
+        (``NodeExecuted.to_dict``), as the session's ``seq``-th; ``timestamp``: its exchange time."""
+        return cls(
+            session_id=session_id, seq=seq, execution_id=payload["execution_id"],
+            parent_execution_id=payload.get("parent_execution_id") or "", node_id=payload["node_id"],
+            node_name=payload["node_name"], node_type=payload["node_type"], event_type=payload["event_type"],
+            timestamp=timestamp, payload=payload,
+        )
+
 
 class PositionChange(models.Model):
     """A position entered, partly exited or exited, with its state after the change."""
@@ -175,6 +223,16 @@ class PositionChange(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.position_id}/{self.re_entry_num}"
+
+    @classmethod
+    def from_payload(cls, payload: dict, *, session_id: str, seq: int, timestamp: datetime) -> PositionChange:
+        """The row (unsaved) storing ``payload``, a ``position_event`` (``PositionEvent.to_dict``), as the
+        session's ``seq``-th position change; ``timestamp``: its exchange time."""
+        return cls(
+            session_id=session_id, seq=seq, action=payload["action"],
+            position_id=payload["position"]["position_id"], re_entry_num=payload["position"]["re_entry_num"],
+            execution_id=payload["execution_id"], timestamp=timestamp, payload=payload,
+        )
 
 
 class Trade(models.Model):
@@ -257,25 +315,31 @@ def from_epoch(ts: int) -> datetime:
 
 class EquitySampleQuerySet(models.QuerySet):
     def insert(self, session_id: str, samples) -> None:
-        """Insert ``samples``, tuples of (epoch seconds, realized, unrealized, charges in paise), in one
-        statement; the money becomes two-place rupees in the database, exactly.
+        """Insert ``samples``, tuples of (epoch seconds, realized, unrealized, charges, low, high, drop in
+        paise: ``EquitySample``'s fields in order), in one statement; the money becomes two-place rupees
+        in the database, exactly.
 
         A whole day is 375 rows, ten times the rest of what a session writes, written by the session's
         own thread in its batches. Built as model rows and passed to ``bulk_create`` (converting each
         value, returning each id) they cost that thread 17-32 ms a day on the 2-core development
-        machine; as one ``INSERT … SELECT … unnest`` of four integer arrays, 8-12 ms."""
+        machine; as one ``INSERT … SELECT … unnest`` of integer arrays, 8-12 ms."""
         if not samples:
             return
         meta = self.model._meta
         column = {f.name: f.column for f in meta.concrete_fields}
-        times, realized, unrealized, charges = (list(values) for values in zip(*samples, strict=True))
+        names = ("realized_pnl", "unrealized_pnl", "charges", "low_pnl", "high_pnl", "drop")
+        times, *money = (list(values) for values in zip(*samples, strict=True))
+        if len(money) != len(names):
+            raise ValueError(f"an equity sample is {len(names) + 1} figures, not {len(money) + 1}")
+        columns = ", ".join(f'"{column[name]}"' for name in names)
+        rupees = ", ".join(f"s.m{i} / 100.0" for i in range(len(names)))
+        arrays = ", ".join(["%s::bigint[]"] * (len(names) + 1))
+        aliases = ", ".join(f"m{i}" for i in range(len(names)))
         with connections[self.db].cursor() as cursor:
             cursor.execute(
-                f'INSERT INTO "{meta.db_table}" ("{column["session"]}", "{column["timestamp"]}", '
-                f'"{column["realized_pnl"]}", "{column["unrealized_pnl"]}", "{column["charges"]}") '
-                "SELECT %s, to_timestamp(s.t), s.r / 100.0, s.u / 100.0, s.c / 100.0 "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS s(t, r, u, c)",
-                [session_id, times, realized, unrealized, charges],
+                f'INSERT INTO "{meta.db_table}" ("{column["session"]}", "{column["timestamp"]}", {columns}) '
+                f"SELECT %s, to_timestamp(s.t), {rupees} FROM unnest({arrays}) AS s(t, {aliases})",
+                [session_id, times, *money],
             )
 
 
@@ -294,6 +358,12 @@ class EquitySample(models.Model):
     realized_pnl = money(help_text="Net of the charges paid so far.")
     unrealized_pnl = money(help_text="Gross P&L of the open positions at their LTPs.")
     charges = money(help_text="Every charge paid so far, open positions' entry charges included.")
+    # The range of the net P&L the engine's drawdown tracker saw since the previous sample, from which
+    # the report recomputes its tick-level maximum drawdown (docs/reports.md). Rows written before
+    # these existed hold low = high = the net P&L and no drop: for them the report's is minute-level.
+    low_pnl = money(help_text="Lowest net P&L the engine tracked since the previous sample.")
+    high_pnl = money(help_text="Highest net P&L the engine tracked since the previous sample.")
+    drop = money(help_text="Deepest fall of the net P&L within the ticks since the previous sample (>= 0).")
 
     objects = EquitySampleQuerySet.as_manager()
 

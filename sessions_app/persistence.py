@@ -12,15 +12,15 @@ stopped, failed or interrupted session keeps everything the engine produced up t
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
-from django.db import connection, transaction
-from django.utils import timezone
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from live_trading.engine.events import (
+    CandleCompleted,
     EquitySample,
     NodeExecuted,
     PositionEvent,
@@ -28,17 +28,25 @@ from live_trading.engine.events import (
     Summary,
     TradeClosed,
 )
-from sessions_app import lifecycle
+from sessions_app import leases, lifecycle
 from sessions_app.actions import move_status
 from sessions_app.models import EquitySample as EquitySampleRow
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade, from_epoch
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FLUSH_ROWS = 200
 FLUSH_SECONDS = 0.25
-HEARTBEAT_SECONDS = 5.0
-RUNNER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+RUNNER_NAME = leases.RUNNER_NAME
+WRITE_BACKOFF = 0.1  # a batch write the database drops is tried again, after 0.1, 0.2, 0.4 ... 5 s
+WRITE_BACKOFF_MAX = 5.0
+
+
+class DatabaseUnavailable(Exception):
+    """Every try of a batch write failed (``settings.SIM_WRITE_ATTEMPTS``): the database stayed out of
+    reach. Nothing of the batch was written or published; its rows are pending again, so the write that
+    records the session's end (``finished``) takes them with it. The message is the session's reason."""
 
 
 def _totals(summary: Summary) -> dict:
@@ -68,29 +76,24 @@ class SessionWriter:
         self._node_events: list[NodeEvent] = []
         self._position_changes: list[PositionChange] = []
         self._trades: list[Trade] = []
-        self._equity: list[tuple[int, int, int, int]] = []
+        self._equity: list[tuple[int, ...]] = []
         self._first_pending_at: float | None = None
         self._last_heartbeat = clock()
         self._seq = {"node": 0, "position": 0, "trade": 0}
         self.summary: Summary | None = None
+        self.token = leases.new_token()  # this writer's lease on the session, once it claimed it
+        self.requests = leases.Requests()  # what control requests asked, as of the last renewal
 
     # -- the engine's sink ----------------------------------------------------------------------
     def emit(self, event) -> None:
         if isinstance(event, NodeExecuted):
             self._seq["node"] += 1
-            self._node_events.append(NodeEvent(
-                session_id=self.session_id, seq=self._seq["node"], execution_id=event.execution_id,
-                parent_execution_id=event.parent_execution_id or "", node_id=event.node_id,
-                node_name=event.node_name, node_type=event.node_type, event_type=event.event_type,
-                timestamp=from_epoch(event.ts), payload=event.to_dict(),
-            ))
+            self._node_events.append(NodeEvent.from_payload(
+                event.to_dict(), session_id=self.session_id, seq=self._seq["node"], timestamp=from_epoch(event.ts)))
         elif isinstance(event, PositionEvent):
             self._seq["position"] += 1
-            self._position_changes.append(PositionChange(
-                session_id=self.session_id, seq=self._seq["position"], action=event.action,
-                position_id=event.position.position_id, re_entry_num=event.position.re_entry_num,
-                execution_id=event.execution_id, timestamp=from_epoch(event.ts), payload=event.to_dict(),
-            ))
+            self._position_changes.append(PositionChange.from_payload(
+                event.to_dict(), session_id=self.session_id, seq=self._seq["position"], timestamp=from_epoch(event.ts)))
         elif isinstance(event, TradeClosed):
             self._seq["trade"] += 1
             self._trades.append(Trade.from_record(event.trade, session_id=self.session_id, seq=self._seq["trade"]))
@@ -98,15 +101,22 @@ class SessionWriter:
         elif isinstance(event, EquitySample):
             # A minute's sample waits for the next write (a batch, the heartbeat or the end) rather than
             # start one: a session's curve is read for review, and this adds no transaction.
-            self._equity.append((event.ts, event.realized_pnl_paise, event.unrealized_pnl_paise, event.charges_paise))
+            self._equity.append((event.ts, event.realized_pnl_paise, event.unrealized_pnl_paise, event.charges_paise,
+                                 event.low_pnl_paise, event.high_pnl_paise, event.drop_paise))
             return
         elif isinstance(event, SessionComplete):
             self.summary = event.summary
             return
-        else:
+        elif not (isinstance(event, CandleCompleted) and self.stream is not None):
             return
+        # A candle is no row here, but the stream publishes it after a commit: have one come soon.
         if self._first_pending_at is None:
             self._first_pending_at = self._clock()
+
+    @property
+    def renew_seconds(self) -> float:
+        """The longest the session's thread may go without a write (each renews the lease)."""
+        return float(settings.SIM_LEASE_RENEW_SECONDS)
 
     @property
     def pending(self) -> int:
@@ -119,8 +129,8 @@ class SessionWriter:
         first = self._first_pending_at
         if first is not None and (now - first >= FLUSH_SECONDS or self.pending >= FLUSH_ROWS):
             self.flush(engine)
-        elif now - self._last_heartbeat >= HEARTBEAT_SECONDS:
-            self._write(engine)
+        elif now - self._last_heartbeat >= settings.SIM_LEASE_RENEW_SECONDS:
+            self._write(engine)  # renews the lease and reads the control requests
 
     def flush(self, engine) -> None:
         self._write(engine)
@@ -141,36 +151,76 @@ class SessionWriter:
         """Record that this process runs the session. False if it was stopped before it could start."""
         try:
             with transaction.atomic():
+                number = self._reserve()
                 moved = move_status(
                     self.session_id, lifecycle.RUNNING, reason="started", from_statuses={lifecycle.CREATED},
-                    runner=RUNNER_NAME, heartbeat_at=timezone.now(),
+                    **leases.lease_fields(self.token),
+                    **({"last_event_id": str(number)} if number is not None else {}),
                 )
                 if moved:
-                    self._announce("started")
+                    self._announce("started", number)
+                else:
+                    self._unreserve(number)
             return moved
         finally:
             self._release()
+
+    def reclaimed(self, reason: str) -> bool:
+        """Claim an interrupted session back for this process (interrupted -> running), before its replay.
+        False if it is not interrupted any more (resumed elsewhere, stopped). Announces nothing yet:
+        ``went_live`` does, once the replay has reached the stored tick and the numbering goes on."""
+        try:
+            return move_status(self.session_id, lifecycle.RUNNING, reason=reason,
+                               from_statuses={lifecycle.INTERRUPTED}, ended_at=None,
+                               **leases.lease_fields(self.token))
+        finally:
+            self._release()
+
+    def keep_lease(self) -> None:
+        """Renew the lease with nothing to write (a long fast-forward writes nothing for a while).
+        Raises ``leases.LeaseLost`` when it was taken."""
+        try:
+            with transaction.atomic():
+                self.requests = leases.renew(self.session_id, self.token)
+        finally:
+            self._release()
+
+    def continue_from(self, counts: dict, summary: Summary | None) -> None:
+        """Go on after a replay that matched the stored rows: ``counts`` of node events, position
+        changes and trades stored so far (the next row of each kind gets the next ``seq``)."""
+        self._seq = {kind: counts[kind] for kind in self._seq}
+        self.summary = summary
+
+    def went_live(self, engine, reason: str) -> None:
+        """Announce that a resumed session goes on live (``session_status`` ``resumed``)."""
+        self._write(engine, reason=reason, announce="resumed")
 
     def paused(self, engine, reason: str) -> None:
         self._write(engine, status=lifecycle.PAUSED, reason=reason or "paused", announce="paused")
 
     def resumed(self, engine, reason: str) -> None:
-        self._write(engine, status=lifecycle.RUNNING, reason=reason or "resumed", announce="resumed")
+        self._write(engine, status=lifecycle.RUNNING, reason=reason or "resumed", announce="resumed",
+                    from_statuses={lifecycle.PAUSED})
 
     def speed_changed(self, engine, speed: float) -> None:
         self._write(engine, announce="speed_changed", speed_multiplier=speed)
 
     def finished(self, engine, status: str, reason: str) -> None:
-        """Flush everything, then move to the final status with the summary, in one transaction."""
-        try:
-            summary = engine.summary()
-        except Exception:  # a broken engine (the reason we fail) may not answer; keep the last we saw
-            summary = self.summary
-        fields = _totals(summary) if summary is not None else {}
-        try:
-            fields["final_state"] = engine.snapshot()
-        except Exception:  # a broken engine (the reason we fail) may not answer; keep what we have
-            log.exception("session %s: no final snapshot", self.session_id)
+        """Flush everything, then move to the final status with the summary, in one transaction.
+
+        ``engine`` None: the end of a resume whose replay differed from the stored rows; the session's
+        totals and final state stay those it stored, as do all its rows."""
+        fields = {}
+        if engine is not None:
+            try:
+                summary = engine.summary()
+            except Exception:  # a broken engine (the reason we fail) may not answer; keep the last we saw
+                summary = self.summary
+            fields = _totals(summary) if summary is not None else {}
+            try:
+                fields["final_state"] = engine.snapshot()
+            except Exception:  # a broken engine (the reason we fail) may not answer; keep what we have
+                log.exception("session %s: no final snapshot", self.session_id)
         if self.stream is not None:
             # The row records the number of the session's very last event (the status, then
             # session_complete, published after the commit), so a card or initial_state read from it
@@ -183,10 +233,9 @@ class SessionWriter:
             self._publish(self._complete)
 
     def _complete(self) -> None:
-        try:
-            self.stream.complete(self._final_state(self.session_id))
-        finally:
-            self._release()
+        """Publish ``session_complete`` with the final state read from what was just committed. Right after
+        the database came back the pool may take a while to have a connection again: tried as a write is."""
+        self.stream.complete(self._tried("the read of its final state", lambda: self._final_state(self.session_id)))
 
     # -- the write --------------------------------------------------------------------------------
     def _write(self, engine, *, status: str | None = None, reason: str = "", announce: str | None = None,
@@ -197,7 +246,10 @@ class SessionWriter:
         self._first_pending_at = None
         now = self._clock()
         self._last_heartbeat = now
-        progress = {"heartbeat_at": timezone.now(), "last_event_id": str(self._last_event_id() or "")}
+        # The number of an announced status is taken now and stored with the rows, so the row never
+        # says less than what was published: a resume after a crash goes on after it, never reusing it.
+        number = self._reserve() if announce else None
+        progress = {"last_event_id": str(self._last_event_id() or "")}
         if "last_event_id" in fields:
             progress["last_event_id"] = fields.pop("last_event_id")
         if engine is not None:
@@ -208,9 +260,37 @@ class SessionWriter:
             # The row's totals are those of the trades committed with it, so a reader in any process
             # (lists, another server's dashboard, the admin) sees them while the session runs.
             fields = {**_totals(self.summary), **fields}
-        moved = True
         try:
+            moved = self._commit(node_events, position_changes, trades, equity, status, reason, progress, fields,
+                                 announce, number, speed_multiplier)
+        except BaseException as exc:
+            self._unreserve(number)
+            if isinstance(exc, DatabaseUnavailable):  # not written: pending again, ahead of anything newer
+                self._node_events[:0], self._position_changes[:0] = node_events, position_changes
+                self._trades[:0], self._equity[:0] = trades, equity
+                if self.pending and self._first_pending_at is None:
+                    self._first_pending_at = now
+            raise
+        if not moved:
+            self._unreserve(number)
+        return moved
+
+    def _commit(self, node_events, position_changes, trades, equity, status, reason, progress, fields, announce,
+                number, speed_multiplier) -> bool:
+        """Write one batch in one transaction; when the database drops the connection (restarted, failed
+        over), try again on a fresh one, waiting longer each time (0.1 s, 0.2 s, … 5 s), up to
+        ``settings.SIM_WRITE_ATTEMPTS`` tries, then raise ``DatabaseUnavailable``. A failed try wrote
+        nothing, so nothing is written twice. Each try after the first borrows a connection from the
+        pool, which waits up to its timeout (10 s) for a database that is gone: the default 10 tries give
+        it about 9 x 10 s plus the waits between them (21 s), under two minutes.
+
+        The transaction's first statement renews this writer's lease (``leases.renew``) and reads the
+        control requests into ``requests``; raises ``leases.LeaseLost``, having written nothing, when
+        the lease was taken."""
+        def write() -> bool:
+            moved = True
             with transaction.atomic():
+                self.requests = leases.renew(self.session_id, self.token)
                 NodeEvent.objects.bulk_create(node_events)
                 PositionChange.objects.bulk_create(position_changes)
                 Trade.objects.bulk_create(trades)
@@ -227,18 +307,54 @@ class SessionWriter:
                         info = {"reason": reason} if reason else {}
                         if speed_multiplier is not None:
                             info["speed_multiplier"] = speed_multiplier
-                        self._announce(announce, **info)
-        finally:
-            self._release()
-        return moved
+                        self._announce(announce, number, **info)
+            return moved
+
+        def rolled_back() -> None:  # nothing of it was written: insert its rows afresh
+            for row in (*node_events, *position_changes, *trades):
+                row.pk = None
+                row._state.adding = True
+
+        return self._tried("a batch write", write, rolled_back)
+
+    def _tried(self, what: str, attempt: Callable[[], T], failed: Callable[[], None] = lambda: None) -> T:
+        """``attempt()``, tried again on a fresh connection when the database drops one, after 0.1 s, 0.2 s …
+        5 s (``failed()`` after each failed try), ``settings.SIM_WRITE_ATTEMPTS`` tries in all; then
+        ``DatabaseUnavailable``. ``what`` names it in the log and the reason."""
+        tries = 0
+        while True:
+            try:
+                return attempt()
+            except (OperationalError, InterfaceError) as exc:
+                tries += 1
+                failed()
+                if tries >= settings.SIM_WRITE_ATTEMPTS:
+                    log.error("session %s: %s failed on all %d tries (%s); the database is out of reach, giving up",
+                              self.session_id, what, tries, exc)
+                    raise DatabaseUnavailable(f"the database could not be reached ({tries} tries of {what}); "
+                                              "everything before it is kept: resume the session") from exc
+                wait = min(WRITE_BACKOFF * 2 ** (tries - 1), WRITE_BACKOFF_MAX)
+                log.warning("session %s: the database dropped %s (%s); trying again in %.1fs",
+                            self.session_id, what, exc, wait)
+                self._release()
+                time.sleep(wait)
+            finally:
+                self._release()
 
     def _last_event_id(self):
         return self.stream.last_event_id if self.stream is not None else None
 
-    def _announce(self, kind: str, **info) -> None:
-        """Publish a session_status once the change it reports is committed."""
+    def _reserve(self) -> int | None:
+        return self.stream.reserve() if self.stream is not None else None
+
+    def _unreserve(self, number: int | None) -> None:
+        if number is not None:
+            self.stream.unreserve(number)
+
+    def _announce(self, kind: str, number: int | None, **info) -> None:
+        """Publish a session_status (as event ``number``) once the change it reports is committed."""
         if self.stream is not None:
-            transaction.on_commit(lambda: self.stream.status(kind, **info))
+            transaction.on_commit(lambda: self.stream.status(kind, event_id=number, **info))
 
     @staticmethod
     def _publish(fn, *args, **kwargs) -> None:

@@ -1,23 +1,40 @@
-"""Strategy endpoints: list, create, read, replace, change, delete, and validate a graph without saving.
+"""Strategy endpoints: list, create, read, replace, change, delete, validate a graph without saving, and
+read the versions every edit keeps.
 
 Who may do what follows accounts.api (owners change their own; staff read anyone's; others get 404).
 """
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import ID_PARAMETER, OWNER_PARAMETER, STAFF_READ_ONLY, OwnedObjectsMixin
+from accounts import ownership
+from accounts.api import (
+    ID_PARAMETER,
+    OWNER_PARAMETER,
+    STAFF_READ_ONLY,
+    OwnedObjectDetailView,
+    OwnedObjectsMixin,
+)
 from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED
 from strategies import actions
 from strategies.graph.examples import ATM_SHORT_CALL
-from strategies.models import Strategy
+from strategies.models import Strategy, StrategyVersion
 from strategies.serializers import (
     GraphCheckSerializer,
     GraphValidSerializer,
     StrategyInputSerializer,
     StrategySerializer,
+    StrategyVersionSerializer,
+    StrategyVersionSummarySerializer,
 )
 
 EXAMPLE_GRAPH = ATM_SHORT_CALL
@@ -85,6 +102,7 @@ class StrategyListCreateView(OwnedObjectsMixin, generics.ListAPIView):
     def post(self, request):
         data = StrategyInputSerializer(data=request.data, context={"owner": request.user})
         data.is_valid(raise_exception=True)
+        data.validated_data.pop("base_version", None)  # a new strategy has no earlier version
         strategy = actions.create_strategy(request.user, **data.validated_data)
         return Response(StrategySerializer(strategy).data, status=status.HTTP_201_CREATED)
 
@@ -95,6 +113,10 @@ _CHANGE_RESPONSES = {
     401: UNAUTHENTICATED,
     403: STAFF_READ_ONLY,
     404: NOT_FOUND,
+    409: OpenApiResponse(
+        DETAIL_SCHEMA,
+        description="`base_version` was given and the strategy has been saved since: nothing is changed.",
+    ),
 }
 
 
@@ -137,34 +159,106 @@ _CHANGE_RESPONSES = {
         parameters=[ID_PARAMETER],
         tags=["strategies"],
         summary="Delete a strategy",
-        description="Sessions that ran it keep their copy of the graph, name and version.",
-        responses={204: None, 401: UNAUTHENTICATED, 403: STAFF_READ_ONLY, 404: NOT_FOUND},
+        description="Deletes the strategy and its versions; sessions that ran it keep their copy of the graph, "
+        "name and version. Refused (409) while a session that has not ended uses it.",
+        responses={
+            204: None,
+            401: UNAUTHENTICATED,
+            403: STAFF_READ_ONLY,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                DETAIL_SCHEMA,
+                description="A session that has not ended (created, running or paused) uses the strategy.",
+                examples=[
+                    OpenApiExample(
+                        "In use",
+                        {"detail": "This strategy is used by session sim-4f9a1c2b3d4e (trading date 29 Oct 2024, "
+                         "running); stop it before deleting the strategy."},
+                    )
+                ],
+            ),
+        },
     ),
 )
-class StrategyDetailView(OwnedObjectsMixin, generics.GenericAPIView):
+class StrategyDetailView(OwnedObjectDetailView):
     model = Strategy
     noun = "strategies"
     serializer_class = StrategySerializer
+    input_serializer_class = StrategyInputSerializer
+    conflicts = (actions.StrategyChanged, actions.StrategyInUse)
+    change = staticmethod(actions.update_strategy)
+    remove = staticmethod(actions.delete_strategy)
 
-    def get(self, request, id):
-        return Response(StrategySerializer(self.get_object()).data)
 
-    def put(self, request, id):
-        return self._change(request, partial=False)
+# A version number beyond what the column holds matches no version (and must not reach the database).
+MAX_VERSION = 2**31 - 1
+VERSION_PARAMETER = OpenApiParameter(
+    "version", OpenApiTypes.INT, OpenApiParameter.PATH, description="The version number (1 is the first saved)."
+)
+EXAMPLE_VERSION = {
+    "version": 1,
+    "name": "ATM short call",
+    "description": "",
+    "graph": EXAMPLE_GRAPH,
+    "created_at": "2024-11-04T09:12:30.512000+05:30",
+}
 
-    def patch(self, request, id):
-        return self._change(request, partial=True)
 
-    def _change(self, request, partial):
-        strategy = self.get_object_to_change()
-        data = StrategyInputSerializer(strategy, data=request.data, partial=partial, context={"owner": request.user})
-        data.is_valid(raise_exception=True)
-        strategy = actions.update_strategy(strategy, **data.validated_data)
-        return Response(StrategySerializer(strategy).data)
+class StrategyVersionsMixin:
+    """The versions of a strategy the caller may read: the strategy's own rule (its owner, or staff);
+    another user's strategy is a 404, as one that does not exist."""
 
-    def delete(self, request, id):
-        actions.delete_strategy(self.get_object_to_change())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def versions(self):
+        strategy = Strategy.objects.filter(pk=self.kwargs["id"]).first()
+        if strategy is None or not ownership.may_read(self.request.user, strategy):
+            raise exceptions.NotFound("No Strategy matches the given query.")
+        return StrategyVersion.objects.filter(strategy=strategy).order_by("-version")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="strategies_versions_list",
+        parameters=[ID_PARAMETER],
+        tags=["strategies"],
+        summary="List a strategy's versions",
+        description="Every saved version of the strategy, newest first, 50 a page: each edit keeps the previous "
+        "graph. Yours, or anyone's if you are staff.",
+        responses={
+            200: StrategyVersionSummarySerializer(many=True),
+            401: UNAUTHENTICATED,
+            404: OpenApiResponse(NOT_FOUND.response, description="No such strategy of yours, or no such page."),
+        },
+    ),
+)
+class StrategyVersionListView(StrategyVersionsMixin, generics.ListAPIView):
+    serializer_class = StrategyVersionSummarySerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return StrategyVersion.objects.none()
+        return self.versions()
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="strategies_versions_read",
+        parameters=[ID_PARAMETER, VERSION_PARAMETER],
+        tags=["strategies"],
+        summary="Read one version of a strategy",
+        description="The graph, name and description as they were saved at that version (read-only). "
+        "A session records the version it ran as `strategy_version`.",
+        responses={200: StrategyVersionSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+        examples=[OpenApiExample("Version", EXAMPLE_VERSION)],
+    ),
+)
+class StrategyVersionDetailView(StrategyVersionsMixin, generics.GenericAPIView):
+    serializer_class = StrategyVersionSerializer
+
+    def get(self, request, id, version):
+        found = self.versions().filter(version=version).first() if 1 <= version <= MAX_VERSION else None
+        if found is None:
+            raise exceptions.NotFound("No StrategyVersion matches the given query.")
+        return Response(StrategyVersionSerializer(found).data)
 
 
 class GraphValidateView(APIView):

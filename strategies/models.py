@@ -26,3 +26,24 @@ class Strategy(models.Model):
 
     def __str__(self):
         return f"{self.name} (v{self.version})"
+
+
+class StrategyVersion(models.Model):
+    """One saved state of a strategy: ``strategies.actions`` writes one for every create and edit, so the
+    graph a session ran (``SimulationSession.strategy_version``) can be read back as it was."""
+
+    strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    graph = models.JSONField(help_text="The node graph as saved at this version.")
+    created_at = models.DateTimeField(help_text="When this version was saved.")
+
+    class Meta:
+        ordering = ["strategy", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["strategy", "version"], name="strategy_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"

@@ -1,6 +1,7 @@
 """Strategies on the wire: what the API reads (strict, graph validated) and what it renders."""
 
 import json
+import math
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,7 +9,7 @@ from rest_framework import serializers
 from config.api import StrictSerializerMixin
 from strategies.graph.json_schema import graph_json_schema
 from strategies.graph.validate import validate_graph
-from strategies.models import Strategy
+from strategies.models import Strategy, StrategyVersion
 
 # Limits on one graph, far above any strategy a person draws, low enough that validating and storing one
 # stays cheap. The request body as a whole is capped by Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
@@ -17,8 +18,9 @@ MAX_GRAPH_BYTES = 256 * 1024
 MAX_DESCRIPTION_LENGTH = 10_000
 
 
-def _unstorable_string(value) -> str | None:
-    """Return a message if ``value`` holds a string PostgreSQL's jsonb cannot store (NUL, lone surrogates)."""
+def unstorable(value) -> str | None:
+    """Return a message if ``value`` holds what PostgreSQL's jsonb cannot store: a string with NUL or lone
+    surrogates, or a number that is infinite or NaN (the admin's JSON text reads ``1e9999`` as infinity)."""
     todo = [value]
     while todo:
         v = todo.pop()
@@ -27,6 +29,8 @@ def _unstorable_string(value) -> str | None:
             todo.extend(v.values())
         elif isinstance(v, list):
             todo.extend(v)
+        elif isinstance(v, float) and not math.isfinite(v):
+            return "must not contain infinite or NaN numbers"
         elif isinstance(v, str):
             if "\x00" in v:
                 return "must not contain NUL characters"
@@ -44,7 +48,7 @@ def check_graph(graph) -> list[str]:
     size = len(json.dumps(graph, separators=(",", ":")).encode())
     if size > MAX_GRAPH_BYTES:
         return [f"is {size} bytes as compact JSON; at most {MAX_GRAPH_BYTES} are accepted"]
-    problem = _unstorable_string(graph)
+    problem = unstorable(graph)
     if problem:
         return [problem]
     return [str(error) for error in validate_graph(graph)]
@@ -76,6 +80,26 @@ class StrategySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StrategyVersionSummarySerializer(serializers.ModelSerializer):
+    """A version as listed: its number, the name it had, when it was saved."""
+
+    class Meta:
+        model = StrategyVersion
+        fields = ("version", "name", "created_at")
+        read_only_fields = fields
+
+
+class StrategyVersionSerializer(serializers.ModelSerializer):
+    """A version in full: the graph as it was saved at that version."""
+
+    graph = serializers.JSONField(help_text="The node graph as saved at this version (docs/strategies.md).")
+
+    class Meta:
+        model = StrategyVersion
+        fields = ("version", "name", "description", "graph", "created_at")
+        read_only_fields = fields
+
+
 class StrategyInputSerializer(StrictSerializerMixin, serializers.Serializer):
     """Create (POST), replace (PUT) or change (PATCH, ``partial=True``) a strategy.
 
@@ -88,6 +112,10 @@ class StrategyInputSerializer(StrictSerializerMixin, serializers.Serializer):
     description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH, allow_blank=True, required=False,
                                         help_text="Defaults to the graph's `description`, or empty.")
     graph = GraphField()
+    base_version = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, write_only=True,
+        help_text="Replace and change only: the version your edit started from. If the strategy has been "
+        "saved since (it is at a later version), nothing is changed and the answer is 409.")
 
     def validate(self, attrs):
         graph = attrs.get("graph")

@@ -8,6 +8,9 @@ the same folder share one server; pgserver stops it when the last of them exits.
 
 from __future__ import annotations
 
+import atexit
+import json
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -29,9 +32,49 @@ def ensure_running(data_dir: Path) -> str:
                 import pgserver  # imported late: only processes that connect pay for it
 
             data_dir.mkdir(parents=True, exist_ok=True)
+            drop_dead_handles(data_dir)
             server = pgserver.get_server(data_dir, cleanup_mode="stop")
             _servers[data_dir] = server
+            # Registered after pgserver's own exit handler, so it runs first (atexit runs the last
+            # registered first): a process killed while this one ran is not counted when it leaves.
+            atexit.register(drop_dead_handles, data_dir)
     return socket_dir(server.get_uri())
+
+
+def drop_dead_handles(data_dir: Path) -> list[int]:
+    """Remove from pgserver's list of processes using the server (``.handle_pids.json``) those no longer
+    alive, and return the pids kept.
+
+    pgserver adds a process's pid when it joins and removes it when it exits, and the last one out stops
+    the server. A process killed outright (SIGKILL, out of memory) never removes its pid, so without
+    this the server would be "in use" forever and keep running after every later Ctrl-C.
+    """
+    path = Path(data_dir) / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+    return alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    if not os.path.isdir("/proc"):
+        return True  # macOS: kill(0) is what we have
+    # A zombie (killed, not yet reaped by its parent) still answers kill(0); it uses nothing any more.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False  # gone since
 
 
 def socket_dir(uri: str) -> str:

@@ -16,13 +16,23 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from accounts.api import ID_PARAMETER, OWNER_PARAMETER, STAFF_READ_ONLY, OwnedObjectsMixin
+from accounts.api import (
+    ID_PARAMETER,
+    OWNER_PARAMETER,
+    STAFF_READ_ONLY,
+    OwnedObjectDetailView,
+    OwnedObjectsMixin,
+)
 from config import ids  # noqa: F401  (registers the id converters these paths use)
-from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED, Conflict, StrictSerializerMixin
+from config.api import BAD_REQUEST, DETAIL_SCHEMA, NOT_FOUND, UNAUTHENTICATED, StrictSerializerMixin
 from live_trading import broker_actions
-from live_trading.models import BrokerConnection
+from live_trading.engine import fees
+from live_trading.models import BrokerConnection, FeeKind
 
 TAGS = ["broker connections"]
+
+
+FEE_FIELDS = ("fee_model", "fee_per_order", "fee_percent", "fee_cap", "slippage_ticks")
 
 
 class BrokerConnectionSerializer(serializers.ModelSerializer):
@@ -30,7 +40,7 @@ class BrokerConnectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BrokerConnection
-        fields = ("id", "owner", "name", "broker_type", "account_id", "starting_capital", "created_at")
+        fields = ("id", "owner", "name", "broker_type", "account_id", "starting_capital", *FEE_FIELDS, "created_at")
         read_only_fields = fields
 
 
@@ -50,6 +60,12 @@ class CapitalField(serializers.DecimalField):
         super().__init__(max_digits=16, decimal_places=2, min_value=Decimal("0.01"), **kwargs)
 
 
+def _fee_rupees(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=7, decimal_places=2, min_value=Decimal(0),
+                                    max_value=Decimal(fees.MAX_FEE_PAISE) / 100, required=False, allow_null=True,
+                                    help_text=help_text)
+
+
 class BrokerConnectionInputSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     """Create (POST), replace (PUT) or change (PATCH, ``partial=True``) a connection.
 
@@ -58,13 +74,29 @@ class BrokerConnectionInputSerializer(StrictSerializerMixin, serializers.ModelSe
 
     starting_capital = CapitalField()
     account_id = serializers.CharField(max_length=64, help_text="The account at the broker.")
+    fee_model = serializers.ChoiceField(
+        choices=FeeKind.choices, required=False,
+        help_text="What each order pays: `nse_fo` (the dated NSE F&O schedule, the default), `none`, `per_order` "
+                  "(`fee_per_order` rupees an order) or `percent` (`fee_percent` of turnover, at most `fee_cap`). "
+                  "Changing it clears the parameters the new model does not take.")
+    fee_per_order = _fee_rupees("Rupees per executed order; required with `per_order`, refused with the others.")
+    fee_percent = serializers.DecimalField(
+        max_digits=8, decimal_places=fees.PERCENT_PLACES, min_value=Decimal(0), max_value=fees.MAX_PERCENT,
+        required=False, allow_null=True,
+        help_text="Per cent of each order's turnover (`0.03` is 0.03%); required with `percent`, refused with the others.")
+    fee_cap = _fee_rupees("Most rupees one order pays under `percent`; null for no cap; refused with the other models.")
+    slippage_ticks = serializers.IntegerField(
+        min_value=0, max_value=fees.MAX_SLIPPAGE_TICKS, required=False,
+        help_text="Market orders fill this many price ticks worse than the LTP (a buy higher, a sell lower); "
+                  "the tick is the instrument's, 0.05 for NSE options. Default 0.")
 
     class Meta:
         model = BrokerConnection
-        fields = ("name", "broker_type", "account_id", "starting_capital")
+        fields = ("name", "broker_type", "account_id", "starting_capital", *FEE_FIELDS)
         extra_kwargs = {"name": {"help_text": "A label of your choice; may be empty."}}
 
     def validate(self, attrs):
+        self._check_fees(attrs)
         current = self.instance
         broker_type = attrs.get("broker_type", current.broker_type if current else BrokerConnection.BrokerType.PAPER)
         account_id = attrs.get("account_id", current.account_id if current else None)
@@ -79,6 +111,24 @@ class BrokerConnectionInputSerializer(StrictSerializerMixin, serializers.ModelSe
             )
         return attrs
 
+    def _check_fees(self, attrs) -> None:
+        """Check the fee model the connection will have (``fees.FeeModel``), refusing naming the field.
+
+        A change of ``fee_model`` that does not give a parameter clears it, so ``{"fee_model": "none"}``
+        is enough to leave ``percent``; a parameter given with a model that does not take it is refused.
+        """
+        current = self.instance
+        kind = attrs.get("fee_model", current.fee_model if current else fees.NSE_FO)
+        kept = current is not None and kind == current.fee_model
+        for name in FEE_FIELDS[1:4]:
+            if name not in attrs:
+                attrs[name] = getattr(current, name) if kept else None
+        attrs["fee_model"] = kind
+        try:
+            BrokerConnection(**{name: attrs[name] for name in FEE_FIELDS[:4]}).engine_fees()
+        except fees.InvalidFees as exc:
+            raise serializers.ValidationError({exc.subject: [str(exc)]}) from None
+
 
 EXAMPLE_CONNECTION = {
     "id": "8d0f7a52-1c3e-4b6a-9f21-2e5d7c9b4a10",
@@ -87,6 +137,11 @@ EXAMPLE_CONNECTION = {
     "broker_type": "paper",
     "account_id": "PAPER-DEMO-001",
     "starting_capital": "1000000.00",
+    "fee_model": "nse_fo",
+    "fee_per_order": None,
+    "fee_percent": None,
+    "fee_cap": None,
+    "slippage_ticks": 0,
     "created_at": "2024-11-04T09:10:02.117000+05:30",
 }
 EXAMPLE_INPUT = {"name": "Paper trading", "broker_type": "paper", "account_id": "PAPER-DEMO-001",
@@ -94,6 +149,18 @@ EXAMPLE_INPUT = {"name": "Paper trading", "broker_type": "paper", "account_id": 
 CAPITAL_ERROR_EXAMPLE = OpenApiExample(
     "Too many decimal places",
     {"starting_capital": ["Ensure that there are no more than 2 decimal places."]},
+    response_only=True,
+    status_codes=["400"],
+)
+FEES_EXAMPLE = OpenApiExample(
+    "0.03% of turnover, at most Rs 20 an order, one tick of slippage",
+    {**EXAMPLE_INPUT, "account_id": "PAPER-DEMO-002", "fee_model": "percent", "fee_percent": "0.03",
+     "fee_cap": "20.00", "slippage_ticks": 1},
+    request_only=True,
+)
+FEES_ERROR_EXAMPLE = OpenApiExample(
+    "A cap without the percent fee model",
+    {"fee_cap": ["only the percent fee model takes it; this one is per_order"]},
     response_only=True,
     status_codes=["400"],
 )
@@ -124,14 +191,17 @@ _CHANGE_RESPONSES = {
     post=extend_schema(
         operation_id="broker_connections_create",
         summary="Add a broker connection",
-        description="`broker_type` defaults to `paper`. A (broker_type, account_id) pair may appear once per user.",
+        description="`broker_type` defaults to `paper`, `fee_model` to `nse_fo` and `slippage_ticks` to 0. "
+                    "A (broker_type, account_id) pair may appear once per user.",
         tags=TAGS,
         request=BrokerConnectionInputSerializer,
         responses={201: BrokerConnectionSerializer, 400: BAD_REQUEST, 401: UNAUTHENTICATED},
         examples=[
             OpenApiExample("New connection", EXAMPLE_INPUT, request_only=True),
+            FEES_EXAMPLE,
             OpenApiExample("Created", EXAMPLE_CONNECTION, response_only=True, status_codes=["201"]),
             CAPITAL_ERROR_EXAMPLE,
+            FEES_ERROR_EXAMPLE,
         ],
     ),
 )
@@ -164,7 +234,7 @@ class BrokerConnectionListCreateView(OwnedObjectsMixin, generics.ListAPIView):
         operation_id="broker_connections_replace",
         parameters=[ID_PARAMETER],
         summary="Replace a broker connection",
-        description="Sessions already running keep the capital they started with.",
+        description="Sessions already started keep the capital, fee model and slippage they started with.",
         tags=TAGS,
         request=BrokerConnectionInputSerializer,
         responses=_CHANGE_RESPONSES,
@@ -174,13 +244,16 @@ class BrokerConnectionListCreateView(OwnedObjectsMixin, generics.ListAPIView):
         operation_id="broker_connections_change",
         parameters=[ID_PARAMETER],
         summary="Change some fields of a broker connection",
-        description="Sessions already running keep the capital they started with.",
+        description="Sessions already started keep the capital, fee model and slippage they started with.",
         tags=TAGS,
         request=BrokerConnectionInputSerializer,
         responses=_CHANGE_RESPONSES,
         examples=[
             OpenApiExample("New capital", {"starting_capital": "500000.00"}, request_only=True),
+            OpenApiExample("No charges, two ticks of slippage", {"fee_model": "none", "slippage_ticks": 2},
+                           request_only=True),
             CAPITAL_ERROR_EXAMPLE,
+            FEES_ERROR_EXAMPLE,
         ],
     ),
     delete=extend_schema(
@@ -209,35 +282,14 @@ class BrokerConnectionListCreateView(OwnedObjectsMixin, generics.ListAPIView):
         },
     ),
 )
-class BrokerConnectionDetailView(OwnedObjectsMixin, generics.GenericAPIView):
+class BrokerConnectionDetailView(OwnedObjectDetailView):
     model = BrokerConnection
     noun = "broker connections"
     serializer_class = BrokerConnectionSerializer
-
-    def get(self, request, id):
-        return Response(BrokerConnectionSerializer(self.get_object()).data)
-
-    def put(self, request, id):
-        return self._change(request, partial=False)
-
-    def patch(self, request, id):
-        return self._change(request, partial=True)
-
-    def _change(self, request, partial):
-        connection = self.get_object_to_change()
-        data = BrokerConnectionInputSerializer(
-            connection, data=request.data, partial=partial, context={"owner": request.user}
-        )
-        data.is_valid(raise_exception=True)
-        connection = broker_actions.update_broker_connection(connection, **data.validated_data)
-        return Response(BrokerConnectionSerializer(connection).data)
-
-    def delete(self, request, id):
-        try:
-            broker_actions.delete_broker_connection(self.get_object_to_change())
-        except broker_actions.BrokerConnectionInUse as e:
-            raise Conflict(str(e)) from e
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    input_serializer_class = BrokerConnectionInputSerializer
+    conflicts = (broker_actions.BrokerConnectionInUse,)
+    change = staticmethod(broker_actions.update_broker_connection)
+    remove = staticmethod(broker_actions.delete_broker_connection)
 
 
 urlpatterns = [

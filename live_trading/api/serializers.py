@@ -12,8 +12,9 @@ from rest_framework import serializers
 from config.api import PlainFormsMixin, StrictSerializerMixin
 from live_trading.charts import TIMEFRAMES
 from live_trading.demo import DEMO_DAYS
+from live_trading.engine import fees
 from live_trading.marketdata.calendar import exchange_today
-from live_trading.models import BrokerConnection
+from live_trading.models import BrokerConnection, FeeKind
 from live_trading.refusals import Refused, check_replay_span
 from live_trading.snapshots import row_totals
 from live_trading.stream.events import Money, Timestamp, TradeData
@@ -120,6 +121,21 @@ class StartResponseSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+class SessionFeesSerializer(serializers.Serializer):
+    """The fee model a session ran with, recorded from its broker connection when it started."""
+
+    fee_model = serializers.ChoiceField(choices=FeeKind.choices)
+    fee_per_order = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True,
+                                             help_text="Rupees an order (per_order), else null.")
+    fee_percent = serializers.DecimalField(max_digits=8, decimal_places=fees.PERCENT_PLACES, allow_null=True,
+                                           help_text="Per cent of turnover (percent), else null.")
+    fee_cap = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True,
+                                       help_text="Most rupees an order pays (percent; null: no cap), else null.")
+
+    def to_representation(self, instance):
+        return instance  # FeeModel.to_dict, as recorded
+
+
 class SessionRowSerializer(serializers.ModelSerializer):
     """A session in lists and control answers (no positions or orders; the dashboard endpoints carry those).
 
@@ -132,6 +148,8 @@ class SessionRowSerializer(serializers.ModelSerializer):
     strategy_id = serializers.UUIDField(allow_null=True)
     broker_connection_id = serializers.UUIDField(allow_null=True)
     speed_multiplier = SpeedField()
+    fees = SessionFeesSerializer(read_only=True)
+    slippage_ticks = serializers.IntegerField(read_only=True, help_text="Fills slipped this many price ticks.")
 
     class Meta:
         model = SimulationSession
@@ -139,7 +157,8 @@ class SessionRowSerializer(serializers.ModelSerializer):
             "session_id", "user_id", "strategy_id", "strategy_name", "strategy_version", "broker_connection_id",
             "mode", "speed_multiplier", "start_date", "end_date", "underlying", "status", "status_reason",
             "created_at", "started_at", "ended_at", "ticks_processed", "total_ticks", "gross_pnl", "realized_pnl",
-            "charges", "total_trades", "winning_trades", "losing_trades", "win_rate", "max_drawdown",
+            "charges", "total_trades", "winning_trades", "losing_trades", "win_rate", "max_drawdown", "fees",
+            "slippage_ticks",
         ]
 
     def to_representation(self, instance):

@@ -308,9 +308,29 @@ class PauseView(BodylessView, _ControlView):
 
 
 class ResumeView(BodylessView, _ControlView):
-    @extend_schema(summary="Resume a paused session", request=None,
-                   responses={200: SessionRowSerializer, **errors(401, 404, 409)})
+    @extend_schema(
+        summary="Resume a paused session, or an interrupted one exactly where it stopped",
+        description="A paused session goes on at once. An interrupted session (its server stopped or was "
+                    "killed) is rebuilt in this process and replayed up to its last stored event, each "
+                    "replayed event checked against the stored ones, then goes on live at its speed from that "
+                    "exchange time; its stream goes on with the next event number. The answer comes once it "
+                    "runs again (the replay then takes a moment); if the replay differs from what was stored "
+                    "(its market data replaced), the session becomes `failed` with that reason and keeps "
+                    "every row. 409 for a session that is neither paused nor interrupted, or that cannot be "
+                    "rebuilt (its market data gone, its user at the limit of running sessions), with the "
+                    "reason and its status.",
+        request=None, responses={200: SessionRowSerializer, **errors(401, 404, 409)},
+        examples=[OpenApiExample("Cannot resume", response_only=True, status_codes=["409"], value={
+            "detail": "only an interrupted session can be resumed; this one is completed", "status": "completed"})],
+    )
     def post(self, request, session_id):
+        session = controlled_session(request, session_id)
+        if session.status in lifecycle.RESUMABLE:
+            try:
+                session = actions.resume_interrupted(session, f"resumed by {request.user.username}")
+            except actions.CannotResume as exc:
+                raise session_conflict(str(exc), exc.status) from exc
+            return Response(session_row(session))
         return self.control(request, session_id, actions.resume_session)
 
 

@@ -1,8 +1,9 @@
 """The paper broker: market orders filled at the LTP, slippage, charges, a margin approximation.
 
 A market order fills completely at the last traded price moved against the trader by
-``slippage_ticks`` exchange ticks (a buy pays more, a sell gets less, never below one tick). There is
-no order book, so no partial fills and no latency: the fill happens on the tick the order is placed.
+``slippage_ticks`` of the instrument's price ticks (a buy pays more, a sell gets less, never below one
+tick). There is no order book, so no partial fills and no latency: the fill happens on the tick the
+order is placed. Each fill pays what the session's fee model charges on its turnover (``fees.py``).
 
 Margin is a documented approximation, not SPAN: a bought option blocks its premium (price x
 quantity at entry); a sold option blocks ``short_option_margin_rate`` of the underlying's notional
@@ -16,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from live_trading.engine.charges import ChargeRates, Charges, order_charges
+from live_trading.engine.charges import Charges
+from live_trading.engine.fees import OrderFees
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +51,10 @@ class BrokerSettings:
 class PaperBroker:
     """Fills market orders and keeps the order book of a session."""
 
-    def __init__(self, rates: ChargeRates, tick_size: int, settings: BrokerSettings | None = None):
-        self.rates = rates
+    def __init__(self, fees: OrderFees, tick_size: int, settings: BrokerSettings | None = None):
+        """``fees``: the day's charges function (``FeeModel.for_day``); ``tick_size``: the instrument's
+        price tick in paise (``instruments.tick_size_paise``), the unit of slippage."""
+        self.fees = fees
         self.tick_size = tick_size
         self.settings = settings or BrokerSettings()
         self.orders: list[Order] = []
@@ -105,8 +109,17 @@ class PaperBroker:
                 return self._record(Order(order_id, ts, symbol, side, quantity, ltp, None, "REJECTED", None,
                                           f"insufficient margin: needs {need} paise, {available_margin} available",
                                           execution_id))
-        charges = order_charges(self.rates, option=option, side=side, turnover=price * quantity)
+        charges = self.fees(option=option, side=side, turnover=price * quantity)
         return self._record(Order(order_id, ts, symbol, side, quantity, ltp, price, "FILLED", charges, "", execution_id))
+
+    def settle(self, *, ts: int, symbol: str, side: str, quantity: int, value: int, charges: Charges,
+               execution_id: str = "") -> Order:
+        """Record an option's settlement at expiry as a filled closing order at ``value`` paise a unit
+        (its intrinsic value) with ``charges`` (``charges.exercise_charges``); reason ``expiry settlement``.
+        Not sent to any market: no slippage, no margin check."""
+        order_id = f"ord-{len(self.orders) + 1}"
+        return self._record(Order(order_id, ts, symbol, side, quantity, value, value, "FILLED", charges,
+                                  "expiry settlement", execution_id))
 
     def _record(self, order: Order) -> Order:
         self.orders.append(order)

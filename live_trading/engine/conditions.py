@@ -176,10 +176,10 @@ def operand_getter(operand: Operand, market, book):
         value = operand.value
         return lambda: value
     if kind == "underlying_ltp":
-        prices = market.underlying_prices
+        # read through the market: a positional session replaces the day's price lists
 
         def get():
-            return prices[market.row] or None
+            return market.underlying_prices[market.row] or None
 
         return get
     if kind == "time_of_day":

@@ -35,8 +35,9 @@ from live_trading.engine.events import (
     Summary,
     TradeClosed,
 )
+from live_trading.engine.fees import NSE_FO_FEES, FeeModel
 from live_trading.engine.market import TF_NAMES, InstrumentUnavailable, MarketState
-from live_trading.engine.money import compact_stamp, iso, rupees
+from live_trading.engine.money import compact_stamp, iso, rupees, rupees_str
 from live_trading.engine.nodes import (
     ACTIVE,
     COMPLETED,
@@ -48,7 +49,8 @@ from live_trading.engine.nodes import (
 )
 from live_trading.engine.positions import Fill, PositionStore
 from live_trading.engine.readout import Readout, closed_position, order_details, session_summary, trade_record
-from live_trading.marketdata.calendar import IST_OFFSET_SECONDS
+from live_trading.marketdata.calendar import IST_OFFSET_SECONDS, market_close_ts
+from live_trading.marketdata.symbols import OptionSymbol, parse_symbol
 from strategies.graph.model import StrategyGraph
 
 
@@ -57,7 +59,9 @@ class EngineSettings:
     """How a session trades. Money in paise.
 
     ``seed`` feeds execution ids (same seed, same ids). ``candle_timeframes`` are published as
-    ``CandleCompleted`` besides those the strategy's conditions use.
+    ``CandleCompleted`` besides those the strategy's conditions use. ``fees`` is what each order pays
+    (``fees.FeeModel``; ``nse_fo`` reads its rates from ``charge_schedule``); ``slippage_ticks`` moves
+    every fill against the trader (``broker.PaperBroker.fill_price``).
     """
 
     seed: str = "0"
@@ -67,20 +71,72 @@ class EngineSettings:
     futures_margin_rate: Decimal = Decimal("0.12")
     candle_timeframes: tuple = ("1m",)
     charge_schedule: tuple = field(default=charges_mod.SCHEDULE)
+    fees: FeeModel = NSE_FO_FEES
+
+
+@dataclass(slots=True)
+class DrawdownMeter:
+    """The range of the net P&L the engine's drawdown tracker saw since the last equity sample, in
+    paise: what an ``EquitySample`` carries so that the report recomputes the tick-level maximum
+    drawdown exactly from the samples alone (docs/reports.md, "The equity curve and drawdown").
+
+    ``see(pnl)`` is called wherever the engine tracks its drawdown (each tick with a position open,
+    after each exit fill). ``take()`` returns ``(low, high, drop)`` of the figures seen since the last
+    ``take``: the lowest, the highest, and the deepest fall within them (the largest of ``max(figures up
+    to f) - f`` over the figures f). The stretch starts from the figure seen last before it (``last``,
+    0 before any), so a stretch in which nothing was tracked (no position open) is that figure alone;
+    counting it changes no drawdown, as it was seen before.
+    """
+
+    last: int = 0
+    low: int = 0
+    high: int = 0
+    drop: int = 0
+
+    def see(self, pnl: int) -> None:
+        self.last = pnl
+        if pnl < self.low:
+            self.low = pnl
+        if pnl > self.high:
+            self.high = pnl
+        elif self.high - pnl > self.drop:
+            self.drop = self.high - pnl
+
+    def take(self) -> tuple[int, int, int]:
+        """``(low, high, drop)`` since the last take; the next stretch starts at ``last``."""
+        reading = (self.low, self.high, self.drop)
+        self.low = self.high = self.last
+        self.drop = 0
+        return reading
 
 
 @dataclass
 class Carry:
     """What a multi-day session carries from one day's engine to the next (``multiday.py``): the
     position store (so trades, totals and position numbers continue), the execution counter, the
-    drawdown so far, and tick counts for progress. A single-day engine makes its own."""
+    drawdown so far (and its meter since the last equity sample), and tick counts for progress. A
+    single-day engine makes its own."""
 
     store: PositionStore = field(default_factory=PositionStore)
     counter: int = 0
     peak: int = 0
     max_drawdown: int = 0
+    meter: DrawdownMeter = field(default_factory=DrawdownMeter)
     ticks_before: int = 0
     total_ticks: int | None = None
+    multi_day: bool = False  # the summary gives the P&L of each day
+    daily: list = field(default_factory=list)  # (exchange date, net P&L of the day in paise) per closed day
+    close_value: int = 0  # the net P&L (realized net + unrealized) at the last day's close, paise
+
+
+class DayPlan(NamedTuple):
+    """What the controller does on one day: ``first`` (the session's first day for a positional
+    strategy, every day for an intraday one) runs the start time; ``square_off`` (seconds after
+    midnight, exchange time, or None: hold over the close) squares off, with ``no_new_entries_after``
+    before it that day."""
+
+    first: bool
+    square_off: int | None
 
 
 class Engine:
@@ -93,12 +149,14 @@ class Engine:
     """
 
     def __init__(self, graph: StrategyGraph, day, sink=None, settings: EngineSettings | None = None,
-                 carry: Carry | None = None, final: bool = True):
+                 carry: Carry | None = None, final: bool = True, plan: DayPlan | None = None):
         self.graph = graph
         self.settings = settings or EngineSettings()
         self.sink = sink if sink is not None else NullSink()
         self._emit = self.sink.emit
         self._wants_ticks = bool(getattr(self.sink, "wants_ticks", False))
+        # the active signal nodes' condition values in each TickSnapshot (Readout.tick_snapshot)
+        self.wants_node_diagnostics = self._wants_ticks and bool(getattr(self.sink, "wants_node_diagnostics", False))
         # A sink that coalesces ticks (the stream keeps a few a second) says when one is due, so the
         # engine builds a TickSnapshot only then; its LTP changes are those since the last one built.
         self._tick_due = getattr(self.sink, "tick_due", None)
@@ -107,9 +165,11 @@ class Engine:
             raise ValueError(f"the strategy trades {graph.underlying} but the market day is {market.underlying}'s")
         self.carry = carry = carry or Carry()
         self.final = final
+        self.positional = graph.start.config.holding == "positional"
+        self._day_recorded = False
         self.store = carry.store
-        rates = charges_mod.rates_on(market.date, self.settings.charge_schedule)
-        self.broker = PaperBroker(rates, market.tick_size, BrokerSettings(
+        fees = self.settings.fees.for_day(market.date, self.settings.charge_schedule)
+        self.broker = PaperBroker(fees, market.tick_size, BrokerSettings(
             starting_capital=self.settings.starting_capital,
             slippage_ticks=self.settings.slippage_ticks,
             short_option_margin_rate=self.settings.short_option_margin_rate,
@@ -118,6 +178,7 @@ class Engine:
         self._day_ticks = market.tick_count
         self._timestamps = market.timestamps
         self._processed = 0  # ticks processed today: the row of the next tick
+        self._snapshot_at = 0  # the tick (1-based) whose TickSnapshot was emitted last
         self.status = "not_started"
         self._counter = carry.counter
         self.pending_reentry: dict[str, tuple] = {}
@@ -133,6 +194,7 @@ class Engine:
         self._pnl_value = 0
         self._peak = carry.peak
         self._max_drawdown = carry.max_drawdown
+        self._see_pnl = carry.meter.see
         self.ticks_before = carry.ticks_before
         self.session_ticks = carry.total_ticks or self._day_ticks
         self._readout = Readout(self)
@@ -161,17 +223,51 @@ class Engine:
         market.build_candles()
         self._candles_on_tick = market.on_tick
 
-        # The controller's timers, as epoch seconds on this day.
         start = graph.start
         self._controller = self.nodes[start.id]
         config = start.config
-        midnight = self._timestamps[0] - (self._timestamps[0] + IST_OFFSET_SECONDS) % 86400
-        self._timers = [(midnight + config.start_time, "start")]
-        if config.no_new_entries_after < config.square_off_time:
-            self._timers.append((midnight + config.no_new_entries_after, "no_new_entries"))
-        self._timers.append((midnight + config.square_off_time, "square_off"))
-        self._next_timer = self._timers[0][0]
+        self._plan_day(plan or DayPlan(True, config.square_off_time))
         self._limits = (config.max_loss, config.max_profit) if (config.max_loss or config.max_profit) else None
+
+    def _plan_day(self, plan: DayPlan) -> None:
+        """Set the controller's timers for the day, as epoch seconds."""
+        config = self.graph.start.config
+        midnight = self._timestamps[0] - (self._timestamps[0] + IST_OFFSET_SECONDS) % 86400
+        timers = [(midnight + config.start_time, "start")] if plan.first else []
+        if plan.square_off is not None and not self.strategy_stopped:
+            if config.no_new_entries_after < plan.square_off:
+                timers.append((midnight + config.no_new_entries_after, "no_new_entries"))
+            # A day whose session ends before the square-off time (a DR drill, a Muhurat evening: the
+            # calendar's windows) squares off at its last second.
+            last_second = market_close_ts(self.market.date) - 1
+            timers.append((min(midnight + plan.square_off, last_second), "square_off"))
+        timers.sort(key=lambda timer: timer[0])  # stable: a start at the square-off time starts first
+        self._timers = timers
+        self._next_timer = timers[0][0] if timers else float("inf")
+
+    def next_day(self, day, plan: DayPlan, final: bool) -> None:
+        """Carry a positional session over to ``day``, the next trading day (after the last one's close,
+        ``_close_day``): positions, node states, candles and indicators, re-entry counts and P&L go on;
+        today's prices, option chain, charge rates and the controller's timers are the new day's."""
+        self.ticks_before += self._processed
+        self.carry.ticks_before = self.ticks_before
+        market = self.market
+        held = {p.symbol: market.price(p.symbol) for p in self.store.open}
+        market.next_day(day, held)
+        self.broker.fees = self.settings.fees.for_day(market.date, self.settings.charge_schedule)
+        self._day_ticks = market.tick_count
+        self._timestamps = market.timestamps
+        self.session_ticks = self.carry.total_ticks or self.ticks_before + self._day_ticks  # as corrected by now
+        self._processed = 0
+        self._snapshot_at = 0
+        self._pnl_row = -1
+        self._day_recorded = False
+        self.final = final
+        self._candles_on_tick = market.on_tick  # today's candle builder
+        for monitor in self._monitors_in_order:
+            monitor.prices = market.column_of(monitor.position.symbol)
+        self._readout.next_day()
+        self._plan_day(plan)
 
     # ------------------------------------------------------------------------------------------
     # Stepping
@@ -225,9 +321,13 @@ class Engine:
                 node.on_tick()
         if self._wants_ticks and (self._tick_due is None or self._tick_due()):
             self._emit(self._readout.tick_snapshot(row + 1))
+            self._snapshot_at = row + 1
         self._processed = row + 1
         if self._processed >= self._day_ticks:
-            self._finish("completed")
+            if self.positional and not self.final:
+                self._close_day()
+            else:
+                self._finish("completed")
             return False
         return True
 
@@ -255,20 +355,35 @@ class Engine:
         if self._processed > 0:
             market.row = self._processed - 1
             market.ts = self._timestamps[market.row]
-        if status == "completed":
+        if status == "completed" and not self._day_recorded:
             self._publish_candles(market.final_candles())
+            if self.positional:
+                self._settle_expiries()
         self._stop_strategy()
-        if self.store.open:
+        squared_off = bool(self.store.open)
+        if squared_off:
             execution = self._new_execution(self._controller, self._start_execution)
             events, closed = self._close_all_events(execution, "session_end")
             self._emit_node(self._controller, execution, "session_end",
                             {"exit_reason": "session_end", "positions": closed})
             self._flush(events)
         self.status = status
+        if self._day_recorded and squared_off:
+            # stopped after a positional day's close: what the square-off cost counts on that day
+            _, pnl = self.carry.daily.pop()
+            self.carry.close_value -= pnl
+            self._day_recorded = False
+        if not self._day_recorded and self._processed > 0:
+            self._record_day()
         carry = self.carry
         carry.counter, carry.peak, carry.max_drawdown = self._counter, self._peak, self._max_drawdown
         carry.ticks_before = self.ticks_before + self._processed
         if self.final:
+            if self._wants_ticks and self._processed > 0 and (squared_off or self._snapshot_at != self._processed):
+                # The state the session ended in (square-off included) unless the last tick's snapshot
+                # already is it, whether or not the sink found a tick due: a client that follows ticks
+                # alone (seed 004's card) ends on the final figures.
+                self._emit(self._readout.tick_snapshot(self._processed))
             self._emit(SessionComplete(market.ts, status, self.ticks_before + self._processed, self.session_ticks,
                                        self.summary()))
 
@@ -336,6 +451,63 @@ class Engine:
                 self.square_off(self._controller, "square_off", {"trigger": "time", "time": iso(ts)[11:19]},
                                 parent=self._start_execution)
         self._next_timer = self._timers[0][0] if self._timers else float("inf")
+
+    def _close_day(self) -> None:
+        """The close of a day a positional session holds over: the day's last candles, the settlement
+        of options expiring today, the day's P&L marked to market at the close. With ``at_expiry`` the
+        strategy ends once what it held has settled and nothing is open."""
+        market = self.market
+        market.row = self._processed - 1
+        market.ts = self._timestamps[market.row]
+        self._publish_candles(market.final_candles())
+        settled = self._settle_expiries()
+        rule = self.graph.start.config.positional_square_off
+        if settled and not self.store.open and rule is not None and rule.rule == "at_expiry":
+            self._stop_strategy()
+        self._record_day()
+
+    def _record_day(self) -> None:
+        """Add the day's net P&L (realized net of charges + the change in unrealized, at the last
+        tick's prices) to ``carry.daily``."""
+        self._pnl_row = -1
+        value = self.strategy_pnl()
+        carry = self.carry
+        carry.daily.append((self.market.date, value - carry.close_value))
+        carry.close_value = value
+        self._day_recorded = True
+
+    def _settle_expiries(self) -> bool:
+        """Settle every open option expiring today at its intrinsic value against the settlement price,
+        the underlying's last price of the day (docs/strategies.md, "Expiry settlement"): exit reason
+        ``settled`` (in the money) or ``expired`` (worthless, at zero); the holder of one settled in the
+        money pays STT on exercise under ``nse_fo`` (``FeeModel.settlement_charges``). Return whether any settled."""
+        market = self.market
+        expiring = []
+        for position in self.store.open:
+            symbol = parse_symbol(position.symbol)
+            if isinstance(symbol, OptionSymbol) and symbol.expiry == market.date:
+                expiring.append((position, symbol))
+        if not expiring:
+            return False
+        settlement = market.underlying_prices[market.row]
+        execution = self._new_execution(self._controller, self._start_execution)
+        events, closed = [], []
+        for position, symbol in expiring:
+            strike = int(symbol.strike * 100)
+            value = max(settlement - strike, 0) if symbol.right == "CE" else max(strike - settlement, 0)
+            quantity = position.quantity_remaining
+            charges = self.settings.fees.settlement_charges(market.date, holder=position.side == "buy",
+                                                            intrinsic_value=value * quantity,
+                                                            schedule=self.settings.charge_schedule)
+            order = self.broker.settle(ts=market.ts, symbol=position.symbol,
+                                       side="sell" if position.side == "buy" else "buy", quantity=quantity,
+                                       value=value, charges=charges, execution_id=execution.id)
+            events.extend(self._close(position, quantity, "settled" if value else "expired", execution, closed,
+                                      order))
+        self._emit_node(self._controller, execution, "expiry_settlement", {
+            "expiry": market.date.isoformat(), "settlement_price": rupees_str(settlement), "positions": closed})
+        self._flush(events)
+        return True
 
     def _close_entries(self) -> None:
         self.entries_closed = True
@@ -421,17 +593,25 @@ class Engine:
                                 parent=self._start_execution)
 
     def _track_drawdown(self) -> int:
-        """Update the peak and the maximum drawdown with the strategy's P&L now; return that P&L."""
+        """Update the peak and the maximum drawdown (and the equity samples' meter) with the strategy's
+        P&L now; return that P&L."""
         pnl = self.strategy_pnl()
         if pnl > self._peak:
             self._peak = pnl
         elif self._peak - pnl > self._max_drawdown:
             self._max_drawdown = self._peak - pnl
+        self._see_pnl(pnl)
         return pnl
 
     def summary(self) -> Summary:
         """Results so far: trades, gross and net P&L, charges, win rate, max drawdown."""
-        return session_summary(self.store, self._max_drawdown)
+        carry = self.carry
+        if not carry.multi_day:
+            return session_summary(self.store, self._max_drawdown)
+        daily = carry.daily
+        if not self._day_recorded and self._processed > 0:  # today so far
+            daily = [*daily, (self.market.date, self.strategy_pnl() - carry.close_value)]
+        return session_summary(self.store, self._max_drawdown, daily)
 
     # ------------------------------------------------------------------------------------------
     # Orders and positions
@@ -521,14 +701,17 @@ class Engine:
         })
         self._flush(events)
 
-    def _close(self, position, quantity: int, reason: str, execution: Execution, closed: list) -> list:
-        """Close ``quantity`` of ``position``; append its node event entry to ``closed`` and return
-        the position and trade events to emit after the node event."""
+    def _close(self, position, quantity: int, reason: str, execution: Execution, closed: list,
+               order=None) -> list:
+        """Close ``quantity`` of ``position`` (at market, or by ``order``, a settlement's); append its
+        node event entry to ``closed`` and return the position and trade events to emit after the
+        node event."""
         market = self.market
         side = "sell" if position.side == "buy" else "buy"
-        order = self.broker.submit(ts=market.ts, symbol=position.symbol, side=side, quantity=quantity,
-                                   ltp=market.price(position.symbol), option=position.symbol != market.underlying,
-                                   execution_id=execution.id)
+        if order is None:
+            order = self.broker.submit(ts=market.ts, symbol=position.symbol, side=side, quantity=quantity,
+                                       ltp=market.price(position.symbol),
+                                       option=position.symbol != market.underlying, execution_id=execution.id)
         entry_ids = set(position.entry_flow_ids)
         flow = position.entry_flow_ids + tuple(x for x in execution.chain if x not in entry_ids)
         fill = Fill(position.position_id, position.re_entry_num, position.symbol, side, quantity, order.fill_price,

@@ -171,8 +171,13 @@ class Summary:
     charges: Decimal
     net_pnl: Decimal
     max_drawdown: Decimal
+    # A multi-day session's P&L per trading day so far: (exchange date, net P&L in Decimal rupees)
+    daily_pnl: tuple = ()
 
     def to_dict(self) -> dict:
+        """The wire form; ``daily_pnl`` (``[{"date", "pnl"}]``) only for a session over several days."""
+        daily = {"daily_pnl": [{"date": d.isoformat(), "pnl": money_str(pnl)} for d, pnl in self.daily_pnl]
+                 } if self.daily_pnl else {}
         return {
             "total_trades": self.total_trades,
             "total_pnl": money_str(self.net_pnl),
@@ -183,6 +188,7 @@ class Summary:
             "losing_trades": self.losing_trades,
             "win_rate": money_str(self.win_rate),
             "max_drawdown": money_str(self.max_drawdown),
+            **daily,
         }
 
 
@@ -281,7 +287,10 @@ class OpenPositionTick:
 @dataclass(frozen=True, slots=True)
 class TickSnapshot:
     """What changed on a tick (emitted only to sinks with ``wants_ticks``). ``ltp_updates`` holds
-    (symbol, paise) for the symbols whose price changed on this tick (all of them on the first)."""
+    (symbol, paise) for the symbols whose price changed on this tick (all of them on the first).
+    ``node_diagnostics`` (only for sinks with ``wants_node_diagnostics``; seed 001's per-tick node
+    diagnostics) holds (node_id, {"mode", "condition_results"}) for each active signal node: its
+    conditions' current values, as a ``signal_emitted`` execution's ``evaluated_conditions`` has them."""
 
     kind: ClassVar[str] = "tick_update"
     ts: int
@@ -293,6 +302,7 @@ class TickSnapshot:
     realized_pnl_paise: int
     unrealized_pnl_paise: int
     closed_trades: int
+    node_diagnostics: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,12 +360,20 @@ class EquitySample:
     entry charges included); ``unrealized_pnl_paise`` is the open positions' gross P&L at their LTPs.
     ``net_pnl_paise`` is their sum: the dashboard's ``total_pnl``. Persisted for the session's P&L
     curve; not a stream event (ticks carry the live P&L). Emitted by the session's ``MultiDayEngine``.
+
+    ``low_pnl_paise``, ``high_pnl_paise`` and ``drop_paise`` are the range of the net P&L the engine's
+    drawdown tracker saw since the previous sample (``engine.DrawdownMeter``: the lowest, the highest,
+    and the deepest fall within them), from which the report recomputes the engine's tick-level
+    maximum drawdown exactly. They are not in ``to_dict`` (the curve's wire form).
     """
 
     ts: int
     realized_pnl_paise: int
     unrealized_pnl_paise: int
     charges_paise: int
+    low_pnl_paise: int
+    high_pnl_paise: int
+    drop_paise: int
 
     @property
     def net_pnl_paise(self) -> int:
@@ -418,6 +436,7 @@ class FanoutSink:
     def __init__(self, *sinks):
         self.sinks = sinks
         self.wants_ticks = any(sink.wants_ticks for sink in sinks)
+        self.wants_node_diagnostics = any(getattr(sink, "wants_node_diagnostics", False) for sink in sinks)
         self._tick_sinks = tuple(sink for sink in sinks if sink.wants_ticks)
         dues = [getattr(sink, "tick_due", None) for sink in self._tick_sinks]
         if dues and all(dues):

@@ -45,27 +45,9 @@ class MarketState:
     seconds after midnight, exchange time)."""
 
     def __init__(self, day):
-        self.day = day
-        ts, symbols, prices = day_arrays(day)
-        if len(ts) == 0:
-            raise ValueError("the market day has no ticks")
-        self.prices = prices
-        # A MarketDay shares its Python lists between the sessions replaying it; other day-shaped
-        # objects get lists of this session's own.
-        self.timestamps = day.timestamp_list() if hasattr(day, "timestamp_list") else ts.tolist()
-        self._list_of = getattr(day, "price_list", None) or (lambda j: self.prices[:, j].tolist())
-        self.tick_count = len(self.timestamps)
-        self.symbols = symbols
-        self.underlying = symbols[0]
-        self.date: date = exchange_date(self.timestamps[0])
-        self.dow = self.date.weekday()
-        self.col_index = {s: j for j, s in enumerate(symbols)}
-        self._cols: dict[int, list] = {}
-        self.underlying_prices = self.column(0)
+        self._load(day)
+        self.underlying = self.symbols[0]
         self.tick_size = instruments.tick_size_paise(self.underlying)
-        self.row = 0
-        self.ts = self.timestamps[0]
-        self.time_of_day = (self.ts + IST_OFFSET_SECONDS) % 86400
         self._chain = None
         # Candles by timeframe name, completed so far and by opening time of day; the builder is
         # created once every timeframe the strategy reads is known.
@@ -77,6 +59,46 @@ class MarketState:
         self.registry = IndicatorRegistry()
         self.indicator_values: dict[str, float | None] = {}
         self._readers: dict[int, list] = {}
+
+    def _load(self, day, held: dict[str, int] | None = None) -> None:
+        """Take ``day``'s arrays; ``held`` (symbol -> paise) adds a flat column for each symbol a
+        position holds that the day's data lacks, at that price."""
+        self.day = day
+        ts, symbols, prices = day_arrays(day)
+        if len(ts) == 0:
+            raise ValueError("the market day has no ticks")
+        self.prices = prices
+        # A MarketDay shares its Python lists between the sessions replaying it; other day-shaped
+        # objects get lists of this session's own.
+        self.timestamps = day.timestamp_list() if hasattr(day, "timestamp_list") else ts.tolist()
+        self._list_of = getattr(day, "price_list", None) or (lambda j: self.prices[:, j].tolist())
+        self.tick_count = len(self.timestamps)
+        self.symbols = symbols
+        self.date: date = exchange_date(self.timestamps[0])
+        self.dow = self.date.weekday()
+        self.col_index = {s: j for j, s in enumerate(symbols)}
+        self._cols: dict[int, list] = {}
+        for symbol, price in (held or {}).items():
+            if symbol not in self.col_index:
+                j = self.col_index[symbol] = len(self.col_index)
+                self._cols[j] = [price] * self.tick_count
+        self.underlying_prices = self.column(0)
+        self.row = 0
+        self.ts = self.timestamps[0]
+        self.time_of_day = (self.ts + IST_OFFSET_SECONDS) % 86400
+
+    def next_day(self, day, held: dict[str, int]) -> None:
+        """Move a positional session on to ``day``, the next trading day: its prices replace the last
+        day's, while candles completed so far and the indicators continue (a candle at a time of day
+        now means today's). ``held``: symbol -> last price (paise) of every open position's instrument;
+        one the day's data lacks (a strike outside its chain) stays at that price all day."""
+        if day_arrays(day)[1][0] != self.underlying:
+            raise ValueError(f"the session trades {self.underlying} but the market day is {day.symbols[0]}'s")
+        self._load(day, held)
+        self._chain = None
+        for by_start in self._bars_by_start.values():
+            by_start.clear()
+        self.build_candles()
 
     # -- prices ----------------------------------------------------------------------------
 
@@ -169,11 +191,12 @@ class MarketState:
 
         The pick is redone when the underlying moves (for ATM-relative rules it rarely changes, so
         the last pick is cached by spot price)."""
-        cache = {"spot": None, "col": None}
+        cache = {"spot": None, "col": None, "day": None}
 
         def get():
             spot = self.underlying_prices[self.row]
-            if strike.rule == "premium" or spot != cache["spot"]:
+            if strike.rule == "premium" or spot != cache["spot"] or cache["day"] is not self.day:
+                cache["day"] = self.day
                 try:
                     sym, _ = self.resolve_option(expiry_rule, strike, right)
                     cache["col"] = self.column_of(sym)

@@ -31,6 +31,16 @@ def rupees_str(paise: int) -> str:
     return money_str(rupees(paise))
 
 
+def indian_group(digits: str) -> str:
+    """``"1234567"`` -> ``"12,34,567"``: the last three digits, then pairs."""
+    head, tail = digits[:-3], digits[-3:]
+    pairs = []
+    while head:
+        pairs.insert(0, head[-2:])
+        head = head[:-2]
+    return ",".join([*pairs, tail])
+
+
 def round_half_up(x: Decimal) -> int:
     """Round an exact amount in paise to whole paise, half away from zero (how contract notes round)."""
     return int(x.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -1,13 +1,20 @@
-"""A session over several trading days: one ``Engine`` per day, one event stream, one summary.
+"""A session over several trading days: one event stream, one summary, the P&L of every day.
 
-Positions are intraday (every day ends squared off), so days are independent except for what a
-``Carry`` passes on: the position store (trade list, totals, position numbering), the execution
-counter, the drawdown and progress counts. Days are loaded lazily, when the previous one ends.
-``MultiDayEngine`` has the single-day engine's stepping API, so the session runner drives either.
+An intraday strategy runs one ``Engine`` per day: every day ends squared off, so days are independent
+except for what a ``Carry`` passes on: the position store (trade list, totals, position numbering), the
+execution counter, the drawdown, the daily P&L and progress counts. A positional strategy
+(``holding: positional``) runs one ``Engine`` over all the days, moved from each day's close to the next
+day's open (``Engine.next_day``): positions, node states, candles, indicators and re-entry counts carry
+over; each day's ``DayPlan`` says whether the controller starts and when it squares off that day (its
+``positional_square_off`` rule). Days are loaded lazily, when the previous one ends, so the cost per day
+does not grow with the number of days. ``MultiDayEngine`` has the single-day engine's stepping API, so
+the session runner drives either.
 
 It also samples the session's P&L for its curve: an ``EquitySample`` at the close of every exchange
 minute (found when the first tick of a later minute comes, so the sample holds the figures after the
-minute's last tick, at that tick's prices) and one at the end, after ``SessionComplete``.
+minute's last tick, at that tick's prices) and one at the end, after ``SessionComplete``. Each sample
+also carries the range of the P&L the engine's drawdown tracker saw since the one before
+(``engine.DrawdownMeter``), so its tick-level maximum drawdown can be recomputed from the samples.
 """
 
 from __future__ import annotations
@@ -15,10 +22,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from live_trading.engine import charges
-from live_trading.engine.engine import Carry, Engine, EngineSettings
+from live_trading.engine.engine import Carry, DayPlan, Engine, EngineSettings
 from live_trading.engine.events import EquitySample, NullSink, Summary
-from live_trading.marketdata.calendar import TRADING_SECONDS
+from live_trading.marketdata.calendar import trading_seconds
 from live_trading.marketdata.candles import bucket_start
 from live_trading.marketdata.store import load_day
 
@@ -26,8 +32,9 @@ from live_trading.marketdata.store import load_day
 class MultiDayEngine:
     """Steps a strategy through ``days`` (dates, loaded with ``load(underlying, date)``, or MarketDays).
 
-    Raises ``NoChargeRates`` for a day the charge schedule does not cover, before loading any day:
-    loading may generate (and store) market data, which a refused session must not leave behind.
+    Raises ``NoChargeRates`` for a day the charge schedule does not cover (fee model ``nse_fo`` only),
+    before loading any day: loading may generate (and store) market data, which a refused session
+    must not leave behind.
     """
 
     def __init__(self, graph, days: Sequence, sink=None, settings: EngineSettings | None = None,
@@ -36,7 +43,7 @@ class MultiDayEngine:
             raise ValueError("a session needs at least one day")
         settings = settings or EngineSettings()
         for day in days:
-            charges.rates_on(getattr(day, "date", day), settings.charge_schedule)
+            settings.fees.for_day(getattr(day, "date", day), settings.charge_schedule)
         if load is None:
             load = load_day
         self.graph = graph
@@ -44,29 +51,62 @@ class MultiDayEngine:
         self.sink = sink if sink is not None else NullSink()
         self.settings = settings
         self._load = load
-        # Every day is a full session of TRADING_SECONDS ticks; corrected as days are loaded.
-        self.carry = Carry(total_ticks=TRADING_SECONDS * len(self.days))
+        # Every day as many ticks as its session windows have seconds; corrected as days are loaded.
+        self.carry = Carry(total_ticks=sum(self._expected_ticks(day) for day in self.days), multi_day=True)
+        self.positional = graph.start.config.holding == "positional"
         self._day_index = -1
         self.load_seconds = 0.0
         self.engine: Engine | None = None
         self.status = "not_started"
         self._last_ts: int | None = None  # the last tick processed
         self._minute_end = float("-inf")  # when the exchange minute of that tick ends
+        self._upcoming = None  # (day, plan, last) a positional engine moves on to at its first tick
         self._next_engine()
 
     def _next_engine(self) -> bool:
         if self._day_index + 1 >= len(self.days):
             return False
         self._day_index += 1
-        day = self.days[self._day_index]
+        day = entry = self.days[self._day_index]
         if not hasattr(day, "prices"):
             started = time.perf_counter()  # measured only, so that ticks per second can leave loading out
             day = self._load(self.graph.underlying, day)
             self.load_seconds += time.perf_counter() - started
-        self.carry.total_ticks += day.n_ticks - TRADING_SECONDS if hasattr(day, "n_ticks") else 0
+        self.carry.total_ticks += day.n_ticks - self._expected_ticks(entry)
         last = self._day_index == len(self.days) - 1
-        self.engine = Engine(self.graph, day, self.sink, self.settings, carry=self.carry, final=last)
+        if not self.positional:
+            self.engine = Engine(self.graph, day, self.sink, self.settings, carry=self.carry, final=last)
+        elif self.engine is None:
+            self.engine = Engine(self.graph, day, self.sink, self.settings, carry=self.carry, final=last,
+                                 plan=self._plan(0))
+        else:
+            # Moved onto it by the step that processes its first tick: until then the engine stays at
+            # the last day's close (where a session stopped between two days ends).
+            self._upcoming = (day, self._plan(self._day_index), last)
         return True
+
+    def _plan(self, index: int) -> DayPlan:
+        """A positional strategy's controller on day ``index``: it starts on the first day and squares
+        off at ``square_off_time`` on the last (``end_of_range``), at the rule's time on the rule's day
+        (the last when that day is not one of the session's), or not at all (``at_expiry``: what is open
+        at the end of the last day closes at ``session_end``)."""
+        config = self.graph.start.config
+        rule = config.positional_square_off
+        last = len(self.days) - 1
+        square_off = None
+        if rule.rule == "end_of_range" and index == last:
+            square_off = config.square_off_time
+        elif rule.rule == "day":
+            dates = [getattr(day, "date", day) for day in self.days]
+            on = dates.index(rule.day) if rule.day in dates else last
+            if index == on:
+                square_off = rule.time
+        return DayPlan(index == 0, square_off)
+
+    @staticmethod
+    def _expected_ticks(day) -> int:
+        """Ticks a day is expected to have before it is loaded: its windows' seconds (a MarketDay's own)."""
+        return day.n_ticks if hasattr(day, "n_ticks") else trading_seconds(getattr(day, "date", day))
 
     @property
     def done(self) -> bool:
@@ -83,9 +123,17 @@ class MultiDayEngine:
     def next_timestamp(self) -> int | None:
         """Epoch seconds of the next tick across days; None when every day is done."""
         while True:
+            if self._upcoming is not None:
+                return int(self._upcoming[0].timestamps[0])
             ts = self.engine.next_timestamp()
             if ts is not None or self.done:
                 return ts
+            more = self._day_index + 1 < len(self.days)
+            if more and self._last_ts is not None and self._minute_end != float("-inf"):
+                # The day's last minute is sampled before the next day replaces its prices (a
+                # positional session holds positions over the night).
+                self._sample(self._minute_end)
+                self._minute_end = float("-inf")
             if not self._next_engine():
                 self.status = self.engine.status
                 return None
@@ -95,8 +143,12 @@ class MultiDayEngine:
         ts = self.next_timestamp()
         if ts is None:
             return False
+        if self._upcoming is not None:
+            day, plan, last = self._upcoming
+            self._upcoming = None
+            self.engine.next_day(day, plan, final=last)
         if ts >= self._minute_end:
-            if self._last_ts is not None:
+            if self._last_ts is not None and self._minute_end != float("-inf"):
                 self._sample(self._minute_end)  # the previous tick was its minute's last
             self._minute_end = bucket_start(ts, 60) + 60
         self.status = "running"
@@ -124,7 +176,7 @@ class MultiDayEngine:
         self.engine.final = True
         self.engine.stop()
         self.status = "stopped"
-        if self._last_ts is not None:
+        if self._last_ts is not None and self._minute_end != float("-inf"):  # (else sampled at the day's close)
             self._sample(self._last_ts + 1)
 
     def stop(self) -> None:
@@ -134,10 +186,13 @@ class MultiDayEngine:
         return self.engine.summary()
 
     def _sample(self, ts: int) -> None:
-        # The day's engine holds the prices of the tick just processed (or, between two days, no open
-        # position: every day ends squared off); the store, carried across days, every charge paid.
+        # The day's engine holds the prices of the tick just processed (between two days, the last day's
+        # closing prices); the store, carried across days, every charge paid.
+        # The meter holds the range of the P&L the drawdown tracker saw since the previous sample.
         account = self.engine.account()
-        self.sink.emit(EquitySample(ts, account["realized_pnl"], account["unrealized_pnl"], self.carry.store.charges))
+        low, high, drop = self.carry.meter.take()
+        self.sink.emit(EquitySample(ts, account["realized_pnl"], account["unrealized_pnl"], self.carry.store.charges,
+                                    low, high, drop))
 
     def snapshot(self) -> dict:
         return self.engine.snapshot()

@@ -40,6 +40,12 @@ class Readout:
         self._watched_for = 0  # how many positions the watched columns were worked out for
         self._last_tick_row = -1
 
+    def next_day(self) -> None:
+        """A positional session moved to its next day: columns and rows are that day's now."""
+        self._watched = [0]
+        self._watched_for = 0
+        self._last_tick_row = -1
+
     def position_state(self, position) -> PositionState:
         """The position as it stands at the current tick, money in Decimal rupees."""
         # Closed positions of earlier days (multi-day sessions) have no column in today's market.
@@ -104,9 +110,14 @@ class Readout:
                                           position_unrealized))
         changed = market.changed_since(self._last_tick_row, self.watched_columns())
         self._last_tick_row = market.row
+        diagnostics = ()
+        if engine.wants_node_diagnostics:
+            diagnostics = tuple((node_id, {"mode": node.node.config.conditions.mode,
+                                           "condition_results": node.conditions.describe()})
+                                for node_id, node in engine.active_nodes.items() if hasattr(node, "conditions"))
         return TickSnapshot(market.ts, engine.ticks_before + ticks_processed, engine.session_ticks,
                             tuple(engine.active_nodes), changed, tuple(opens),
-                            store.realized_net, unrealized, len(store.trades))
+                            store.realized_net, unrealized, len(store.trades), diagnostics)
 
     def watched_columns(self) -> list[int]:
         """The columns a client is shown LTPs of: the underlying and every symbol the session has
@@ -114,7 +125,9 @@ class Readout:
         positions = self._engine.store.positions
         if len(positions) != self._watched_for:
             index = self._market.col_index
-            columns = {0} | {index[p.symbol] for p in positions.values() if p.symbol in index}
+            # (not a held symbol the day's data lacks: MarketState.next_day gives it a column of its own)
+            width = len(self._market.symbols)
+            columns = {0} | {index[p.symbol] for p in positions.values() if index.get(p.symbol, width) < width}
             self._watched = sorted(columns)
             self._watched_for = len(positions)
         return self._watched
@@ -150,9 +163,9 @@ def trade_record(trade) -> TradeRecord:
     )
 
 
-def session_summary(store, max_drawdown: int) -> Summary:
+def session_summary(store, max_drawdown: int, daily=()) -> Summary:
     """A position store's results (trades, gross and net P&L, charges, win rate) with the session's
-    maximum drawdown (paise), in Decimal rupees."""
+    maximum drawdown (paise) and ``daily`` ((date, net P&L paise) per trading day), in Decimal rupees."""
     trade_count = len(store.trades)
     gross = sum(t.pnl for t in store.trades)
     charges = sum(t.charges for t in store.trades)
@@ -165,6 +178,7 @@ def session_summary(store, max_drawdown: int) -> Summary:
         charges=rupees(charges),
         net_pnl=rupees(gross - charges),
         max_drawdown=rupees(max_drawdown),
+        daily_pnl=tuple((day, rupees(pnl)) for day, pnl in daily),
     )
 
 

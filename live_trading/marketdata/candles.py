@@ -1,7 +1,16 @@
-"""Candles (1m, 3m, 5m, 15m) completed as a replay crosses bucket boundaries.
+"""Candles (1m, 3m, 5m, 10m, 15m, 30m, 1h, 1d) completed as a replay crosses bucket boundaries.
 
-Buckets are aligned to exchange midnight, which also aligns them to the 09:15 session open for every
-supported timeframe (09:15, 09:18, 09:20, 09:30 ...). A bucket's candle holds the ticks inside it:
+`TIMEFRAMES` is the one list of timeframes (name -> seconds): the strategy validator, the engine, the
+candles REST endpoint and the session page all take theirs from it.
+
+Intraday buckets are aligned to the 09:15 session open, in IST, as brokers' NSE charts are: a bucket
+starts at 09:15 + k x its length (a 10m bar 09:15-09:25, a 30m bar 09:15-09:45, 1h bars 09:15-10:15
+... 14:15-15:15 and a last, shorter one 15:15-15:30). For 1m, 3m, 5m and 15m this is the same grid as
+alignment to exchange midnight. Every intraday length divides a day, so the grid is the same every day;
+a special session (a Muhurat evening) is cut on that grid too. A `1d` bucket is a whole trading day,
+starting at its 09:15 (`start`) and holding all its ticks: open at the first tick, close at the last.
+A builder works on one day, so no candle spans a night; a positional session builds each day's in turn
+and its candles and indicators run on across days. A bucket's candle holds the ticks inside it:
 open = first tick, high/low = extreme ticks, close = last tick, volume = sum of the ticks' quantities.
 A bucket without ticks has no candle. A candle is emitted when it completes: at the first tick of a
 later bucket, or by `CandleBuilder.finish` at the end of the day.
@@ -23,10 +32,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from live_trading.marketdata.calendar import IST_OFFSET_SECONDS
+from live_trading.marketdata.calendar import IST_OFFSET_SECONDS, OPEN_SECOND
 from live_trading.marketdata.day import MarketDay
 
-TIMEFRAMES: dict[str, int] = {"1m": 60, "3m": 180, "5m": 300, "15m": 900}
+TIMEFRAMES: dict[str, int] = {
+    "1m": 60, "3m": 180, "5m": 300, "10m": 600, "15m": 900, "30m": 1800, "1h": 3600, "1d": 86_400,
+}
+"""Timeframe name -> bucket length in seconds, shortest first (``1d``: one bucket per trading day)."""
+ANCHOR_SECOND = OPEN_SECOND
+"""Seconds after exchange midnight that every bucket grid starts from: 09:15, the session open."""
+_ANCHOR_SHIFT = IST_OFFSET_SECONDS - ANCHOR_SECOND
 _NO_CANDLES: tuple = ()
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -51,7 +66,8 @@ class Candle:
 
 
 def timeframe_seconds(timeframe: str | int) -> int:
-    """Seconds of a timeframe given as ``"1m"``, ``"3m"``, ``"5m"``, ``"15m"`` or as seconds."""
+    """Seconds of a timeframe given by name (a key of ``TIMEFRAMES``: ``"1m"`` ... ``"1h"``, ``"1d"``) or
+    as seconds; ValueError naming the choices for any other."""
     if isinstance(timeframe, str):
         try:
             return TIMEFRAMES[timeframe]
@@ -63,6 +79,7 @@ def timeframe_seconds(timeframe: str | int) -> int:
 
 
 def timeframe_name(seconds: int) -> str:
+    """The name (``"1h"``) of a timeframe of ``seconds``; ValueError if there is none."""
     for name, value in TIMEFRAMES.items():
         if value == seconds:
             return name
@@ -70,8 +87,10 @@ def timeframe_name(seconds: int) -> str:
 
 
 def bucket_start(ts: int, timeframe: int) -> int:
-    """Start (epoch seconds) of the `timeframe`-second bucket containing `ts`, aligned to IST midnight."""
-    return ts - (ts + IST_OFFSET_SECONDS) % timeframe
+    """Start (epoch seconds) of the `timeframe`-second bucket containing `ts` (epoch seconds), on the grid
+    from 09:15 IST (``ANCHOR_SECOND``): 10:20 is in the 1h bucket of 10:15, 15:20 in that of 15:15, and
+    any time of a trading day in the 1d bucket of its 09:15."""
+    return ts - (ts + _ANCHOR_SHIFT) % timeframe
 
 
 class CandleBuilder:
@@ -120,9 +139,9 @@ class _Group:
         self.mask = np.ascontiguousarray(day.tick_mask[:, columns])
         self.volumes = np.ascontiguousarray(day.volumes[:, columns])
         ts = day.timestamps
-        buckets = (ts + IST_OFFSET_SECONDS) // timeframe
+        buckets = (ts + _ANCHOR_SHIFT) // timeframe  # the grid of `bucket_start`
         self.edges = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), len(ts)]
-        self.starts = (buckets[self.edges[:-1]] * timeframe - IST_OFFSET_SECONDS).tolist() if len(ts) else []
+        self.starts = (buckets[self.edges[:-1]] * timeframe - _ANCHOR_SHIFT).tolist() if len(ts) else []
         self.n_rows = len(ts)
         self.k = 0
         self.next_edge = self.edges[1] if len(self.edges) > 1 else 0

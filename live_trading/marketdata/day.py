@@ -2,15 +2,16 @@
 
 On disk a day is a long table with one row per tick, sorted by time then column:
 
-    ts      int64   epoch seconds (UTC), inside 09:15:00-15:29:59 IST of the day
+    ts      int64   epoch seconds (UTC), inside the day's session windows (09:15:00-15:29:59 IST on a
+                    regular day; `calendar.session_windows`)
     symbol  dictionary<string>   canonical symbol
     price   int64   last traded price in paise
     volume  int64   quantity traded in this tick (not cumulative)
     oi      int64   open interest after this tick (0 for the underlying)
 
 plus key/value metadata (``marketdata.*``) naming the underlying, date, source, seed and the column order.
-In memory the same data is a dense matrix per field with one row per second of the session, prices and
-open interest forward-filled, so the feed and the candle builder work on numpy slices.
+In memory the same data is a dense matrix per field with one row per second of the day's windows, prices
+and open interest forward-filled, so the feed and the candle builder work on numpy slices.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from live_trading.marketdata.calendar import TRADING_SECONDS, market_open_ts, trading_timestamps
+from live_trading.marketdata.calendar import TRADING_SECONDS, session_rows, trading_timestamps
 
 FORMAT = "ticks-v1"
 _META_PREFIX = "marketdata."
@@ -37,7 +38,8 @@ _META_PREFIX = "marketdata."
 class MarketDay:
     """One trading day of an underlying and its options.
 
-    Rows are the 22,500 seconds 09:15:00-15:29:59 IST; columns are `symbols`, column 0 being the
+    Rows are the seconds of the day's session windows (the 22,500 seconds 09:15:00-15:29:59 IST of a
+    regular day; `calendar.trading_timestamps`); columns are `symbols`, column 0 being the
     underlying itself. `prices` and `oi` are forward-filled (0 = no price yet); `volumes` is the quantity
     traded in that second; `tick_mask` is True where the instrument ticked in that second.
     """
@@ -105,9 +107,10 @@ class MarketDay:
                        _columns={}, _lists={})
 
 
-def empty_arrays(n_symbols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Zeroed (prices, volumes, oi, tick_mask) for a full session."""
-    shape = (TRADING_SECONDS, n_symbols)
+def empty_arrays(n_symbols: int, n_rows: int = TRADING_SECONDS) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                          np.ndarray]:
+    """Zeroed (prices, volumes, oi, tick_mask) for a session of `n_rows` seconds (a regular day's)."""
+    shape = (n_rows, n_symbols)
     return (
         np.zeros(shape, np.int64),
         np.zeros(shape, np.int64),
@@ -127,22 +130,25 @@ def from_ticks(
     oi: np.ndarray,
     **attrs,
 ) -> MarketDay:
-    """Build a `MarketDay` from ticks given as (session second, column) coordinates."""
+    """Build a `MarketDay` from ticks given as (row, column) coordinates, a row being a second of the
+    day's windows (`calendar.session_rows`)."""
     m = len(symbols)
-    prices, volumes, ois, mask = empty_arrays(m)
+    timestamps = trading_timestamps(day)
+    n = len(timestamps)
+    prices, volumes, ois, mask = empty_arrays(m, n)
     # Flat indices: scattering into a raveled matrix is several times faster than 2-D fancy indexing.
     flat = rows * m + cols
     prices.ravel()[flat] = price
     volumes.ravel()[flat] = volume
     ois.ravel()[flat] = oi
     mask.ravel()[flat] = True
-    last = np.where(mask, np.arange(0, TRADING_SECONDS * m, m)[:, None], 0)
+    last = np.where(mask, np.arange(0, n * m, m)[:, None], 0)
     np.maximum.accumulate(last, axis=0, out=last)
     last += np.arange(m)
     return MarketDay(
         underlying=underlying,
         date=day,
-        timestamps=trading_timestamps(day),
+        timestamps=timestamps,
         symbols=list(symbols),
         prices=prices.ravel()[last],
         volumes=volumes,
@@ -230,7 +236,7 @@ def read_day(path: Path, symbols: Sequence[str] | None = None) -> MarketDay:
         meta["underlying"],
         day,
         stored,
-        rows=table["ts"].to_numpy() - market_open_ts(day),
+        rows=_rows(day, table["ts"].to_numpy(), path),
         cols=_symbol_codes(table["symbol"], stored),
         price=table["price"].to_numpy(),
         volume=table["volume"].to_numpy(),
@@ -239,6 +245,13 @@ def read_day(path: Path, symbols: Sequence[str] | None = None) -> MarketDay:
         seed=int(meta["seed"]) if meta.get("seed") else None,
         bar_symbols=frozenset(json.loads(meta.get("bar_symbols", "[]"))),
     )
+
+
+def _rows(day: date, ts: np.ndarray, path: Path) -> np.ndarray:
+    rows = session_rows(day, ts)
+    if len(rows) and rows.min() < 0:
+        raise ValueError(f"{path} has ticks outside the session hours of {day.isoformat()}")
+    return rows
 
 
 def _metadata(schema: pa.Schema) -> dict[str, str]:

@@ -23,9 +23,9 @@ from live_trading.marketdata import instruments
 from live_trading.marketdata.broker_symbols import from_broker_symbol
 from live_trading.marketdata.calendar import (
     IST_OFFSET_SECONDS,
-    TRADING_SECONDS,
+    describe_hours,
     is_trading_day,
-    market_open_ts,
+    session_rows,
 )
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
 
@@ -338,10 +338,10 @@ def _check_times(ts: np.ndarray, kind: str, lines: np.ndarray, issue) -> date | 
     if not is_trading_day(first_day):
         issue(lines[0], "timestamp", f"{first_day.isoformat()} is not a trading day")
         return None
-    second = ts - market_open_ts(first_day)
-    outside = ((second < 0) | (second >= TRADING_SECONDS)) & ~mixed
+    outside = (session_rows(first_day, ts) < 0) & ~mixed
+    hours = describe_hours(first_day)
     for line in lines[outside]:
-        issue(line, "timestamp", "outside the session 09:15:00-15:29:59 IST")
+        issue(line, "timestamp", f"outside the session {hours} IST of {first_day.isoformat()}")
     if kind == "candles":
         off_minute = (local % 60 != 0) & ~outside
         for line in lines[off_minute]:

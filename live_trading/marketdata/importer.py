@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from live_trading.marketdata.calendar import market_open_ts
+from live_trading.marketdata.calendar import session_rows
 from live_trading.marketdata.day import (
     MarketDay,
     day_symbols,
@@ -216,14 +216,13 @@ def _merge(underlying: str, day: date, items: list[ParsedFile], data_dir) -> Mar
     new_rows, new_syms, new_price, new_volume, new_oi = [], [], [], [], []
     bar_symbols: set[str] = set()
     replaced: set[str] = set()
-    open_ts = market_open_ts(day)
     for item in items:
         mine = np.array([parse_symbol(s).underlying == underlying for s in item.symbols])
         syms = [s for s, keep in zip(item.symbols, mine, strict=True) if keep]
         replaced.update(syms)
-        seconds = item.ts[mine] - open_ts
+        stamps = item.ts[mine]  # validated: inside the day's windows
         if item.kind == "ticks":
-            new_rows.append(seconds)
+            new_rows.append(session_rows(day, stamps))
             new_syms.extend(syms)
             new_price.append(item.price[mine])
             new_volume.append(item.volume[mine])
@@ -236,7 +235,7 @@ def _merge(underlying: str, day: date, items: list[ParsedFile], data_dir) -> Mar
         path = (o, np.where(up, lo, h), np.where(up, h, lo), c)
         zero = np.zeros(len(o), np.int64)
         for offset, price in zip(BAR_TICK_OFFSETS, path, strict=True):
-            new_rows.append(seconds + offset)
+            new_rows.append(session_rows(day, stamps + offset))
             new_syms.extend(syms)
             new_price.append(price)
             new_volume.append(item.volume[mine] if offset == BAR_TICK_OFFSETS[-1] else zero)

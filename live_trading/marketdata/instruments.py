@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
-from live_trading.marketdata.calendar import is_trading_day
+from live_trading.marketdata.calendar import holds_expiries, is_trading_day
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
 from live_trading.marketdata.universe import InstrumentError, Underlying, on_change, universe
 
@@ -83,14 +83,17 @@ def strike_step(underlying: str, on: date) -> int:
     return paise // 100
 
 
-def _in_force(periods, on: date, what: str):
+def _in_force(periods, on: date, what: str, when: str | None = None):
+    """The value of the period in force on `on`; `InstrumentError` naming `what`, the date (or `when`)
+    and where the data file's facts start when `on` is before them."""
     value = None
     found = False
     for start, v in periods:
         if start <= on:
             value, found = v, True
     if not found:
-        raise InstrumentError(f"no {what} known on {on.isoformat()}")
+        since = f" (the data file has it from {periods[0][0].isoformat()})" if periods else ""
+        raise InstrumentError(f"no {what} known {when or 'on ' + on.isoformat()}{since}")
     return value
 
 
@@ -99,7 +102,7 @@ def _in_force(periods, on: date, what: str):
 
 
 def _shift_to_trading_day(d: date) -> date:
-    while not is_trading_day(d):
+    while not holds_expiries(d):
         d -= timedelta(days=1)
     return d
 
@@ -151,7 +154,8 @@ def weekly_expiries(underlying: str, start: date, end: date) -> list[date]:
     out = set()
     monday = start - timedelta(days=start.weekday())
     while monday <= end:
-        weekday = _in_force(u.weekly_rules, monday, f"{underlying} weekly expiry rule") if u.weekly_rules else None
+        weekday = (_in_force(u.weekly_rules, monday, f"{underlying} weekly expiry rule",
+                             f"for the week of {monday.isoformat()}") if u.weekly_rules else None)
         if weekday is not None:
             nominal = monday + timedelta(days=weekday)
             monthly = _monthly_in_week(underlying, monday)
@@ -236,7 +240,12 @@ def lot_size(underlying: str, expiry: date, on: date | None = None) -> int:
         if not still_old:
             lot = rev.lot
     if lot is None:
-        raise InstrumentError(f"no {underlying} lot size known for contracts expiring on {expiry.isoformat()}")
+        firsts = [rev.first_monthly_expiry if monthly else rev.first_weekly_expiry for rev in u.lot_revisions]
+        firsts = sorted(d for d in firsts if d is not None)
+        since = (f" (the data file's lot sizes start with the {'monthly' if monthly else 'weekly'} contract"
+                 f" expiring on {firsts[0].isoformat()})") if firsts else ""
+        raise InstrumentError(
+            f"no {underlying} lot size known for contracts expiring on {expiry.isoformat()}{since}")
     return lot
 
 

@@ -30,7 +30,7 @@ from live_trading.marketdata.instruments import get_underlying
 from live_trading.refusals import Refused
 
 DEFAULT_SEED = 0
-SYNTHETIC_VERSION = 1
+SYNTHETIC_VERSION = 2
 """Part of synthetic file names: bump it whenever the generator's output changes, so stale days are regenerated."""
 ENV_VAR = "MARKET_DATA_DIR"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -133,6 +133,17 @@ def stored_version(
     return _mtime(imported_path(underlying, day, data_dir)), _mtime(synthetic_path(underlying, day, seed, data_dir))
 
 
+def day_source(underlying: str, day: date, data_dir: Path | str | None = None, seed: int = DEFAULT_SEED) -> dict:
+    """Where ``load_day`` reads ``underlying`` on ``day`` from now: ``{"date", "source", "seed"}`` with
+    ``source`` "imported" (``seed`` None), "synthetic" (the seed's generated day) or None (nothing
+    stored: a chart of that day is a ``MarketDataMissing``)."""
+    if imported_path(underlying, day, data_dir).exists():
+        return {"date": day.isoformat(), "source": "imported", "seed": None}
+    if synthetic_path(underlying, day, seed, data_dir).exists():
+        return {"date": day.isoformat(), "source": "synthetic", "seed": seed}
+    return {"date": day.isoformat(), "source": None, "seed": None}
+
+
 def _mtime(path: Path) -> int | None:
     try:
         return path.stat().st_mtime_ns
@@ -201,14 +212,23 @@ def missing_days(
 
 
 def ensure_synthetic_day(
-    underlying: str, day: date, seed: int = DEFAULT_SEED, data_dir: Path | str | None = None, force: bool = False
+    underlying: str,
+    day: date,
+    seed: int = DEFAULT_SEED,
+    data_dir: Path | str | None = None,
+    force: bool = False,
+    vix: float | None = None,
 ) -> Path:
-    """Generate and store the synthetic day unless its file exists already (or `force`); return its path."""
+    """Generate and store the synthetic day unless its file exists already (or `force`); return its path.
+
+    `vix` (per cent a year) sets the day's opening ATM implied volatility (`synthetic.generate_day`); the
+    file is the seed's synthetic day all the same, so a later regeneration draws the seeded volatility.
+    """
     from live_trading.marketdata.synthetic import generate_day  # generation pulls in the pricing code
 
     path = synthetic_path(underlying, day, seed, data_dir)
     if force or not path.exists():
-        write_day(generate_day(underlying, day, seed), path)
+        write_day(generate_day(underlying, day, seed, vix=vix), path)
     return path
 
 
@@ -219,6 +239,7 @@ def ensure_synthetic_days(
     seed: int = DEFAULT_SEED,
     data_dir: Path | str | None = None,
     force: bool = False,
+    vix: float | None = None,
 ) -> list[tuple[date, Path, bool]]:
     """Make sure every trading day from `start` to `end` (inclusive) has its synthetic file.
 
@@ -233,7 +254,7 @@ def ensure_synthetic_days(
     for day in days:
         path = synthetic_path(underlying, day, seed, data_dir)
         existed = path.exists() and not force
-        ensure_synthetic_day(underlying, day, seed, data_dir, force=force)
+        ensure_synthetic_day(underlying, day, seed, data_dir, force=force, vix=vix)
         out.append((day, path, not existed))
     return out
 

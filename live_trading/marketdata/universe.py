@@ -59,9 +59,25 @@ class Underlying:
 
 
 @dataclass(frozen=True)
+class SpecialSession:
+    """A day the exchange traded with hours of its own (a Saturday, a DR drill, a Muhurat evening).
+
+    ``windows`` are the normal-market windows as (open, close) seconds after exchange midnight, close
+    exclusive (the last tick of 09:15-10:00 is at 09:59:59). ``expiries`` says whether contracts may
+    expire that day (a full trading day); an expiry falling on a day without them moves back.
+    """
+
+    date: date
+    windows: tuple[tuple[int, int], ...]
+    kind: str = "regular"
+    expiries: bool = True
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class CalendarOverrides:
     extra_holidays: tuple[date, ...]
-    extra_sessions: tuple[date, ...]
+    extra_sessions: tuple[SpecialSession, ...]
 
 
 @dataclass(frozen=True)
@@ -80,10 +96,44 @@ class Universe:
         return cls(
             underlyings={name: _underlying(name, spec) for name, spec in raw["underlyings"].items()},
             calendar=CalendarOverrides(
-                tuple(cal.get("extra_holidays", ())), tuple(cal.get("extra_sessions", ()))
+                tuple(cal.get("extra_holidays", ())),
+                tuple(_special_session(item) for item in cal.get("extra_sessions", ())),
             ),
             risk_free_rate=float(raw.get("risk_free_rate", 0.0)),
         )
+
+
+REGULAR_HOURS = ((9 * 3600 + 15 * 60, 15 * 3600 + 30 * 60),)
+"""09:15:00 to 15:30:00 (the last tick at 15:29:59), as (open, close) seconds after exchange midnight."""
+
+
+def _clock(text: str, where: str) -> int:
+    try:
+        hours, minutes = (int(part) for part in str(text).split(":"))
+    except ValueError:
+        raise InstrumentError(f"{where}: {text!r} is not a time HH:MM", subject="calendar") from None
+    if not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise InstrumentError(f"{where}: {text!r} is not a time HH:MM", subject="calendar")
+    return hours * 3600 + minutes * 60
+
+
+def _special_session(item) -> SpecialSession:
+    """An ``extra_sessions`` entry: a plain date (regular hours) or a table with ``date``, ``hours``
+    (a list of ["HH:MM", "HH:MM"] windows, in order, not overlapping), ``kind``, ``expiries``, ``source``."""
+    if isinstance(item, date):
+        return SpecialSession(item, REGULAR_HOURS)
+    day = item["date"]
+    where = f"calendar.extra_sessions {day}"
+    windows = tuple((_clock(a, where), _clock(b, where)) for a, b in item.get("hours", ()))
+    if not windows:
+        windows = REGULAR_HOURS
+    previous_close = 0
+    for open_, close in windows:
+        if not previous_close <= open_ < close:
+            raise InstrumentError(f"{where}: hours must be increasing, non-overlapping windows", subject="calendar")
+        previous_close = close
+    kind = item.get("kind", "regular")
+    return SpecialSession(day, windows, kind, bool(item.get("expiries", kind == "regular")), item.get("source", ""))
 
 
 def _underlying(name: str, spec: dict) -> Underlying:

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from live_trading.engine.engine import EngineSettings
 from live_trading.engine.events import FanoutSink
+from live_trading.engine.fees import NSE_FO_FEES, FeeModel
 from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.calendar import trading_days
 from live_trading.marketdata.instruments import get_underlying
@@ -52,9 +53,14 @@ class PreparedRun:
 
 
 def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, end: date, *, seed: int,
-                starting_capital_paise: int, underlying: str | None = None,
-                admit: Callable[[str, tuple[date, ...]], None] | None = None) -> PreparedRun:
-    """Parse the graph, pick the days, load the first day's market and build the engine.
+                starting_capital_paise: int, fees: FeeModel = NSE_FO_FEES, slippage_ticks: int = 0,
+                underlying: str | None = None, admit: Callable[[str, tuple[date, ...]], None] | None = None,
+                wrap_sink: Callable | None = None) -> PreparedRun:
+    """Parse the graph, pick the days, load the first day's market and build the engine, which charges
+    each order by ``fees`` and slips each fill by ``slippage_ticks`` price ticks.
+
+    ``wrap_sink(sink) -> sink``, when given, stands between the engine and its writer and stream (a
+    resume's ``Replaying``, which checks the replayed events against the stored ones first).
 
     Raises ``InvalidGraph``, or a ``Refused`` (``InvalidRunRequest``, ``MarketDataMissing``,
     ``InstrumentError``, ``NoChargeRates``...) naming what makes the request unservable, before any
@@ -77,8 +83,11 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
     stream = StreamSink(session_id, user_id)
     writer = SessionWriter(session_id, stream=stream, final_state=finished_state)
     sink = FanoutSink(writer, stream)
+    if wrap_sink is not None:
+        sink = wrap_sink(sink)
     engine = MultiDayEngine(
-        graph, days, sink, EngineSettings(seed=str(seed), starting_capital=starting_capital_paise),
+        graph, days, sink, EngineSettings(seed=str(seed), starting_capital=starting_capital_paise, fees=fees,
+                                          slippage_ticks=slippage_ticks),
         load=shared_day,
     )
     return PreparedRun(session_id, graph, name, days, engine, writer, stream)
@@ -117,8 +126,11 @@ def shared_day(underlying: str, day: date):
     return loaded
 
 
-def start_thread(session, prepared: PreparedRun) -> SessionThread:
-    """Run the prepared engine on a thread of its own, registered in this process."""
+def start_thread(session, prepared: PreparedRun, *, resume=None) -> SessionThread:
+    """Run the prepared engine on a thread of its own, registered in this process.
+
+    ``resume`` (``live_trading.runner.resume.Resume``), for an interrupted session: the thread claims the
+    session back and fast-forwards the engine to where it stopped before going on live."""
     thread = SessionThread(session.id, prepared.engine, prepared.writer, session.speed_multiplier,
-                           on_exit=registry.forget)
+                           on_exit=registry.forget, resume=resume)
     return registry.start(thread)

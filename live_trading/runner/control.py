@@ -1,8 +1,11 @@
 """Control messages (stop, pause, resume, speed) that reach a session's thread wherever it runs.
 
-A session running in this process is told directly. With ``REDIS_URL`` set, several server
-processes share a Channels layer on Redis: the message goes to a group every session-running
-process listens on, and the process that runs the session obeys it.
+The session's row is where every request is written (``sessions_app.leases``: ``stop_requested_at``,
+``requested_status``, ``requested_speed``), and the process that owns the session reads it with each
+renewal of its lease (at least every ``SIM_LEASE_RENEW_SECONDS``), so a request reaches the session in
+whichever process runs it, with no other service. A session running in this process is also told
+directly, at once; with ``REDIS_URL`` set, the message also goes to a group every session-running
+process listens on, so the owner obeys it without waiting for its next renewal.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.conf import settings
 
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import Control
+from sessions_app import leases
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +29,23 @@ _REJOIN_SECONDS = 600  # group membership expires in the layer; join again well 
 
 
 def deliver(session_id: str, message: Control) -> bool:
-    """Send ``message`` to the session's thread. False when no process can be reached that might run it."""
+    """Send ``message`` (stop, pause, resume, speed) to the session's thread wherever it runs. False when no
+    process holds the session (it is not running or paused, or its lease expired: its owner is gone).
+
+    A stop's request is the ``stop_requested_at`` its caller wrote; a pause, resume or speed is written
+    here. The owner obeys the row at its next renewal, or at once when the message reaches it directly."""
+    if message.action in ("pause", "resume", "speed"):
+        status = {"pause": "paused", "resume": "running"}.get(message.action, "")
+        if not leases.request(session_id, status=status, speed=message.speed, reason=message.reason):
+            return False
+    elif message.action == "stop":
+        leases.request(session_id, reason=message.reason)
     if registry.send(session_id, message):
         return True
+    if not leases.held(session_id):
+        return False
     if not settings.REDIS_URL:
-        return False  # one process only, and the session does not run in it
+        return True  # the owner reads the request with its next renewal
     async_to_sync(get_channel_layer().group_send)(
         GROUP,
         {"type": "session.control", "session_id": session_id, "action": message.action,

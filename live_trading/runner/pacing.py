@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from live_trading.marketdata.calendar import elapsed_trading_seconds, exchange_date
+
 MAX_SPEED = 0.0  # a multiplier of 0 means "as fast as possible"
 
 
@@ -13,7 +15,10 @@ class Pacer:
 
     The replay is anchored at a (wall time, exchange time) pair; a tick is due at
     ``anchor_wall + (ts - anchor_ts) / speed``. Changing the speed or resuming after a pause
-    re-anchors at the current point, so neither makes the replay jump to catch up.
+    re-anchors at the current point, so neither makes the replay jump to catch up. The gap between two
+    session windows of a day (a DR drill's 10:00-11:30) takes no wall time: the anchor moves over it;
+    nor does the night (with weekends and holidays) between two days of a multi-day session: the next
+    day's open follows the last day's close one second later, as the next tick of a day would.
     """
 
     def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic):
@@ -23,15 +28,25 @@ class Pacer:
         self._clock = clock
         self._anchor_wall: float | None = None
         self._anchor_ts: float | None = None
+        self._last_ts: float | None = None
 
     def delay(self, ts: float) -> float:
         """Seconds to wait before processing the tick at ``ts``; 0 when it is due or overdue."""
         if self.speed == MAX_SPEED:
             return 0.0
         now = self._clock()
+        last, self._last_ts = self._last_ts, ts
         if self._anchor_wall is None:
             self._anchor_wall, self._anchor_ts = now, ts
             return 0.0
+        if last is not None and ts - last > 1:
+            if exchange_date(ts) == exchange_date(last):
+                # Seconds between the two ticks that lie outside the day's windows are skipped.
+                closed = (ts - last) - (elapsed_trading_seconds(ts) - elapsed_trading_seconds(last))
+            else:
+                # A later day: all but one second to its open, and its trading seconds before ``ts``.
+                closed = (ts - last) - 1 - elapsed_trading_seconds(ts)
+            self._anchor_ts += max(0, closed)
         due = self._anchor_wall + (ts - self._anchor_ts) / self.speed
         return max(0.0, due - now)
 

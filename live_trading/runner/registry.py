@@ -41,6 +41,10 @@ class Registry:
             if self._threads.get(thread.session_id) is thread:
                 del self._threads[thread.session_id]
 
+    def __len__(self) -> int:
+        """How many session threads this process runs now."""
+        return len(self._threads)
+
     def get(self, session_id: str) -> SessionThread | None:
         return self._threads.get(session_id)
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from live_trading.runner.pacing import MAX_SPEED, Pacer
+from sessions_app import lifecycle
+from sessions_app.leases import LeaseLost
+from sessions_app.persistence import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +28,18 @@ class SteppableEngine(Protocol):
 
 
 class SessionStore(Protocol):
-    """Where the thread's results go (sessions_app.persistence.SessionWriter)."""
+    """Where the thread's results go (sessions_app.persistence.SessionWriter).
+
+    ``requests`` (``sessions_app.leases.Requests``) is what control requests asked as of the store's
+    last write; ``renew_seconds`` the longest the thread may go without a write (``maybe_flush``), each
+    of which renews the session's lease. A write whose lease was taken raises ``LeaseLost``."""
+
+    requests: object
+    renew_seconds: float
 
     def maybe_flush(self, engine) -> None: ...
     def started(self) -> bool: ...
+    def reclaimed(self, reason: str) -> bool: ...
     def paused(self, engine, reason: str) -> None: ...
     def resumed(self, engine, reason: str) -> None: ...
     def speed_changed(self, engine, speed: float) -> None: ...
@@ -52,7 +63,8 @@ class SessionThread(threading.Thread):
     queue, so stop and pause take effect at once even at real-time speed, always at a tick boundary.
     """
 
-    def __init__(self, session_id: str, engine: SteppableEngine, store: SessionStore, speed: float, *, on_exit=None):
+    def __init__(self, session_id: str, engine: SteppableEngine, store: SessionStore, speed: float, *, on_exit=None,
+                 resume=None):
         super().__init__(name=f"session-{session_id}", daemon=True)
         self.session_id = session_id
         self.engine = engine
@@ -63,6 +75,9 @@ class SessionThread(threading.Thread):
         self.recorded_start = threading.Event()  # set once the thread has recorded (or given up) its start
         self.final_status: str | None = None
         self._on_exit = on_exit
+        # An interrupted session's thread (live_trading.runner.resume.Resume): it claims the session back,
+        # fast-forwards the engine to the last committed tick, then goes on as any session does.
+        self.resume = resume
 
     # -- called from other threads -------------------------------------------------------------
     def send(self, message: Control) -> None:
@@ -87,34 +102,68 @@ class SessionThread(threading.Thread):
     # -- the thread --------------------------------------------------------------------------------
     def run(self) -> None:
         status, reason = "failed", "the session thread ended unexpectedly"
+        # Whether this thread must record the session's end: a fresh session's unless someone else moved
+        # it first; a resumed one's only once this thread has claimed it back.
+        ours = self.resume is None
+        engine = self.engine  # None for the end of a resume whose replay differed: no state of it is true
         try:
-            started = self.store.started()
+            ours = self.store.started() if self.resume is None else self.store.reclaimed(self.resume.reason)
             self.recorded_start.set()
-            if not started:
-                return  # someone else moved the session first (stopped before it started)
+            if not ours:
+                return  # someone else moved the session first (stopped before it started, resumed elsewhere)
+            if self.resume is not None:
+                refused = self.resume.fast_forward(self.engine)
+                if refused:
+                    engine, reason = None, refused
+                    return
             status, reason = self._replay()
+        except LeaseLost:
+            # Another process adopted the session (this one was paused or cut off past its lease), or it
+            # was stopped without this process: not ours any more, so record nothing and end.
+            log.warning("session %s: this process lost its lease; its thread ends without writing", self.session_id)
+            ours, status = False, "lost"
+        except DatabaseUnavailable as exc:
+            # The writer gave up; its rows are pending again. Interrupted, as a stopping server leaves it:
+            # the end's write takes those rows with it, and a resume goes on from there. If the database is
+            # still gone that write fails too, and the session waits, running under a lease nobody renews,
+            # for an adopter (docs/runner.md).
+            status, reason = lifecycle.INTERRUPTED, str(exc)
         except Exception as exc:
             log.exception("session %s failed", self.session_id)
             status, reason = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             self.recorded_start.set()
-            try:
-                self.store.finished(self.engine, status, reason)
-            except Exception:
-                log.exception("session %s: could not record its end (%s)", self.session_id, status)
+            if ours:
+                try:
+                    self.store.finished(engine, status, reason)
+                except LeaseLost:
+                    log.warning("session %s: its lease was taken before it could record its end", self.session_id)
+                except Exception:
+                    log.exception("session %s: could not record its end (%s)", self.session_id, status)
             self.final_status = status
             if self._on_exit:
                 self._on_exit(self)
 
     def _replay(self) -> tuple[str, str]:
         engine, store, pacer, control = self.engine, self.store, self.pacer, self.control
+        renew = store.renew_seconds
+        seen = None
         while True:
             while not control.empty():
                 outcome = self._obey(control.get_nowait())
                 if outcome:
                     return outcome
+            if store.requests is not seen:  # a write renewed the lease and read the control requests
+                seen = store.requests
+                outcome = self._follow(seen)
+                if outcome:
+                    return outcome
             if self.paused:
-                outcome = self._obey(control.get())  # sleep until told otherwise
+                try:  # sleep until told otherwise, renewing the lease now and then
+                    outcome = self._obey(control.get(timeout=renew))
+                except queue.Empty:
+                    store.maybe_flush(engine)
+                    continue
                 if outcome:
                     return outcome
                 continue
@@ -132,17 +181,33 @@ class SessionThread(threading.Thread):
                 return "completed", "replayed every tick"
             delay = pacer.delay(ts)
             if delay > 0:
-                # Wait for the tick to be due, or for a message, whichever comes first.
+                # Wait for the tick to be due, or for a message, whichever comes first; a long wait is cut
+                # into pieces so that the lease is renewed (and control requests read) meanwhile.
                 try:
-                    outcome = self._obey(control.get(timeout=delay))
+                    outcome = self._obey(control.get(timeout=min(delay, renew)))
                 except queue.Empty:
-                    pass
+                    if delay > renew:
+                        store.maybe_flush(engine)
+                        continue
                 else:
                     if outcome:
                         return outcome
                     continue  # a pause or a new speed changes when this tick is due
             engine.step()
             store.maybe_flush(engine)
+
+    def _follow(self, asked):
+        """Obey what control requests written to the session's row ask, where it differs from what the
+        thread does (a request that reached it directly as well was obeyed already)."""
+        if asked.stop:
+            return self._obey(Control("stop", asked.reason))
+        if asked.status == "paused" and not self.paused:
+            self._obey(Control("pause", asked.reason))
+        elif asked.status == "running" and self.paused:
+            self._obey(Control("resume", asked.reason))
+        if asked.speed is not None and asked.speed != self.pacer.speed:
+            self._obey(Control("speed", asked.reason, speed=asked.speed))
+        return None
 
     def _obey(self, message: Control):
         if message.action == "snapshot":
@@ -151,10 +216,13 @@ class SessionThread(threading.Thread):
             except Exception as exc:  # the asker gets the error; the session goes on
                 message.reply.set_exception(exc)
             return None
-        if message.action in ("stop", "interrupt"):
+        if message.action == "stop":
             self.engine.finish()  # closes what is open (session_end) and emits the final events
-            status = "stopped" if message.action == "stop" else "interrupted"
-            return status, message.reason or status
+            return "stopped", message.reason or "stopped"
+        if message.action == "interrupt":
+            # Not an end: the positions stay open and nothing is squared off, so that a resume, replaying
+            # the engine to this tick, finds exactly the rows written here and goes on as if never stopped.
+            return "interrupted", message.reason or "interrupted"
         if message.action == "pause" and not self.paused:
             self.paused = True
             self.store.paused(self.engine, message.reason)

@@ -11,8 +11,11 @@ does not exist. It implements django-eventstream's ``ChannelManagerBase`` and is
 
 from __future__ import annotations
 
+import functools
+
 from django.http import Http404
 from django_eventstream.channelmanager import ChannelManagerBase
+from django_eventstream.utils import make_id
 
 from accounts import ownership
 from accounts.ownership import may_read_user
@@ -28,6 +31,13 @@ def user_channel(user_id: str) -> str:
 
 def session_channel(session_id: str) -> str:
     return f"{SESSION_PREFIX}{session_id}"
+
+
+@functools.lru_cache(maxsize=10_000)
+def channel_in_id(session_id: str) -> str:
+    """A session's channel as an event id names it (``session-<id>``, quoted as django-eventstream's
+    ``make_id`` quotes it), without the ``:<n>`` position."""
+    return make_id({session_channel(session_id): 0})[:-2]
 
 
 def readable_sessions(user, session_ids) -> dict[str, str]:

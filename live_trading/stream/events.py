@@ -19,10 +19,13 @@ import json
 import re
 import types
 import typing
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NotRequired, get_args, get_origin, get_type_hints
 
 from typing_extensions import NoExtraItems, TypedDict, is_typeddict
+
+from live_trading.marketdata.calendar import EXCHANGE_TZ
 
 # -- scalar conventions ------------------------------------------------------------------------
 
@@ -33,6 +36,11 @@ JSON = Any
 
 _MONEY_RE = re.compile(r"^-?\d+\.\d{2}$")
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
+
+
+def now_iso() -> str:
+    """Wall-clock time now, ISO 8601 in exchange time (lifecycle events and heartbeats)."""
+    return datetime.now(EXCHANGE_TZ).isoformat(timespec="seconds")
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -120,6 +128,11 @@ class TradeData(TypedDict):
     exit_reason: str
 
 
+class DailyPnl(TypedDict):
+    date: str  # YYYY-MM-DD, exchange date
+    pnl: Money
+
+
 class SummaryData(TypedDict):
     total_trades: int
     total_pnl: Money
@@ -130,6 +143,8 @@ class SummaryData(TypedDict):
     losing_trades: int
     win_rate: Money
     max_drawdown: Money
+    # a session over several days: its net P&L per trading day so far, marked to market at each close
+    daily_pnl: NotRequired[list[DailyPnl]]
 
 
 class TradePayload(TypedDict):
@@ -145,10 +160,33 @@ class Progress(TypedDict):
     progress_percentage: float | int
 
 
-# An open position on a tick, under its position id: ``[current_price, unrealized_pnl]`` (JSON
-# numbers, seed 000). Symbol, side, quantity and entry price do not change while it is open: they
-# came with its ``position_event``. At most one re-entry of a position id is open at a time.
-OpenPositionTick = tuple[float | int, float | int]
+class TickPosition(TypedDict):
+    """An open position on a tick, as seeds 000, 003 and 004 list it (figures are JSON numbers, seed
+    000 and spec README rule 6); ``re_entry_num`` is added (rule 7: a position is identified by
+    ``position_id`` and ``re_entry_num``)."""
+
+    position_id: str
+    re_entry_num: int
+    symbol: str
+    side: Literal["buy", "sell"]
+    quantity: int
+    entry_price: float | int
+    current_price: float | int
+    unrealized_pnl: float | int
+
+
+# The compact form of the same position (``?ticks=compact``), under its position id:
+# ``[current_price, unrealized_pnl]``. Symbol, side, quantity and entry price do not change while it is
+# open: they came with its ``position_event``. At most one re-entry of a position id is open at a time.
+CompactTickPosition = tuple[float | int, float | int]
+
+
+class NodeDiagnostic(TypedDict):
+    """An active signal node's conditions on a tick (seed 001's per-tick node diagnostics), as its
+    ``signal_emitted`` execution's ``evaluated_conditions`` would have them now."""
+
+    mode: str
+    condition_results: list[JSON]
 
 
 class PnlSummaryTick(TypedDict):
@@ -157,6 +195,15 @@ class PnlSummaryTick(TypedDict):
     total_pnl: float | int
     closed_trades: int
     open_trades: int
+
+
+class TradesSnapshot(TypedDict):
+    """A snapshot's ``trades`` (``initial_state``, ``session_complete``): every trade so far and the
+    summary, the object seeds 003 and 004 show (003's client appends to ``trades`` and replaces
+    ``summary``)."""
+
+    summary: SummaryData | None
+    trades: list[TradeData]
 
 
 # -- the wire events ---------------------------------------------------------------------------
@@ -174,7 +221,7 @@ class InitialState(TypedDict, extra_items=JSON):
     last_event_id: int
     status: str
     diagnostics: Compressed | JSON
-    trades: Compressed | JSON
+    trades: Compressed | TradesSnapshot
     uncompressed_sizes: NotRequired[dict[str, int]]
 
 
@@ -203,14 +250,18 @@ class TradeUpdate(TypedDict):
 
 
 class TickUpdate(TypedDict):
+    """A light tick (spec README rule 5). ``open_positions`` is the seeds' list of objects, or with
+    ``?ticks=compact`` a map ``{position_id: [current_price, unrealized_pnl]}`` (``tick_form``)."""
+
     session_id: str
     seq: int
     timestamp: Timestamp
     progress: Progress
     active_nodes: list[str]
     ltp_updates: dict[str, float | int]
-    open_positions: dict[str, OpenPositionTick]
+    open_positions: list[TickPosition] | dict[str, CompactTickPosition]
     pnl_summary: PnlSummaryTick
+    node_diagnostics: NotRequired[dict[str, NodeDiagnostic]]  # only with ?node_diagnostics=1
 
 
 class CandleUpdate(TypedDict):
@@ -248,7 +299,7 @@ class SessionCompleteData(TypedDict, extra_items=JSON):
     timestamp: Timestamp
     summary: SummaryData | None
     diagnostics: Compressed | JSON
-    trades: Compressed | JSON
+    trades: Compressed | TradesSnapshot
     uncompressed_sizes: NotRequired[dict[str, int]]
 
 
@@ -293,6 +344,22 @@ FILTERS: dict[str, frozenset[str] | None] = {
     "candle": frozenset({"candle_update"}),
 }
 ALWAYS_SENT = frozenset({"initial_state", "session_status", "session_complete", "heartbeat"})
+
+# ?ticks= values: the form of ``tick_update.open_positions`` (docs/protocol.md, "tick_update").
+TICK_FORMS = ("full", "compact")
+
+
+def tick_form(data: dict, ticks: str = "full", node_diagnostics: bool = False) -> dict:
+    """Return a published ``tick_update``'s data as a stream that asked for ``?ticks=`` and
+    ``?node_diagnostics=`` gets it: ``node_diagnostics`` only when asked for, ``open_positions`` as
+    ``{position_id: [current_price, unrealized_pnl]}`` for ``compact`` (a new dict when anything changes)."""
+    out = data
+    if not node_diagnostics and "node_diagnostics" in out:
+        out = {k: v for k, v in out.items() if k != "node_diagnostics"}
+    positions = out.get("open_positions")
+    if ticks == "compact" and isinstance(positions, list):
+        out = {**out, "open_positions": {p["position_id"]: [p["current_price"], p["unrealized_pnl"]] for p in positions}}
+    return out
 
 
 # -- encoders ----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from collections import OrderedDict, deque
 
 from django.conf import settings
 
-from live_trading.stream.events import COMPRESSED_FIELDS, compress_fields, dumps, sse_frame
+from live_trading.stream.events import COMPRESSED_FIELDS, compress_fields, dumps, sse_frame, tick_form
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,12 @@ class Envelope:
             self._compressed = dumps(compress_fields(self.kind, self.data()))
         return self._compressed
 
-    def frame(self, compress: bool) -> bytes:
-        """The whole SSE event without an id (unstored events), encoded once per form for every stream."""
+    def frame(self, compress: bool, ticks: str = "full", node_diagnostics: bool = False) -> bytes:
+        """The whole SSE event without an id (unstored events), encoded once per form for every stream.
+        A ``tick_update`` in the form ``events.tick_form`` makes for ``ticks`` and ``node_diagnostics``."""
+        if self.kind == "tick_update":
+            return self._cached(("tick", ticks, node_diagnostics), lambda: sse_frame(
+                self.kind, dumps(tick_form(self.data(), ticks, node_diagnostics))).encode())
         return self._cached(("frame", compress), lambda: sse_frame(self.kind, self.body(compress)).encode())
 
     def head(self) -> bytes:
@@ -165,6 +169,60 @@ class CoalescingQueue:
 
     def __len__(self):
         return len(self._items) - self._items.count(None)
+
+
+class Outbox:
+    """Envelopes waiting for one sender thread, ticks coalesced (``CoalescingQueue``): ``put`` returns
+    at once and starts the thread ``target`` if it is not running; the thread loops on ``take`` (blocks
+    until there is something) and ``done`` (the batch left), or ``put_back`` (it could not)."""
+
+    def __init__(self, name: str, target):
+        self.name = name
+        self._target = target
+        self._queue = CoalescingQueue()
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._in_flight = 0
+
+    def put(self, env: Envelope) -> None:
+        with self._cv:
+            self._queue.append(env)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._target, name=self.name, daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def take(self) -> list[Envelope]:
+        with self._cv:
+            while not len(self._queue):
+                self._cv.wait()
+            batch = self._queue.take()
+            self._in_flight = len(batch)
+            return batch
+
+    def done(self) -> None:
+        with self._cv:
+            self._in_flight = 0
+
+    def put_back(self, batch: list[Envelope]) -> None:
+        with self._cv:
+            self._queue.extendleft(batch)
+            self._in_flight = 0
+
+    def pending(self) -> int:
+        """Envelopes not sent yet (queued, or in the batch being sent)."""
+        with self._cv:
+            return len(self._queue) + self._in_flight
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything queued was sent (at most ``timeout`` s); False if it was not."""
+        deadline = time.monotonic() + timeout
+        while self.pending():
+            if time.monotonic() >= deadline:
+                log.warning("stream: %d events not sent by %s before exit", self.pending(), self.name)
+                return False
+            time.sleep(0.01)
+        return True
 
 
 class Ring:
@@ -274,6 +332,7 @@ class Hub:
         self._heartbeats: dict = {}  # loop -> its heartbeat task
         self._gc = _CollectorPacing()
         self.bus = None  # live_trading.stream.redis_bus.RedisBus when REDIS_URL is set
+        self.front = None  # live_trading.stream.grip.GripPublisher when GRIP_URL is set
 
     def observe(self, callback) -> None:
         """Call ``callback(envelope)`` for every event published in this process, on the publishing
@@ -287,7 +346,8 @@ class Hub:
 
     def publish(self, env: Envelope) -> None:
         """Keep ``env`` for replay (if stored), deliver it to this process's streams, and hand it to
-        Redis for the other processes' streams. Never blocks on I/O."""
+        Redis for the other processes' streams and to the front (Pushpin) for the streams it holds.
+        Never blocks on I/O."""
         if env.n is not None:
             with self._lock:
                 if not self._ring(env.session_id, env.user_id).append(env):
@@ -298,6 +358,9 @@ class Hub:
         bus = self.bus
         if bus is not None:
             bus.send(env)
+        front = self.front
+        if front is not None:
+            front.send(env)
 
     def current_id(self, session_id: str) -> int:
         """The highest stored-event number this process has for the session (0: none)."""

@@ -97,13 +97,14 @@ _bus_config = None
 
 
 def ensure_bus() -> None:
-    """Attach the Redis bus to the hub when ``EVENTSTREAM_REDIS`` is set (and only then)."""
+    """Attach the Redis bus to the hub when ``EVENTSTREAM_REDIS`` is set, and the front's publisher
+    when ``GRIP_URL`` is (and only then)."""
     global _bus_config
     if _bus_config is not None:
         return  # decided; a settings change (tests) resets it
     config = getattr(settings, "EVENTSTREAM_REDIS", None)
     key = (repr(sorted(config.items())) if config else None, settings.STREAM_REDIS_PREFIX,
-           settings.STREAM_REPLAY_WINDOW)
+           settings.STREAM_REPLAY_WINDOW, tuple(settings.GRIP_URLS))
     if key == _bus_config:
         return
     with _bus_lock:
@@ -115,6 +116,12 @@ def ensure_bus() -> None:
             hub.bus = RedisBus(config, settings.STREAM_REDIS_PREFIX, settings.STREAM_REPLAY_WINDOW, hub)
         else:
             hub.bus = None
+        if settings.GRIP_URLS:
+            from live_trading.stream.grip import GripPublisher
+
+            hub.front = GripPublisher(settings.GRIP_URLS)
+        else:
+            hub.front = None
         _bus_config = key
 
 
@@ -122,9 +129,9 @@ def _flush_at_exit() -> None:
     # Registered when this module is first imported, which is before the session registry registers
     # its own exit handler (at the first session start); handlers run last-registered first, so this
     # runs after the sessions were interrupted and published their last events.
-    bus = hub.bus
-    if bus is not None:
-        bus.flush(timeout=2.0)
+    for out in (hub.bus, hub.front):
+        if out is not None:
+            out.flush(timeout=2.0)
 
 
 atexit.register(_flush_at_exit)
@@ -133,5 +140,5 @@ atexit.register(_flush_at_exit)
 @receiver(setting_changed)
 def _settings_changed(*, setting, **kwargs):
     global _bus_config
-    if setting in ("EVENTSTREAM_REDIS", "STREAM_REDIS_PREFIX", "STREAM_REPLAY_WINDOW"):
+    if setting in ("EVENTSTREAM_REDIS", "STREAM_REDIS_PREFIX", "STREAM_REPLAY_WINDOW", "GRIP_URLS"):
         _bus_config = None

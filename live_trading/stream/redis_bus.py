@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 import uuid
 
@@ -36,7 +35,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from live_trading.stream.hub import CoalescingQueue, Envelope, events_after
+from live_trading.stream.hub import Envelope, Outbox, events_after
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +68,7 @@ class RedisBus:
         self.origin = uuid.uuid4().hex
         self.channel = f"{prefix}:events"
         # publishing
-        self._outbox = CoalescingQueue()
-        self._cv = threading.Condition()
-        self._publisher: threading.Thread | None = None
-        self._in_flight = 0
+        self._outbox = Outbox("stream-redis-publisher", self._publish_forever)
         self.sent = 0
         self.send_failures = 0
         # listening
@@ -91,28 +87,15 @@ class RedisBus:
 
     def send(self, env: Envelope) -> None:
         """Queue ``env`` for the other processes; returns at once."""
-        with self._cv:
-            self._outbox.append(env)
-            if self._publisher is None or not self._publisher.is_alive():
-                self._publisher = threading.Thread(target=self._publish_forever, name="stream-redis-publisher",
-                                                   daemon=True)
-                self._publisher.start()
-            self._cv.notify()
+        self._outbox.put(env)
 
     def pending(self) -> int:
         """Events not yet known to be in Redis (queued, or in the batch being sent)."""
-        with self._cv:
-            return len(self._outbox) + self._in_flight
+        return self._outbox.pending()
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything queued is in Redis (at most ``timeout`` s); False if it is not."""
-        deadline = time.monotonic() + timeout
-        while self.pending():
-            if time.monotonic() >= deadline:
-                log.warning("stream: %d events not sent to Redis before exit", self.pending())
-                return False
-            time.sleep(0.01)
-        return True
+        return self._outbox.flush(timeout)
 
     def _publish_forever(self) -> None:
         client = redis.Redis(**self.connection, socket_timeout=5, socket_connect_timeout=2,
@@ -121,11 +104,7 @@ class RedisBus:
         backoff = 0.05
         down_since = None
         while True:
-            with self._cv:
-                while not len(self._outbox):
-                    self._cv.wait()
-                batch = self._outbox.take()
-                self._in_flight = len(batch)
+            batch = self._outbox.take()
             try:
                 pipe = client.pipeline(transaction=False)
                 for env in batch:
@@ -141,14 +120,11 @@ class RedisBus:
                 if down_since is None:
                     down_since = time.monotonic()
                     log.warning("stream: Redis unavailable (%s); keeping events to send when it is back", exc)
-                with self._cv:
-                    self._outbox.extendleft(batch)
-                    self._in_flight = 0
+                self._outbox.put_back(batch)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
-            with self._cv:
-                self._in_flight = 0
+            self._outbox.done()
             self.sent += len(batch)
             if down_since is not None:
                 log.warning("stream: Redis back after %.1fs; sent what was kept", time.monotonic() - down_since)

@@ -7,8 +7,9 @@ The session runner attaches one ``StreamSink`` per session next to the persisten
     # after the batch whose rows the buffered events refer to, and records sink.last_event_id in it
 
 ``emit`` converts and buffers node, position, trade and candle events (numbered at once, published
-by ``flush``); ``tick`` publishes a light ``tick_update`` at most ``tick_rate`` times a second, the
-latest state winning; ``status`` and ``complete`` publish lifecycle events. Node, position and trade
+by ``flush`` after the commit: a candle too, though it refers to no row, so that the session row always
+records the number of every event published); ``tick`` publishes a light ``tick_update`` at most
+``tick_rate`` times a second, the latest state winning; ``status`` and ``complete`` publish lifecycle events. Node, position and trade
 events are never dropped or merged across kinds; consecutive node executions between two flushes
 travel in one ``node_events`` (seed 000: several executions per emission).
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
 
 from django.conf import settings
 
@@ -32,14 +32,8 @@ from live_trading.engine.events import (
     progress,
 )
 from live_trading.engine.money import iso
-from live_trading.marketdata.calendar import EXCHANGE_TZ
 from live_trading.stream import publish as publishing
-from live_trading.stream.events import SESSION_STATUSES
-
-
-def now_iso() -> str:
-    """Wall-clock time now, ISO 8601 in exchange time (lifecycle events and heartbeats)."""
-    return datetime.now(EXCHANGE_TZ).isoformat(timespec="seconds")
+from live_trading.stream.events import SESSION_STATUSES, now_iso
 
 
 class StreamSink:
@@ -50,6 +44,7 @@ class StreamSink:
         self.user_id = user_id
         rate = settings.STREAM_TICK_RATE if tick_rate is None else tick_rate
         self.wants_ticks = rate > 0
+        self.wants_node_diagnostics = self.wants_ticks  # published with every tick; a stream asks for them
         self._interval = 1.0 / rate if rate > 0 else float("inf")
         self._clock = clock
         self._counters = publishing.counters(session_id)
@@ -68,6 +63,27 @@ class StreamSink:
         snapshot of the rows written so far includes. The writer stores it with those rows."""
         return self._counters.last
 
+    def reserve(self) -> int:
+        """Take the next event number now for an event published later (a status, after its commit)."""
+        with self._lock:
+            return self._counters.next_id()
+
+    def unreserve(self, number: int) -> None:
+        """Give back ``number`` from ``reserve`` when its event will not be published, if none came after it."""
+        with self._lock:
+            if self._counters.last == number:
+                self._counters.last = number - 1
+
+    def continue_from(self, last_event_id: int, summary=None, seq: dict[str, int] | None = None) -> None:
+        """Number the next event after ``last_event_id`` (a resumed session: what it published before),
+        and count each kind's ``seq`` on from ``seq`` where known."""
+        with self._lock:
+            self._counters.last = max(self._counters.last, last_event_id)
+            for kind, count in (seq or {}).items():
+                self._counters.seq[kind] = max(self._counters.seq[kind], count)
+        if summary is not None:
+            self.summary = summary
+
     # -- the engine's sink --------------------------------------------------------------------------
 
     def emit(self, event) -> None:
@@ -77,7 +93,6 @@ class StreamSink:
             return
         if isinstance(event, EquitySample):
             return  # persisted for the P&L curve; a client follows the P&L in ticks
-        immediate = None
         with self._lock:
             if isinstance(event, NodeExecuted):
                 self._add_node_execution(event.to_dict())
@@ -89,16 +104,12 @@ class StreamSink:
                 self._buffer_event("trade_update", {"trades": event.to_dict()})
                 self.summary = event.summary
             elif isinstance(event, CandleCompleted):
-                # A candle refers to no row: it goes out at once, unless events before it wait for
-                # their commit (it must not overtake them).
+                # A candle refers to no row, but it waits for the next commit all the same (the writer
+                # makes one within FLUSH_SECONDS): the session row then records its number, so a
+                # resume after a crash never gives that number to another event.
                 self._buffer_event("candle_update", event.to_dict())
-                if len(self._buffer) == 1:
-                    immediate = self._buffer.pop()
             elif isinstance(event, SessionComplete):
                 self.summary = event.summary  # published by complete(), with the final snapshot
-        if immediate is not None:
-            kind, n, data = immediate
-            publishing.publish(user_id=self.user_id, session_id=self.session_id, event=kind, data=data, event_id=n)
 
     def _buffer_event(self, kind: str, data: dict) -> None:
         self._buffer.append((kind, self._counters.next_id(), data))
@@ -145,16 +156,14 @@ class StreamSink:
                            data=self._tick_data(latest, snaps), store=False)
 
     def _tick_data(self, latest: TickSnapshot, snaps: list[TickSnapshot]) -> dict:
-        """The light tick (seed 002 over 003): progress, active nodes, the underlying's LTP if it
-        changed, the P&L snapshot, and each open position's current price and unrealized P&L. What a
-        position does not change from tick to tick (symbol, side, quantity, entry price) came with its
-        ``position_event``; its symbol's LTP is its ``current_price``.
+        """The light tick (seed 002 over 003, spec README rule 5): progress, active nodes, the
+        underlying's LTP if it changed, the P&L snapshot, and the open positions as the seeds list
+        them (000, 003, 004: ``position_id``, ``symbol``, ``side``, ``quantity``, ``entry_price``,
+        ``current_price``, ``unrealized_pnl``; JSON numbers in rupees) plus ``re_entry_num``.
 
-        ``open_positions`` maps position id to ``[current_price, unrealized_pnl]`` rather than the
-        seeds' list of objects: each open position then costs about 35 bytes instead of 85, which
-        keeps a four-leg strategy's tick under issue 6's 600 bytes. The id alone is enough: a
-        re-entry opens only after the position it re-enters has closed, so at most one
-        ``re_entry_num`` of a position id is open at a time."""
+        This is the one form published; a stream opened with ``?ticks=compact`` gets it rewritten
+        by ``events.tick_form`` on the way out (``{position_id: [current_price, unrealized_pnl]}``,
+        about 35 bytes a position instead of about 190; docs/benchmarks.md)."""
         processed, total = latest.ticks_processed, latest.total_ticks
         realized, unrealized = latest.realized_pnl_paise, latest.unrealized_pnl_paise
         return {
@@ -162,11 +171,16 @@ class StreamSink:
             "progress": progress(processed, total),
             "active_nodes": list(latest.active_nodes),
             "ltp_updates": self._underlying_changes(snaps),
-            "open_positions": {p.position_id: [p.current_price_paise / 100, p.unrealized_pnl_paise / 100]
-                               for p in latest.open_positions},
+            "open_positions": [{"position_id": p.position_id, "re_entry_num": p.re_entry_num, "symbol": p.symbol,
+                                "side": p.side, "quantity": p.quantity, "entry_price": p.entry_price_paise / 100,
+                                "current_price": p.current_price_paise / 100,
+                                "unrealized_pnl": p.unrealized_pnl_paise / 100}
+                               for p in latest.open_positions],
             "pnl_summary": {"realized_pnl": realized / 100, "unrealized_pnl": unrealized / 100,
                             "total_pnl": (realized + unrealized) / 100, "closed_trades": latest.closed_trades,
                             "open_trades": len(latest.open_positions)},
+            # the latest tick's (coalesced with it); streams without ?node_diagnostics=1 never get it
+            "node_diagnostics": dict(latest.node_diagnostics),
         }
 
     def _underlying_changes(self, snaps: list[TickSnapshot]) -> dict[str, float]:
@@ -186,17 +200,19 @@ class StreamSink:
                 break
         return out
 
-    def status(self, kind: str, **info) -> int:
+    def status(self, kind: str, event_id: int | None = None, **info) -> int:
         """Publish a ``session_status`` (started, paused, resumed, speed_changed, stopped, failed,
         interrupted) after flushing what is buffered. Call it once the status change is committed.
-        ``info``: ``reason``, ``speed_multiplier``."""
+        ``event_id``: its number, taken with ``reserve``; ``info``: ``reason``, ``speed_multiplier``."""
         if kind not in SESSION_STATUSES:
             raise ValueError(f"unknown session status {kind!r}; one of {', '.join(SESSION_STATUSES)}")
         self.flush()
         if self._skipped:
             self._publish_tick()  # the state the session stopped or paused in
-        with self._lock:
-            n = self._counters.next_id()
+        if event_id is None:
+            with self._lock:
+                event_id = self._counters.next_id()
+        n = event_id
         data = {"status": kind, "timestamp": now_iso(), **info}
         return publishing.publish(user_id=self.user_id, session_id=self.session_id, event="session_status",
                                   data=data, event_id=n)

@@ -6,7 +6,10 @@
   ``GET /api/v1/sse/<session_id>?event_type=all|node|trade|position|tick|candle``: one session;
 * ``POST /api/live-trading/stream-token``: a short-lived token for ``?token=``.
 
-Options: ``?compress=0`` sends every field as plain JSON; ``?lastEventId=`` resumes a first
+Options: ``?compress=0`` sends every field as plain JSON; ``?ticks=compact`` sends each
+``tick_update``'s ``open_positions`` as ``{position_id: [current_price, unrealized_pnl]}`` instead of
+the seeds' list of objects (``?ticks=full``, the default); ``?node_diagnostics=1`` adds the active
+signal nodes' condition values to each ``tick_update``; ``?lastEventId=`` resumes a first
 connection like the ``Last-Event-ID`` header does a reconnection (the header wins).
 
 The views are async: an open stream is a coroutine waiting on its listener's mailbox, not a thread,
@@ -17,7 +20,6 @@ to build snapshots, and the connection is closed right after, on the request's o
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -37,12 +39,25 @@ from config.api import BodylessView
 from config.ascii import is_ascii_number
 from config.ids import is_session_id
 from live_trading import snapshots
-from live_trading.stream import auth
-from live_trading.stream.channels import SESSION_PREFIX, readable_sessions, session_channel, user_channel
-from live_trading.stream.events import ALWAYS_SENT, FILTERS, compress_fields, dumps, sse_frame
+from live_trading.stream import auth, grip
+from live_trading.stream.channels import (
+    SESSION_PREFIX,
+    channel_in_id,
+    readable_sessions,
+    user_channel,
+)
+from live_trading.stream.events import (
+    ALWAYS_SENT,
+    FILTERS,
+    TICK_FORMS,
+    compress_fields,
+    dumps,
+    now_iso,
+    sse_frame,
+)
+from live_trading.stream.gauge import open_streams
 from live_trading.stream.hub import Listener, hub
 from live_trading.stream.publish import ensure_bus
-from live_trading.stream.sink import now_iso
 from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 
@@ -69,6 +84,12 @@ class StreamContext:
     kinds: frozenset | None  # None: every kind
     resume: dict[str, int] = field(default_factory=dict)  # session -> last stored number the client has
     since: int | None = None  # user stream: the client has seen every session created up to this (µs)
+    event_type: str = "all"  # the ?event_type= filter's name
+    ticks: str = "full"  # the ?ticks= form of tick_update.open_positions (events.TICK_FORMS)
+    node_diagnostics: bool = False  # ?node_diagnostics=1: ticks carry the active nodes' condition values
+    # A held connection's next link: the connection was open all along, so a session created after its
+    # watermark started while it listened (as for a stream this process holds, ``_Writer.drain``).
+    listening: bool = False
 
 
 @csrf_exempt  # read-only: a POST gets the JSON 405 below, not the CSRF middleware's HTML 403
@@ -88,6 +109,9 @@ async def _open(request, *, user_id: str | None = None, session_id: str | None =
         response = _error(405, f'Method "{request.method}" not allowed; a stream is opened with GET.')
         response["Allow"] = "GET"
         return response
+    front = grip.from_front(request)
+    if front and "grip" in request.GET:  # Pushpin asking for what its held connection misses
+        return await _next_link(request, user_id, session_id)
     try:
         user = await auth.authenticate(request)
     except auth.BadCredentials as exc:
@@ -97,6 +121,12 @@ async def _open(request, *, user_id: str | None = None, session_id: str | None =
     event_type = request.GET.get("event_type", "all")
     if event_type not in FILTERS:
         return JsonResponse({"event_type": [f"Unknown event type; one of {', '.join(FILTERS)}."]}, status=400)
+    ticks = request.GET.get("ticks", "full")
+    if ticks not in TICK_FORMS:
+        return JsonResponse({"ticks": [f"Unknown tick form; one of {', '.join(TICK_FORMS)}."]}, status=400)
+    node_diagnostics = request.GET.get("node_diagnostics", "0")
+    if node_diagnostics not in ("0", "1"):
+        return JsonResponse({"node_diagnostics": ["Must be 0 or 1."]}, status=400)
     compress = request.GET.get("compress", "1").strip().lower() not in _FALSE
     last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId") or ""
     try:
@@ -105,6 +135,11 @@ async def _open(request, *, user_id: str | None = None, session_id: str | None =
         return _error(404, "Not found.")
     ctx.compress = compress
     ctx.kinds = FILTERS[event_type]
+    ctx.event_type = event_type
+    ctx.ticks = ticks
+    ctx.node_diagnostics = node_diagnostics == "1"
+    if front:  # Pushpin holds the connection; this process only answers
+        return await held(request, ctx, user, first=True)
     response = StreamingHttpResponse(_stream(ctx), content_type="text/event-stream")
     add_default_headers(response, request)  # no-cache, no proxy buffering, CORS for allowed origins
     return response
@@ -180,6 +215,7 @@ async def _stream(ctx: StreamContext):
     out = _Writer(ctx)
     loop = asyncio.get_running_loop()
     heartbeat = settings.STREAM_HEARTBEAT_MS / 1000
+    open_streams.up()
     try:
         yield f"retry: {settings.STREAM_RETRY_MS}\n\n".encode()
         body = await out.start()
@@ -196,7 +232,56 @@ async def _stream(ctx: StreamContext):
                 yield body
                 listener.last_write = loop.time()
     finally:
+        open_streams.down()
         hub.unregister(listener)
+
+
+async def held(request, ctx: StreamContext, user, *, first: bool):
+    """Answer a stream request that came through the front: what ``_stream`` would write first (on a
+    next link, what the connection misses), and the channels for Pushpin to hold it on (``grip``)."""
+    out = _Writer(ctx)
+    body = await out.start()
+    following = []
+    for sid, n in out.pos.items():
+        if sid == ctx.session_id or (sid not in out.finished and not await _ended_at(sid, n)):
+            following.append((sid, n))
+    if first:
+        body = f"retry: {settings.STREAM_RETRY_MS}\n\n".encode() + body
+    watermark = f"{out.user_channel}:{out.created_up_to}" if out.created_up_to is not None else ""
+    response = grip.hold(body, path=request.path, ctx=ctx, following=following, ids_in_format=watermark,
+                         token=grip.next_token(user, ctx, out.created_up_to))
+    add_default_headers(response, request)
+    return response
+
+
+async def _next_link(request, user_id: str | None, session_id: str | None):
+    """Pushpin's request for a held connection's next link (a session it follows started, changed status
+    or ended, or an event did not follow what the connection has): answered as a reconnect with the id
+    the connection is at, its numbers per session coming from ``Grip-Last``."""
+    payload = grip.read_next_token(request.GET["grip"])
+    user = await sync_to_async(_then_close)(grip.user_of, payload) if payload else None
+    if user is None or payload.get("k") not in FILTERS or payload.get("t", "full") not in TICK_FORMS:
+        return _error(403, "This stream's credentials are no longer valid; open it again.")
+    last_event_id = grip.last_event_id_from(request.headers.get("Grip-Last", ""), user_id, payload.get("w"))
+    try:
+        ctx = await sync_to_async(_then_close)(_resolve, request, user, user_id, session_id, last_event_id)
+    except Http404:
+        return _error(404, "Not found.")
+    ctx.compress = bool(payload["c"])
+    ctx.event_type = payload["k"]
+    ctx.kinds = FILTERS[ctx.event_type]
+    ctx.ticks = payload.get("t", "full")
+    ctx.node_diagnostics = bool(payload.get("n"))
+    ctx.listening = True
+    return await held(request, ctx, user, first=False)
+
+
+async def _ended_at(session_id: str, n: int) -> bool:
+    """True if the session's event ``n`` is its ``session_complete`` (a client at ``n`` has its end)."""
+    if n <= 0:
+        return False
+    events = await hub.replay(session_id, n - 1)
+    return bool(events) and events[0].n == n and events[0].kind == "session_complete"
 
 
 class _Writer:
@@ -239,10 +324,11 @@ class _Writer:
                 fresh.append(sid)
             else:
                 replays[sid] = events
+        started = set()
         if self.ctx.session_id:
             candidates = [self.ctx.session_id]
         else:
-            candidates, self.created_up_to = await sync_to_async(_then_close)(
+            candidates, self.created_up_to, started = await sync_to_async(_then_close)(
                 _stream_sessions, self.ctx.target_user, self.ctx.since)
         for sid in candidates:
             if sid not in self.ctx.resume:
@@ -250,7 +336,14 @@ class _Writer:
                 fresh.append(sid)
         parts = [self._stored(e) for events in replays.values() for e in events]
         for sid in fresh:
-            parts.append(await self._initial_state(sid))
+            if self.ctx.listening and sid in started:
+                # Started while the connection listened: its events from the first, while the window
+                # has them, as a held stream gets them. Not an initial_state: one taken after the
+                # session ended (stopped within moments of its start) holds its end, and the client
+                # would never get that session's session_complete.
+                parts.append(await self._catch_up(sid))
+            else:
+                parts.append(await self._initial_state(sid))
         return b"".join(parts)
 
     async def drain(self, listener: Listener) -> str:
@@ -266,7 +359,7 @@ class _Writer:
             sid = env.session_id
             if env.n is None:  # a tick: nothing to check, only whether the client wants it
                 if sid in self.pos and self._wanted(env.kind):
-                    parts.append(env.frame(self.ctx.compress))
+                    parts.append(env.frame(self.ctx.compress, self.ctx.ticks, self.ctx.node_diagnostics))
                 continue
             if sid not in self.pos:
                 if env.n == 1:
@@ -298,6 +391,8 @@ class _Writer:
         self.pos[sid] = env.n
         if env.kind == "session_complete":
             self.finished.add(sid)
+        else:  # an interrupted session that was resumed goes on after its session_complete
+            self.finished.discard(sid)
         if not self._wanted(env.kind):
             return b""
         event_id = self._id(also=sid)
@@ -309,7 +404,7 @@ class _Writer:
     def _id(self, also: str | None = None) -> str:
         """``session-<id>:<n>`` per session, comma-separated (django-eventstream's ``make_id``), after
         ``user-<user_id>:<created_up_to>`` on a user's stream."""
-        pairs = [f"{_channel_in_id(s)}:{n}" for s, n in self.pos.items() if s not in self.finished or s == also]
+        pairs = [f"{channel_in_id(s)}:{n}" for s, n in self.pos.items() if s not in self.finished or s == also]
         if self.created_up_to is not None:
             pairs.insert(0, f"{self.user_channel}:{self.created_up_to}")
         return ",".join(pairs)
@@ -328,11 +423,6 @@ class _Writer:
         events, _ = hub.window(sid)
         parts.extend(self._stored(e) for e in events if e.n > last)
         return b"".join(parts)
-
-
-@functools.lru_cache(maxsize=10_000)
-def _channel_in_id(session_id: str) -> str:
-    return make_id({session_channel(session_id): 0})[:-2]  # quoted as django-eventstream quotes it
 
 
 def _then_close(fn, *args):

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from live_trading.engine.money import indian_group
 from live_trading.marketdata.calendar import EXCHANGE_TZ
 
 register = template.Library()
@@ -20,16 +21,6 @@ register = template.Library()
 MINUS = "\N{MINUS SIGN}"
 STATUS_TEXT = {"created": "Starting", "running": "Running", "paused": "Paused", "completed": "Completed",
                "stopped": "Stopped", "failed": "Failed", "interrupted": "Interrupted"}
-
-
-def indian_group(digits: str) -> str:
-    """``"1234567"`` -> ``"12,34,567"``: the last three digits, then pairs."""
-    head, tail = digits[:-3], digits[-3:]
-    pairs = []
-    while head:
-        pairs.insert(0, head[-2:])
-        head = head[:-2]
-    return ",".join([*pairs, tail])
 
 
 def _decimal(value) -> Decimal | None:

@@ -7,9 +7,9 @@
 // API) gets one, built from GET /api/live-trading/session/{id}. After the connection comes back, the
 // page reads the dashboard again, because ticks are not replayed: a session that was paused or ended
 // while we were away shows the figures the server has, not the last tick we saw.
-import {follow} from "./stream-client.js";
+import {connect} from "./stream-client.js";
 import {count, istDate, istTime, pnlClass, rupees} from "./format.js";
-import {api, apiError, connectionBanner, loggedOut} from "./fetch.js";
+import {api, apiError, connectionBanner} from "./fetch.js";
 import {chargesPaid} from "./figures.js";
 
 const boot = JSON.parse(document.getElementById("dashboard-data").textContent);
@@ -87,7 +87,7 @@ function fieldsOf(el) {
 }
 
 function adopt(el, meta) {
-  const id = el.dataset.sessionId;
+  const id = el.dataset.sessionId || meta.session_id;  // a card cloned from the template has no id yet
   const entry = {el, fields: fieldsOf(el), meta, model: null};
   el.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
@@ -131,9 +131,12 @@ function render(entry, model) {
     setText(fields.status, STATUS_TEXT[status] || status);
     fields.status.className = `badge sc-status status-${status}`;
     const active = ACTIVE.has(status);
-    fields.controls.hidden = !active;
+    const resumable = status === "interrupted";  // its server stopped or died: Resume goes on where it stopped
+    fields.controls.hidden = !active && !resumable;
     el.querySelector('[data-action="pause"]').hidden = status !== "running";
-    el.querySelector('[data-action="resume"]').hidden = status !== "paused";
+    el.querySelector('[data-action="resume"]').hidden = status !== "paused" && !resumable;
+    el.querySelector(".sc-speeds").hidden = !active;
+    el.querySelector('[data-action="stop"]').hidden = !active;
     updateSummary();
   }
   const pct = Number(model.progress?.progress_percentage ?? 0);
@@ -272,7 +275,11 @@ async function resync() {
 
 let opened = 0;
 const banner = connectionBanner();
-const client = follow(`/api/live-trading/stream/${encodeURIComponent(userId)}`, {
+// The stream client with the login cookie: a stream the browser gave up on (a 5xx while the server
+// restarts, a 401 once the login has ended) is opened again from the last id seen while GET /api/me
+// answers; after a logout it answers 401, and retrying cannot help.
+const client = await connect({
+  userId,
   onChange: (id, session, kind) => onChange(id, kind).catch((error) => console.warn("card update", id, error)),
   onOpen: () => {
     opened += 1;
@@ -280,14 +287,8 @@ const client = follow(`/api/live-trading/stream/${encodeURIComponent(userId)}`, 
     if (opened > 1) resync();
   },
   onDisconnect: () => banner.reconnecting(),
-  // A stream the browser gave up on (a 5xx while the server restarts, a 401 once the login has ended)
-  // is opened again from the last id seen, while the login lasts; after it, retrying cannot help.
-  reopen: async () => {
-    await api("GET", "/api/me");
-    return `/api/live-trading/stream/${encodeURIComponent(userId)}`;
-  },
   onError: (error, kind, event) => {
-    if (kind === "reopen" && loggedOut(error)) {
+    if (kind === "reopen" && error.status === 401) {
       client.close();
       banner.loggedOut();
     } else if (kind !== "reopen") {

@@ -6,11 +6,34 @@ import {
 } from "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
 
 export const IST_SHIFT = 19800;  // seconds: a UTC epoch + this reads as IST on the chart
-const TIMEFRAMES = {"1m": 60, "5m": 300, "15m": 900};
 const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
 /** Epoch seconds of an ISO exchange time ("2024-10-29T09:20:00+05:30"). */
 export const epoch = (iso) => Math.floor(Date.parse(iso) / 1000);
+
+/**
+ * Give ``series`` all of ``data`` ([{time, ...}] sorted by time, one item a time) as setData does, but
+ * never by a setData that repeats the times the series has. lightweight-charts 5.2.1 (its DataLayer's
+ * setSeriesData): a setData on the only series with data rebuilds the chart's time points and, when their
+ * times are the very ones it had, keeps its old list of them; once a second series shares the time
+ * scale (a position's level line), the next setData or removeSeries drops time points still in use, the
+ * candles lose their places on the scale, and the next paint throws "Value is null". The same times are
+ * therefore updated in place (only the items that changed); other times go through setData.
+ */
+export function replaceData(series, data) {
+  const old = series.data();
+  if (old.length !== data.length || old.some((d, i) => d.time !== data[i].time)) {
+    series.setData(data);
+    return;
+  }
+  data.forEach((d, i) => {
+    if (Object.keys(d).some((k) => d[k] !== old[i][k])) series.update({...d}, true);  // it writes into what it gets
+  });
+}
+
+/** A candle ({open, high, low, close}) whose prices are all finite numbers: anything else (a null from a
+ *  bad feed) would reach the chart as a bar without a price, which it cannot draw. */
+const priced = (c) => ["open", "high", "low", "close"].every((k) => Number.isFinite(c[k]));
 
 function baseOptions(el) {
   return {
@@ -29,7 +52,11 @@ function baseOptions(el) {
  * candle_update events, merged by opening time) and shows them at the chosen timeframe, aggregated
  * here so a switch costs no request. `state()` says what is drawn (for tests and the benchmark).
  */
-export function candleChart(el) {
+export function candleChart(el, {timeframes, anchor}) {
+  // The timeframes (name -> seconds) and the grid they are cut on (seconds after exchange midnight: 09:15)
+  // come from the server (the page's embedded state), the market data's one definition of them.
+  const TIMEFRAMES = Object.fromEntries(timeframes.map((tf) => [tf.name, tf.seconds]));
+  const shift = IST_SHIFT - anchor;
   const chart = createChart(el, {...baseOptions(el), leftPriceScale: {visible: false, borderColor: "#d5dbe3"}});
   const series = chart.addSeries(CandlestickSeries, {
     upColor: "#0a6b2f", downColor: "#b3261e", wickUpColor: "#0a6b2f", wickDownColor: "#b3261e", borderVisible: false,
@@ -51,13 +78,19 @@ export function candleChart(el) {
     if ((el.clientWidth < 600) === narrow) return;
     narrow = !narrow;
     levelScale = narrow ? "levels" : "left";
+    // Each line moves to the other scale with the LTPs it has drawn so far.
+    const drawnSoFar = new Map([...levels].map(([key, l]) => [key, l.points]));
     for (const l of levels.values()) chart.removeSeries(l.series);
     levels.clear();
     chart.applyOptions({leftPriceScale: {visible: false}});
-    api.setLevels(lastLevels);
+    api.setLevels(lastLevels, drawnSoFar);
+    // A phone turned (or a window narrowed) keeps the bar spacing it had: the first bars and their
+    // entry markers would be off the left edge.
+    chart.timeScale().fitContent();
   }).observe(el);
 
-  const bucket = (t) => t - ((t + IST_SHIFT) % TIMEFRAMES[timeframe]);
+  // candles.bucket_start: intraday bars from 09:15 (a 1h bar 09:15-10:15, the last 15:15-15:30), a 1d bar a day.
+  const bucket = (t) => t - ((t + shift) % TIMEFRAMES[timeframe]);
 
   function bars() {
     const out = [];
@@ -81,7 +114,7 @@ export function candleChart(el) {
 
   function redraw() {
     const data = bars();
-    series.setData(data);
+    replaceData(series, data);
     lastBar = data.length ? {...data[data.length - 1]} : null;
     barCount = data.length;
     drawMarkers();
@@ -89,7 +122,7 @@ export function candleChart(el) {
     // minutes between the bars (a 15-minute chart spaced by the minute, its bars off screen).
     for (const l of levels.values()) {
       const line = levelData(l.points);
-      l.series.setData(line);
+      replaceData(l.series, line);
       l.lastTime = line.length ? line[line.length - 1].time : undefined;
     }
   }
@@ -128,7 +161,7 @@ export function candleChart(el) {
     if (!lastBar || b > lastBar.time) barCount += 1;
     const appended = !lastBar || b > lastBar.time;
     lastBar = barAt(b);
-    series.update(lastBar);
+    series.update({...lastBar});
     if (appended && markers.some((m) => bucket(m.epoch) + IST_SHIFT === b)) drawMarkers();
   }
 
@@ -137,6 +170,7 @@ export function candleChart(el) {
     /** Merge 1-minute candles ({timestamp | epoch, open, high, low, close, forming?}) and redraw. */
     addCandles(list) {
       for (const c of list) {
+        if (!priced(c)) continue;
         const t = c.epoch ?? epoch(c.timestamp);
         const known = minutes.get(t);
         if (!(known && !known.forming && c.forming)) minutes.set(t, c);  // never a completed one by a partial one
@@ -146,11 +180,12 @@ export function candleChart(el) {
     },
     /** One completed 1-minute candle from the stream (it replaces the forming one of its minute). */
     addCandle(c) {
-      put(epoch(c.timestamp), c);
+      if (priced(c)) put(epoch(c.timestamp), c);
     },
     /** The underlying's LTP at exchange time ``t`` (a tick): the forming candle of its minute grows, until
      *  the stream's completed candle of that minute replaces it. */
     addPrice(t, price) {
+      if (!Number.isFinite(price)) return;
       const m = t - (t % 60);
       const known = minutes.get(m);
       if (known && !known.forming) return;  // the minute has its completed candle already
@@ -160,8 +195,9 @@ export function candleChart(el) {
     setTimeframe(tf) { timeframe = tf; redraw(); chart.timeScale().fitContent(); },
     /** Markers: [{id, epoch, action: "entry"|"exit", side: "buy"|"sell", text}] (the trader's side of the fill). */
     setMarkers(list) { markers = list; drawMarkers(); },
-    /** Stop / target / entry levels of the open positions, on the left scale (option prices, not the index). */
-    setLevels(list) {
+    /** Stop / target / entry levels of the open positions, on the left scale (option prices, not the index).
+     *  ``drawnSoFar`` (position key -> Map minute -> LTP): the LTPs a new line starts with. */
+    setLevels(list, drawnSoFar = new Map()) {
       lastLevels = list;
       const keep = new Set(list.map((l) => l.key));
       for (const [key, l] of levels) if (!keep.has(key)) { chart.removeSeries(l.series); levels.delete(key); }
@@ -178,8 +214,13 @@ export function candleChart(el) {
               return {...r, priceRange: {minValue: Math.min(r.priceRange.minValue, ...box.prices),
                 maxValue: Math.max(r.priceRange.maxValue, ...box.prices)}};
             }});
-          entry = {series: s, lines: [], signature: "", box, points: new Map()};  // minute -> LTP
+          entry = {series: s, lines: [], signature: "", box, points: new Map(drawnSoFar.get(l.key))};  // minute -> LTP
           levels.set(l.key, entry);
+          if (entry.points.size) {
+            const line = levelData(entry.points);
+            replaceData(s, line);
+            entry.lastTime = line[line.length - 1].time;
+          }
         }
         const signature = JSON.stringify([l.stop, l.target, l.entry]);
         if (signature !== entry.signature) {
@@ -211,7 +252,8 @@ export function candleChart(el) {
       return {timeframe, candles: minutes.size, bars: barCount, lastCandle: times.length ? Math.max(...times) : null,
         lastBar: lastBar && {...lastBar, time: lastBar.time - IST_SHIFT},
         markers: markers.map((m) => ({...m})), drawnMarkers: drawn, levels: [...levels.keys()],
-        levelTimes: Object.fromEntries([...levels].map(([key, l]) => [key, l.series.data().map((d) => d.time - IST_SHIFT)]))};
+        levelTimes: Object.fromEntries([...levels].map(([key, l]) => [key, l.series.data().map((d) => d.time - IST_SHIFT)])),
+        visibleBars: chart.timeScale().getVisibleLogicalRange()};
     },
   };
   return api;
@@ -226,16 +268,22 @@ export function pnlChart(el) {
     bottomFillColor1: "rgba(179,38,30,0.02)", bottomFillColor2: "rgba(179,38,30,0.18)",
     priceFormat: {type: "price", precision: 2, minMove: 0.01},
   });
-  const points = new Map();  // minute (chart time) -> value
+  const points = new Map();  // minute (chart time) -> {epoch, value}: the latest figure of the minute
   let last = null;
   const minute = (t) => t - (t % 60) + IST_SHIFT;
+  // A minute's point is its latest figure: the equity sample at 09:31:00 (the figures after 09:30's last
+  // tick) never replaces a tick's of 09:31:15, or a paused curve would end a minute behind the Net P&L.
+  const put = (t, value) => {
+    const known = points.get(minute(t));
+    if (!known || t >= known.epoch) points.set(minute(t), {epoch: t, value: Number(value)});
+  };
   return {
     chart,
     /** Many samples ({epoch, value}); redraws. */
     setPoints(list) {
-      for (const p of list) points.set(minute(p.epoch), Number(p.value));
-      const data = [...points.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({time, value}));
-      series.setData(data);
+      for (const p of list) put(p.epoch, p.value);
+      const data = [...points.entries()].sort((a, b) => a[0] - b[0]).map(([time, p]) => ({time, value: p.value}));
+      replaceData(series, data);
       last = data.length ? data[data.length - 1].time : null;
       chart.timeScale().fitContent();
     },
@@ -243,10 +291,10 @@ export function pnlChart(el) {
     add(t, value) {
       const m = minute(t);
       if (last !== null && m < last) return;
-      points.set(m, Number(value));
-      series.update({time: m, value: Number(value)});
+      put(t, value);
+      series.update({time: m, value: points.get(m).value});
       last = m;
     },
-    state() { return {points: points.size, last}; },
+    state() { return {points: points.size, last, lastValue: last === null ? null : points.get(last).value}; },
   };
 }

@@ -35,8 +35,11 @@ export function nodeLog({table, nodeSelect, typeSelect, orderSelect, countLine, 
     body.replaceChildren(...shown.map((ex) => {
       const tr = document.createElement("tr");
       tr.dataset.executionId = ex.execution_id;
-      for (const text of [time(ex.timestamp), ex.node_name || ex.node_id, ex.node_type || "", ex.event_type || "", stepDetail(ex)]) {
+      const cells = [["Time", time(ex.timestamp)], ["Node", ex.node_name || ex.node_id], ["Type", ex.node_type || ""],
+        ["Event", ex.event_type || ""], ["Details", stepDetail(ex)]];
+      for (const [label, text] of cells) {
         const td = document.createElement("td");
+        td.dataset.label = label;  // the narrow screen's card shows it before the value
         td.textContent = text;
         tr.append(td);
       }

@@ -2,13 +2,14 @@
 // endpoint's own answer); then one EventSource on the session's stream keeps it live, every event applied
 // in arrival order by the shared stream client. An initial_state replaces the session's state; ticks
 // change figures and cells, never whole tables.
-import {follow} from "/static/livesim/stream-client.js";
+import {flowIds, follow} from "/static/livesim/stream-client.js";
 import {api, apiError, connectionBanner} from "/static/livesim/fetch.js";
 import {chargesPaid} from "/static/livesim/figures.js";
 import {count, istDateTime, istTime, pnlClass, rupees} from "/static/livesim/format.js";
 import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
-import {flowIds, render as renderFlow, resolve} from "/static/livesim/session-flow.js";
+import {render as renderFlow} from "/static/livesim/session-flow.js";
 import {nodeLog} from "/static/livesim/session-log.js";
+import {reportTab} from "/static/livesim/session-report.js";
 import {closedPositions, positionKey, renderPositions, renderTrades, tickPositions} from "/static/livesim/session-tables.js";
 
 const $ = (id) => document.getElementById(id);
@@ -38,7 +39,10 @@ const view = {
   events: {initial: 0, node: 0, position: 0, trade: 0, candle: 0, tick: 0},
 };
 
-const candles = candleChart($("candle-chart"));
+const embeddedReport = $("session-report");
+const report = reportTab({report: embeddedReport ? JSON.parse(embeddedReport.textContent) : null, sessionId,
+  multiDay: initial.start_date !== initial.end_date});
+const candles = candleChart($("candle-chart"), {timeframes: page.timeframes, anchor: page.timeframe_anchor});
 const pnl = pnlChart($("pnl-chart"));
 const log = nodeLog({table: $("log-table"), nodeSelect: $("log-node"), typeSelect: $("log-type"),
   orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph, time: when});
@@ -201,6 +205,8 @@ async function refresh() {
   view.summary = rest.data.summary || view.summary;
   view.reason = rest.status_reason || view.reason;
   if (rest.data.timestamp) view.exchangeTime = epoch(rest.data.timestamp);
+  const net = view.pnl?.total_pnl ?? view.summary?.net_pnl;  // the curve ends at the Net P&L the head shows
+  if (net != null && view.exchangeTime) pnl.add(view.exchangeTime, net);
   for (const p of rest.data.gps_data.positions) {
     const mine = view.positions[positionKey(p)];
     if (mine) Object.assign(mine, {current_price: p.current_price, unrealized_pnl: p.unrealized_pnl});
@@ -269,6 +275,7 @@ function onChange(id, session, kind, data) {
         view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
         showSpeed();
       }
+      if (ENDED.has(session.status)) report.ended();  // the Report tab, first
       if (session.status !== "running") {
         refresh();
         // The forming candle grew from the ticks the page got (4 a second at most): its open and close
@@ -278,6 +285,7 @@ function onChange(id, session, kind, data) {
       break;
     case "session_complete":
       adopt(session);
+      report.ended();
       log.reset(session.eventsHistory);
       renderTables();
       loadHistory();
@@ -313,7 +321,8 @@ function renderControls() {
   if (!form) return;
   const ended = ENDED.has(view.status);
   form.querySelector('[data-action="pause"]').disabled = ended || view.status === "paused";
-  form.querySelector('[data-action="resume"]').disabled = ended || view.status !== "paused";
+  // An interrupted session resumes where it stopped (its server stopped or died): same button, same endpoint.
+  form.querySelector('[data-action="resume"]').disabled = view.status !== "paused" && view.status !== "interrupted";
   form.querySelector('[data-action="speed"]').disabled = ended;
   form.querySelector('[data-action="stop"]').disabled = ended;
   $("speed-select").disabled = ended;
@@ -345,11 +354,20 @@ if (controls) {
   showSpeed();
 }
 
-/** Put the session's speed in the speed picker (a preset; another speed set through the API leaves it). */
+/** Put the session's speed in the speed picker. A speed that is no preset (the API takes any) gets an
+ *  option of its own, in order, so the picker never shows a speed the session does not run at ("Set speed"
+ *  would then change it). */
 function showSpeed() {
   const select = $("speed-select");
-  const option = select && [...select.options].find((o) => o.value === String(view.speed));
-  if (option) option.selected = true;
+  if (!select || view.speed === undefined || view.speed === null) return;
+  const value = String(view.speed);
+  let option = [...select.options].find((o) => o.value === value);
+  if (!option) {
+    option = new Option(`${value}x`, value);
+    const after = [...select.options].find((o) => o.value === "max" || Number(o.value) > Number(value));
+    select.insertBefore(option, after || null);
+  }
+  option.selected = true;
 }
 
 // ---------------------------------------------------------------- timeframe, flow dialog
@@ -370,8 +388,7 @@ async function openFlow(kind, key) {
   dialog.dataset.flowIds = ids.join(" ");
   dialog.dataset.ready = "false";
   if (!dialog.open) dialog.showModal();
-  const steps = await resolve(ids, view.history, async () =>
-    (await getJSON(`/api/session/${sessionId}/diagnostics`)).events_history);
+  const steps = await client.flow(sessionId, item);  // the stream client's flow resolution (seed 000)
   await renderFlow({steps, graph: page.graph, list: $("flow-steps"), graphBox: $("flow-graph"), time: when});
   dialog.dataset.ready = "true";
 }
@@ -395,4 +412,5 @@ window.sessionPage = {
   pnl: () => pnl.state(),
   markers: () => markersOf(view.positions, view.trades),
   logCount: () => log.count(),
+  report: () => report.state(),
 };

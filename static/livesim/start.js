@@ -10,11 +10,13 @@ import {istDate, rupees} from "./format.js";
 const form = document.getElementById("start-form");
 const calendar = JSON.parse(document.getElementById("trading-calendar").textContent);
 const holidays = new Set(calendar.holidays);  // weekdays the exchange is closed on, from calendar.first
+const special = calendar.special;  // "YYYY-MM-DD" -> the hours of a special session ("09:15:00-15:29:59")
 
-/** Whether "YYYY-MM-DD" is a trading day: a weekday that is not an exchange holiday. */
+/** Whether "YYYY-MM-DD" is a trading day: a weekday that is not an exchange holiday, or a special
+ * session (some are on a Saturday or Sunday). */
 function isTradingDay(value) {
   const weekday = new Date(`${value}T00:00:00Z`).getUTCDay();
-  return weekday !== 0 && weekday !== 6 && !holidays.has(value);
+  return Object.hasOwn(special, value) || (weekday !== 0 && weekday !== 6 && !holidays.has(value));
 }
 const formError = document.getElementById("form-error");
 const status = document.getElementById("start-status");
@@ -36,8 +38,9 @@ function describeDay(value) {
   if (!isTradingDay(value)) return {text: `${name} is not a trading day (a weekend or exchange holiday).`, bad: true};
   const stored = calendar.stored[value] || [];
   const u = underlying();
-  if (u ? stored.includes(u) : stored.length) return {text: `${name}: trading day, market data stored.`, bad: false};
-  return {text: `${name}: trading day, no data stored yet; it will be generated (synthetic).`, bad: false};
+  const day = Object.hasOwn(special, value) ? `trading day (a special session, ${special[value]} IST)` : "trading day";
+  if (u ? stored.includes(u) : stored.length) return {text: `${name}: ${day}, market data stored.`, bad: false};
+  return {text: `${name}: ${day}, no data stored yet; it will be generated (synthetic).`, bad: false};
 }
 
 function showDay(input) {
@@ -50,7 +53,7 @@ function showDay(input) {
 function showCapital() {
   const option = form.broker_connection_id.selectedOptions[0];
   document.getElementById("capital-help").textContent = option
-    ? `Starting capital ${rupees(option.dataset.capital)}` : "";
+    ? `Starting capital ${rupees(option.dataset.capital)}; ${option.dataset.costs}` : "";
 }
 
 function syncMode() {
@@ -146,6 +149,9 @@ for (const button of document.querySelectorAll("[data-day]")) {
     form.date.focus();
   });
 }
+// /sessions/new?strategy=<id> (the strategy pages' "Run"): that strategy, when it is one of the trader's.
+const wanted = new URLSearchParams(window.location.search).get("strategy");
+if (wanted && [...form.strategy_id.options].some((o) => o.value === wanted)) form.strategy_id.value = wanted;
 showDay(form.date);
 showCapital();
 syncMode();

@@ -1,5 +1,6 @@
 // The stream's reference client (docs/protocol.md, "Following sessions"): one EventSource, the state of
-// every session it carries, and every event applied strictly in the order it arrived.
+// every session it carries, and every event applied strictly in the order it arrived. No dependencies;
+// the pages use it, and so may any frontend (it is served at /static/livesim/stream-client.js).
 //
 // Why strictly in order: initial_state, node_events, trade_update and session_complete carry gzip fields
 // that decompress asynchronously. A handler that awaits decompression lets the next event's handler run
@@ -7,18 +8,37 @@
 // (a TypeError, the event lost) or be overwritten by it. Here every event waits for the one before it
 // on one promise chain, so the client sees exactly what the server sent, in that order.
 //
-// Usage (a browser, or any runtime with EventSource and DecompressionStream):
-//   import {follow} from "/static/livesim/stream-client.js";
-//   const client = follow(`/api/live-trading/stream/${userId}?token=${token}`, {
-//     onChange: (sessionId, session, kind) => render(sessionId, session),
-//   });
-//   client.sessions  // Map: session_id -> {status, progress, pnl, summary, eventsHistory, currentState,
-//                    //                     trades, positions, activeNodes, lastEventNumber,
-//                    //                     timestamp (the last tick's exchange time), speedMultiplier
-//                    //                     (after a speed_changed; 0 is "max")}
+// Usage (a browser, or any runtime with EventSource, fetch and DecompressionStream):
+//   import {connect} from "/static/livesim/stream-client.js";
+//   const client = await connect({apiToken, onChange: (sessionId, session, kind, data) => render(sessionId, session)});
+//   client.sessions  // Map: session_id -> SessionState (below)
+//   await client.flow(sessionId, trade)  // [{id, execution}]: the trade's node executions, controller first
 //   client.close();
+// connect() finds the stream, authenticates (an API token, or the page's session cookie) and renews a
+// stream token when a reconnection needs one; follow(url, options) is the same client on a URL you built.
+//
+// Types: static/livesim/livesim.d.ts (generated from the server's definitions, docs/protocol.md).
+/**
+ * @typedef {import("./livesim").StreamEventKind} StreamEventKind
+ * @typedef {import("./livesim").StreamEventsPlain} StreamEventsPlain
+ * @typedef {import("./livesim").NodeExecution} NodeExecution
+ * @typedef {import("./livesim").TradeData} TradeData
+ * @typedef {import("./livesim").PositionData} PositionData
+ * @typedef {{status: string, progress: import("./livesim").Progress | null,
+ *   pnl: import("./livesim").PnlSummaryTick | null, summary: import("./livesim").SummaryData | null,
+ *   eventsHistory: Record<string, NodeExecution>, currentState: Record<string, NodeExecution>,
+ *   trades: Record<string, TradeData>, positions: Record<string, PositionData>, activeNodes: string[],
+ *   lastEventNumber: number, timestamp?: string, speedMultiplier?: number, strategyName?: string,
+ *   underlying?: string}} SessionState
+ *   One session as the client keeps it: trades by trade_id, open positions by `${position_id}#${re_entry_num}`,
+ *   node executions by execution_id, lastEventNumber the number of the last stored event applied.
+ * @typedef {{id: string, execution: NodeExecution | null}} FlowStep
+ */
 
-/** The kinds of event the stream sends (docs/protocol.md, "Events"). */
+/**
+ * The kinds of event the stream sends (docs/protocol.md, "Events").
+ * @type {StreamEventKind[]}
+ */
 export const KINDS = ["initial_state", "node_events", "position_event", "trade_update", "candle_update",
   "tick_update", "session_status", "session_complete", "heartbeat"];
 
@@ -41,6 +61,51 @@ export function eventNumber(lastEventId, sessionId) {
   return null;
 }
 
+/**
+ * The execution ids of a trade's (or an open position's) flow, controller first (seed 000): its
+ * exit_flow_ids, which begin with the entry's, or its entry_flow_ids while it has no exit.
+ * @param {{entry_flow_ids?: string[], exit_flow_ids?: string[] | null}} item
+ * @returns {string[]}
+ */
+export function flowIds(item) {
+  return (item.exit_flow_ids && item.exit_flow_ids.length) ? item.exit_flow_ids : (item.entry_flow_ids || []);
+}
+
+/**
+ * The chain of executions that led to ``executionId``, root (the strategy controller) first, by the
+ * parent_execution_id links of ``history``; it stops at the first one ``history`` lacks.
+ * @param {Record<string, NodeExecution>} history
+ * @param {string} executionId
+ * @returns {string[]}
+ */
+export function ancestry(history, executionId) {
+  const chain = [];
+  for (let id = executionId; id && history[id] && !chain.includes(id); id = history[id].parent_execution_id) {
+    chain.unshift(id);
+  }
+  return chain;
+}
+
+/**
+ * Resolve flow ``ids`` against ``history`` (execution id -> execution), in order (seed 000's flow
+ * resolution). When some are missing (the client joined after them), ``fetchDiagnostics()``, if given,
+ * is called once (it resolves to the diagnostics endpoint's events_history) and what it brings is added
+ * to ``history``; ids still missing come back with ``execution: null`` (shown as missing, never dropped).
+ * @param {string[]} ids
+ * @param {Record<string, NodeExecution>} history
+ * @param {(() => Promise<Record<string, NodeExecution>>) | null} [fetchDiagnostics]
+ * @returns {Promise<FlowStep[]>}
+ */
+export async function resolveFlow(ids, history, fetchDiagnostics = null) {
+  if (fetchDiagnostics && ids.some((id) => !history[id])) {
+    try {
+      const more = await fetchDiagnostics();
+      for (const [id, ex] of Object.entries(more || {})) if (!history[id]) history[id] = ex;
+    } catch { /* shown as missing below */ }
+  }
+  return ids.map((id) => ({id, execution: history[id] || null}));
+}
+
 const positionKey = (p) => `${p.position_id}#${p.re_entry_num}`;
 
 function emptySession(status = "running") {
@@ -55,7 +120,7 @@ export function apply(sessions, kind, data, number) {
     const s = emptySession(data.status);
     Object.assign(s, {progress: data.progress, pnl: data.pnl, summary: data.summary,
       eventsHistory: {...data.diagnostics.events_history}, currentState: {...data.diagnostics.current_state},
-      trades: Object.fromEntries(data.trades.map((t) => [t.trade_id, t])),
+      trades: Object.fromEntries(data.trades.trades.map((t) => [t.trade_id, t])),
       positions: Object.fromEntries(data.positions.map((p) => [positionKey(p), p])),
       lastEventNumber: data.last_event_id, strategyName: data.strategy_name, underlying: data.underlying});
     sessions.set(id, s);
@@ -92,7 +157,7 @@ export function apply(sessions, kind, data, number) {
     case "session_complete":
       Object.assign(s, {status: data.status, summary: data.summary, progress: data.progress || s.progress,
         eventsHistory: {...data.diagnostics.events_history}, currentState: {...data.diagnostics.current_state},
-        trades: Object.fromEntries(data.trades.map((t) => [t.trade_id, t])),
+        trades: Object.fromEntries(data.trades.trades.map((t) => [t.trade_id, t])),
         positions: Object.fromEntries(data.positions.map((p) => [positionKey(p), p]))});
       break;
   }
@@ -100,12 +165,14 @@ export function apply(sessions, kind, data, number) {
 }
 
 function applyTick(s, data) {
-  // open_positions: {position_id: [current_price, unrealized_pnl]} (compact) or a list of objects.
-  const live = Array.isArray(data.open_positions)
-    ? Object.fromEntries(data.open_positions.map((p) => [p.position_id, [p.current_price, p.unrealized_pnl]]))
+  // open_positions: the seeds' list of objects (the default), or with ?ticks=compact
+  // {position_id: [current_price, unrealized_pnl]}, where at most one re-entry of an id is open.
+  const listed = Array.isArray(data.open_positions);
+  const live = listed
+    ? Object.fromEntries(data.open_positions.map((p) => [positionKey(p), [p.current_price, p.unrealized_pnl]]))
     : data.open_positions || {};
   for (const p of Object.values(s.positions)) {
-    const now = live[p.position_id];
+    const now = live[listed ? positionKey(p) : p.position_id];
     if (now) [p.current_price, p.unrealized_pnl] = now;
   }
   Object.assign(s, {progress: data.progress, pnl: data.pnl_summary, activeNodes: data.active_nodes,
@@ -128,16 +195,42 @@ const COMPRESSED = {initial_state: ["diagnostics", "trades", "positions"],
  *   reopen: async () => url, for URLs that stop working (a ?token= that expired): when the browser
  *     gives up (readyState CLOSED, e.g. a 401), it is asked for a new URL, which is opened with
  *     ?lastEventId= set to the last id seen, after 1 s, then 2, 4 ... up to 30 s while it fails;
- *   eventSource: a constructor (default: EventSource).
+ *   eventSource: a constructor (default: EventSource); withCredentials: send cookies to another origin;
+ *   fetchDiagnostics: async (sessionId) => events_history, for flow() (default: GET
+ *     /api/session/{id}/diagnostics on the stream's origin, with the page's cookies).
+ * Returns the client: sessions (Map of SessionState), flow(sessionId, item), settled(), close(),
+ * disconnect(), reconnect(), reopened (how many times a new URL was opened), source (the EventSource).
+ * @param {string} url
+ * @param {{onChange?: (sessionId: string, session: SessionState, kind: StreamEventKind, data: any) => void,
+ *   onError?: (error: any, kind: string, event?: any) => void, onOpen?: () => void,
+ *   onDisconnect?: (readyState: number) => void, reopen?: (() => Promise<string>) | null,
+ *   eventSource?: typeof EventSource, withCredentials?: boolean, fetchDiagnostics?: (sessionId: string) => Promise<Record<string, NodeExecution>>}} [options]
  */
 export function follow(url, {onChange = () => {}, onError = console.error, onOpen = () => {}, reopen = null,
-  onDisconnect = () => {}, eventSource = EventSource} = {}) {
+  onDisconnect = () => {}, eventSource = EventSource, fetchDiagnostics = null, withCredentials = false} = {}) {
   const sessions = new Map();
   let chain = Promise.resolve();
   let lastId = "";
   let closed = false;
   let delay = 1000;
+  const diagnostics = fetchDiagnostics || (async (sessionId) => {
+    const response = await fetch(new URL(`/api/session/${encodeURIComponent(sessionId)}/diagnostics`,
+      new URL(url, globalThis.location?.href)), {credentials: "include", headers: {Accept: "application/json"}});
+    if (!response.ok) throw new Error(`diagnostics: the server answered ${response.status}`);
+    return (await response.json()).events_history;
+  });
   const client = {sessions, source: null, reopened: 0, settled: () => chain,
+    /**
+     * The node executions of a trade's or position's flow, controller first, resolved from the session's
+     * events history (missing ones fetched once from the diagnostics endpoint; any still missing: null).
+     * @param {string} sessionId
+     * @param {{entry_flow_ids?: string[], exit_flow_ids?: string[] | null}} item
+     * @returns {Promise<FlowStep[]>}
+     */
+    flow(sessionId, item) {
+      const s = sessions.get(sessionId);
+      return resolveFlow(flowIds(item), s ? s.eventsHistory : {}, () => diagnostics(sessionId));
+    },
     close() { closed = true; client.source.close(); },
     /** Drop the connection (the browser went offline); ``reconnect()`` resumes from the last id seen. */
     disconnect() { client.source.close(); },
@@ -152,7 +245,7 @@ export function follow(url, {onChange = () => {}, onError = console.error, onOpe
     }};
 
   function open(target) {
-    const source = new eventSource(target);
+    const source = new eventSource(target, {withCredentials});
     client.source = source;
     source.addEventListener("open", () => { delay = 1000; onOpen(); });
     source.addEventListener("error", () => {
@@ -190,4 +283,57 @@ export function follow(url, {onChange = () => {}, onError = console.error, onOpe
 
   open(url);
   return client;
+}
+
+/**
+ * Connect to a stream with the credentials a frontend has, and stay connected (resolves to follow()'s
+ * client once the first connection is under way):
+ * - ``apiToken`` (from POST /api/auth/token): every connection gets a fresh stream token
+ *   (POST /api/live-trading/stream-token) for its ?token=, so a reconnection after the token expired
+ *   works, resuming from the last id seen; ``userId`` defaults to the token's user;
+ * - without it, the page's session cookie (a logged-in page of this site, or another origin listed in
+ *   STREAM_ALLOW_ORIGINS); a reconnection the browser gave up on is retried while GET /api/me answers,
+ *   and after a logout onError(error, "reopen") gets an error with status 401.
+ * ``base``: the server's origin ("" for this page's); ``sessionId``: follow that session only (its
+ * /api/v2/live/stream/{id}), else every session of the user; ``query``: stream options such as
+ * {compress: 0, ticks: "compact"}; the other options are follow()'s.
+ * @param {{apiToken?: string | null, base?: string, userId?: string | null, sessionId?: string | null,
+ *   query?: Record<string, string | number>} & Parameters<typeof follow>[1]} [options]
+ */
+export async function connect({apiToken = null, base = "", userId = null, sessionId = null, query = {},
+  ...options} = {}) {
+  async function call(method, path) {
+    const headers = {Accept: "application/json"};
+    if (apiToken) headers.Authorization = `Bearer ${apiToken}`;
+    const response = await fetch(`${base}${path}`, {method, headers, credentials: apiToken ? "omit" : "include"});
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      throw Object.assign(new Error(body.detail || `${path}: the server answered ${response.status}`),
+        {status: response.status, body});
+    }
+    return body;
+  }
+  let user = userId;
+  let opened = false;
+  async function streamUrl() {
+    const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+    if (apiToken) {
+      const issued = await call("POST", "/api/live-trading/stream-token");
+      params.set("token", issued.token);
+      user = user || issued.user_id;
+    } else if (opened || !(user || sessionId)) {
+      // Reopening after the browser gave up: a 401 here says the login has ended, and retrying cannot help.
+      const me = await call("GET", "/api/me");
+      user = user || me.user_id;
+    }
+    opened = true;
+    const path = sessionId ? `/api/v2/live/stream/${encodeURIComponent(sessionId)}`
+      : `/api/live-trading/stream/${encodeURIComponent(user)}`;
+    const search = params.toString();
+    return new URL(`${base}${path}${search ? `?${search}` : ""}`, globalThis.location?.href).href;
+  }
+  const fetchDiagnostics = async (id) =>
+    (await call("GET", `/api/session/${encodeURIComponent(id)}/diagnostics`)).events_history;
+  return follow(await streamUrl(), {fetchDiagnostics, reopen: streamUrl, withCredentials: !apiToken && base !== "",
+    ...options});
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from strategies.graph import schema
@@ -67,8 +68,13 @@ def format_time(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+# Far above any price, amount or count in a strategy (10^15 rupees), far below what strains Decimal or int.
+MAX_DIGITS_BEFORE_POINT = 15
+
+
 def parse_decimal(v) -> Decimal:
-    """Read a JSON number or numeric string as an exact Decimal (floats via their shortest repr)."""
+    """Read a JSON number or numeric string as an exact Decimal (floats via their shortest repr); ValueError
+    for anything else, for infinities and NaN, and for numbers of 10^15 or more in size."""
     if isinstance(v, bool) or not isinstance(v, int | float | str):
         raise ValueError("must be a number")
     try:
@@ -77,16 +83,19 @@ def parse_decimal(v) -> Decimal:
         raise ValueError("must be a number") from None
     if not d.is_finite():
         raise ValueError("must be a finite number")
+    if d and d.adjusted() >= MAX_DIGITS_BEFORE_POINT:
+        # "1e9999999" is short text but overflows the decimal context (or takes minutes) when scaled to paise.
+        raise ValueError(f"must be a number with at most {MAX_DIGITS_BEFORE_POINT} digits before the decimal point")
     return d
 
 
 def parse_rupees(v) -> int:
     """Read an amount in rupees (number or string, at most two decimals) as integer paise."""
     d = parse_decimal(v)
-    paise = d * 100
-    if paise != paise.to_integral_value():
+    # quantize, not d * 100: a tiny "1e-999999999" would underflow to 0 paise and pass as whole paise.
+    if d != d.quantize(Decimal("0.01")):
         raise ValueError("must have at most two decimal places")
-    return int(paise)
+    return int(d * 100)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +176,19 @@ class StartConfig:
     square_off_time: int
     max_loss: int | None = None  # paise
     max_profit: int | None = None
+    holding: str = "intraday"  # or "positional": held across the days of a session
+    positional_square_off: PositionalSquareOff | None = None  # positional only
+
+
+@dataclass(frozen=True, slots=True)
+class PositionalSquareOff:
+    """When a positional strategy squares off: ``rule`` ``at_expiry``, ``end_of_range`` or ``day``; for
+    ``day``, ``day`` is ``"last"`` (the range's last day) or a date, and ``time`` seconds after
+    midnight (exchange time). Parsed from the start node's ``positional_square_off``."""
+
+    rule: str
+    day: date | str | None = None
+    time: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ path. It sits above both the model and the validator, so neither imports the oth
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from strategies.graph import schema
 from strategies.graph.model import (
@@ -17,6 +18,7 @@ from strategies.graph.model import (
     InvalidGraph,
     Node,
     Operand,
+    PositionalSquareOff,
     ReEntryConfig,
     Risk,
     SignalConfig,
@@ -73,7 +75,18 @@ def _start(c):
         square_off_time=sq,
         max_loss=_opt_rupees(c.get("max_loss")),
         max_profit=_opt_rupees(c.get("max_profit")),
+        holding=c.get("holding", "intraday"),
+        positional_square_off=_positional_square_off(c.get("positional_square_off")),
     )
+
+
+def _positional_square_off(v):
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return PositionalSquareOff(v)
+    day = v["day"]
+    return PositionalSquareOff("day", day if day == "last" else date.fromisoformat(day), parse_time(v["time"]))
 
 
 def _signal(c):

@@ -10,11 +10,18 @@ from live_trading.marketdata import calendar, candles, instruments
 
 FORMAT_VERSION = 1
 
+# The start node's ``holding``: intraday squares off every day; positional holds across the days of
+# a session until its ``positional_square_off`` rule (docs/strategies.md, "Positional strategies").
+HOLDINGS = ("intraday", "positional")
+POSITIONAL_SQUARE_OFF_RULES = ("at_expiry", "end_of_range")
+POSITIONAL_SQUARE_OFF_KEYS = frozenset({"day", "time"})
+
 # The exchange session (seconds after midnight, exchange time) and the candle timeframes are market
 # facts; the vocabulary names them, market data defines them.
 MARKET_OPEN = calendar.OPEN_SECOND
 MARKET_CLOSE = calendar.LAST_SECOND
 TIMEFRAMES = candles.TIMEFRAMES
+DAY_SECONDS = candles.TIMEFRAMES["1d"]
 
 # Node types as written in the JSON, and the class-like names the seeds show in node events.
 NODE_TYPES = ("start", "entry_signal", "entry", "exit_signal", "exit", "square_off", "re_entry")
@@ -47,7 +54,8 @@ NODE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 # Fields each node type's config accepts (required ones are checked by the validator).
 CONFIG_KEYS = {
-    "start": frozenset({"underlying", "start_time", "no_new_entries_after", "square_off_time", "max_loss", "max_profit"}),
+    "start": frozenset({"underlying", "start_time", "no_new_entries_after", "square_off_time", "max_loss", "max_profit",
+                        "holding", "positional_square_off"}),
     "entry_signal": frozenset({"conditions"}),
     "exit_signal": frozenset({"conditions"}),
     "entry": frozenset(
@@ -88,6 +96,8 @@ EXIT_REASONS = (
     "max_loss",
     "max_profit",
     "session_end",
+    "settled",  # an option settled at expiry in the money (positional sessions)
+    "expired",  # an option that expired worthless, at zero
 )
 
 # Conditions

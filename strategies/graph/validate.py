@@ -9,6 +9,7 @@ engine only ever sees graphs it passed (through ``parse_graph``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from strategies.graph import schema
 from strategies.graph.model import (
@@ -198,6 +199,34 @@ class _Validator:
         for k in ("max_loss", "max_profit"):
             if c.get(k) is not None:
                 self.rupees(c[k], f"{path}.{k}")
+        self.holding(c, path)
+
+    def holding(self, c, path):
+        """``holding`` and, for a positional strategy, its required ``positional_square_off``: one of
+        ``POSITIONAL_SQUARE_OFF_RULES`` or ``{"day": "last" | "YYYY-MM-DD", "time": "HH:MM[:SS]"}``."""
+        holding = c.get("holding", "intraday")
+        if not self.choice(holding, schema.HOLDINGS, f"{path}.holding"):
+            return
+        rule = c.get("positional_square_off")
+        rpath = f"{path}.positional_square_off"
+        if holding == "intraday":
+            if rule is not None:
+                self.err(rpath, "is only for a positional strategy (holding: positional)")
+            return
+        if rule is None:
+            self.err(rpath, f"is required for a positional strategy: {', '.join(schema.POSITIONAL_SQUARE_OFF_RULES)}"
+                            " or {\"day\": \"last\" or a date, \"time\": \"HH:MM\"}")
+        elif isinstance(rule, str):
+            self.choice(rule, schema.POSITIONAL_SQUARE_OFF_RULES, rpath)
+        elif self.mapping(rule, rpath):
+            self.keys(rule, schema.POSITIONAL_SQUARE_OFF_KEYS, rpath, required=("day", "time"))
+            if "day" in rule and rule["day"] != "last":
+                try:
+                    date.fromisoformat(rule["day"] if isinstance(rule["day"], str) else "")
+                except ValueError:
+                    self.err(f"{rpath}.day", "must be \"last\" or a date YYYY-MM-DD")
+            if "time" in rule:
+                self.time(rule["time"], f"{rpath}.time")
 
     def config_entry_signal(self, c, path):
         if "conditions" not in c:
@@ -306,7 +335,6 @@ class _Validator:
         for k in ("max_loss", "max_profit"):
             if c.get(k) is not None:
                 self.rupees(c[k], f"{path}.{k}")
-
     def config_re_entry(self, c, path):
         if "max_re_entries" not in c:
             self.err(f"{path}.max_re_entries", "is required")
@@ -448,7 +476,10 @@ class _Validator:
         if "at" in o:
             t = self.time(o["at"], f"{path}.at")
             secs = schema.TIMEFRAMES.get(tf)
-            if t is not None and secs and (t - schema.MARKET_OPEN) % secs:
+            if secs == schema.DAY_SECONDS:
+                # The day's candle completes at its close, after every condition of the day.
+                self.err(f"{path}.at", f'a {tf} candle completes at the day\'s close; read the last one with "offset": 0')
+            elif t is not None and secs and (t - schema.MARKET_OPEN) % secs:
                 self.err(f"{path}.at", f"no {tf} candle opens at {o['at']}; {tf} candles open every {secs // 60} minutes from 09:15")
 
     def indicator(self, o, path):

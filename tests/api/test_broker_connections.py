@@ -54,6 +54,11 @@ def test_it_creates_a_connection_owned_by_the_caller(alice, as_alice):
         "broker_type": "paper",
         "account_id": "PAPER-001",
         "starting_capital": "1000000.00",
+        "fee_model": "nse_fo",
+        "fee_per_order": None,
+        "fee_percent": None,
+        "fee_cap": None,
+        "slippage_ticks": 0,
         "created_at": body["created_at"],
     }
     assert (stored.owner, stored.starting_capital) == (alice, Decimal("1000000.00"))

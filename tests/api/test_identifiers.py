@@ -11,6 +11,7 @@ SESSION_PATHS = [
     "/api/sessions/{}/trades",
     "/api/sessions/{}/candles",
     "/api/sessions/{}/equity",
+    "/api/sessions/{}/report",
     "/api/v2/live/stream/{}",
     "/api/v1/sse/{}",
 ]

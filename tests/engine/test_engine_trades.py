@@ -54,13 +54,14 @@ def test_a_short_call_is_stopped_out_at_its_stop_loss_with_charges_in_net_pnl():
     assert (t.entry_price, t.exit_price, t.exit_reason) == (D("100.00"), D("120.00"), "stop_loss")
     assert t.exit_time - t.entry_time == 120
     assert t.pnl == D("-500.00")
-    # Sell 2,500: 20 + STT 3 (2.50 rounds up) + NSE 0.88 + GST 3.76 = 27.64.
-    # Buy 3,000: 20 + NSE 1.05 + stamp 0.09 + GST 3.79 = 24.93.
-    assert t.charges == D("52.57")
-    assert t.net_pnl == D("-552.57")
+    # Exchange charges are NSE 0.03503% + IPFT 0.0005% = 0.03553%, one line.
+    # Sell 2,500: 20 + STT 3 (2.50 rounds up) + exchange 0.88825 -> 0.89 + GST 20.89 x 18% = 3.7602 -> 3.76
+    # = 27.65. Buy 3,000: 20 + exchange 1.0659 -> 1.07 + stamp 0.09 + GST 21.07 x 18% = 3.7926 -> 3.79 = 24.95.
+    assert t.charges == D("52.60")
+    assert t.net_pnl == D("-552.60")
     assert t.pnl_percent == D("-20.00")
     summary = sink.of(SessionComplete)[0].summary
-    assert (summary.gross_pnl, summary.charges, summary.net_pnl) == (D("-500.00"), D("52.57"), D("-552.57"))
+    assert (summary.gross_pnl, summary.charges, summary.net_pnl) == (D("-500.00"), D("52.60"), D("-552.60"))
     assert summary.losing_trades == 1 and summary.win_rate == D("0.00")
 
 
@@ -123,15 +124,16 @@ def test_a_short_straddle_is_squared_off_on_max_loss_with_multi_leg_pnl():
     )
     engine, sink = run(g, day)
     ce_trade, pe_trade = trades(sink)
-    # Entry charges 27.64 per leg. At 09:19 the net is -750 - 55.28 = -805.28: no square-off.
-    # At 09:20 it is -1,000 - 55.28 = -1,055.28 <= -1,000: both legs closed for max_loss.
+    # Entry charges 27.65 per leg. At 09:19 the net is -750 - 55.30 = -805.30: no square-off.
+    # At 09:20 it is -1,000 - 55.30 = -1,055.30 <= -1,000: both legs closed for max_loss.
     assert {ce_trade.exit_reason, pe_trade.exit_reason} == {"max_loss"}
     assert ce_trade.exit_time == pe_trade.exit_time
     assert (ce_trade.pnl, pe_trade.pnl) == (D("-1000.00"), D("0.00"))
-    # Buy-backs: 3,500 -> 20 + 1.23 + 0.11 + 3.82 = 25.16; 2,500 -> 20 + 0.88 + 0.08 + 3.76 = 24.72.
-    assert (ce_trade.charges, pe_trade.charges) == (D("52.80"), D("52.36"))
+    # Buy-backs (exchange 0.03553%): 3,500 -> 20 + 1.24355 -> 1.24 + stamp 0.105 -> 0.11 + GST 21.24 x 18%
+    # = 3.8232 -> 3.82: 25.17; 2,500 -> 20 + 0.89 + 0.075 -> 0.08 + GST 20.89 x 18% -> 3.76: 24.73.
+    assert (ce_trade.charges, pe_trade.charges) == (D("52.82"), D("52.38"))
     summary = engine.summary()
-    assert (summary.gross_pnl, summary.charges, summary.net_pnl) == (D("-1000.00"), D("105.16"), D("-1105.16"))
+    assert (summary.gross_pnl, summary.charges, summary.net_pnl) == (D("-1000.00"), D("105.20"), D("-1105.20"))
     assert summary.total_trades == 2 and summary.losing_trades == 2
     assert summary.net_pnl == sum(t.net_pnl for t in trades(sink))
     square = next(e for e in sink.of(NodeExecuted) if e.event_type == "square_off")
@@ -160,8 +162,9 @@ def test_a_re_entry_after_a_stop_picks_the_strike_afresh_and_carries_its_flow():
     assert (second.position_id, second.re_entry_num, second.symbol) == ("entry-ce-pos1", 1, opt(24550, "CE"))
     assert (second.entry_price, second.exit_price, second.exit_reason) == (D("90.00"), D("90.00"), "square_off")
     assert second.trade_id == "entry-ce-pos1-re1"
-    # Sell 2,250: 20 + STT 2 (2.25) + NSE 0.79 + GST 3.74 = 26.53; buy: 20 + 0.79 + stamp 0.07 + 3.74 = 24.60.
-    assert second.charges == D("51.13")
+    # Sell 2,250: 20 + STT 2 (2.25) + exchange 0.03553% = 0.799425 -> 0.80 + GST 20.80 x 18% = 3.744 -> 3.74
+    # = 26.54; buy: 20 + 0.80 + stamp 0.0675 -> 0.07 + 3.74 = 24.61.
+    assert second.charges == D("51.15")
 
     events = {e.execution_id: e for e in sink.of(NodeExecuted)}
     flow = [(events[x].node_id, events[x].event_type, events[x].timestamp[11:19]) for x in second.entry_flow_ids]
@@ -212,8 +215,8 @@ def test_tick_snapshots_go_only_to_sinks_that_want_them():
     during = ticks[40]
     assert [p.position_id for p in during.open_positions] == ["entry-ce-pos1"]
     assert during.active_nodes == ()
-    # Sold 25 at 100.00, still 100.00: nothing unrealized; realized is minus the entry charges, 27.64
-    # (sell 2,500: 20 + STT 3 + NSE 0.88 + GST 3.76).
-    assert (during.realized_pnl_paise, during.unrealized_pnl_paise, during.closed_trades) == (-2764, 0, 0)
+    # Sold 25 at 100.00, still 100.00: nothing unrealized; realized is minus the entry charges, 27.65
+    # (sell 2,500: 20 + STT 3 + exchange 0.89 + GST 3.76).
+    assert (during.realized_pnl_paise, during.unrealized_pnl_paise, during.closed_trades) == (-2765, 0, 0)
     assert [(p.entry_price_paise, p.current_price_paise, p.unrealized_pnl_paise) for p in during.open_positions] == [
         (10000, 10000, 0)]

@@ -6,12 +6,13 @@ The day: NIFTY at 24500 and its 24500 PE at 181.60 from 09:15, 260.05 from 09:18
 one lot (25) of the ATM PE at 09:16 and exits it at 09:18 (seed 000's own example trade).
 
 Charges on 29 Oct 2024 (charges.py's rates from 2024-10-01), per order, rounded half up to the paisa
-(STT to the rupee); GST is 18% of brokerage + exchange + SEBI:
+(STT to the rupee); exchange charges are NSE's 0.03503% plus the IPFT's 0.0005% = 0.03553%, one line;
+GST is 18% of brokerage + exchange + SEBI:
   sell 25 at 181.60, turnover 4,540.00: brokerage 20.00, STT 0.1% = 4.54 -> 5.00, exchange
-      0.03503% = 1.590 -> 1.59, SEBI 0.0045 -> 0.00, stamp 0, GST 21.59 x 18% = 3.886 -> 3.89; 30.48
-  buy 25 at 260.05, turnover 6,501.25: brokerage 20.00, STT 0, exchange 2.277 -> 2.28, SEBI
-      0.0065 -> 0.01, stamp 0.003% = 0.195 -> 0.20, GST 22.29 x 18% = 4.012 -> 4.01; 26.50
-  trade: gross (181.60 - 260.05) x 25 = -1961.25, -43.20% of 4,540.00; charges 56.98; net -2018.23.
+      0.03553% = 1.6131 -> 1.61, SEBI 0.0045 -> 0.00, stamp 0, GST 21.61 x 18% = 3.8898 -> 3.89; 30.50
+  buy 25 at 260.05, turnover 6,501.25: brokerage 20.00, STT 0, exchange 2.3099 -> 2.31, SEBI
+      0.0065 -> 0.01, stamp 0.003% = 0.195 -> 0.20, GST 22.32 x 18% = 4.0176 -> 4.02; 26.54
+  trade: gross (181.60 - 260.05) x 25 = -1961.25, -43.20% of 4,540.00; charges 57.04; net -2018.29.
 """
 
 import itertools
@@ -53,7 +54,7 @@ def published():
         while engine.step():
             sink.flush()  # as the persistence writer does after each commit
         sink.complete({"status": "completed", "diagnostics": {"events_history": {}, "current_state": {}},
-                       "trades": [], "positions": []})
+                       "trades": {"summary": None, "trades": []}, "positions": []})
     finally:
         hub.unobserve(keep)
     return envelopes
@@ -104,8 +105,8 @@ def test_node_events_carry_the_order_with_its_money_as_two_place_strings(publish
     assert order["order_details"] == {
         "order_id": "ord-1", "symbol": PE, "side": "sell", "quantity": 25, "lots": 1, "lot_size": 25,
         "order_type": "MARKET", "ltp": "181.60", "status": "FILLED", "price": "181.60",
-        "charges": {"brokerage": "20.00", "stt": "5.00", "exchange_charges": "1.59", "sebi_fee": "0.00",
-                    "stamp_duty": "0.00", "gst": "3.89", "total": "30.48"},
+        "charges": {"brokerage": "20.00", "stt": "5.00", "exchange_charges": "1.61", "sebi_fee": "0.00",
+                    "stamp_duty": "0.00", "gst": "3.89", "total": "30.50"},
     }
     exit_ = by_type["exit-3", "exit_triggered"]
     assert exit_["positions"] == [{"position_id": "entry-2-pos1", "re_entry_num": 0, "symbol": PE, "quantity": 25,
@@ -118,16 +119,16 @@ def test_position_events_and_the_trade_carry_the_hand_worked_money(published):
     assert (entry["action"], entry["quantity"], entry["timestamp"]) == ("entry", 25, "2024-10-29T09:16:00+05:30")
     assert {k: entry["position"][k] for k in ("entry_price", "current_price", "status", "realized_pnl",
                                               "realized_pnl_gross", "unrealized_pnl", "charges")} == {
-        "entry_price": "181.60", "current_price": "181.60", "status": "OPEN", "realized_pnl": "-30.48",
-        "realized_pnl_gross": "0.00", "unrealized_pnl": "0.00", "charges": "30.48"}
-    assert entry["pnl"] == {"realized_pnl": "-30.48", "unrealized_pnl": "0.00", "total_pnl": "-30.48"}
+        "entry_price": "181.60", "current_price": "181.60", "status": "OPEN", "realized_pnl": "-30.50",
+        "realized_pnl_gross": "0.00", "unrealized_pnl": "0.00", "charges": "30.50"}
+    assert entry["pnl"] == {"realized_pnl": "-30.50", "unrealized_pnl": "0.00", "total_pnl": "-30.50"}
 
     assert (exit_["action"], exit_["quantity"]) == ("exit", 25)
     assert {k: exit_["position"][k] for k in ("exit_price", "current_price", "status", "quantity_remaining",
                                               "realized_pnl", "realized_pnl_gross", "charges")} == {
         "exit_price": "260.05", "current_price": None, "status": "CLOSED", "quantity_remaining": 0,
-        "realized_pnl": "-2018.23", "realized_pnl_gross": "-1961.25", "charges": "56.98"}
-    assert exit_["pnl"] == {"realized_pnl": "-2018.23", "unrealized_pnl": "0.00", "total_pnl": "-2018.23"}
+        "realized_pnl": "-2018.29", "realized_pnl_gross": "-1961.25", "charges": "57.04"}
+    assert exit_["pnl"] == {"realized_pnl": "-2018.29", "unrealized_pnl": "0.00", "total_pnl": "-2018.29"}
 
     [update] = payloads(published, "trade_update")
     trade, summary = update["trades"]["trade"], update["trades"]["summary"]
@@ -135,14 +136,14 @@ def test_position_events_and_the_trade_carry_the_hand_worked_money(published):
                                   "charges", "net_pnl", "duration_minutes", "status", "exit_reason",
                                   "entry_trigger")} == {
         "trade_id": "entry-2-pos1", "re_entry_num": 0, "entry_price": "181.60", "exit_price": "260.05",
-        "pnl": "-1961.25", "pnl_percent": "-43.20", "charges": "56.98", "net_pnl": "-2018.23",
+        "pnl": "-1961.25", "pnl_percent": "-43.20", "charges": "57.04", "net_pnl": "-2018.29",
         "duration_minutes": 2.0, "status": "CLOSED", "exit_reason": "exit_condition_met", "entry_trigger": "entry-2"}
     # The exit's flow: the entry's (controller, entry signal, entry), then the exit signal and the exit.
     assert trade["exit_flow_ids"][:3] == trade["entry_flow_ids"] and len(trade["exit_flow_ids"]) == 5
-    # Peak 0 before the entry; the worst point is after the exit, at -2018.23.
-    assert summary == {"total_trades": 1, "total_pnl": "-2018.23", "gross_pnl": "-1961.25", "charges": "56.98",
-                       "net_pnl": "-2018.23", "winning_trades": 0, "losing_trades": 1, "win_rate": "0.00",
-                       "max_drawdown": "2018.23"}
+    # Peak 0 before the entry; the worst point is after the exit, at -2018.29.
+    assert summary == {"total_trades": 1, "total_pnl": "-2018.29", "gross_pnl": "-1961.25", "charges": "57.04",
+                       "net_pnl": "-2018.29", "winning_trades": 0, "losing_trades": 1, "win_rate": "0.00",
+                       "max_drawdown": "2018.29"}
     [complete] = payloads(published, "session_complete")
     assert complete["status"] == "completed" and complete["summary"] == summary
 
@@ -152,15 +153,18 @@ def test_ticks_carry_progress_changed_ltps_open_positions_and_pnl_as_numbers(pub
     first, entered, exited, last = ticks["09:15:00"], ticks["09:16:00"], ticks["09:18:00"], ticks["09:20:00"]
     assert first["progress"] == {"ticks_processed": 1, "total_ticks": 301, "progress_percentage": 0.33}
     assert (first["ltp_updates"], first["open_positions"], first["active_nodes"]) == (
-        {"NIFTY": 24500.0}, {}, ["entry-condition-1"])
+        {"NIFTY": 24500.0}, [], ["entry-condition-1"])
     # 61 of 301 ticks = 20.27%; the underlying has not moved, so no LTP goes out again.
     assert entered["progress"]["progress_percentage"] == 20.27 and entered["ltp_updates"] == {}
     assert entered["active_nodes"] == ["exit-condition-2"]
-    assert entered["open_positions"] == {"entry-2-pos1": [181.6, 0.0]}
-    assert entered["pnl_summary"] == {"realized_pnl": -30.48, "unrealized_pnl": 0.0, "total_pnl": -30.48,
+    # Seed 000's open position: one lot of 25 sold at 181.60, marked at 181.60 (the PE has not moved).
+    assert entered["open_positions"] == [{"position_id": "entry-2-pos1", "re_entry_num": 0, "symbol": PE,
+                                          "side": "sell", "quantity": 25, "entry_price": 181.6,
+                                          "current_price": 181.6, "unrealized_pnl": 0.0}]
+    assert entered["pnl_summary"] == {"realized_pnl": -30.50, "unrealized_pnl": 0.0, "total_pnl": -30.50,
                                       "closed_trades": 0, "open_trades": 1}
-    assert exited["open_positions"] == {} and exited["active_nodes"] == []
-    assert exited["pnl_summary"] == {"realized_pnl": -2018.23, "unrealized_pnl": 0.0, "total_pnl": -2018.23,
+    assert exited["open_positions"] == [] and exited["active_nodes"] == []
+    assert exited["pnl_summary"] == {"realized_pnl": -2018.29, "unrealized_pnl": 0.0, "total_pnl": -2018.29,
                                      "closed_trades": 1, "open_trades": 0}
     assert last["progress"] == {"ticks_processed": 301, "total_ticks": 301, "progress_percentage": 100.0}
 

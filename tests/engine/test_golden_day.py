@@ -42,18 +42,21 @@ class Golden:
     exit_reason: str
 
 
-# In closing order. The short broke below the opening range (09:15-09:30 low) first and was stopped out
-# 30 points above its entry; the long broke above the high and reached its 60-point target.
+# In closing order (generator version 2). The short broke below the opening range (09:15-09:30 low) first
+# and was stopped out 31.95 points above its entry (the first second 30 or more points against it); the long
+# broke above the high later and was stopped out 30.30 points below its entry.
 GOLDEN = [
     #       trade id        side    entry       price       exit        price       gross     charges  reason
-    Golden("go-short-pos1", "sell", "09:46:41", "24575.95", "09:57:31", "24606.05", -75_250, 20_905, "stop_loss"),
-    Golden("go-long-pos1", "buy", "10:15:29", "24660.80", "11:59:19", "24723.75", 157_375, 21_020, "target"),
+    Golden("go-short-pos1", "sell", "09:32:58", "25352.15", "09:34:08", "25384.10", -79_875, 21_576, "stop_loss"),
+    Golden("go-long-pos1", "buy", "10:27:06", "25483.10", "10:35:52", "25452.80", -75_750, 21_594, "stop_loss"),
 ]
-# go-short-pos1's charges, by hand. Sell 25 at 24,575.95: turnover 6,14,398.75. Brokerage min(Rs 20,
-# 0.03% = 184.32) = 20.00; NSE 0.00173% = 10.6291 -> 10.63; SEBI 0.6144 -> 0.61; STT 0.02% = 122.88 ->
-# Rs 123 (whole rupees); GST 18% of 31.24 = 5.6232 -> 5.62; total 159.86. Buy back 25 at 24,606.05:
-# turnover 6,15,151.25; brokerage 20.00; NSE 10.6421 -> 10.64; SEBI 0.6152 -> 0.62; stamp 0.002% =
-# 12.3030 -> 12.30; GST 18% of 31.26 = 5.6268 -> 5.63; total 49.19. Together 209.05.
+# go-short-pos1's charges, by hand. Sell 25 at 25,352.15: turnover 6,33,803.75. Brokerage min(Rs 20,
+# 0.03% = 190.14) = 20.00; exchange (NSE 0.00173% + IPFT 0.0001%) 0.00183% = 11.5986 -> 11.60; SEBI
+# 0.6338 -> 0.63; STT 0.02% = 126.76 -> Rs 127 (whole rupees); GST 18% of 32.23 = 5.8014 -> 5.80; total
+# 165.03. Buy back 25 at 25,384.10: turnover 6,34,602.50; brokerage 20.00; exchange 11.6132 -> 11.61;
+# SEBI 0.6346 -> 0.63; stamp 0.002% = 12.6921 -> 12.69; GST 18% of 32.24 = 5.8032 -> 5.80; total 50.73.
+# Together 215.76. go-long-pos1 the same way: buy 6,37,077.50 -> 20 + 11.66 + 0.64 + stamp 12.74 + GST
+# 5.81 = 50.85; sell 6,36,320.00 -> 20 + 11.64 + 0.64 + STT 127 + GST 5.81 = 165.09; together 215.94.
 
 
 def paise(rupees: str) -> int:
@@ -63,8 +66,9 @@ def paise(rupees: str) -> int:
 def futures_order_charges(side: str, turnover: int) -> int:
     """One order's charges in paise on ``turnover`` paise, the strategy trading NIFTY as index futures,
     at the rates in force from 1 Oct 2024: brokerage 0.03% capped at Rs 20 an order; STT 0.02% on sells
-    (Finance (No. 2) Act 2024), in whole rupees; NSE transaction charge 0.00173%; SEBI fee Rs 10 a crore;
-    stamp duty 0.002% on buys; GST 18% on brokerage, NSE charge and SEBI fee. Each rounded half up to
+    (Finance (No. 2) Act 2024), in whole rupees; exchange charges 0.00183% (NSE's transaction charge
+    0.00173% + its IPFT charge Rs 10 a crore); SEBI fee Rs 10 a crore; stamp duty 0.002% on buys; GST 18%
+    on brokerage, exchange charges and SEBI fee. Each rounded half up to
     the paisa, STT to the rupee, as contract notes do."""
     t = Fraction(turnover)
 
@@ -72,7 +76,7 @@ def futures_order_charges(side: str, turnover: int) -> int:
         return int(x + Fraction(1, 2))
 
     brokerage = min(2000, half_up(t * Fraction(3, 10_000)))
-    exchange = half_up(t * Fraction(173, 10_000_000))
+    exchange = half_up(t * Fraction(173 + 10, 10_000_000))
     sebi = half_up(t / 1_000_000)
     stt = 100 * half_up(t * Fraction(2, 10_000) / 100) if side == "sell" else 0
     stamp = half_up(t * Fraction(2, 100_000)) if side == "buy" else 0
@@ -134,8 +138,8 @@ def test_the_golden_trades_follow_from_the_days_ticks(day_dir):
 
 def test_the_hand_worked_charges_agree_with_the_formula():
     short = GOLDEN[0]
-    assert futures_order_charges("sell", paise(short.entry_price) * LOT) == 159_86
-    assert futures_order_charges("buy", paise(short.exit_price) * LOT) == 49_19
+    assert futures_order_charges("sell", paise(short.entry_price) * LOT) == 165_03
+    assert futures_order_charges("buy", paise(short.exit_price) * LOT) == 50_73
 
 
 def test_the_engine_trades_the_golden_day(day_dir):

@@ -37,7 +37,9 @@ def test_snapshots_are_built_only_when_due_and_carry_changes_since_the_last():
 
     ticks = sink.of(TickSnapshot)
     assert sink.asked == 9
-    assert [t.ticks_processed for t in ticks] == [1, 4, 7]
+    # 1, 4, 7 when due, and after the last tick (9) the state the session ended in, whatever is due:
+    # the call squared off at the session's end.
+    assert [t.ticks_processed for t in ticks] == [1, 4, 7, 9]
     opened = ticks[0].open_positions[0]
     assert (opened.symbol, opened.side) == (ce, "buy"), "the call is bought on the first tick"
     # Tick 1 (09:15:00): the underlying and the call just bought, at their first prices.
@@ -47,6 +49,8 @@ def test_snapshots_are_built_only_when_due_and_carry_changes_since_the_last():
     assert ticks[1].ltp_updates == (("NIFTY", 2430100),)
     # Tick 7 (09:15:06): NIFTY moved again; the call did not.
     assert ticks[2].ltp_updates == (("NIFTY", 2430250),)
+    # The end (09:15:08): nothing open, one trade closed, no price changed since 09:15:06.
+    assert (ticks[3].open_positions, ticks[3].closed_trades, ticks[3].ltp_updates) == ((), 1, ())
 
 
 def test_the_dashboard_snapshot_lists_the_ltps_of_the_underlying_and_held_symbols_only():
@@ -60,11 +64,40 @@ def test_a_sink_without_tick_due_gets_every_tick_and_fanout_asks_only_coalescing
     market, ce = day()
     every = ListSink(wants_ticks=True)
     Engine(buy_the_call(), market, FanoutSink(ListSink(), every)).run()
-    assert [t.ticks_processed for t in every.of(TickSnapshot)] == list(range(1, 10))
+    # every tick, then the end state after the square-off (the call was still held)
+    assert [t.ticks_processed for t in every.of(TickSnapshot)] == [*range(1, 10), 9]
     assert every.of(TickSnapshot)[3].ltp_updates == ((ce, 10000),), "09:15:03: the call is back at 100"
 
     market, _ = day()
     some = EveryThirdTick()
     fan = FanoutSink(ListSink(), some)
     Engine(buy_the_call(), market, fan).run()
-    assert [t.ticks_processed for t in some.of(TickSnapshot)] == [1, 4, 7]
+    assert [t.ticks_processed for t in some.of(TickSnapshot)] == [1, 4, 7, 9]
+
+
+def test_a_sink_that_wants_node_diagnostics_gets_each_active_signals_condition_values_per_tick():
+    market = scripted_day({"NIFTY": {"09:15:00": "24300.00", "09:15:01": "24301.00", "09:15:05": "24302.50"}},
+                          until="09:15:08")
+    signal = {"id": "sig", "type": "entry_signal", "name": "sig", "config": {"conditions": {"all": [
+        {"left": {"type": "underlying_ltp"}, "operator": ">", "right": {"type": "value", "value": "24301"}}]}}}
+    def graph():
+        return build([start(), signal, option_entry("buy-ce", "CE", "buy")],
+                     [("strategy-controller", "sig"), ("sig", "buy-ce")])
+
+    class Diagnosing(ListSink):
+        wants_node_diagnostics = True
+
+    diagnosing, plain = Diagnosing(wants_ticks=True), ListSink(wants_ticks=True)
+    Engine(graph(), market, FanoutSink(ListSink(), diagnosing)).run()
+    Engine(graph(), scripted_day({"NIFTY": {"09:15:00": "24300.00"}}, until="09:15:08"), plain).run()
+
+    def condition(value):
+        return ("sig", {"mode": "all", "condition_results": [{
+            "condition_type": "underlying_ltp_above", "operator": ">", "result": False,
+            "current_value": value, "threshold": 24301.0}]})
+
+    # 09:15:00 NIFTY 24300, 09:15:01-04 24301 (not above 24301); at 09:15:05 (24302.50) the signal fires
+    # and is no longer active, so from the sixth tick on there is nothing to show.
+    assert [t.node_diagnostics for t in diagnosing.of(TickSnapshot)] == [
+        (condition(24300.0),), *[(condition(24301.0),)] * 4, (), (), (), ()]
+    assert plain.of(TickSnapshot) and all(t.node_diagnostics == () for t in plain.of(TickSnapshot))  # not asked

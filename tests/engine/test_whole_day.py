@@ -131,8 +131,9 @@ def test_simulate_says_why_a_valid_strategy_traded_nothing(tmp_path):
 
     result = json.loads(out.getvalue())
     assert result["trades"] == []
-    # ATM on 2024-10-29 at 09:20 is 24500: 18 strikes of 50 away is 25400, outside the chain.
+    # NIFTY on 2024-10-29 (seed 0) at 09:20:00 is 25,312.70, so ATM is 25300: 18 strikes of 50 away is 26200,
+    # outside the chain.
     assert [(o["node_id"], o["event_type"], o["reason"]) for o in result["refused_orders"]] == [
-        ("entry-ce", "order_rejected", "NIFTY:2024-10-31:OPT:25400:CE is not in the day's option chain"),
-        ("entry-pe", "order_rejected", "NIFTY:2024-10-31:OPT:25400:PE is not in the day's option chain"),
+        ("entry-ce", "order_rejected", "NIFTY:2024-10-31:OPT:26200:CE is not in the day's option chain"),
+        ("entry-pe", "order_rejected", "NIFTY:2024-10-31:OPT:26200:PE is not in the day's option chain"),
     ]

@@ -1,7 +1,9 @@
 """The embedded PostgreSQL: starts on first use, is shared by processes, stops with the last, keeps its data."""
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -43,9 +45,13 @@ def run(data_dir, sql):
 
 
 @pytest.fixture
-def data_dir(tmp_path_factory):
-    # Short path: Unix socket paths are limited to ~107 bytes.
-    return tmp_path_factory.mktemp("pg") / "data"
+def data_dir():
+    # Short path: Unix socket paths are limited to ~107 bytes. Not under pytest's own temporary folder:
+    # pgserver runs PostgreSQL as a user of its own (under root) and opens the path's folders to it, and
+    # another xdist worker's pytest closes /tmp/pytest-of-<user> to its owner again, mid-initdb.
+    folder = Path(tempfile.mkdtemp(prefix="pg-"))
+    yield folder / "data"
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow
@@ -71,3 +77,66 @@ def test_processes_share_one_server_and_the_last_one_stops_it(data_dir):
     assert rows == "[(2,)]"
     assert still_running, "the server must outlive a process that only joined it"
     assert not (data_dir / "postmaster.pid").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_process_does_not_keep_the_server_running_after_the_next_one_exits(data_dir):
+    # Tried by hand: SIGKILL a `make run`, start it again, Ctrl-C: the database kept running.
+    killed = client(data_dir, "SELECT 1", hold=True)
+    killed.stdout.readline()
+    killed.kill()
+    killed.wait(timeout=30)
+    assert (data_dir / "postmaster.pid").exists(), "nobody stopped the server: the killed process could not"
+
+    _, rows = run(data_dir, "SELECT 3")  # joins the orphaned server, then exits normally
+
+    assert rows == "[(3,)]"
+    assert not (data_dir / "postmaster.pid").exists(), "the last live process out must stop the server"
+
+
+@pytest.mark.slow
+def test_a_server_killed_then_started_again_stops_the_database_on_ctrl_c(tmp_path_factory):
+    # The issue's steps, with `make run`'s command on a database of its own: SIGKILL a server, start it
+    # again, Ctrl-C it: the embedded PostgreSQL stops with it.
+    import os
+    import signal
+    import socket
+
+    import httpx
+
+    from tests.waiting import wait_for
+
+    var_dir = tmp_path_factory.mktemp("var")  # short: the server's Unix socket path must stay under ~107 bytes
+    pgdata = var_dir / "pgdata"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(VAR_DIR=str(var_dir), DEBUG="false", LOG_LEVEL="WARNING", SIM_RESUME_ON_START="false")
+
+    def serve():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        log = (var_dir / f"serve-{port}.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "manage.py", "serve", "--no-demo", "--host", "127.0.0.1", "--port",
+                                 str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def answers():
+            assert proc.poll() is None, (var_dir / f"serve-{port}.log").read_text()[-2000:]
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(answers, timeout=120, interval=0.2, message="the server to answer")
+        return proc
+
+    killed = serve()
+    killed.kill()
+    killed.wait(30)
+    assert (pgdata / "postmaster.pid").exists(), "a killed server cannot stop the database"
+
+    again = serve()
+    again.send_signal(signal.SIGINT)
+    again.wait(60)
+
+    wait_for(lambda: not (pgdata / "postmaster.pid").exists(), timeout=30,
+             message="the embedded database to stop with the last live server")

@@ -102,7 +102,8 @@ def test_equity_samples_written_in_paise_read_back_exactly_in_rupees_and_once_pe
     nine_sixteen = int(datetime(2024, 10, 29, 9, 16, tzinfo=IST).timestamp())
     big = 1_234_567_890_123_435  # paise: beyond what a float holds to the paisa
 
-    EquitySample.objects.insert(session.id, [(nine_sixteen, -1, 12_345, 5), (nine_sixteen + 60, -big, big, 0)])
+    EquitySample.objects.insert(session.id, [(nine_sixteen, -1, 12_345, 5, -7, 12_500, 3),
+                                             (nine_sixteen + 60, -big, big, 0, -big, big, big)])
 
     rows = list(session.equity_samples.order_by("timestamp"))
     assert [r.timestamp for r in rows] == [datetime(2024, 10, 29, 9, 16, tzinfo=IST),
@@ -110,8 +111,13 @@ def test_equity_samples_written_in_paise_read_back_exactly_in_rupees_and_once_pe
     assert [(r.realized_pnl, r.unrealized_pnl, r.charges, r.net_pnl) for r in rows] == [
         (Decimal("-0.01"), Decimal("123.45"), Decimal("0.05"), Decimal("123.44")),
         (Decimal("-12345678901234.35"), Decimal("12345678901234.35"), Decimal("0.00"), Decimal("0.00"))]
+    assert [(r.low_pnl, r.high_pnl, r.drop) for r in rows] == [
+        (Decimal("-0.07"), Decimal("125.00"), Decimal("0.03")),
+        (Decimal("-12345678901234.35"), Decimal("12345678901234.35"), Decimal("12345678901234.35"))]
+    with pytest.raises(ValueError, match="7 figures"):
+        EquitySample.objects.insert(session.id, [(nine_sixteen + 120, 0, 0, 0)])
     with pytest.raises(IntegrityError), transaction.atomic():
-        EquitySample.objects.insert(session.id, [(nine_sixteen, 0, 0, 0)])
+        EquitySample.objects.insert(session.id, [(nine_sixteen, 0, 0, 0, 0, 0, 0)])
 
 
 @pytest.mark.django_db

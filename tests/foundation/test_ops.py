@@ -9,7 +9,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from live_trading.demo import load_demo_data
@@ -85,7 +85,8 @@ def one_of_everything(alice):
         entry_price="100.00", entry_time="2024-10-29T09:19:00+05:30", pnl="0", pnl_percent="0", status="OPEN",
     )
     EquitySample.objects.create(session=session, timestamp="2024-10-29T09:20:00+05:30", realized_pnl="-27.64",
-                                unrealized_pnl="12.50", charges="27.64")
+                                unrealized_pnl="12.50", charges="27.64", low_pnl="-27.64", high_pnl="-15.14",
+                                drop="0.00")
     return session
 
 
@@ -148,3 +149,42 @@ def test_the_admin_refuses_an_invalid_graph_with_the_validators_paths(client, al
     errors = response.context["adminform"].form.errors["graph"]
     assert errors == ["nodes: must be a non-empty list"]
     assert not Strategy.objects.filter(name="broken").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "0"], "--port: '0' is not a port number from 1 to 65535"),
+        (["--port", "８０"], "--port: '８０' is not a port number from 1 to 65535"),
+        (["--shared-port", "0"], "--shared-port: '0' is not a port number from 1 to 65535"),
+        (["--shared-port", "70000"], "--shared-port: '70000' is not a port number from 1 to 65535"),
+        (["--shared-port", "-5"], "--shared-port: '-5' is not a port number from 1 to 65535"),
+        (["--backlog", "0"], "--backlog: '0' is not a whole number from 1 to 65535"),
+        (["--backlog", "99999999999"], "--backlog: '99999999999' is not a whole number from 1 to 65535"),
+        (
+            ["--port", "18321", "--shared-port", "18321"],
+            "--shared-port 18321: the same port as --port; the shared one is another",
+        ),
+    ],
+    ids=[
+        "port-0",
+        "port-fullwidth",
+        "shared-0",
+        "shared-too-big",
+        "shared-negative",
+        "backlog-0",
+        "backlog-huge",
+        "shared-is-port",
+    ],
+)
+def test_serve_refuses_a_port_or_backlog_it_cannot_listen_with_in_one_line(args, message):
+    """Before anything is set up or listened on: a port of 0 listened on a random port and an oversized
+    backlog or port failed inside daphne or with a traceback."""
+    with pytest.raises(CommandError) as refused:
+        call_command("serve", "--no-demo", "--host", "127.0.0.1", *args)
+    assert message in str(refused.value) and "\n" not in str(refused.value).strip()
+
+
+def test_cluster_refuses_a_port_that_is_none():
+    with pytest.raises(CommandError, match="--port: '0' is not a port number from 1 to 65535"):
+        call_command("cluster", "--port", "0")

@@ -25,6 +25,10 @@ def test_env_int_refuses_non_integers_and_out_of_range_values():
         env_int("PORT", 8000, maximum=65535, environ={"PORT": "70000"})
     with pytest.raises(ImproperlyConfigured, match="PORT=0 is below the minimum 1"):
         env_int("PORT", 8000, minimum=1, environ={"PORT": "0"})
+    for other in ("５", "1_000", "٣", "+5", "- 5"):
+        with pytest.raises(ImproperlyConfigured, match="is not an integer"):
+            env_int("SIM_WRITE_ATTEMPTS", 10, minimum=1, environ={"SIM_WRITE_ATTEMPTS": other})
+    assert env_int("OFFSET", 0, environ={"OFFSET": "-5"}) == -5
     assert env_int("PORT", 8000, minimum=1, environ={"PORT": " 9000 "}) == 9000
 
 

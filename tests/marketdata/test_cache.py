@@ -47,14 +47,14 @@ def test_days_are_listed_with_source_seed_size_last_use_and_what_an_import_hides
     imported = put(imported_path("NIFTY", TUE, data_dir), TUE, T2, source="imported")
     hidden = put(synthetic_path("NIFTY", TUE, 0, data_dir), TUE, T1)
     other = put(synthetic_path("NIFTY", WED, 3, data_dir), WED, T3)
-    (other.parent / ".2024-10-31.seed0.v1.parquet.abc.tmp").write_bytes(b"a write in progress")
+    (other.parent / ".2024-10-31.seed0.v2.parquet.abc.tmp").write_bytes(b"a write in progress")
 
     days = list_days(data_dir)
 
     assert days == [
         StoredDay("NIFTY", TUE, "imported", imported, imported.stat().st_size, T2),
-        StoredDay("NIFTY", TUE, "synthetic", hidden, hidden.stat().st_size, T1, seed=0, version=1, shadowed=True),
-        StoredDay("NIFTY", WED, "synthetic", other, other.stat().st_size, T3, seed=3, version=1),
+        StoredDay("NIFTY", TUE, "synthetic", hidden, hidden.stat().st_size, T1, seed=0, version=2, shadowed=True),
+        StoredDay("NIFTY", WED, "synthetic", other, other.stat().st_size, T3, seed=3, version=2),
     ]
     assert days[0].last_used_at == datetime(2024, 10, 27, 3, 35, 0, tzinfo=UTC)  # 1_730_000_100 s
 
@@ -100,8 +100,8 @@ def test_missing_days_are_trading_days_with_neither_an_import_nor_a_synthetic_da
     put(imported_path("NIFTY", MON, data_dir), MON, T1, source="imported")
     put(synthetic_path("NIFTY", TUE, 0, data_dir), TUE, T1)
 
-    # 1 Nov 2024 is an exchange holiday; 2 Nov a Saturday.
-    assert missing_days("NIFTY", [MON, TUE, WED, date(2024, 11, 1), date(2024, 11, 2)], data_dir=data_dir) == [WED]
+    # 20 Nov 2024 is an exchange holiday (an election); 2 Nov a Saturday.
+    assert missing_days("NIFTY", [MON, TUE, WED, date(2024, 11, 20), date(2024, 11, 2)], data_dir=data_dir) == [WED]
 
 
 def test_removing_an_imported_day_brings_back_the_synthetic_day(data_dir):
@@ -131,7 +131,7 @@ def test_an_import_that_hides_a_synthetic_day_says_which_and_what_changes(tmp_pa
     assert (shadowed.underlying, shadowed.day, shadowed.synthetic) == ("NIFTY", TUE, synthetic_path("NIFTY", TUE, 0, data_dir))
     assert (shadowed.imported_symbols, shadowed.synthetic_symbols, shadowed.missing_symbols) == (2, 3, 1)
     assert str(shadowed) == (
-        "NIFTY 2024-10-29 also has a synthetic day (2024-10-29.seed0.v1.parquet); sessions started on that day now "
+        "NIFTY 2024-10-29 also has a synthetic day (2024-10-29.seed0.v2.parquet); sessions started on that day now "
         "replay the imported data (2 instruments) instead of the synthetic day (3 instruments, 1 of them not in "
         "the import, so strategies that select those find no price and place no order)")
     assert again.shadowed == []  # the day was imported already: nothing changes

@@ -2,8 +2,10 @@
 and their refusals: one line, exit code 2, nothing written."""
 
 import os
+from datetime import date
 
 import django
+import numpy as np
 import pytest
 from django.conf import settings
 
@@ -19,11 +21,34 @@ def call_command():
 
 
 def test_generate_market_data_writes_trading_days_of_a_range(call_command, data_dir, capsys):
-    call_command("generate_market_data", "--underlying", "NIFTY", "--date", "2024-10-31", "--to", "2024-11-01",
+    call_command("generate_market_data", "--underlying", "NIFTY", "--date", "2024-10-31", "--to", "2024-11-04",
                  "--seed", "5", "--data-dir", str(data_dir))
     files = sorted(p.name for p in (data_dir / "synthetic" / "NIFTY").iterdir())
-    assert files == ["2024-10-31.seed5.v1.parquet"]  # 1 Nov 2024 is a holiday
+    # 1 Nov 2024, a holiday, had the Muhurat evening session; 2-3 Nov a weekend.
+    assert files == ["2024-10-31.seed5.v2.parquet", "2024-11-01.seed5.v2.parquet", "2024-11-04.seed5.v2.parquet"]
     assert "generated" in capsys.readouterr().out
+
+
+def test_generate_market_data_opens_days_at_a_given_vix_and_replaces_existing_ones(call_command, data_dir, capsys):
+    from live_trading.marketdata.day import read_day
+    from live_trading.marketdata.synthetic import generate_day
+
+    args = ("generate_market_data", "--date", "2024-10-29", "--data-dir", str(data_dir))
+    call_command(*args)
+    call_command(*args, "--vix", "30")  # no --force needed: a vix is a request for those figures
+
+    assert "NIFTY 2024-10-29 seed 0 vix 30: generated" in capsys.readouterr().out
+    written = read_day(data_dir / "synthetic" / "NIFTY" / "2024-10-29.seed0.v2.parquet")
+    assert np.array_equal(written.prices, generate_day("NIFTY", date(2024, 10, 29), 0, vix=30.0).prices)
+
+
+@pytest.mark.parametrize("vix", ["3.99", "151", "abc", "1e2", "-3"])
+def test_generate_market_data_refuses_a_vix_out_of_bounds_in_one_line(call_command, data_dir, vix):
+    message = refusal(call_command, "generate_market_data", "--date", "2024-10-29", "--vix", vix,
+                      "--data-dir", str(data_dir))
+
+    assert message == f"--vix: {vix!r} is not a volatility in per cent a year from 4 to 150"
+    assert files_in(data_dir) == []
 
 
 def test_import_market_data_refuses_bad_input_with_exit_code_2(call_command, data_dir, tmp_path):
@@ -77,13 +102,81 @@ def test_simulate_refuses_a_day_before_the_charge_schedule_without_generating_da
     assert files_in(data_dir) == []
 
 
-@pytest.mark.parametrize("day, monday", [("1900-01-01", "1900-01-01"), ("2019-12-31", "2019-12-30")])
-def test_generate_market_data_refuses_a_day_the_contract_facts_do_not_cover(call_command, data_dir, day, monday):
-    # Weekly expiries are looked up by the week's Monday; NIFTY's weekly rules start in 2020.
-    message = refusal(call_command, "generate_market_data", "--date", day, "--data-dir", str(data_dir))
+@pytest.mark.parametrize("underlying, day, monday", [
+    ("NIFTY", "1900-01-01", "1900-01-01"), ("NIFTY", "2019-12-31", "2019-12-30"),
+    ("BANKNIFTY", "2022-12-01", "2022-11-28"),
+])
+def test_generate_market_data_refuses_a_day_the_contract_facts_do_not_cover(call_command, data_dir, underlying,
+                                                                            day, monday):
+    # Weekly expiries are looked up by the week's Monday; the weekly rules of the data file start with the
+    # week of 2 Jan 2023.
+    message = refusal(call_command, "generate_market_data", "--underlying", underlying, "--date", day,
+                      "--data-dir", str(data_dir))
 
-    assert message == f"--date: no NIFTY weekly expiry rule known on {monday}"
+    assert message == (f"--date: no {underlying} weekly expiry rule known for the week of {monday}"
+                       " (the data file has it from 2023-01-02)")
     assert files_in(data_dir) == []
+
+
+def test_generate_market_data_writes_a_banknifty_day_of_july_2023_with_its_weeklies_in_lots_of_25(
+        call_command, data_dir):
+    # NSE's circular of 31 Mar 2023: BANKNIFTY 25 -> 15 from the July 2023 monthly (27 Jul) and the
+    # August weeklies; the weeklies of 6, 13 and 20 Jul 2023 kept 25. On 3 Jul 2023 the chain is the
+    # current weekly (6 Jul) and the current monthly (27 Jul); every option tick trades whole lots.
+    import numpy as np
+
+    from live_trading.marketdata.day import read_day
+
+    call_command("generate_market_data", "--underlying", "BANKNIFTY", "--date", "2023-07-03",
+                 "--data-dir", str(data_dir))
+
+    day = read_day(data_dir / "synthetic" / "BANKNIFTY" / "2023-07-03.seed0.v2.parquet")
+    expiries = sorted({s.split(":")[1] for s in day.symbols[1:]})
+    assert expiries == ["2023-07-06", "2023-07-27"]
+    for expiry, lot in (("2023-07-06", 25), ("2023-07-27", 15)):
+        columns = [day.column(s) for s in day.symbols if f":{expiry}:" in s]
+        traded = day.volumes[:, columns]
+        assert traded.sum() > 0
+        assert np.all(traded % lot == 0), f"{expiry}: volumes not in lots of {lot}"
+    weekly = [day.column(s) for s in day.symbols if ":2023-07-06:" in s]
+    assert np.any(day.volumes[:, weekly] % 15 != 0)  # lots of 25, not of 15
+
+
+def test_simulate_refuses_a_banknifty_day_before_the_facts_naming_the_date_and_the_schedule(call_command, data_dir,
+                                                                                            settings):
+    settings.MARKET_DATA_DIR = data_dir
+
+    message = refusal(call_command, "simulate", "--strategy", "banknifty_iron_condor", "--date", "2022-12-01")
+
+    assert message == "--date: no charge rates in force on 2022-12-01; the schedule starts 2023-04-01"
+    assert files_in(data_dir) == []
+
+
+@pytest.mark.parametrize(("command", "dates"), [
+    ("generate_market_data", ["--date", "9999-12-31"]),  # the last date Python has: no day after it
+    ("generate_market_data", ["--date", "2024-10-29", "--to", "9999-12-31"]),
+    ("generate_market_data", ["--date", "2600-01-04"]),  # the daily walk from 2010 would recurse too deep
+    ("simulate", ["--strategy", "nifty_short_straddle", "--date", "2024-10-29", "--to", "9999-12-31"]),
+])
+def test_a_day_after_the_last_one_modelled_is_one_line_not_a_traceback(call_command, data_dir, settings,
+                                                                       command, dates):
+    settings.MARKET_DATA_DIR = data_dir
+    extra = ["--data-dir", str(data_dir)] if command == "generate_market_data" else []
+
+    message = refusal(call_command, command, *dates, *extra)
+
+    option, given = dates[-2], dates[-1]
+    assert message == f"{option}: {given!r} is after 2099-12-31, the last day the market data models"
+    assert files_in(data_dir) == []
+
+
+def test_generate_day_refuses_a_day_after_the_last_one_modelled_naming_it():
+    from live_trading.marketdata.synthetic import generate_day
+    from live_trading.marketdata.universe import InstrumentError
+
+    with pytest.raises(InstrumentError, match=r"^no market data after 2099-12-31: 2600-01-04 is beyond it$") as info:
+        generate_day("NIFTY", date(2600, 1, 4))
+    assert info.value.subject == "date"
 
 
 def test_generate_market_data_names_an_unknown_underlying(call_command, data_dir):
@@ -192,3 +285,57 @@ def test_market_days_refuses_a_data_dir_that_does_not_exist(call_command, tmp_pa
     message = refusal(call_command, "market_days", "--data-dir", str(tmp_path / "nowhere"))
 
     assert message == f"--data-dir: '{tmp_path / 'nowhere'}' is not an existing folder"
+
+
+def test_simulate_over_the_dr_drill_saturday_reports_its_6300_trading_seconds(call_command, data_dir, settings,
+                                                                               capsys):
+    # 2 Mar 2024: 09:15-10:00 (2,700 s) and 11:30-12:30 (3,600 s); the gap is not trading time.
+    import json
+
+    settings.MARKET_DATA_DIR = data_dir
+    call_command("simulate", "--strategy", "nifty_short_straddle", "--date", "2024-03-02", "--json")
+
+    out = json.loads(capsys.readouterr().out)
+    assert out["ticks"] == 6_300
+    assert (out["report"]["statistics"]["trading_seconds"], out["report"]["statistics"]["trading_days"]) == (6_300, 1)
+
+
+def test_simulate_runs_a_positional_strangle_over_a_week_to_its_expiry(call_command, data_dir, settings, capsys,
+                                                                         tmp_path):
+    # Sold Monday 4 Nov 2024 09:20, four strikes out of the money; NIFTY's weekly expiry is Thursday 7 Nov.
+    import json
+    from decimal import Decimal
+
+    from live_trading.marketdata.store import load_day
+    from live_trading.marketdata.symbols import parse_symbol
+
+    graph = {"format_version": 1, "name": "Positional strangle", "nodes": [
+        {"id": "start", "type": "start", "config": {
+            "underlying": "NIFTY", "start_time": "09:20", "square_off_time": "15:15", "holding": "positional",
+            "positional_square_off": "at_expiry"}},
+        *[{"id": f"short-{right.lower()}", "type": "entry", "config": {
+            "instrument": "option", "expiry": "current_weekly", "strike": {"rule": "otm", "offset": 4},
+            "right": right, "side": "sell", "lots": 1}} for right in ("CE", "PE")]],
+        "edges": [{"from": "start", "to": "short-ce"}, {"from": "start", "to": "short-pe"}]}
+    strategy = tmp_path / "strangle.json"
+    strategy.write_text(json.dumps(graph))
+    settings.MARKET_DATA_DIR = data_dir
+    call_command("simulate", "--strategy", str(strategy), "--date", "2024-11-04", "--to", "2024-11-07", "--json")
+    out = json.loads(capsys.readouterr().out)
+
+    assert out["days"] == ["2024-11-04", "2024-11-05", "2024-11-06", "2024-11-07"]
+    thursday = load_day("NIFTY", date(2024, 11, 7), data_dir=data_dir)
+    settlement = Decimal(int(thursday.prices[-1, 0])) / 100  # NIFTY's last price on the expiry day
+    trades = out["trades"]
+    assert len(trades) == 2
+    for t in trades:
+        assert (t["entry_time"], t["exit_time"]) == ("2024-11-04T09:20:00+05:30", "2024-11-07T15:29:59+05:30")
+        option = parse_symbol(t["symbol"])
+        intrinsic = max(settlement - option.strike if option.right == "CE" else option.strike - settlement, 0)
+        assert Decimal(t["exit_price"]) == intrinsic
+        assert t["exit_reason"] == ("settled" if intrinsic else "expired")
+    days = out["summary"]["daily_pnl"]
+    assert [d["date"] for d in days] == out["days"]
+    assert sum(Decimal(d["pnl"]) for d in days) == Decimal(out["summary"]["net_pnl"])
+    # the report marks the same days to market
+    assert [r["mtm_pnl"] for r in out["report"]["daily"]] == [d["pnl"] for d in days]

@@ -58,6 +58,10 @@ def test_nifty_lot_was_25_from_the_may_2024_contracts():
 @pytest.mark.parametrize(
     ("expiry", "lot"),
     [
+        (date(2023, 7, 6), 25),  # weeklies listed before the March 2023 circular's revision keep 25
+        (date(2023, 7, 20), 25),  # the last contract with 25
+        (date(2023, 7, 27), 15),  # the July 2023 monthly: the first with 15
+        (date(2023, 8, 3), 15),  # the first weekly with 15
         (date(2024, 11, 13), 15),  # the last BANKNIFTY weekly
         (date(2025, 1, 30), 15),  # January 2025 monthly keeps 15
         (date(2025, 2, 27), 30),  # the first monthly with 30
@@ -82,6 +86,25 @@ def test_lot_sizes_before_the_recorded_facts_are_refused():
         lot_size("NIFTY", date(2020, 1, 30))
 
 
+def test_a_contract_before_the_first_lot_revision_is_refused_naming_its_expiry_and_where_lots_start(tmp_path):
+    # A data file whose expiry rules reach back further than its lot sizes: BANKNIFTY's 25 applies from
+    # the 30 Jul 2020 monthly and the 6 Aug 2020 weekly, so the weekly of 23 Jul 2020 has no known lot.
+    text = DATA_FILE.read_text().replace("from = 2023-01-02\nweekday = \"THU\"", "from = 2020-01-06\nweekday = \"THU\"")
+    text = text.replace("from = 2023-01-01\nweekday = \"THU\"", "from = 2020-01-01\nweekday = \"THU\"")
+    path = tmp_path / "underlyings.toml"
+    path.write_text(text)
+    use_universe(Universe.from_file(path))
+    try:
+        assert lot_size("BANKNIFTY", date(2020, 7, 30)) == 25
+        with pytest.raises(InstrumentError) as info:
+            lot_size("BANKNIFTY", date(2020, 7, 23))
+    finally:
+        use_universe(None)
+    assert str(info.value) == ("no BANKNIFTY lot size known for contracts expiring on 2020-07-23 (the data file's"
+                               " lot sizes start with the weekly contract expiring on 2020-08-06)")
+    assert info.value.subject == "date"
+
+
 def test_strike_steps_and_tick():
     assert strike_step("NIFTY", date(2024, 10, 29)) == 50
     assert strike_step("BANKNIFTY", date(2024, 10, 29)) == 100
@@ -98,10 +121,12 @@ def test_unknown_underlyings_are_refused_by_name():
     ("day", "trading"),
     [
         (date(2024, 10, 29), True),
-        (date(2024, 11, 1), False),  # Diwali Laxmi Pujan (only the evening muhurat session)
+        (date(2024, 11, 1), True),  # Diwali Laxmi Pujan: a holiday but for the Muhurat evening, 18:00-19:00
         (date(2024, 11, 20), False),  # Maharashtra assembly election
         (date(2024, 11, 2), False),  # Saturday
-        (date(2025, 10, 21), False),
+        (date(2025, 10, 21), True),  # Diwali: the Muhurat session only, 13:45-14:45
+        (date(2024, 1, 20), True),  # a Saturday traded as a full day
+        (date(2024, 1, 22), False),  # the holiday it made up for
         (date(2025, 8, 28), True),
     ],
 )

@@ -42,7 +42,7 @@ def test_an_import_that_hides_a_synthetic_day_prints_a_warning_naming_the_day(tm
     call_command("import_market_data", str(csv), "--data-dir", str(data_dir))
 
     assert capsys.readouterr().err == (
-        "warning: NIFTY 2024-10-29 also has a synthetic day (2024-10-29.seed0.v1.parquet); sessions started on "
+        "warning: NIFTY 2024-10-29 also has a synthetic day (2024-10-29.seed0.v2.parquet); sessions started on "
         "that day now replay the imported data (1 instruments) instead of the synthetic day (3 instruments, 2 of "
         "them not in the import, so strategies that select those find no price and place no order); "
         "`python manage.py market_days --remove NIFTY 2024-10-29` goes back to the synthetic day\n")

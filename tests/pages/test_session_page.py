@@ -147,18 +147,21 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         page.get_by_role("button", name="Resume").click()
         wait_status(pages_server, alice, session_id, ("running",))
 
-        # Ticks change the LTP cells of the rows in place: the row elements stay the same.
+        # Ticks change the LTP cells of the rows in place: a row element's own LTP text changes. (A position
+        # event rebuilds the table, so rows are followed by element, and a new element starts afresh.)
         page.evaluate("""() => {
             window.__ticked = false;
-            const rows = [...document.querySelectorAll('#positions-table tbody tr:not([data-status="CLOSED"])')];
-            const before = rows.map((r) => r.querySelector('[data-cell="current_price"]').textContent);
-            const seen = rows.map(() => 0);
-            new MutationObserver(() => {
-                rows.forEach((r, i) => {
-                    if (r.isConnected && r.querySelector('[data-cell="current_price"]').textContent !== before[i]) seen[i] = 1;
-                });
-                if (seen.some(Boolean)) window.__ticked = true;
-            }).observe(document.getElementById('positions-table'), {subtree: true, characterData: true, childList: true});
+            const seen = new Map();  // row element -> its LTP text when first seen
+            const look = () => {
+                for (const r of document.querySelectorAll('#positions-table tbody tr:not([data-status="CLOSED"])')) {
+                    const text = r.querySelector('[data-cell="current_price"]').textContent;
+                    if (!seen.has(r)) seen.set(r, text);
+                    else if (seen.get(r) !== text) window.__ticked = true;
+                }
+            };
+            look();
+            new MutationObserver(look).observe(document.getElementById('positions-table'),
+                                               {subtree: true, characterData: true, childList: true});
         }""")
         wait_js(page, "window.__ticked === true")
 
@@ -193,6 +196,9 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         page.get_by_role("button", name="Set speed").click()
         wait_status(pages_server, alice, session_id, ENDED, timeout=180)
         wait_js(page, "['completed','stopped'].includes(document.getElementById('session-status').textContent)", timeout=30)
+        # Ended, the page shows its report first (tests/pages/test_session_report.py); the replay is a tab away.
+        wait_js(page, "window.sessionPage.report().shown")
+        page.get_by_role("tab", name="Replay").click()
         trades = all_trades(pages_server, alice, session_id)
         assert trades, "the straddle trades on 2024-10-29"
         wait_for(lambda: table_trades(page) == {t["trade_id"]: t["net_pnl"] for t in trades},
@@ -202,13 +208,15 @@ def test_a_live_session_page_follows_the_session_and_its_controls(open_page, pag
         check_flow(page, trades[0])
         page.locator("#flow-close").click()
 
-        # 15-minute bars, aggregated in the page, equal the server's own 15-minute candles.
-        page.get_by_label("Timeframe").select_option("15m")
-        server_bars = rest(pages_server, alice, f"/api/sessions/{session_id}/candles?timeframe=15m")["candles"]
-        chart = page.evaluate("window.sessionPage.chart()")
-        assert (chart["timeframe"], chart["bars"]) == ("15m", len(server_bars))
-        last = server_bars[-1]
-        assert chart["lastBar"] == {k: last[k] for k in ("time", "open", "high", "low", "close")}
+        # 15-minute and 1-hour bars, aggregated in the page, equal the server's own candles (1h: 09:15-10:15
+        # ... and the last 15:15-15:30, on the server's grid).
+        for timeframe in ("15m", "1h"):
+            page.get_by_label("Timeframe").select_option(timeframe)
+            server_bars = rest(pages_server, alice, f"/api/sessions/{session_id}/candles?timeframe={timeframe}")["candles"]
+            chart = page.evaluate("window.sessionPage.chart()")
+            assert (chart["timeframe"], chart["bars"]) == (timeframe, len(server_bars))
+            last = server_bars[-1]
+            assert chart["lastBar"] == {k: last[k] for k in ("time", "open", "high", "low", "close")}
     finally:
         stop_sessions(pages_server, alice)
 
@@ -229,6 +237,7 @@ def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, p
     # A fresh tab on the ended session: everything from the database.
     assert SimulationSession.objects.get(pk=session_id).status == "stopped"
     review = open_page(alice, f"/sessions/{session_id}")
+    review.get_by_role("tab", name="Replay").click()  # an ended session opens on its report
     trades = all_trades(pages_server, alice, session_id)
     wait_js(review, "window.sessionPage.view.events.initial >= 1")
     wait_for(lambda: table_trades(review) == {t["trade_id"]: t["net_pnl"] for t in trades}, message="trades")
@@ -253,6 +262,15 @@ def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, p
     orders = [e["execution_id"] for e in history if e["event_type"] == "order_placed"]
     wait_for(lambda: review.locator("#log-table tbody tr").evaluate_all(rows) == orders[::-1], message="one type's log")
     review.get_by_label("Event type").select_option("")
+    # Narrowed to a phone's width: every bar still in view (a resize keeps the bar spacing, which pushed
+    # the morning's bars and their markers off the left edge), and each logged event a card whose
+    # details take the row's width rather than a fifth of it.
+    review.set_viewport_size({"width": 390, "height": 900})
+    wait_for(lambda: (lambda v: v is not None and v["from"] <= 0.5)(
+        review.evaluate("window.sessionPage.chart().visibleBars")), message="every bar in view at 390 px")
+    detail, table = (review.locator(s).first.bounding_box() for s in ("#log-table td.log-detail", "#log-table"))
+    assert detail["width"] >= table["width"] * 0.9, (detail, table)
+    review.set_viewport_size({"width": 1280, "height": 900})
     screenshots(review, "session-finished")
     check_flow(review, trades[0])
     screenshots(review, "session-flow")
@@ -260,6 +278,7 @@ def test_stop_from_the_page_and_the_finished_page_from_the_database(open_page, p
 
     # Opened on a phone: the dialog fits the screen and scrolls inside, with the trade's path in view.
     phone = open_page(alice, f"/sessions/{session_id}", width=390)
+    phone.get_by_role("tab", name="Replay").click()
     wait_js(phone, "window.sessionPage.view.events.initial >= 1")
     check_flow(phone, trades[0])
     assert phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
@@ -398,6 +417,18 @@ def test_a_failed_session_says_why(open_page, pages_server, alice):
     assert page.locator("#session-reason b").count() == 0
 
 
+def test_the_page_says_which_fees_and_slippage_the_session_ran_with(open_page, pages_server, alice):
+    """The session's own record, not its broker connection's fee model now (which may have been edited)."""
+    strategy, broker = setup_for(alice)  # the connection charges the NSE F&O schedule
+    session = SimulationSession.objects.create(
+        owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=strategy.version,
+        graph=strategy.graph, start_date="2024-10-29", end_date="2024-10-29", underlying="NIFTY",
+        broker_connection=broker, status="stopped", total_ticks=22500, slippage_ticks=2,
+        fees={"fee_model": "per_order", "fee_per_order": "20.00", "fee_percent": None, "fee_cap": None})
+    page = open_page(alice, f"/sessions/{session.id}")
+    assert page.locator("#session-costs").inner_text() == "Rs 20.00 an order, 2 ticks of slippage"
+
+
 def test_the_speed_picker_follows_a_speed_set_elsewhere(open_page, pages_server, alice):
     """A speed set in another tab or through the API: the header and the picker both show it."""
     session_id = start_session(pages_server, alice, speed=1)
@@ -410,6 +441,16 @@ def test_the_speed_picker_follows_a_speed_set_elsewhere(open_page, pages_server,
         assert r.status_code == 200, r.text
         wait_js(page, "document.getElementById('session-speed').textContent === '300x'")
         assert page.get_by_label("Speed").input_value() == "300"
+        # A speed that is not a preset (the API takes any): the picker shows it, so "Set speed" keeps it
+        r = httpx.post(pages_server.url(f"/api/v2/live/speed/{session_id}"), json={"speed_multiplier": 120},
+                       headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_js(page, "document.getElementById('session-speed').textContent === '120x'")
+        assert page.get_by_label("Speed").input_value() == "120"
+        page.get_by_label("Speed").select_option("60")
+        page.get_by_role("button", name="Set speed").click()
+        wait_for(lambda: rest(pages_server, alice, f"/api/live-trading/session/{session_id}")["speed_multiplier"] == 60,
+                 message="speed 60 from the picker")
     finally:
         stop_sessions(pages_server, alice)
 
@@ -450,5 +491,19 @@ def test_the_session_page_and_its_dashboard_card_show_the_same_charges(open_page
         wait_equal(lambda: page.locator('[data-figure="charges"]').inner_text(), lambda: inr(paid), "charges")
         card = open_page(alice, "/")
         wait_equal(lambda: shown(card, session_id, ["charges"]), lambda: {"charges": inr(paid)}, "the card's charges")
+    finally:
+        stop_sessions(pages_server, alice)
+
+
+def test_a_paused_sessions_pnl_curve_ends_at_the_net_pnl_shown(open_page, pages_server, alice):
+    """Paused, the P&L curve's last point is the session's net P&L (the server's, as the head shows it), not
+    the last tick the page got nor the equity sample of the minute's start."""
+    try:
+        session_id, page = paused_once(open_page, pages_server, alice, "window.sessionPage.pnl().points >= 3")
+        state = rest(pages_server, alice, f"/api/live-trading/session/{session_id}")["data"]
+        net = Decimal(state["gps_data"]["pnl"]["total_pnl"])
+        wait_equal(lambda: page.locator('[data-figure="net"]').inner_text(), lambda: inr(net), "the Net P&L")
+        wait_equal(lambda: round(Decimal(str(page.evaluate("window.sessionPage.pnl().lastValue"))), 2),
+                   lambda: net, "the curve's last point")
     finally:
         stop_sessions(pages_server, alice)

@@ -27,7 +27,7 @@ def test_starting_from_the_form_at_60x_opens_the_session_and_its_card_moves(open
     assert page.get_by_role("link", name="New session").get_attribute("aria-current") == "page"
     page.get_by_label("Strategy").select_option(label="NIFTY short straddle (NIFTY)")
     page.get_by_label("Broker connection").select_option(value=str(broker.id))
-    assert page.get_by_text("Starting capital ₹10,00,000.00").is_visible()
+    assert page.get_by_text("Starting capital ₹10,00,000.00; NSE F&O charges, no slippage").is_visible()
     page.get_by_label("Trading date").fill("2024-10-29")
     assert "trading day" in page.locator("#date-status").inner_text()
     page.get_by_role("radio", name="60×").check()
@@ -138,3 +138,25 @@ def test_an_empty_trading_date_is_refused_next_to_the_field_not_replaced_by_a_de
     assert page.get_by_role("button", name="Start session").is_enabled()
     assert SimulationSession.objects.count() == 0
     assert httpx.get(pages_server.url("/api/sessions/"), headers=bearer(bob), timeout=30).json()["count"] == 0
+
+
+def test_the_form_calls_a_saturday_special_session_a_trading_day_with_its_hours(open_page, alice, bob, charlie):
+    # NSE's Saturdays: 20 Jan 2024 a full regular day, 2 Mar 2024 a DR drill in two windows; the API
+    # starts both (tests/api), so the form must not call them weekends. 1 Nov 2024 (a Friday holiday)
+    # had its Muhurat hour; 2 Nov 2024 is an ordinary Saturday.
+    for user in (alice, bob, charlie):  # what the form knows of the calendar is the same for everyone
+        page = open_page(user, "/sessions/new")
+        date, status = page.get_by_label("Trading date"), page.locator("#date-status")
+        date.fill("2024-01-20")
+        assert status.inner_text().startswith("20 Jan 2024: trading day (a special session, 09:15:00-15:29:59 IST), ")
+        assert "bad" not in (status.get_attribute("class") or "")
+        date.fill("2024-03-02")
+        assert "trading day (a special session, 09:15:00-09:59:59, 11:30:00-12:29:59 IST)" in status.inner_text()
+        date.fill("2024-11-01")
+        assert "trading day (a special session, 18:00:00-18:59:59 IST)" in status.inner_text()
+        date.fill("2024-11-02")
+        assert "not a trading day" in status.inner_text()
+        date.fill("2024-10-29")
+        assert status.inner_text().startswith("29 Oct 2024: trading day, ")
+    date.fill("2024-03-02")
+    screenshots(page, "start-special-session")

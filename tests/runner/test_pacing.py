@@ -1,7 +1,10 @@
 """Pacing in exchange time divided by the speed multiplier, on a fake clock."""
 
+from datetime import date
+
 import pytest
 
+from live_trading.marketdata.calendar import market_close_ts, market_open_ts
 from live_trading.runner.pacing import Pacer
 
 
@@ -66,3 +69,26 @@ def test_after_a_pause_the_replay_continues_from_where_it_was():
 def test_negative_speed_is_refused():
     with pytest.raises(ValueError, match="speed must be >= 0"):
         Pacer(-1.0)
+
+
+def _assert_next_follows_one_second_later(last, following):
+    """Replayed at real time, the tick at ``following`` comes one second after the one at ``last``,
+    then a minute takes a minute again."""
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock)
+    pacer.delay(last - 1)
+    clock.now += 1
+    assert pacer.delay(last) == 0.0
+    assert pacer.delay(following) == pytest.approx(1.0)
+    assert pacer.delay(following + 60) == pytest.approx(61.0)
+
+
+def test_the_gap_between_a_dr_drills_two_windows_takes_no_wall_time():
+    # 2 Mar 2024 traded 09:15-10:00 and 11:30-12:30 IST: 11:30:00 follows 09:59:59 one second later.
+    last_of_first = market_open_ts(date(2024, 3, 2)) + 45 * 60 - 1  # 09:59:59
+    _assert_next_follows_one_second_later(last_of_first, last_of_first + 90 * 60 + 1)  # 11:30:00
+
+
+def test_the_night_and_a_weekend_between_two_days_take_no_wall_time():
+    # Friday 25 Oct 2024 closes 15:29:59; Monday 28 Oct opens at 09:15:00, one second later in replay.
+    _assert_next_follows_one_second_later(market_close_ts(date(2024, 10, 25)) - 1, market_open_ts(date(2024, 10, 28)))

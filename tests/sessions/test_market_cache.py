@@ -64,7 +64,7 @@ def test_a_start_beyond_the_users_allowance_is_a_429_saying_when_to_retry(
     assert refused.json() == {"detail": (
         "these days need 1 synthetic market day(s) generated (2024-10-30), and each user may have at most 2 "
         f"generated per hour (2 used); retry after {retry_at} (in {wait} s), or choose days that have data")}
-    assert synthetic_days(market) == ["2024-10-28.seed0.v1.parquet", "2024-10-29.seed0.v1.parquet"]
+    assert synthetic_days(market) == ["2024-10-28.seed0.v2.parquet", "2024-10-29.seed0.v2.parquet"]
     assert SimulationSession.objects.filter(owner=alice).count() == 3
     assert charged_days(alice) == [MON, TUE]
     # The allowance is each user's own.
@@ -102,7 +102,7 @@ def test_a_start_that_fails_is_charged_only_for_the_days_it_generated(as_alice, 
     refused = start(as_alice, alice_setup, MON, to=WED)
 
     assert refused.status_code == 429
-    assert synthetic_days(market) == ["2024-10-28.seed0.v1.parquet", "2024-10-29.seed0.v1.parquet"]
+    assert synthetic_days(market) == ["2024-10-28.seed0.v2.parquet", "2024-10-29.seed0.v2.parquet"]
     assert charged_days(alice) == [MON, TUE]  # WED was never generated: given back
 
 
@@ -119,14 +119,14 @@ def test_after_a_start_the_cache_keeps_only_imported_days_and_days_active_sessio
     assert start(as_alice, alice_setup, WED).status_code == 201
 
     assert not stale.exists() and imported.exists() and later.exists()
-    assert synthetic_days(market) == ["2024-10-28.seed0.v1.parquet", "2024-10-29.seed0.v1.parquet",
-                                      "2024-10-30.seed0.v1.parquet"]
+    assert synthetic_days(market) == ["2024-10-28.seed0.v2.parquet", "2024-10-29.seed0.v2.parquet",
+                                      "2024-10-30.seed0.v2.parquet"]
 
     assert as_bob.post(f"/api/v2/live/stop/{bob_session}").json()["status"] == "stopped"
     assert start(as_alice, alice_setup, THU).status_code == 201
 
     # Bob's days are no longer in use; alice's WED and THU are.
-    assert synthetic_days(market) == ["2024-10-30.seed0.v1.parquet", "2024-10-31.seed0.v1.parquet"]
+    assert synthetic_days(market) == ["2024-10-30.seed0.v2.parquet", "2024-10-31.seed0.v2.parquet"]
     assert imported.exists()
 
 

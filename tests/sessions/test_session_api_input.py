@@ -48,7 +48,7 @@ def test_a_body_that_is_not_an_object_is_refused(as_alice, alice_setup):
         ({"speed_multiplier": 10**400}, {"speed_multiplier": ['must be from 0.1 to 10000, or "max" for as fast as possible']}),
         ({"mode": "turbo"}, {"mode": ['"turbo" is not a valid choice.']}),
         ({"date": "29-10-2024"}, {"date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]}),
-        ({"date": "2024-11-01"}, {"date": ["2024-11-01 is not a trading day (a weekend or exchange holiday)"]}),
+        ({"date": "2024-11-20"}, {"date": ["2024-11-20 is not a trading day (a weekend or exchange holiday)"]}),
         ({"date": "2024-10-26"}, {"date": ["2024-10-26 is not a trading day (a weekend or exchange holiday)"]}),
         ({"date": "2099-01-01"}, {"date": ["must be a past trading day"]}),
         ({"to": "2024-10-28"}, {"to": ["must not be before date"]}),

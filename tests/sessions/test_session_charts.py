@@ -18,7 +18,10 @@ from tests.waiting import wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 NEXT_DAY = date(2024, 10, 30)
-RULES = {"1m": "1min", "5m": "5min", "15m": "15min"}
+# pandas' resample rule and offset of each timeframe: bins from 09:15 (an hour 09:15-10:15, a day's one
+# bin from its 09:15), the grid the endpoint documents.
+RULES = {"1m": ("1min", None), "3m": ("3min", None), "5m": ("5min", None), "10m": ("10min", "5min"),
+         "15m": ("15min", None), "30m": ("30min", "15min"), "1h": ("1h", "15min"), "1d": ("24h", "9h15min")}
 
 
 def start(client, setup, **extra) -> str:
@@ -46,8 +49,9 @@ def resampled(day, timeframe: str, up_to: int | None = None) -> list[dict]:
     when = pd.to_datetime(day.timestamps[ticked], unit="s", utc=True).tz_convert("Asia/Kolkata")
     prices = pd.Series(day.prices[ticked, 0], index=when)
     volumes = pd.Series(day.volumes[ticked, 0], index=when)
-    ohlc = prices.resample(RULES[timeframe]).ohlc().dropna()
-    volume = volumes.resample(RULES[timeframe]).sum().loc[ohlc.index]
+    rule, offset = RULES[timeframe]
+    ohlc = prices.resample(rule, offset=offset).ohlc().dropna()
+    volume = volumes.resample(rule, offset=offset).sum().loc[ohlc.index]
     return [{"time": int(t.timestamp()), "timestamp": t.isoformat(), "open": int(r.open) / 100,
              "high": int(r.high) / 100, "low": int(r.low) / 100, "close": int(r.close) / 100, "volume": int(v)}
             for (t, r), v in zip(ohlc.iterrows(), volume, strict=True)]
@@ -84,11 +88,15 @@ def test_an_unknown_timeframe_is_a_400_naming_it_but_another_users_session_stays
     session_id = start(as_alice, alice_setup, speed_multiplier="max")
     ended(session_id)
 
-    for bad in ("2m", "1h", "5M", "１m"):
+    for bad in ("2m", "4h", "1w", "5M", "1H", "１m", "60m"):
         response = as_alice.get(f"/api/sessions/{session_id}/candles", {"timeframe": bad})
         assert response.status_code == 400, bad
         assert list(response.json()) == ["timeframe"]
     assert as_bob.get(f"/api/sessions/{session_id}/candles", {"timeframe": "2m"}).status_code == 404
+    for good in ("1m", "3m", "5m", "10m", "15m", "30m", "1h", "1d"):
+        response = as_alice.get(f"/api/sessions/{session_id}/candles", {"timeframe": good})
+        assert response.status_code == 200, good
+        assert response.json()["timeframe"] == good
 
 
 def test_a_finished_sessions_candles_end_at_its_last_tick_and_match_a_resample_of_the_day(as_alice, alice_setup,
@@ -97,7 +105,7 @@ def test_a_finished_sessions_candles_end_at_its_last_tick_and_match_a_resample_o
     session = ended(session_id)
     assert session.status == "completed"
 
-    for timeframe in ("1m", "5m", "15m"):
+    for timeframe in ("1m", "3m", "5m", "10m", "15m", "30m", "1h", "1d"):
         body = as_alice.get(f"/api/sessions/{session_id}/candles", {"timeframe": timeframe}).json()
         assert body["candles"] == resampled(demo_day, timeframe), timeframe
         assert (body["session_id"], body["symbol"], body["timeframe"]) == (session_id, "NIFTY", timeframe)
@@ -182,6 +190,10 @@ def test_a_two_day_sessions_charts_hold_both_days_in_order(as_alice, alice_setup
     samples = as_alice.get(f"/api/sessions/{session_id}/equity").json()["samples"]
 
     assert body["candles"] == resampled(demo_day, "5m") + resampled(next_day, "5m")
+    for timeframe in ("1h", "1d"):  # a day's last hour ends at its close: no bar spans the night
+        bars = as_alice.get(f"/api/sessions/{session_id}/candles", {"timeframe": timeframe}).json()["candles"]
+        assert bars == resampled(demo_day, timeframe) + resampled(next_day, timeframe), timeframe
+    assert [b["timestamp"] for b in bars] == ["2024-10-29T09:15:00+05:30", "2024-10-30T09:15:00+05:30"]
     assert body["ticks_processed"] == 45_000 and body["up_to"] == "2024-10-30T15:29:59+05:30"
     assert len(samples) == 750
     assert [s["timestamp"] for s in samples[374:376]] == ["2024-10-29T15:30:00+05:30", "2024-10-30T09:16:00+05:30"]

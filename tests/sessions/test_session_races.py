@@ -10,6 +10,7 @@ from accounts.models import User
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import Control
 from sessions_app.models import SimulationSession
+from strategies.models import Strategy
 from tests.conftest import client_for
 from tests.sessions.conftest import start_body
 from tests.waiting import wait_for
@@ -117,6 +118,22 @@ def test_a_start_that_locked_first_makes_the_delete_of_its_broker_connection_wai
     assert deleted.status_code == 409
     assert deleted.json() == {"detail": "This broker connection is used by 1 session(s) that have not ended "
                                         f"({session_id}); stop them before deleting it."}
+
+
+def test_a_start_that_locked_first_makes_the_delete_of_its_strategy_wait_and_refuse(alice, alice_setup):
+    strategy, broker = alice_setup
+    client = client_for(alice)  # before the lock: a new token row would wait for the user row too
+    starter, release = start_held_at_the_user_row(alice, client, strategy, broker)
+    release()
+    response = starter.outcome()
+    session_id = response.json()["session_id"]  # at 1x: it is still running when the delete comes
+
+    deleted = client.delete(f"/api/strategies/{strategy.pk}/")
+
+    assert response.status_code == 201
+    assert deleted.status_code == 409
+    assert deleted.json()["detail"].startswith(f"This strategy is used by session {session_id} (trading date ")
+    assert Strategy.objects.filter(pk=strategy.pk).exists()
 
 
 def running_session(client, strategy, broker):

@@ -1,12 +1,11 @@
 """Sessions through the real thread, the real engine and the real Postgres, driven through the API."""
 
 import time
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from functools import partial
 
 import pytest
-from django.utils import timezone
 from pyarrow.lib import ArrowInvalid
 
 from live_trading import actions
@@ -212,21 +211,6 @@ def test_stopping_a_session_no_process_runs_marks_it_stopped(as_alice, alice, al
     assert orphan.status_reason == "stopped by alice (no running process answered)"
 
 
-def test_sessions_whose_process_stopped_reporting_are_swept_to_interrupted(alice, alice_setup):
-    strategy, broker = alice_setup
-    common = dict(owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=1,
-                  graph=strategy.graph, broker_connection=broker, start_date=DAY, end_date=DAY, underlying="NIFTY",
-                  status="running")
-    stale = SimulationSession.objects.create(**common, heartbeat_at=timezone.now() - timedelta(minutes=5))
-    fresh = SimulationSession.objects.create(**common, heartbeat_at=timezone.now())
-    SimulationSession.objects.filter(pk__in=[stale.pk, fresh.pk]).update(created_at=timezone.now() - timedelta(hours=1))
-
-    swept = actions.sweep_orphans()
-
-    assert swept == [stale.id]
-    assert status_of(stale.id) == "interrupted" and status_of(fresh.id) == "running"
-
-
 def test_the_limit_on_running_sessions_answers_429_and_writes_nothing(as_alice, alice, alice_setup, settings):
     strategy, broker = alice_setup
     settings.SIM_MAX_RUNNING_SESSIONS_PER_USER = 1
@@ -324,7 +308,7 @@ def test_a_session_running_in_another_process_is_shown_from_its_committed_rows(a
     card = as_alice.get(f"/api/live-trading/session/{session_id}").json()
 
     expected_trades = [e.trade.to_dict() for e in sink.of(TradeClosed)]
-    assert state["trades"] == expected_trades
+    assert state["trades"] == {"summary": state["summary"], "trades": expected_trades}
     assert state["last_event_id"] == int(session.last_event_id) > 0
     assert state["positions"] == [], "every position of the day was closed by its end"
     assert card["data"]["is_fresh"] is False

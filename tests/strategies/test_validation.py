@@ -1,6 +1,7 @@
 """Every validation error path of the strategy graph format, each with the path it must name."""
 
 import copy
+from datetime import date
 
 import pytest
 
@@ -131,7 +132,10 @@ CASES = [
     (_operand({"type": "time_of_day", "zone": "IST"}), f"{C}.left.zone: unknown field"),
     (_operand({"type": "option_ltp", "strike": {"rule": "atm"}, "right": "CE"}), f"{C}.left.expiry: is required"),
     (_operand({"type": "option_ltp", "expiry": "weekly", "strike": {"rule": "atm"}, "right": "CE"}), f"{C}.left.expiry: must be one of current_weekly, next_weekly, current_monthly, next_monthly"),
-    (_operand({"type": "candle", "timeframe": "2m", "field": "close"}), f"{C}.left.timeframe: must be one of 1m, 3m, 5m, 15m"),
+    (_operand({"type": "candle", "timeframe": "2m", "field": "close"}), f"{C}.left.timeframe: must be one of 1m, 3m, 5m, 10m, 15m, 30m, 1h, 1d"),
+    (_operand({"type": "indicator", "name": "sma", "timeframe": "4h", "params": {"period": 3}}), f"{C}.left.timeframe: must be one of 1m, 3m, 5m, 10m, 15m, 30m, 1h, 1d"),
+    (_operand({"type": "candle", "timeframe": "1h", "field": "high", "at": "10:00"}), f"{C}.left.at: no 1h candle opens at 10:00; 1h candles open every 60 minutes from 09:15"),
+    (_operand({"type": "candle", "timeframe": "1d", "field": "high", "at": "09:15"}), f"""{C}.left.at: a 1d candle completes at the day's close; read the last one with "offset": 0"""),
     (_operand({"type": "candle", "timeframe": "5m", "field": "vol"}), f"{C}.left.field: must be one of open, high, low, close"),
     (_operand({"type": "candle", "timeframe": "5m", "field": "close", "offset": 1, "at": "09:15"}), f'{C}.left: give either "offset" (candles back from the latest) or "at" (the candle opening at a time), not both'),
     (_operand({"type": "candle", "timeframe": "5m", "field": "close", "offset": 51}), f"{C}.left.offset: must be an integer between 0 and 50"),
@@ -265,3 +269,90 @@ def test_a_square_off_time_outside_the_strategy_window_is_impossible():
 def test_it_never_raises_on_garbage():
     for garbage in (None, [], "graph", 3, {"nodes": [None, 1, "x"], "edges": [None]}):
         assert validate_graph(garbage)
+
+
+# A number written with a huge exponent is short text but an enormous value: turning it into paise or an
+# int must not overflow the decimal context (an exception) or take minutes (a worker held), and it must not
+# be stored as an amount no market has.
+HUGE = [
+    (_set([*START, "max_loss"], "1e9999999"), "nodes[0].config.max_loss"),
+    (_set([*START, "max_loss"], "1e5000"), "nodes[0].config.max_loss"),
+    (_set([*ENTRY, "strike"], {"rule": "premium", "value": "1e5000"}), "nodes[2].config.strike.value"),
+    (_set([*ENTRY, "stop_loss"], {"type": "points", "value": "1e9999999"}), "nodes[2].config.stop_loss.value"),
+    (_set(["nodes", 1, "config", "conditions", "all", 0],
+          {"left": {"type": "underlying_ltp"}, "operator": ">", "right": {"type": "value", "value": "1e9999999"}}),
+     f"{C}.right.value"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "path"), HUGE, ids=[f"{c[1]}-{i}" for i, c in enumerate(HUGE)])
+def test_a_number_with_a_huge_exponent_is_refused_at_its_path(mutate, path):
+    g = base()
+    mutate(g)
+    assert f"{path}: must be a number with at most 15 digits before the decimal point" in " ".join(errors_of(g))
+
+
+def test_a_tiny_amount_is_not_rounded_to_zero_paise():
+    g = base()
+    cond(g)["left"] = {"type": "underlying_ltp"}
+    cond(g)["operator"] = ">"
+    cond(g)["right"] = {"type": "value", "value": "1e-999999999"}
+    assert f"{C}.right.value: must have at most two decimal places (compared with a price)" in errors_of(g)
+
+
+# -- positional holding -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("holding", "rule", "expected"), [
+    ("swing", None, ["nodes[0].config.holding: must be one of intraday, positional"]),
+    ("intraday", "at_expiry",
+     ["nodes[0].config.positional_square_off: is only for a positional strategy (holding: positional)"]),
+    ("positional", None, ['nodes[0].config.positional_square_off: is required for a positional strategy: '
+                          'at_expiry, end_of_range or {"day": "last" or a date, "time": "HH:MM"}']),
+    ("positional", "at_close", ["nodes[0].config.positional_square_off: must be one of at_expiry, end_of_range"]),
+    ("positional", ["at_expiry"], ["nodes[0].config.positional_square_off: must be an object"]),
+    ("positional", {"day": "last"}, ["nodes[0].config.positional_square_off.time: is required"]),
+    ("positional", {"day": "2024-02-30", "time": "15:00", "at": 1}, [
+        "nodes[0].config.positional_square_off.at: unknown field",
+        'nodes[0].config.positional_square_off.day: must be "last" or a date YYYY-MM-DD']),
+    ("positional", {"day": 20240229, "time": "15:45"}, [
+        'nodes[0].config.positional_square_off.day: must be "last" or a date YYYY-MM-DD',
+        "nodes[0].config.positional_square_off.time: '15:45' is outside the exchange session 09:15:00-15:29:59"]),
+])
+def test_holding_and_positional_square_off_errors_name_their_path(holding, rule, expected):
+    g = base()
+    assert g["nodes"][0]["type"] == "start"
+    g["nodes"][0]["config"]["holding"] = holding
+    if rule is not None:
+        g["nodes"][0]["config"]["positional_square_off"] = rule
+    assert errors_of(g) == expected
+
+
+@pytest.mark.parametrize(("rule", "parsed"), [
+    ("at_expiry", ("at_expiry", None, None)),
+    ("end_of_range", ("end_of_range", None, None)),
+    ({"day": "last", "time": "15:00"}, ("day", "last", 15 * 3600)),
+    ({"day": "2024-02-29", "time": "14:30:15"}, ("day", date(2024, 2, 29), 14 * 3600 + 30 * 60 + 15)),
+])
+def test_a_positional_strategy_parses_its_square_off_rule(rule, parsed):
+    g = base()
+    g["nodes"][0]["config"].update(holding="positional", positional_square_off=rule)
+    config = parse_graph(g).start.config
+    assert config.holding == "positional"
+    sq = config.positional_square_off
+    assert (sq.rule, sq.day, sq.time) == parsed
+
+
+def test_an_existing_strategy_stays_intraday():
+    config = parse_graph(base()).start.config
+    assert (config.holding, config.positional_square_off) == ("intraday", None)
+
+
+@pytest.mark.parametrize("tf", ["1m", "3m", "5m", "10m", "15m", "30m", "1h", "1d"])
+def test_every_timeframe_is_accepted_for_candles_and_indicators(tf):
+    for operand in ({"type": "candle", "timeframe": tf, "field": "close", "offset": 1},
+                    *([{"type": "candle", "timeframe": tf, "field": "close", "at": "09:15"}] if tf != "1d" else []),
+                    {"type": "indicator", "name": "sma", "timeframe": tf, "params": {"period": 3}}):
+        g = base()
+        _set(SIGNAL_COND, {"left": operand, "operator": ">", "right": {"type": "value", "value": 24000}})(g)
+        assert errors_of(g) == [], operand

@@ -66,7 +66,7 @@ class Follower:
             self.sessions[sid] = {
                 "events_history": dict(data["diagnostics"]["events_history"]),
                 "current_state": dict(data["diagnostics"]["current_state"]),
-                "trades": {t["trade_id"]: t for t in data["trades"]},
+                "trades": {t["trade_id"]: t for t in data["trades"]["trades"]},
                 "positions": {(p["position_id"], p["re_entry_num"]): p for p in data["positions"]},
                 "status": data["status"],
             }

@@ -14,9 +14,9 @@ import json
 import os
 import queue
 import shutil
-import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,19 +29,16 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from config.children import dies_with_this_process
 from live_trading.models import BrokerConnection
+from live_trading.stream import front
 from strategies.models import Strategy
+from tests.ports import IN_USE, free_port, listens_on
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "strategies" / "examples"
 DAY = "2024-10-29"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def database_url_of_tests() -> str:
@@ -59,12 +56,32 @@ def database_url_of_tests() -> str:
 
 class Server:
     """daphne serving ``config.asgi:application`` in a subprocess; with ``serve``, through
-    ``manage.py serve --no-demo`` as ``make run`` starts it."""
+    ``manage.py serve --no-demo`` as ``make run`` starts it.
 
-    def __init__(self, database_url: str, *, serve: bool = False, **env):
+    On a free port (`tests.ports`); started again on another one if something else took the port before
+    daphne bound it. With ``shared_port``, it also listens on that port, shared with the other servers
+    given it (``front.shared_listener``, as ``make cluster``'s app processes do). Its log (daphne's access
+    log included: a line per answered request) goes to a file of its own in ``log_dir`` (default: the
+    temporary folder).
+    """
+
+    def __init__(self, database_url: str, *, serve: bool = False, log_dir: Path | None = None,
+                 shared_port: int | None = None, **env):
+        self.shared_port = shared_port
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._start(database_url, serve, log_dir, env)
+                return
+            except PortTaken:
+                if attempt == PORT_ATTEMPTS:
+                    raise
+
+    def _start(self, database_url: str, serve: bool, log_dir: Path | None, env: dict) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(f"/tmp/stream-test-daphne-{self.port}.log")
+        fd, log_path = tempfile.mkstemp(prefix=f"stream-test-daphne-{self.port}-", suffix=".log", dir=log_dir)
+        self.log_path = Path(log_path)
+        self._log = os.fdopen(fd, "wb")
         # Named, so a test can count this process's database connections in pg_stat_activity.
         self.application_name = f"stream-test-{self.port}"
         database_url += ("&" if "?" in database_url else "?") + f"application_name={self.application_name}"
@@ -79,25 +96,42 @@ class Server:
             **{k: str(v) for k, v in env.items()},
         }
         environment.pop("REDIS_URL", None) if "REDIS_URL" not in env else None
-        self._log = self.log_path.open("wb")
+        shared_fd = None
         if serve:
             command = ["manage.py", "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(self.port)]
+            if self.shared_port is not None:
+                command += ["--shared-port", str(self.shared_port)]
         else:
             command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
-        self.proc = subprocess.Popen(
-            [sys.executable, *command], cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
-        )
+            if self.shared_port is not None:
+                shared_fd = front.shared_listener("127.0.0.1", self.shared_port)
+                command[-1:-1] = ["--fd", str(shared_fd)]
+        try:
+            self.proc = subprocess.Popen(
+                dies_with_this_process([sys.executable, *command]), cwd=ROOT, env=environment, stdout=self._log,
+                stderr=subprocess.STDOUT, pass_fds=() if shared_fd is None else (shared_fd,),
+            )
+        finally:
+            if shared_fd is not None:
+                os.close(shared_fd)  # the server's now: the shared port is released when it ends
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self._log.close()
+                if IN_USE in self.log():
+                    raise PortTaken(self.port)
                 raise RuntimeError(f"daphne exited with {self.proc.returncode}: {self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
+            # Only once the listening socket is daphne's own: before that, another process that had the
+            # port first would answer.
+            if listens_on(self.proc.pid, self.port):
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                        return
             time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"daphne did not answer within {timeout}s: {self.log()}")
 
     def log(self) -> str:
@@ -117,15 +151,24 @@ class Server:
         self._log.close()
 
 
+PORT_ATTEMPTS = 5
+
+
+class PortTaken(Exception):
+    """A server could not listen: something else took its port between `free_port` and the bind."""
+
+
 @pytest.fixture(scope="module")
-def server_factory(django_db_setup, django_db_blocker):
-    """Start servers on the test database; each is stopped when the module ends."""
+def server_factory(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Start servers on the test database; each is stopped when the module ends. Their logs stay in
+    this run's temporary folder (``/tmp/pytest-of-<user>/pytest-<n>/``, a folder per worker)."""
     servers = []
+    log_dir = tmp_path_factory.mktemp("server-logs")
     with django_db_blocker.unblock():
         url = database_url_of_tests()
 
-    def start(*, serve: bool = False, **env) -> Server:
-        s = Server(url, serve=serve, **env)
+    def start(*, serve: bool = False, shared_port: int | None = None, **env) -> Server:
+        s = Server(url, serve=serve, log_dir=log_dir, shared_port=shared_port, **env)
         servers.append(s)
         return s
 
@@ -295,6 +338,13 @@ class SSEReader:
                 self.events.append(event)
                 self._queue.put(event)
 
+    def next_or_end(self, timeout: float = 10.0) -> Event | None:
+        """The next event, or None once the response has ended; ``queue.Empty`` after ``timeout`` seconds."""
+        item = self._queue.get(timeout=timeout)
+        if item is None:
+            self._queue.put(None)
+        return item
+
     def next(self, timeout: float = 10.0) -> Event:
         item = self._queue.get(timeout=timeout)
         if item is None:
@@ -348,23 +398,44 @@ def redis_server_binary() -> str | None:
 
 
 class RedisServer:
-    """A private redis-server on a free port: no persistence, so a restart starts empty."""
+    """A private redis-server on a free port (`tests.ports`): no persistence, so a restart starts empty.
+
+    Started again on another port if something else took the port first; `start` after `kill` comes
+    back on the same port (the servers using it keep their REDIS_URL)."""
 
     def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = None
-        self.start()
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.port = free_port()
+            self.url = f"redis://127.0.0.1:{self.port}/0"
+            try:
+                self.start()
+                return
+            except PortTaken:
+                if attempt == PORT_ATTEMPTS:
+                    raise
 
     def start(self):
         import redis
 
-        self.proc = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        wait_for(lambda: _pings(client), timeout=10, message="redis-server to answer")
+        with tempfile.TemporaryFile() as log:
+            self.proc = subprocess.Popen(
+                dies_with_this_process([redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+                                        "--save", "", "--appendonly", "no"]),
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+            client = redis.Redis(port=self.port)
+
+            def ready():
+                if self.proc.poll() is not None:
+                    log.seek(0)
+                    output = log.read().decode(errors="replace")
+                    if IN_USE in output:
+                        raise PortTaken(self.port)
+                    raise RuntimeError(f"redis-server exited with {self.proc.returncode}: {output[-2000:]}")
+                return listens_on(self.proc.pid, self.port) and _pings(client)
+
+            wait_for(ready, timeout=10, message="redis-server to answer")
 
     def kill(self):
         self.proc.kill()

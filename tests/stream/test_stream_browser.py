@@ -201,7 +201,6 @@ class CuttingProxy:
         import asyncio
         import random
 
-        self.port = free_port()
         self.target_port = target_port
         self.left = cuts
         self.cut = 0
@@ -211,7 +210,9 @@ class CuttingProxy:
         started = threading.Event()
 
         async def serve():
-            self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+            # Port 0: the kernel picks a free port, which no other process can take before the bind.
+            self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            self.port = self.server.sockets[0].getsockname()[1]
             started.set()
 
         threading.Thread(target=lambda: (self.loop.run_until_complete(serve()), self.loop.run_forever()),

@@ -196,6 +196,10 @@ def test_a_tick_never_overtakes_events_waiting_for_their_commit(alice):
         assert captured.envelopes == []  # all wait for the commit of the node event's row
         sink.flush()
         sink.emit(CandleCompleted("NIFTY", "1m", 1730173800, 1730173860, 2, 3, 2, 3, 100))
+        # A candle alone waits for a commit too (the writer makes one soon), so the session row always
+        # records the number of every event published: a resume never numbers another event 3.
+        assert [e.kind for e in captured.envelopes][-1] == "tick_update"
+        sink.flush()
 
     assert [(e.kind, e.n) for e in captured.envelopes] == [
         ("node_events", 1), ("candle_update", 2), ("tick_update", None), ("candle_update", 3)]
@@ -211,7 +215,7 @@ def test_an_equity_sample_is_not_streamed_and_does_not_split_the_node_executions
                           "ExitNode", "exit_triggered", {})
     with Captured(session_id) as captured:
         sink.emit(first)
-        sink.emit(EquitySample(1730173560, -2764, 1250, 2764))
+        sink.emit(EquitySample(1730173560, -2764, 1250, 2764, -2764, 0, 2764))
         sink.emit(second)
         sink.flush()
 
@@ -279,20 +283,36 @@ def test_a_tick_that_replaces_an_unsent_one_keeps_the_ltp_changes_only_the_unsen
     assert json.loads(b.plain)["ltp_updates"] == {"NIFTY": 1.0}  # another session's tick is its own
 
 
-def test_a_tick_keys_open_positions_by_id_with_price_and_unrealized_pnl(alice):
+def test_a_tick_lists_open_positions_as_the_seeds_do_and_compacts_them_on_request(alice):
     session_id = "sim-tickpos00001"
     sink = StreamSink(session_id, alice.user_id, tick_rate=4, clock=Clock())
     short_ce = OpenPositionTick("entry-ce-pos1", 0, "NIFTY:2024-10-31:OPT:24500:CE", "sell", 25, 10160, 10280, -3000)
     long_pe = OpenPositionTick("entry-pe-pos2", 1, "NIFTY:2024-10-31:OPT:24500:PE", "buy", 50, 8475, 8500, 1250)
     with Captured(session_id) as captured:
         sink.tick(tick(1730173800, 7, underlying=2450705, positions=[short_ce, long_pe]))
-    (data,) = [json.loads(e.plain) for e in captured.of("tick_update")]
+    (env,) = captured.of("tick_update")
+    data = json.loads(env.frame(True).decode().split("data: ", 1)[1])  # what a stream with no option gets
 
     check("tick_update", data)
-    assert data["open_positions"] == {"entry-ce-pos1": [102.8, -30.0], "entry-pe-pos2": [85.0, 12.5]}
+    assert "node_diagnostics" not in data  # only on request (?node_diagnostics=1)
+    # Seeds 000/003/004: one object per position, figures in rupees as JSON numbers (paise / 100).
+    assert data["open_positions"] == [
+        {"position_id": "entry-ce-pos1", "re_entry_num": 0, "symbol": "NIFTY:2024-10-31:OPT:24500:CE",
+         "side": "sell", "quantity": 25, "entry_price": 101.6, "current_price": 102.8, "unrealized_pnl": -30.0},
+        {"position_id": "entry-pe-pos2", "re_entry_num": 1, "symbol": "NIFTY:2024-10-31:OPT:24500:PE",
+         "side": "buy", "quantity": 50, "entry_price": 84.75, "current_price": 85.0, "unrealized_pnl": 12.5},
+    ]
     assert data["pnl_summary"]["open_trades"] == 2
-    with pytest.raises(EventShapeError, match=r"open_positions.entry-ce-pos1: expected an array of 2"):
+    # ?ticks=compact: the same tick with the map {position_id: [current_price, unrealized_pnl]}.
+    frame = env.frame(True, "compact").decode()
+    assert frame.startswith("event: tick_update\ndata: ")
+    compact = json.loads(frame.split("data: ", 1)[1])
+    check("tick_update", compact)
+    assert compact == {**data, "open_positions": {"entry-ce-pos1": [102.8, -30.0], "entry-pe-pos2": [85.0, 12.5]}}
+    with pytest.raises(EventShapeError, match=r"open_positions"):
         check("tick_update", {**data, "open_positions": {"entry-ce-pos1": [102.8, -30.0, 0]}})
+    with pytest.raises(EventShapeError, match=r"open_positions"):
+        check("tick_update", {**data, "open_positions": [{**data["open_positions"][0], "side": "short"}]})
 
 
 def test_a_window_replays_what_it_covers_and_refuses_what_it_does_not():

@@ -94,7 +94,8 @@ def test_a_whole_session_arrives_in_order_and_matches_the_database(server, reade
     assert [(t["trade_id"], Decimal(t["pnl"]), Decimal(t["net_pnl"]), Decimal(t["exit_price"])) for t in trades] == [
         (t.trade_id, t.pnl, t.net_pnl, t.exit_price) for t in trade_rows]
     final = plain(events[-1])
-    assert [t["trade_id"] for t in final["trades"]] == [t.trade_id for t in trade_rows]
+    assert [t["trade_id"] for t in final["trades"]["trades"]] == [t.trade_id for t in trade_rows]
+    assert final["trades"]["summary"] == final["summary"]
     assert Decimal(final["summary"]["net_pnl"]) == session.realized_pnl
     for e in events:
         check(e.event, e.json, compressed=True)
@@ -218,6 +219,108 @@ def test_ticks_are_coalesced_to_the_rate_and_carry_the_latest_state(server, read
     assert all(e.id is None for e in ticks)  # never stored, so no SSE id
     for e in ticks:
         check("tick_update", e.json)
+
+
+def test_ticks_list_open_positions_as_the_seeds_do_and_ticks_compact_sends_the_map(server, readers, alice):
+    session_id = start_session(server, alice, speed=2000)
+    control(server, alice, "pause", session_id)
+    since_start = f"?lastEventId=session-{session_id}:0"
+    full = readers(session_url(server, session_id, since_start), **bearer(alice))
+    compact = readers(user_stream(server, alice, "?ticks=compact&compress=0"), **bearer(alice))
+    control(server, alice, "resume", session_id)
+    with_positions = lambda e: e.event == "tick_update" and e.json["open_positions"]  # noqa: E731
+    full.until(with_positions, timeout=60)
+    compact.until(with_positions, timeout=60)
+    full.until(lambda e: e.event == "trade_update", timeout=60)
+
+    # The default: the seeds' objects, whose fixed fields are those of the position_event that opened them.
+    opened = {}
+    for e in full.events:
+        if e.event == "initial_state":  # the session got further than the window before the pause
+            for p in plain(e)["positions"]:
+                opened[p["position_id"], p["re_entry_num"]] = (p["symbol"], p["side"], p["quantity"],
+                                                               float(p["entry_price"]))
+        if e.event == "position_event" and e.json["action"] == "entry":
+            p = e.json["position"]
+            opened[p["position_id"], p["re_entry_num"]] = (p["symbol"], p["side"], p["quantity"],
+                                                           float(p["entry_price"]))
+        if e.event == "tick_update":
+            check("tick_update", e.json)
+            assert isinstance(e.json["open_positions"], list)
+            for p in e.json["open_positions"]:
+                # (a re-entry: a tick waiting for the commit of events after it may still list the
+                # re-entry before, so positions are matched by id and re-entry number)
+                assert (p["symbol"], p["side"], p["quantity"], p["entry_price"]) == \
+                    opened[p["position_id"], p["re_entry_num"]]
+                # unrealized P&L = price difference x quantity (spec README rule 6), a short gains as it falls
+                sign = 1 if p["side"] == "buy" else -1
+                assert p["unrealized_pnl"] == pytest.approx(sign * (p["current_price"] - p["entry_price"]) * p["quantity"])
+    # ?ticks=compact: the same ticks (where both streams got one) with {position_id: [current_price, unrealized_pnl]}.
+    by_tick = {e.json["progress"]["ticks_processed"]: e.json for e in full.events if e.event == "tick_update"}
+    compact_ticks = [e.json for e in compact.events if e.event == "tick_update" and e.json["session_id"] == session_id]
+    assert any(t["open_positions"] for t in compact_ticks)
+    both = [t for t in compact_ticks if t["progress"]["ticks_processed"] in by_tick]
+    assert both, "no tick reached both streams"
+    for t in compact_ticks:
+        check("tick_update", t)
+        assert isinstance(t["open_positions"], dict)
+    for t in both:
+        listed = by_tick[t["progress"]["ticks_processed"]]
+        assert t["open_positions"] == {p["position_id"]: [p["current_price"], p["unrealized_pnl"]]
+                                       for p in listed["open_positions"]}
+        assert {k: v for k, v in t.items() if k not in ("open_positions", "ltp_updates")} == \
+            {k: v for k, v in listed.items() if k not in ("open_positions", "ltp_updates")}
+
+
+def test_node_diagnostics_ride_on_ticks_only_for_streams_that_ask(server, readers, alice):
+    session_id = start_session(server, alice, speed=1)  # paused long before its 09:20 entry, however busy
+    control(server, alice, "pause", session_id)
+    r = httpx.post(server.url(f"/api/v2/live/speed/{session_id}"), json={"speed_multiplier": 2000},
+                   headers=bearer(alice), timeout=30)
+    assert r.status_code == 200, r.text
+    since_start = f"?lastEventId=session-{session_id}:0"
+    asked = readers(session_url(server, session_id, f"{since_start}&node_diagnostics=1&ticks=compact"), **bearer(alice))
+    plain_stream = readers(session_url(server, session_id, since_start), **bearer(alice))
+    control(server, alice, "resume", session_id)
+    exit_watched = lambda e: e.event == "tick_update" and "exit-condition-1" in e.json["active_nodes"]  # noqa: E731
+    asked.until(exit_watched, timeout=60)
+    plain_stream.until(exit_watched, timeout=60)
+
+    ticks = [e.json for e in asked.events if e.event == "tick_update"]
+    for t in ticks:
+        check("tick_update", t)
+        assert isinstance(t["open_positions"], dict)  # the options combine
+        # every active signal node (the straddle's two), and only those: a re-entry waiting is active too
+        signals = {"entry-condition-1", "exit-condition-1"}
+        assert sorted(t["node_diagnostics"]) == sorted(n for n in t["active_nodes"] if n in signals)
+    before = [t for t in ticks if t["active_nodes"] == ["entry-condition-1"]]
+    assert before, "no tick before the 09:20 entry"
+    for t in before:
+        # the straddle enters at 09:20: time of day >= 09:20, false until then
+        (result,) = t["node_diagnostics"]["entry-condition-1"]["condition_results"]
+        assert result["operator"] == ">=" and result["result"] is False
+        assert result["current_value"] < "09:20" <= result["threshold"]
+    after = [t for t in ticks if "exit-condition-1" in t["active_nodes"]]
+    (pnl,) = after[-1]["node_diagnostics"]["exit-condition-1"]["condition_results"]
+    assert pnl["operator"] == ">=" and pnl["threshold"] in (2000, 2000.0, "2000.00")
+    assert all("node_diagnostics" not in e.json for e in plain_stream.events if e.event == "tick_update")
+
+
+def test_an_unknown_tick_form_is_400_and_the_option_opens_nothing_of_another_users(server, alice, bob):
+    session_id = start_session(server, alice, speed=1)
+    for url in (session_url(server, session_id, "?ticks=bogus"), user_stream(server, alice, "?ticks=")):
+        r = httpx.get(url, headers=bearer(alice), timeout=10)
+        assert (r.status_code, list(r.json())) == (400, ["ticks"]), url
+        assert "full, compact" in r.json()["ticks"][0]
+    for value in ("yes", "2", ""):
+        r = httpx.get(session_url(server, session_id, f"?node_diagnostics={value}"), headers=bearer(alice), timeout=10)
+        assert (r.status_code, r.json()) == (400, {"node_diagnostics": ["Must be 0 or 1."]}), value
+    r = httpx.get(session_url(server, session_id, "?node_diagnostics=1"), headers=bearer(bob), timeout=10)
+    assert (r.status_code, r.json()) == (404, {"detail": "Not found."})
+    for url in (session_url(server, session_id, "?ticks=compact"), user_stream(server, alice, "?ticks=compact"),
+                server.url(f"/api/v2/live/stream/{session_id}?ticks=full")):
+        r = httpx.get(url, headers=bearer(bob), timeout=10)
+        assert (r.status_code, r.json()) == (404, {"detail": "Not found."}), url
 
 
 # -- heartbeat, retry ----------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def initial_state_trades(server, readers, user, session_id) -> list[dict]:
     assert stream.status == 200
     (state,) = [e for e in stream.until(lambda e: e.event == "initial_state") if e.event == "initial_state"]
     check(state.event, state.json, compressed=True)
-    return plain(state)["trades"]
+    return plain(state)["trades"]["trades"]
 
 
 def as_text(trade: dict) -> dict:

@@ -1,9 +1,11 @@
 """Generate synthetic market days (a thin wrapper around live_trading.marketdata.store).
 
     python manage.py generate_market_data --underlying NIFTY --date 2024-10-29 [--to 2024-11-08]
-                                          [--seed 0] [--force] [--data-dir DIR]
+                                          [--seed 0] [--vix 14.5] [--force] [--data-dir DIR]
 
-A range skips non-trading days. Existing days are reused unless --force. No database is touched.
+A range skips non-trading days. Existing days are reused unless --force or --vix (which opens every day
+of the range at that ATM implied volatility, per cent a year, e.g. the day's India VIX). No database is
+touched.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from config.cli import RefusingCommand, iso_date, non_negative_int, underlying_name
+from config.cli import RefusingCommand, iso_date, non_negative_int, underlying_name, vix_level
 from live_trading.marketdata.store import ensure_synthetic_days
 
 
@@ -26,6 +28,8 @@ class Command(RefusingCommand):
         parser.add_argument("--date", required=True, type=iso_date, help="first day, YYYY-MM-DD")
         parser.add_argument("--to", type=iso_date, help="last day of a range (inclusive)")
         parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+        parser.add_argument("--vix", type=vix_level, help="opening ATM implied volatility, per cent a year "
+                            "(e.g. India VIX 14.5); regenerates the days")
         parser.add_argument("--force", action="store_true", help="regenerate days that exist already")
         parser.add_argument("--data-dir", help="market-data folder (default: settings.MARKET_DATA_DIR)")
 
@@ -35,9 +39,11 @@ class Command(RefusingCommand):
         data_dir = opts["data_dir"] or getattr(settings, "MARKET_DATA_DIR", None)
         for underlying in opts["underlying"] or ["NIFTY"]:
             started = time.perf_counter()
-            days = ensure_synthetic_days(underlying, opts["date"], opts["to"], opts["seed"], data_dir, force=opts["force"])
+            days = ensure_synthetic_days(underlying, opts["date"], opts["to"], opts["seed"], data_dir,
+                                         force=opts["force"] or opts["vix"] is not None, vix=opts["vix"])
             for day, path, generated in days:
-                self.stdout.write(f"{underlying} {day.isoformat()} seed {opts['seed']}: "
+                vix = "" if opts["vix"] is None else f" vix {opts['vix']:g}"
+                self.stdout.write(f"{underlying} {day.isoformat()} seed {opts['seed']}{vix}: "
                                   f"{'generated' if generated else 'exists'} {path}")
             if not days:
                 self.stdout.write(f"{underlying}: no trading days in the range")

@@ -1,4 +1,6 @@
-"""`make run`: migrate, load demo data, prepare demo market days, then serve the ASGI app with daphne.
+"""`make run`: migrate, adopt the sessions a process that is gone left running and resume every
+interrupted session where it stopped (``SIM_RESUME_ON_START``, docs/runner.md), load demo data, prepare
+demo market days, then serve the ASGI app with daphne.
 
 Ctrl-C (SIGINT) or SIGTERM stops the server in this order, so that a connected client learns what
 happened to its sessions rather than being cut off: every session running here is interrupted at a
@@ -11,7 +13,7 @@ what exchange time.
 import asyncio
 import logging
 import socket
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
@@ -20,12 +22,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from twisted.internet import defer
 
-from config.cli import RefusingCommand
+from config.cli import RefusingCommand, port_number, whole_number
 from config.immediate_writes import nothing_to_send
-from live_trading.actions import ORPHAN_AFTER, sweep_orphans
+from live_trading.actions import adopt_expired_sessions, resume_interrupted_sessions
+from live_trading.adoption import stop_adopter
 from live_trading.demo import DEMO_DAYS, DEMO_USER, STAFF_USER, load_demo_data
 from live_trading.marketdata.store import ensure_synthetic_day, synthetic_path
 from live_trading.runner.registry import registry
+from live_trading.stream import front
 from live_trading.stream.hub import hub
 from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
@@ -33,6 +37,7 @@ from sessions_app.models import SimulationSession
 log = logging.getLogger(__name__)
 
 SHUTDOWN_REASON = "the server process stopped"
+MAX_BACKLOG = 65535  # the most Linux queues (net.core.somaxconn's ceiling); more failed in daphne's listen()
 DRAIN_SECONDS = 5.0  # how long open streams and sockets get to send the last events before they close
 
 
@@ -41,20 +46,30 @@ class Command(RefusingCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=settings.SERVER_PORT)
+        parser.add_argument("--port", type=port_number, default=settings.SERVER_PORT)
         parser.add_argument("--no-demo", action="store_true", help="skip demo users, strategies and market days")
+        parser.add_argument("--backlog", type=whole_number(1, MAX_BACKLOG), default=front.BACKLOG,
+                            help=f"connections queued before daphne accepts them (default {front.BACKLOG})")
+        parser.add_argument("--shared-port", type=port_number, default=None,
+                            help="also listen on this port of --host, shared with the other app processes of this "
+                                 "machine (SO_REUSEPORT: the kernel spreads the connections; make cluster)")
 
-    def handle(self, *args, host, port, no_demo, **options):
+    def handle(self, *args, host, port, no_demo, backlog, shared_port, **options):
         # Before anything touches the database: a second `make run` cannot listen, and its sweep below
         # would otherwise mark the sessions the first server is running as interrupted.
+        if shared_port == port:
+            raise CommandError(f"--shared-port {shared_port}: the same port as --port; the shared one is another")
         check_port_free(host, port)
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
-        # Sessions a previous process left "running" have nobody to run them any more. With one process
-        # (no REDIS_URL) that is every active one; with several, those whose heartbeat went quiet.
-        swept = sweep_orphans(timedelta(0) if not settings.REDIS_URL else ORPHAN_AFTER)
-        if swept:
-            self.stdout.write(f"marked {len(swept)} session(s) left running by a stopped process as interrupted")
+        # Sessions left running by a process that is gone (killed on this host, or its lease expired) are
+        # adopted here; those another live process holds are left to it (docs/runner.md, leases).
+        if settings.SIM_ADOPT:
+            for line in resumption_report(adopt_expired_sessions(), verb="adopted"):
+                self.stdout.write(line)
+        if settings.SIM_RESUME_ON_START:
+            for line in resumption_report(resume_interrupted_sessions()):
+                self.stdout.write(line)
         if not no_demo:
             data = load_demo_data()
             self.prepare_demo_market_days()
@@ -69,7 +84,7 @@ class Command(RefusingCommand):
             self.stdout.write(f"  staff user  {STAFF_USER['username']} / {STAFF_USER['password']}")
         self.stdout.write("")
         self.stdout.flush()
-        Daphne().run(["--bind", host, "--port", str(port), "config.asgi:application"])
+        Daphne().run([*daphne_endpoints(host, port, backlog, shared_port), "config.asgi:application"])
 
     def prepare_demo_market_days(self):
         """Generate the demo days once, so the first session starts at once (reused afterwards)."""
@@ -79,6 +94,21 @@ class Command(RefusingCommand):
                 self.stdout.write(f"generating demo market data: {underlying} {day.isoformat()}")
                 ensure_synthetic_day(underlying, day, data_dir=settings.MARKET_DATA_DIR)
         self.stdout.write(f"market data ready: {', '.join(f'{u} {d.isoformat()}' for u, d in DEMO_DAYS)}")
+
+
+def daphne_endpoints(host: str, port: int, backlog: int, shared_port: int | None = None) -> list[str]:
+    """daphne's arguments to listen on ``host:port`` with an accept queue of ``backlog`` connections (daphne's
+    ``--port`` takes Twisted's 50) and, with ``shared_port``, on that port shared with the other app processes
+    (``front.shared_listener``, opened here)."""
+    interface = host.strip("[]").replace(":", r"\:")
+    arguments = ["--endpoint", f"tcp:port={port}:interface={interface}:backlog={backlog}"]
+    if shared_port is not None:
+        try:
+            fd = front.shared_listener(host, shared_port, backlog)
+        except OSError as exc:
+            raise CommandError(f"--shared-port {shared_port}: cannot listen on it ({exc.strerror})") from None
+        arguments += ["--fd", str(fd)]
+    return arguments
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -115,6 +145,7 @@ class InterruptingServer(Server):
 
     async def _interrupt_sessions(self) -> None:
         loop = asyncio.get_running_loop()
+        stop_adopter()  # adopting now would only start sessions this shutdown interrupts
         # Blocking (the threads flush and commit): off the event loop, which must go on serving streams.
         session_ids = await loop.run_in_executor(None, registry.shutdown, SHUTDOWN_REASON)
         unwritten = await hub.drained(DRAIN_SECONDS)
@@ -138,6 +169,22 @@ class InterruptingServer(Server):
 
 class Daphne(CommandLineInterface):
     server_class = InterruptingServer
+
+
+def resumption_report(outcomes, verb: str = "resumed") -> list[str]:
+    """One line per interrupted session the starting server tried to resume: ``resumed sim-abc123 (NIFTY
+    short straddle) from 2024-10-29 11:42:05 IST`` (the exchange time of its last stored tick), or why not."""
+    lines = []
+    for session, outcome in outcomes:
+        if outcome != "resumed":
+            lines.append(f"{session.id} ({session.strategy_name}) {outcome}")
+            continue
+        if session.status != lifecycle.RUNNING:
+            lines.append(f"could not resume {session.id} ({session.strategy_name}): it is {session.status}"
+                         + (f" ({session.status_reason})" if session.status_reason else ""))
+            continue
+        lines.append(f"{verb} {session.id} ({session.strategy_name}) after {session.ticks_processed} ticks")
+    return lines
 
 
 def interruption_report(session_ids: list[str]) -> list[str]:

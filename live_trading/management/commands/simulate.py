@@ -1,12 +1,26 @@
 """Replay a strategy over one or more days from the command line, without the server or the database.
 
     python manage.py simulate --strategy nifty_short_straddle --date 2024-10-29 [--to 2024-10-31]
-                              [--underlying NIFTY] [--seed 0] [--slippage-ticks 0] [--json]
+                              [--underlying NIFTY] [--seed 0] [--json] [--out DIR]
+                              [--fees {nse_fo,none,per_order,percent}] [--fee-per-order RUPEES]
+                              [--fee-percent PERCENT [--fee-cap RUPEES]] [--slippage-ticks 0]
 
 ``--strategy`` is an example's name (strategies/examples) or a path to a JSON file. The command
 never opens a database connection: no system checks, no ORM. An invalid strategy, missing market
 data or a day the contract facts or charge schedule do not cover ends it with exit code 2 and a
 one-line reason, before any market data is generated.
+
+``--fees`` picks the fee model as a broker connection does (``live_trading/engine/fees.py``): the dated
+NSE F&O schedule (the default), none, a flat ``--fee-per-order`` in rupees, or ``--fee-percent`` of
+turnover with an optional ``--fee-cap`` in rupees per order; ``--slippage-ticks`` moves every fill that
+many price ticks against the trader. A parameter the model does not take, or a value out of bounds, is
+refused in one line naming the option, with the API's message.
+
+``--out DIR`` also writes the run's export files in the seeds' formats (docs/reports.md, "Exports"):
+``diagnostics_export.json.gz``, ``trades_daily.json.gz`` and ``positions.json``, in DIR for a one-day
+run and in DIR/<YYYY-MM-DD>/ per trading day for a longer one, and the run's manifest ``session.json``
+in DIR; the same functions build them as for a stored session (``GET /api/sessions/{id}/exports/``), so
+``manage.py import_session DIR`` reads the folder into a session (docs/reports.md, "Sharing a run").
 """
 
 from __future__ import annotations
@@ -14,17 +28,22 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from config.cli import RefusingCommand, iso_date, non_negative_int, underlying_name
+from config.cli import RefusingCommand, iso_date, non_negative_int, plain_decimal, underlying_name
+from live_trading.engine import fees
 from live_trading.engine.engine import EngineSettings
-from live_trading.engine.events import NodeExecuted, TradeClosed
+from live_trading.engine.events import EquitySample, NodeExecuted, PositionEvent, TradeClosed
+from live_trading.engine.money import rupees_str
 from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.calendar import trading_days
-from live_trading.marketdata.store import load_day
+from live_trading.marketdata.store import day_source, load_day
 from live_trading.refusals import check_replay_span
+from live_trading.reports.exports import exports, folder, manifest, write_folder
+from live_trading.reports.statistics import Run, leg_names, report
 from strategies.graph import InvalidGraph, parse_graph
 from strategies.graph.examples import load_strategy_source
 
@@ -33,20 +52,42 @@ REFUSED = ("order_rejected", "order_skipped")
 
 
 class _TradeSink:
-    """Keeps the trades and the orders that were refused; everything else is dropped."""
+    """Keeps the trades, the equity samples and the orders that were refused; with ``keep_all``, every
+    node execution and position event too (for the export files); everything else is dropped."""
 
     wants_ticks = False
 
-    def __init__(self):
+    def __init__(self, keep_all: bool = False):
         self.trades = []
+        self.samples = []
         self.refused = []
+        self.keep_all = keep_all
+        self.executions = []
+        self.position_events = []
 
     def emit(self, event) -> None:
         if isinstance(event, TradeClosed):
             self.trades.append(event.trade)
-        elif isinstance(event, NodeExecuted) and event.event_type in REFUSED:
-            self.refused.append({"timestamp": event.timestamp, "node_id": event.node_id,
-                                 "event_type": event.event_type, "reason": event.details.get("reason", "")})
+        elif isinstance(event, EquitySample):
+            self.samples.append(event)
+        elif isinstance(event, NodeExecuted):
+            if self.keep_all:
+                self.executions.append(event.to_dict())
+            if event.event_type in REFUSED:
+                self.refused.append({"timestamp": event.timestamp, "node_id": event.node_id,
+                                     "event_type": event.event_type, "reason": event.details.get("reason", "")})
+        elif isinstance(event, PositionEvent) and self.keep_all:
+            self.position_events.append(event.to_dict())
+
+
+def _samples(sink: _TradeSink, all_figures: bool = False) -> list[tuple]:
+    """The run's equity samples in paise: ``(epoch seconds, net P&L, low, high, drop)`` as the exports
+    read them, or with ``all_figures`` every figure the manifest keeps, ``(epoch seconds, realized,
+    unrealized, charges, low, high, drop)``."""
+    if all_figures:
+        return [(s.ts, s.realized_pnl_paise, s.unrealized_pnl_paise, s.charges_paise, s.low_pnl_paise,
+                 s.high_pnl_paise, s.drop_paise) for s in sink.samples]
+    return [(s.ts, s.net_pnl_paise, s.low_pnl_paise, s.high_pnl_paise, s.drop_paise) for s in sink.samples]
 
 
 class Command(RefusingCommand):
@@ -60,10 +101,24 @@ class Command(RefusingCommand):
                                                        "days from --date, as the API)")
         parser.add_argument("--underlying", type=underlying_name, help="run the strategy on this underlying instead of its own")
         parser.add_argument("--seed", type=non_negative_int, default=0, help="synthetic data seed and execution-id seed")
-        parser.add_argument("--slippage-ticks", type=non_negative_int, default=0, help="market-order slippage in ticks")
-        parser.add_argument("--json", action="store_true", help="print the summary and trades as one JSON document")
+        parser.add_argument("--fees", choices=fees.FEE_KINDS, default=fees.NSE_FO,
+                            help="fee model: the dated NSE F&O schedule (default), none, a flat fee per order, or a "
+                                 "percent of turnover")
+        parser.add_argument("--fee-per-order", type=plain_decimal, metavar="RUPEES", help="with --fees per_order")
+        parser.add_argument("--fee-percent", type=plain_decimal, metavar="PERCENT",
+                            help="with --fees percent: per cent of turnover (0.03 is 0.03%%)")
+        parser.add_argument("--fee-cap", type=plain_decimal, metavar="RUPEES",
+                            help="with --fees percent: the most one order pays (default: no cap)")
+        parser.add_argument("--slippage-ticks", type=non_negative_int, default=0,
+                            help="fills move this many price ticks against the trader")
+        parser.add_argument("--json", action="store_true", help="print the summary, trades and report (docs/reports.md) as one JSON document")
+        parser.add_argument("--out", type=Path, help="write the export files in the seeds' formats here (docs/reports.md, "
+                                                     "\"Exports\"); a folder per day for several days")
 
     def handle(self, *args, **opts):
+        fee_model = fees.FeeModel.from_rupees(opts["fees"], per_order=opts["fee_per_order"],
+                                              percent=opts["fee_percent"], cap=opts["fee_cap"])
+        slippage_ticks = fees.check_slippage_ticks(opts["slippage_ticks"])
         try:
             data = load_strategy_source(opts["strategy"])
         except (KeyError, OSError, ValueError) as e:
@@ -87,8 +142,11 @@ class Command(RefusingCommand):
         def load(underlying, d):
             return load_day(underlying, d, data_dir=settings.MARKET_DATA_DIR, seed=seed)
 
-        sink = _TradeSink()
-        engine_settings = EngineSettings(seed=str(seed), slippage_ticks=opts["slippage_ticks"])
+        out = opts["out"]
+        if out is not None and out.exists() and not out.is_dir():
+            raise CommandError(f"--out: {out} is not a folder")
+        sink = _TradeSink(keep_all=out is not None)
+        engine_settings = EngineSettings(seed=str(seed), fees=fee_model, slippage_ticks=slippage_ticks)
         loaded = time.perf_counter()
         engine = MultiDayEngine(graph, days, sink, engine_settings, load=load)
         wall, summary = self._run(engine, show_progress=not opts["json"] and sys.stderr.isatty())
@@ -98,17 +156,42 @@ class Command(RefusingCommand):
             "strategy": graph.name,
             "underlying": graph.underlying,
             "days": [d.isoformat() for d in days],
+            "fees": fee_model.to_dict(),
+            "slippage_ticks": slippage_ticks,
             "summary": summary.to_dict(),
             "ticks": ticks,
             "engine_seconds": round(wall, 3),
             "ticks_per_second": round(ticks / wall) if wall else None,
             "trades": [t.to_dict() for t in sink.trades],
             "refused_orders": sink.refused,
+            # The report a stored session's page and API give (docs/reports.md), from the same function.
+            "report": {"final": True, **report([Run(sink.trades, sink.samples)], leg_names(data))},
         }
+        if out is not None:
+            self._write(out, manifest(
+                session_id=None, strategy={"id": None, "name": graph.name, "version": 1, "graph": data},
+                underlying=graph.underlying, days=days, mode="backtest", speed_multiplier=0, seed=seed,
+                starting_capital=rupees_str(engine_settings.starting_capital), broker=None,
+                fees=fee_model.to_dict(), slippage_ticks=slippage_ticks,
+                status=engine.status, status_reason="", created_at=None, started_at=None, ended_at=None,
+                progress={"ticks_processed": ticks, "total_ticks": engine.total_ticks},
+                summary=summary.to_dict(), equity_samples=_samples(sink, all_figures=True),
+                position_events=sink.position_events, final_state=engine.snapshot(),
+                market_data=[day_source(graph.underlying, d, settings.MARKET_DATA_DIR, seed) for d in days]),
+                days, sink)
         if opts["json"]:
             self.stdout.write(json.dumps(result, indent=2))
             return
         self._print(result, total)
+
+    def _write(self, out: Path, session: dict, days, sink: _TradeSink) -> None:
+        """Write each day's export files and the manifest ``session`` (the functions a stored session's use)."""
+        files = exports(days, sink.executions, [t.to_dict() for t in sink.trades],
+                        (e["position"] for e in sink.position_events), _samples(sink))
+        try:
+            write_folder(out, folder(files, session))
+        except OSError as e:
+            raise CommandError(f"--out: cannot write {out}: {e.strerror or e}") from None
 
     def _run(self, engine, show_progress: bool):
         bar = None
@@ -142,9 +225,12 @@ class Command(RefusingCommand):
     def _print(self, r, total_seconds):
         s = r["summary"]
         w = self.stdout.write
-        w(f"{r['strategy']} on {r['underlying']}, {', '.join(r['days'])}")
+        w(f"{r['strategy']} on {r['underlying']}, {', '.join(r['days'])}; "
+          f"{fees.describe_costs(fees.FeeModel.from_dict(r['fees']), r['slippage_ticks'])}")
         for t in r["trades"]:
-            w(f"  {t['entry_time'][:19]} -> {t['exit_time'][11:19]}  {t['trade_id']:<24} {t['side']:<4} {t['quantity']:>4} "
+            # a position held overnight (positional) shows the day it closed
+            exit_at = t["exit_time"][11:19] if t["exit_time"][:10] == t["entry_time"][:10] else t["exit_time"][:19]
+            w(f"  {t['entry_time'][:19]} -> {exit_at}  {t['trade_id']:<24} {t['side']:<4} {t['quantity']:>4} "
               f"{t['symbol']:<32} {t['entry_price']:>9} -> {t['exit_price']:>9}  pnl {t['pnl']:>10}  "
               f"net {t['net_pnl']:>10}  {t['exit_reason']}")
         w(f"trades {s['total_trades']} (won {s['winning_trades']}, lost {s['losing_trades']}, win rate {s['win_rate']}%)")
@@ -154,5 +240,8 @@ class Command(RefusingCommand):
             for o in r["refused_orders"][:5]:
                 w(f"  {o['timestamp'][:19]}  {o['node_id']}: {o['event_type']}: {o['reason']}")
         w(f"gross P&L {s['gross_pnl']}  charges {s['charges']}  net P&L {s['net_pnl']}  max drawdown {s['max_drawdown']}")
+        if "daily_pnl" in s:
+            w("P&L by day (marked to market at each close): "
+              + ", ".join(f"{d['date']} {d['pnl']}" for d in s["daily_pnl"]))
         w(f"{r['ticks']} ticks in {r['engine_seconds']} s of engine time ({r['ticks_per_second']} ticks/s); "
           f"{total_seconds:.2f} s with data loading")

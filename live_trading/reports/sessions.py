@@ -1,0 +1,141 @@
+"""Reports of stored sessions: their trades and equity samples read from the database and handed to
+``statistics.report``, the one function of every figure (docs/reports.md).
+
+The session page's Report tab, ``GET /api/sessions/{id}/report``, ``manage.py simulate --json`` and the
+history and strategy pages all show what these return. A running session is reported on as it stands:
+its committed trades and the samples written so far (``final`` is false).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+
+from live_trading.engine.money import money_str
+from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.store import day_source
+from live_trading.reports.exports import MANIFEST, NAMES, exports, manifest
+from live_trading.reports.statistics import Run, leg_names, paise, report
+from live_trading.snapshots import row_summary
+from sessions_app import lifecycle
+from sessions_app.models import EquitySample, NodeEvent, PositionChange, SimulationSession, Trade
+
+
+def session_report(session: SimulationSession) -> dict:
+    """The report of one session: ``statistics.report``'s dict (``statistics``, ``by_exit_reason``,
+    ``by_leg``, ``daily``, ``equity_curve``) with the session it describes: ``session`` ``{"session_id",
+    "strategy_name", "strategy_version", "underlying", "start_date", "end_date", "status"}`` and
+    ``final`` (false while the session may still trade: its figures so far). Each ``by_leg`` entry's
+    ``name`` is its entry node's name in the graph the session ran."""
+    return session_reports([session])[session.id]
+
+
+def sessions_report(sessions: Iterable[SimulationSession]) -> dict:
+    """The report over several sessions (a strategy's, say), in the shape of ``session_report`` with
+    ``sessions`` (a list of those dicts, in the order reported: by start date, then start time)
+    instead of ``session``. The equity curve chains them in that order, each starting where the one
+    before ended; ``daily`` sums the P&L of every session's trades per exchange date."""
+    sessions = sorted(sessions, key=lambda s: (s.start_date, s.started_at or s.created_at, s.id))
+    ids = [s.id for s in sessions]
+    trades, samples = _gather(ids)
+    names = {}
+    for s in sessions:  # the latest session's graph names a leg
+        names.update(leg_names(s.graph))
+    result = report((Run(trades[i], samples[i]) for i in ids), names)
+    return {"sessions": [_describe(s) for s in sessions],
+            "final": all(s.status not in lifecycle.ACTIVE for s in sessions), **result}
+
+
+def session_reports(sessions: Iterable[SimulationSession]) -> dict[str, dict]:
+    """``session_report`` of each of ``sessions`` by session id, read in two queries whatever their
+    number (for a list of sessions, such as the history page's)."""
+    sessions = list(sessions)
+    trades, samples = _gather([s.id for s in sessions])
+    return {s.id: _one(s, trades[s.id], samples[s.id]) for s in sessions}
+
+
+def _one(session: SimulationSession, trades: list, samples: list) -> dict:
+    result = report([Run(trades, samples)], leg_names(session.graph))
+    return {"session": _describe(session), "final": session.status not in lifecycle.ACTIVE, **result}
+
+
+def _gather(ids: list[str]) -> tuple[dict[str, list], dict[str, list]]:
+    """Each session's trades (``TradeRecord``s in closing order) and equity samples ((epoch seconds, net
+    P&L, low, high, drop in paise) in time order), by session id."""
+    trades: dict[str, list] = {i: [] for i in ids}
+    rows = Trade.objects.filter(session_id__in=ids).order_by("session_id", "seq")
+    for row in rows.iterator(chunk_size=2000):
+        trades[row.session_id].append(row.record())
+    samples: dict[str, list] = {i: [] for i in ids}
+    values = (EquitySample.objects.filter(session_id__in=ids).order_by("session_id", "timestamp")
+              .values_list("session_id", "timestamp", "realized_pnl", "unrealized_pnl", "low_pnl", "high_pnl", "drop"))
+    for session_id, at, realized, unrealized, low, high, drop in values.iterator(chunk_size=5000):
+        samples[session_id].append((int(at.timestamp()), paise(realized + unrealized), paise(low), paise(high),
+                                    paise(drop)))
+    return trades, samples
+
+
+def _describe(session: SimulationSession) -> dict:
+    return {"session_id": session.id, "strategy_name": session.strategy_name,
+            "strategy_version": session.strategy_version, "underlying": session.underlying,
+            "start_date": session.start_date.isoformat(), "end_date": session.end_date.isoformat(),
+            "status": session.status}
+
+
+def session_exports(session: SimulationSession) -> dict[str, dict]:
+    """The session's export files per trading day (``exports.exports``), from its committed rows: node
+    executions, position changes, trades and equity samples. A running session's are as of its last
+    batch; a finished one's are final."""
+    executions = NodeEvent.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
+    positions = (p["position"] for p in
+                 PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True))
+    trades, samples = _gather([session.id])
+    days = trading_days(session.start_date, session.end_date)
+    return exports(days, executions.iterator(chunk_size=2000), (t.to_dict() for t in trades[session.id]),
+                   positions, samples[session.id])
+
+
+def session_manifest(session: SimulationSession) -> dict:
+    """The session's export manifest, ``session.json`` (``exports.manifest``), from its row and its
+    committed equity samples and position changes."""
+    samples = (EquitySample.objects.filter(session=session).order_by("timestamp").values_list(
+        "timestamp", "realized_pnl", "unrealized_pnl", "charges", "low_pnl", "high_pnl", "drop"))
+    changes = PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
+    broker = session.broker_connection
+    days = trading_days(session.start_date, session.end_date)
+    return manifest(
+        session_id=session.id,
+        strategy={"id": str(session.strategy_id) if session.strategy_id else None, "name": session.strategy_name,
+                  "version": session.strategy_version, "graph": session.graph},
+        underlying=session.underlying, days=days, mode=session.mode,
+        speed_multiplier=session.speed_multiplier, seed=session.seed,
+        starting_capital=None if session.starting_capital is None else money_str(session.starting_capital),
+        broker=None if broker is None else {"broker_type": broker.broker_type, "account_id": broker.account_id,
+                                            "name": broker.name},
+        fees=session.fees, slippage_ticks=session.slippage_ticks,
+        status=session.status, status_reason=session.status_reason,
+        created_at=_when(session.created_at), started_at=_when(session.started_at), ended_at=_when(session.ended_at),
+        progress={"ticks_processed": session.ticks_processed, "total_ticks": session.total_ticks},
+        summary=row_summary(session),
+        equity_samples=[(int(at.timestamp()), *(paise(v) for v in money)) for at, *money in samples.iterator(chunk_size=5000)],
+        position_events=changes.iterator(chunk_size=2000), final_state=session.final_state,
+        market_data=[day_source(session.underlying, day, settings.MARKET_DATA_DIR) for day in days],
+    )
+
+
+def _when(at) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def export_index(session: SimulationSession) -> dict:
+    """Where to download the session's export files: ``{"session_id", "manifest": {"name", "url"}, "days":
+    [{"date", "files": [{"name", "url"}]}]}``, the manifest (``session.json``) and a day per trading day
+    of the session, its three files in ``exports.NAMES`` order (the answer of
+    ``GET /api/sessions/{id}/exports/``; the session page links the same URLs)."""
+    days = [d.isoformat() for d in trading_days(session.start_date, session.end_date)]
+    return {"session_id": session.id,
+            "manifest": {"name": MANIFEST, "url": f"/api/sessions/{session.id}/exports/{MANIFEST}"},
+            "days": [
+        {"date": day, "files": [{"name": name, "url": f"/api/sessions/{session.id}/exports/{name}?date={day}"}
+                                for name in NAMES]} for day in days]}
