@@ -46,6 +46,8 @@ class StartRequest:
     end_date: date
     underlying: str | None = None
     seed: int | None = None
+    stream_ticks: str = "coalesced"  # or "all": its streams get every tick_update (docs/protocol.md)
+    paused: bool = False  # start paused, before the first tick
 
 
 def start_session(user, request: StartRequest) -> SimulationSession:
@@ -89,7 +91,7 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
     prepared = prepare_run(
         session_id, user.user_id, request.strategy.graph, request.start_date, request.end_date, seed=seed,
         starting_capital_paise=int(broker.starting_capital * 100), fees=fees, slippage_ticks=slippage_ticks,
-        underlying=request.underlying, admit=admit,
+        underlying=request.underlying, admit=admit, every_tick=request.stream_ticks == "all",
     )
     with transaction.atomic():
         # Serialise starts per user so two concurrent requests cannot both pass the limit.
@@ -105,14 +107,14 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
             broker_connection=request.broker_connection, mode=request.mode, speed_multiplier=speed,
             start_date=request.start_date, end_date=request.end_date, underlying=prepared.underlying,
             seed=seed, starting_capital=broker.starting_capital, fees=fees.to_dict(), slippage_ticks=slippage_ticks,
-            total_ticks=prepared.total_ticks,
+            total_ticks=prepared.total_ticks, stream_ticks=request.stream_ticks,
             # Claimed by this process from the first moment: if it dies before its thread's first write, the
             # claim expires and another process fails the session (``fail_abandoned_starts``).
             **leases.lease_fields(prepared.writer.token),
         )
     control.ensure_listener()
     try:
-        thread = start_thread(session, prepared)
+        thread = start_thread(session, prepared, paused=f"started paused by {user.username}" if request.paused else "")
     except Exception as exc:  # the row exists: say why it never ran rather than leave it "created"
         log.exception("session %s could not start", session.id)
         move_status(session.id, lifecycle.FAILED, reason=f"could not start: {type(exc).__name__}: {exc}")
@@ -180,6 +182,7 @@ def _rebuild(session: SimulationSession, wrap=None):
             session.id, session.owner.user_id, session.graph, session.start_date, session.end_date,
             seed=session.seed, starting_capital_paise=int(capital * 100), fees=session.engine_fees(),
             slippage_ticks=session.slippage_ticks, underlying=session.underlying, wrap_sink=wrap,
+            every_tick=session.stream_ticks == "all",
         )
     except InvalidGraph as exc:
         raise CannotResume(f"its strategy graph is no longer valid: {'; '.join(map(str, exc.errors))}",

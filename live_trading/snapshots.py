@@ -14,6 +14,7 @@ from live_trading.engine.events import Summary, progress
 from live_trading.engine.money import money_str
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import answer
+from live_trading.stream.events import stream_state
 from sessions_app import lifecycle
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
 
@@ -260,22 +261,9 @@ def finished_state(session_id: str) -> dict:
 
 
 def _stream_state(session: SimulationSession, snapshot: dict, diag: dict, last_event_id) -> dict:
-    gps = snapshot.get("gps_data") or {}
-    return {
-        "session_id": session.id,
-        "last_event_id": int(last_event_id) if last_event_id not in (None, "") else 0,
-        "status": session.status,
-        "strategy_id": str(session.strategy_id) if session.strategy_id else None,
-        "strategy_name": session.strategy_name,
-        "underlying": session.underlying,
-        "start_date": session.start_date.isoformat(),
-        "end_date": session.end_date.isoformat(),
-        "progress": snapshot.get("progress") or _progress(session),
-        "pnl": gps.get("pnl"),
-        "summary": snapshot.get("summary"),
-        "diagnostics": {"events_history": diag["events_history"], "current_state": diag["current_state"]},
-        # Seeds 003 and 004: the snapshot's trades are an object with the trade list and the summary
-        # (003's client appends to ``trades.trades`` and replaces ``trades.summary``).
-        "trades": {"summary": snapshot.get("summary"), "trades": gps.get("trades") or []},
-        "positions": _card_gps({"positions": gps.get("positions") or []})["positions"],
-    }
+    return stream_state(
+        session_id=session.id, last_event_id=int(last_event_id) if last_event_id not in (None, "") else 0,
+        status=session.status, strategy_id=str(session.strategy_id) if session.strategy_id else None,
+        strategy_name=session.strategy_name, underlying=session.underlying,
+        start_date=session.start_date.isoformat(), end_date=session.end_date.isoformat(),
+        progress=_progress(session), snapshot=snapshot, diagnostics=diag)

@@ -5,12 +5,14 @@ Money is ``DecimalField`` throughout; the engine's integer paise become two-plac
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import connections, models
+from psycopg.types.json import Json
 
 from live_trading.engine.events import TradeRecord
 from live_trading.engine.fees import NSE_FO_FEES, FeeModel, describe_costs
@@ -28,6 +30,30 @@ def new_session_id() -> str:
 def nse_fo_fees() -> dict:
     """The fee model every session ran with before connections chose one (``FeeModel.to_dict``)."""
     return NSE_FO_FEES.to_dict()
+
+
+class WrittenJSONField(models.JSONField):
+    """JSON kept exactly as written: a Postgres ``json`` column (the text as sent), not ``jsonb`` (parsed,
+    its keys reordered by length). Payloads a stream sends again after reading them back (the node
+    executions of an ``initial_state``, the final state of ``session_complete``) then come out in the
+    order the engine made them, so a replayed event is byte for byte the live one (docs/protocol.md,
+    "Capturing a run"). Key lookups (``->``) work as on ``jsonb``; containment (``@>``) does not."""
+
+    def db_type(self, connection):
+        return "json" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if connection.vendor != "postgresql":
+            return super().get_db_prep_value(value, connection, prepared)
+        if not prepared:
+            value = self.get_prep_value(value)
+        # psycopg's Json sends the text with json's type, so the server keeps it as it is (Jsonb would parse it).
+        return Json(value, dumps=lambda obj: json.dumps(obj, cls=self.encoder))
+
+    def from_db_value(self, value, expression, connection):
+        if value is not None and not isinstance(value, str):
+            return value  # psycopg parsed the json column already (json.loads keeps the text's order)
+        return super().from_db_value(value, expression, connection)
 
 
 def money(**kwargs):
@@ -75,6 +101,9 @@ class SimulationSession(models.Model):
     # The broker connection's fee model and slippage when it started (a resume replays with them).
     fees = models.JSONField(default=nse_fo_fees, help_text="The fee model it ran with (FeeModel.to_dict).")
     slippage_ticks = models.PositiveSmallIntegerField(default=0, help_text="Fills slipped this many price ticks.")
+    # Its streams' tick_update (docs/protocol.md): at most STREAM_TICK_RATE a second, or every tick.
+    stream_ticks = models.CharField(max_length=16, choices=[("coalesced", "coalesced"), ("all", "all")],
+                                    default="coalesced", help_text="coalesced: a few ticks a second; all: every tick.")
 
     status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=lifecycle.CREATED)
     status_reason = models.TextField(blank=True)
@@ -103,7 +132,7 @@ class SimulationSession(models.Model):
     total_ticks = models.BigIntegerField(default=0)
     last_event_id = models.CharField(max_length=64, blank=True)
 
-    final_state = models.JSONField(
+    final_state = WrittenJSONField(
         null=True, blank=True, help_text="The dashboard state when the session ended (positions, LTPs, candles)."
     )
     # A session read from another machine's export folder (manage.py import_session, docs/reports.md,
@@ -175,7 +204,7 @@ class NodeEvent(models.Model):
     node_type = models.CharField(max_length=64)
     event_type = models.CharField(max_length=32)
     timestamp = models.DateTimeField(help_text="Exchange time of the tick that caused the execution.")
-    payload = models.JSONField()
+    payload = WrittenJSONField()
 
     class Meta:
         ordering = ["session", "seq"]
@@ -215,7 +244,7 @@ class PositionChange(models.Model):
     re_entry_num = models.PositiveIntegerField(default=0)
     execution_id = models.CharField(max_length=128)
     timestamp = models.DateTimeField()
-    payload = models.JSONField()
+    payload = WrittenJSONField()
 
     class Meta:
         ordering = ["session", "seq"]

@@ -73,6 +73,15 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
     date = serializers.DateField(required=False, default=DEFAULT_DATE, help_text="Trading day to replay.")
     to = serializers.DateField(required=False, help_text="Last day of a multi-day replay (inclusive).")
     underlying = serializers.CharField(required=False, max_length=32, help_text="Defaults to the strategy's.")
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1,
+                                    help_text="Makes execution ids reproducible (`manage.py simulate --seed`); "
+                                              "default: one of the session's own.")
+    stream_ticks = serializers.ChoiceField(
+        choices=["coalesced", "all"], default="coalesced",
+        help_text="coalesced: at most STREAM_TICK_RATE tick_update a second, the latest winning; all: every "
+                  "tick, in order (a capture of the run, docs/protocol.md).")
+    paused = serializers.BooleanField(default=False, help_text="Start paused, before the first tick: open its "
+                                                               "stream, then resume it.")
 
     def validate_user_id(self, value):
         if value != self.context["request"].user.user_id:

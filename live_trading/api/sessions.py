@@ -137,7 +137,8 @@ class StartView(APIView):
         start = actions.StartRequest(
             strategy=data["strategy_id"], broker_connection=data["broker_connection_id"],
             speed_multiplier=data["speed_multiplier"], mode=data["mode"], start_date=data["date"],
-            end_date=data["to"], underlying=data.get("underlying"),
+            end_date=data["to"], underlying=data.get("underlying"), seed=data.get("seed"),
+            stream_ticks=data["stream_ticks"], paused=data["paused"],
         )
         try:
             session = actions.start_session(request.user, start)

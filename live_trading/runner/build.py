@@ -55,9 +55,12 @@ class PreparedRun:
 def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, end: date, *, seed: int,
                 starting_capital_paise: int, fees: FeeModel = NSE_FO_FEES, slippage_ticks: int = 0,
                 underlying: str | None = None, admit: Callable[[str, tuple[date, ...]], None] | None = None,
-                wrap_sink: Callable | None = None) -> PreparedRun:
+                wrap_sink: Callable | None = None, every_tick: bool = False) -> PreparedRun:
     """Parse the graph, pick the days, load the first day's market and build the engine, which charges
     each order by ``fees`` and slips each fill by ``slippage_ticks`` price ticks.
+
+    ``every_tick``: its stream publishes every ``tick_update`` (a session started with ``stream_ticks``
+    ``all``), not a few a second.
 
     ``wrap_sink(sink) -> sink``, when given, stands between the engine and its writer and stream (a
     resume's ``Replaying``, which checks the replayed events against the stored ones first).
@@ -80,7 +83,7 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
         raise InvalidRunRequest("to", f"there is no trading day from {start.isoformat()} to {end.isoformat()}")
     if admit is not None:
         admit(name, days)
-    stream = StreamSink(session_id, user_id)
+    stream = StreamSink(session_id, user_id, every_tick=every_tick)
     writer = SessionWriter(session_id, stream=stream, final_state=finished_state)
     sink = FanoutSink(writer, stream)
     if wrap_sink is not None:
@@ -126,11 +129,13 @@ def shared_day(underlying: str, day: date):
     return loaded
 
 
-def start_thread(session, prepared: PreparedRun, *, resume=None) -> SessionThread:
+def start_thread(session, prepared: PreparedRun, *, resume=None, paused: str = "") -> SessionThread:
     """Run the prepared engine on a thread of its own, registered in this process.
+
+    ``paused``, when given, is the reason of a pause taken right after the start, before the first tick.
 
     ``resume`` (``live_trading.runner.resume.Resume``), for an interrupted session: the thread claims the
     session back and fast-forwards the engine to where it stopped before going on live."""
     thread = SessionThread(session.id, prepared.engine, prepared.writer, session.speed_multiplier,
-                           on_exit=registry.forget, resume=resume)
+                           on_exit=registry.forget, resume=resume, start_paused=paused)
     return registry.start(thread)

@@ -64,7 +64,7 @@ class SessionThread(threading.Thread):
     """
 
     def __init__(self, session_id: str, engine: SteppableEngine, store: SessionStore, speed: float, *, on_exit=None,
-                 resume=None):
+                 resume=None, start_paused: str = ""):
         super().__init__(name=f"session-{session_id}", daemon=True)
         self.session_id = session_id
         self.engine = engine
@@ -78,6 +78,9 @@ class SessionThread(threading.Thread):
         # An interrupted session's thread (live_trading.runner.resume.Resume): it claims the session back,
         # fast-forwards the engine to the last committed tick, then goes on as any session does.
         self.resume = resume
+        # A session started paused: the reason of the pause it takes before its first tick (a client can
+        # then open its stream before anything happened, and resume it: docs/protocol.md, "Capturing a run").
+        self.start_paused = start_paused
 
     # -- called from other threads -------------------------------------------------------------
     def send(self, message: Control) -> None:
@@ -116,6 +119,8 @@ class SessionThread(threading.Thread):
                 if refused:
                     engine, reason = None, refused
                     return
+            elif self.start_paused:
+                self._obey(Control("pause", self.start_paused))
             status, reason = self._replay()
         except LeaseLost:
             # Another process adopted the session (this one was paused or cut off past its lease), or it

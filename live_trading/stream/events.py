@@ -347,6 +347,29 @@ ALWAYS_SENT = frozenset({"initial_state", "session_status", "session_complete", 
 
 # ?ticks= values: the form of ``tick_update.open_positions`` (docs/protocol.md, "tick_update").
 TICK_FORMS = ("full", "compact")
+_FALSE = {"0", "false", "no", "off"}
+
+
+class InvalidOption(ValueError):
+    """A stream option with a value it does not take; ``field`` names the option."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def stream_options(query) -> dict:
+    """The form options of a stream URL's query (a mapping): ``{"compress": bool, "ticks": str,
+    "node_diagnostics": bool}`` (docs/protocol.md, "Endpoints"). Raises ``InvalidOption`` naming the
+    first bad one. The stream and ``simulate --out --stream`` read them with this."""
+    ticks = query.get("ticks", "full")
+    if ticks not in TICK_FORMS:
+        raise InvalidOption("ticks", f"Unknown tick form; one of {', '.join(TICK_FORMS)}.")
+    node_diagnostics = query.get("node_diagnostics", "0")
+    if node_diagnostics not in ("0", "1"):
+        raise InvalidOption("node_diagnostics", "Must be 0 or 1.")
+    return {"compress": query.get("compress", "1").strip().lower() not in _FALSE, "ticks": ticks,
+            "node_diagnostics": node_diagnostics == "1"}
 
 
 def tick_form(data: dict, ticks: str = "full", node_diagnostics: bool = False) -> dict:
@@ -360,6 +383,45 @@ def tick_form(data: dict, ticks: str = "full", node_diagnostics: bool = False) -
     if ticks == "compact" and isinstance(positions, list):
         out = {**out, "open_positions": {p["position_id"]: [p["current_price"], p["unrealized_pnl"]] for p in positions}}
     return out
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+
+
+def stream_state(*, session_id: str, last_event_id: int, status: str, strategy_id: str | None, strategy_name: str,
+                 underlying: str, start_date: str, end_date: str, progress: dict, snapshot: dict,
+                 diagnostics: dict) -> dict:
+    """A session's state as ``initial_state`` and ``session_complete`` carry it (plain, nothing compressed):
+    the card's fields, then ``diagnostics`` (``{"events_history", "current_state"}``), ``trades`` (the
+    object seeds 003 and 004 show: ``{"summary", "trades"}``) and ``positions`` (those still open, fully
+    or partly). ``snapshot`` is the engine's (``Readout.snapshot``: ``gps_data``, ``summary``,
+    ``progress``), ``progress`` what to show when the snapshot has none. The one definition, for a
+    stored session (``snapshots``) and a run in memory (``simulate --out``)."""
+    gps = snapshot.get("gps_data") or {}
+    return {
+        "session_id": session_id,
+        "last_event_id": last_event_id,
+        "status": status,
+        "strategy_id": strategy_id,
+        "strategy_name": strategy_name,
+        "underlying": underlying,
+        "start_date": start_date,
+        "end_date": end_date,
+        "progress": snapshot.get("progress") or progress,
+        "pnl": gps.get("pnl"),
+        "summary": snapshot.get("summary"),
+        "diagnostics": {"events_history": diagnostics["events_history"], "current_state": diagnostics["current_state"]},
+        # Seeds 003 and 004: the snapshot's trades are an object with the trade list and the summary
+        # (003's client appends to ``trades.trades`` and replaces ``trades.summary``).
+        "trades": {"summary": snapshot.get("summary"), "trades": gps.get("trades") or []},
+        "positions": [p for p in gps.get("positions") or [] if p["status"] != "CLOSED"],
+    }
+
+
+def initial_state_body(state: dict, compress: bool) -> str:
+    """The data of an ``initial_state`` event for ``state`` (``stream_state``), as the stream writes it."""
+    data = {**state, "last_event_id": int(state.get("last_event_id") or 0)}
+    return dumps(compress_fields("initial_state", data) if compress else data)
 
 
 # -- encoders ----------------------------------------------------------------------------------

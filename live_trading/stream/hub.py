@@ -43,10 +43,13 @@ class Envelope:
     when a stream first needs it, and shared by every stream of this process.
     """
 
-    __slots__ = ("_compressed", "_data", "_frames", "kind", "n", "plain", "session_id", "user_id")
+    __slots__ = ("_compressed", "_data", "_frames", "coalesce", "kind", "n", "plain", "session_id", "user_id")
 
-    def __init__(self, kind: str, session_id: str, user_id: str, n: int | None, plain: str, data: dict | None = None):
+    def __init__(self, kind: str, session_id: str, user_id: str, n: int | None, plain: str, data: dict | None = None,
+                 *, coalesce: bool = True):
         self.kind = kind
+        # a tick_update a newer one may replace while undelivered (false: a session streaming every tick)
+        self.coalesce = coalesce
         self.session_id = session_id
         self.user_id = user_id
         self.n = n
@@ -63,12 +66,18 @@ class Envelope:
             self._compressed = dumps(compress_fields(self.kind, self.data()))
         return self._compressed
 
+    def data_text(self, compress: bool, ticks: str = "full", node_diagnostics: bool = False) -> str:
+        """The ``data`` line as a stream with these options writes it: ``body``, or for a ``tick_update``
+        the form ``events.tick_form`` makes for ``ticks`` and ``node_diagnostics``."""
+        if self.kind == "tick_update":
+            return dumps(tick_form(self.data(), ticks, node_diagnostics))
+        return self.body(compress)
+
     def frame(self, compress: bool, ticks: str = "full", node_diagnostics: bool = False) -> bytes:
-        """The whole SSE event without an id (unstored events), encoded once per form for every stream.
-        A ``tick_update`` in the form ``events.tick_form`` makes for ``ticks`` and ``node_diagnostics``."""
+        """The whole SSE event without an id (unstored events), encoded once per form for every stream."""
         if self.kind == "tick_update":
             return self._cached(("tick", ticks, node_diagnostics), lambda: sse_frame(
-                self.kind, dumps(tick_form(self.data(), ticks, node_diagnostics))).encode())
+                self.kind, self.data_text(compress, ticks, node_diagnostics)).encode())
         return self._cached(("frame", compress), lambda: sse_frame(self.kind, self.body(compress)).encode())
 
     def head(self) -> bytes:
@@ -105,8 +114,10 @@ class Envelope:
 
     # The form in which an envelope travels through Redis: a JSON header line, then the data.
     def to_message(self, origin: str) -> str:
-        header = dumps({"o": origin, "k": self.kind, "s": self.session_id, "u": self.user_id, "n": self.n})
-        return f"{header}\n{self.plain}"
+        head = {"o": origin, "k": self.kind, "s": self.session_id, "u": self.user_id, "n": self.n}
+        if not self.coalesce:
+            head["c"] = 0
+        return f"{dumps(head)}\n{self.plain}"
 
     @classmethod
     def from_message(cls, text: str | bytes) -> tuple[str, Envelope]:
@@ -114,7 +125,7 @@ class Envelope:
             text = text.decode()
         header, _, plain = text.partition("\n")
         h = json.loads(header)
-        return h["o"], cls(h["k"], h["s"], h["u"], h["n"], plain)
+        return h["o"], cls(h["k"], h["s"], h["u"], h["n"], plain, coalesce=h.get("c", 1) != 0)
 
     def __repr__(self):
         return f"<Envelope {self.kind} {self.session_id}#{self.n}>"
@@ -124,20 +135,24 @@ class CoalescingQueue:
     """A FIFO of envelopes in which a session's newer ``tick_update`` replaces its older one.
 
     The replaced tick leaves its place and the newer one goes to the back, so a tick never overtakes
-    the node, position or trade events that were published before it.
+    the node, position or trade events that were published before it. A tick that must not be
+    coalesced (``Envelope.coalesce`` false: a session streaming every tick) is kept beside the others,
+    while fewer than ``keep`` envelopes wait; beyond that it is coalesced all the same (its ``seq``
+    shows the client the gap), so a stream that cannot keep up holds a bounded backlog.
     """
 
-    __slots__ = ("_items", "_tick_at", "stored")
+    __slots__ = ("_items", "_tick_at", "keep", "stored")
 
-    def __init__(self):
+    def __init__(self, keep: int = 0):
         self._items: list[Envelope | None] = []
         self._tick_at: dict[str, int] = {}
         self.stored = 0
+        self.keep = keep
 
     def append(self, env: Envelope) -> None:
         if env.n is None:
             i = self._tick_at.get(env.session_id)
-            if i is not None:
+            if i is not None and not (not env.coalesce and len(self._items) < self.keep):
                 env = env.replacing(self._items[i])
                 self._items[i] = None
             self._tick_at[env.session_id] = len(self._items)
@@ -179,7 +194,7 @@ class Outbox:
     def __init__(self, name: str, target):
         self.name = name
         self._target = target
-        self._queue = CoalescingQueue()
+        self._queue = CoalescingQueue(keep=settings.STREAM_MAX_PENDING)
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._in_flight = 0
@@ -273,7 +288,7 @@ class Listener:
         self.user_id = user_id
         self.session_id = session_id
         self.max_pending = max_pending or settings.STREAM_MAX_PENDING
-        self.queue = CoalescingQueue()
+        self.queue = CoalescingQueue(keep=self.max_pending)
         self.overflow = False
         self.resets: set[str] = set()
         self.loop = asyncio.get_running_loop()

@@ -67,27 +67,37 @@ def forget(session_id: str) -> None:
 
 
 def publish(*, user_id: str, session_id: str, event: str, data: dict, store: bool = True,
-            event_id: int | None = None) -> int | None:
+            event_id: int | None = None, coalesce: bool = True) -> int | None:
     """Publish one stream event to the streams of its user and of its session, in every process.
 
     ``data`` gets ``session_id`` and, unless it has one, the next ``seq`` of its kind. Stored kinds
     get the session's next number (or ``event_id``, already taken from ``counters``) and are kept
-    for replay; ``tick_update`` is never stored. Returns the number, or None for an unstored event.
-    Call it after the database commit of whatever the event refers to. Never blocks on I/O.
+    for replay; ``tick_update`` is never stored, and unless ``coalesce`` is false (a session that
+    streams every tick) a stream that has not written it yet replaces it with the next one. Returns
+    the number, or None for an unstored event. Call it after the database commit of whatever the
+    event refers to. Never blocks on I/O.
     """
+    ensure_bus()
+    env = envelope(counters(session_id), user_id=user_id, session_id=session_id, event=event, data=data,
+                   store=store, event_id=event_id, coalesce=coalesce)
+    hub.publish(env)
+    return env.n
+
+
+def envelope(c: SessionCounters, *, user_id: str, session_id: str, event: str, data: dict, store: bool = True,
+             event_id: int | None = None, coalesce: bool = True) -> Envelope:
+    """The ``Envelope`` ``publish`` sends, its number and ``seq`` taken from ``c``: the one place an event's
+    data gets its ``session_id`` and ``seq`` and is encoded (``simulate --out`` writes the same bytes)."""
     if event not in STORED_KINDS and event not in UNSTORED_KINDS:
         known = ", ".join(sorted(STORED_KINDS | UNSTORED_KINDS))
         raise ValueError(f"{event!r} is not a kind that is published ({'per connection' if event in DEFINITIONS else 'unknown'}); "
                          f"publish one of {known}")
-    ensure_bus()
-    c = counters(session_id)
     payload = {"session_id": session_id, "seq": data["seq"] if "seq" in data else c.next_seq(event)}
     payload.update((k, v) for k, v in data.items() if k not in ("session_id", "seq"))
     n = None
     if store and event in STORED_KINDS:
         n = event_id if event_id is not None else c.next_id()
-    hub.publish(Envelope(event, session_id, user_id, n, dumps(payload), payload))
-    return n
+    return Envelope(event, session_id, user_id, n, dumps(payload), payload, coalesce=coalesce)
 
 
 # -- Redis, when configured ----------------------------------------------------------------------

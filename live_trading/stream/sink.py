@@ -9,9 +9,14 @@ The session runner attaches one ``StreamSink`` per session next to the persisten
 ``emit`` converts and buffers node, position, trade and candle events (numbered at once, published
 by ``flush`` after the commit: a candle too, though it refers to no row, so that the session row always
 records the number of every event published); ``tick`` publishes a light ``tick_update`` at most
-``tick_rate`` times a second, the latest state winning; ``status`` and ``complete`` publish lifecycle events. Node, position and trade
-events are never dropped or merged across kinds; consecutive node executions between two flushes
-travel in one ``node_events`` (seed 000: several executions per emission).
+``tick_rate`` times a second, the latest state winning, or with ``every_tick`` each tick, in order with
+the other events; ``status`` and ``complete`` publish lifecycle events. Node, position and trade
+events are never dropped or merged across kinds; consecutive node executions of one tick (one exchange
+timestamp) travel in one ``node_events`` (seed 000: several executions per emission), whenever the
+writer happens to commit, so the events a session publishes do not depend on the wall clock.
+
+``publish`` and ``counters`` default to the stream's (``stream.publish``); ``manage.py simulate --out``
+passes its own to write the same events to files (``stream.capture``).
 """
 
 from __future__ import annotations
@@ -39,18 +44,23 @@ from live_trading.stream.events import SESSION_STATUSES, now_iso
 class StreamSink:
     """Publish one session's events to its user's and its own streams."""
 
-    def __init__(self, session_id: str, user_id: str, *, tick_rate: float | None = None, clock=time.monotonic):
+    def __init__(self, session_id: str, user_id: str, *, tick_rate: float | None = None, every_tick: bool = False,
+                 clock=time.monotonic, publish=None, counters: publishing.SessionCounters | None = None):
         self.session_id = session_id
         self.user_id = user_id
         rate = settings.STREAM_TICK_RATE if tick_rate is None else tick_rate
-        self.wants_ticks = rate > 0
+        self.every_tick = every_tick
+        self.wants_ticks = rate > 0 or every_tick
         self.wants_node_diagnostics = self.wants_ticks  # published with every tick; a stream asks for them
         self._interval = 1.0 / rate if rate > 0 else float("inf")
         self._clock = clock
-        self._counters = publishing.counters(session_id)
+        self._publish = publish or publishing.publish
+        self._counters = counters if counters is not None else publishing.counters(session_id)
         self._lock = threading.Lock()
-        self._buffer: list[tuple[str, int, dict]] = []  # (kind, n, data) numbered, not yet published
+        # (kind, n, data) numbered, not yet published; with every_tick also ("tick_update", None, data)
+        self._buffer: list[tuple[str, int | None, dict]] = []
         self._open_node_group: dict | None = None
+        self._open_node_ts: int | None = None
         # ticks
         self._next_tick_at = 0.0
         self._skipped: list[TickSnapshot] = []
@@ -95,7 +105,7 @@ class StreamSink:
             return  # persisted for the P&L curve; a client follows the P&L in ticks
         with self._lock:
             if isinstance(event, NodeExecuted):
-                self._add_node_execution(event.to_dict())
+                self._add_node_execution(event.ts, event.to_dict())
                 return
             self._open_node_group = None
             if isinstance(event, PositionEvent):
@@ -114,10 +124,13 @@ class StreamSink:
     def _buffer_event(self, kind: str, data: dict) -> None:
         self._buffer.append((kind, self._counters.next_id(), data))
 
-    def _add_node_execution(self, execution: dict) -> None:
+    def _add_node_execution(self, ts: int, execution: dict) -> None:
         group = self._open_node_group
-        if group is None:
+        if group is None or ts != self._open_node_ts:
+            # One event per tick: the writer commits only between ticks, so where a group ends never
+            # depends on when it commits (live and simulate --out group alike).
             group = self._open_node_group = {"events_history": {}, "current_state": {}}
+            self._open_node_ts = ts
             self._buffer_event("node_events", {"diagnostics": group})
         group["events_history"][execution["execution_id"]] = execution
         group["current_state"][execution["node_id"]] = execution
@@ -130,19 +143,36 @@ class StreamSink:
             buffered, self._buffer = self._buffer, []
             self._open_node_group = None
         for kind, n, data in buffered:
-            publishing.publish(user_id=self.user_id, session_id=self.session_id, event=kind, data=data, event_id=n)
+            if n is None:  # every_tick: a tick that waited for the events before it
+                self._publish(user_id=self.user_id, session_id=self.session_id, event=kind, data=data, store=False,
+                              coalesce=False)
+                continue
+            self._publish(user_id=self.user_id, session_id=self.session_id, event=kind, data=data, event_id=n)
         if self._skipped and self._clock() >= self._next_tick_at:
             self._publish_tick()
 
     def tick_due(self) -> bool:
         """Whether a ``tick_update`` may go out now. The engine asks before building a TickSnapshot,
         so ticks the stream would coalesce away are never built (their LTP changes come with the next).
-        Not while one already waits for events ahead of it to be committed: it goes out with them."""
+        Not while one already waits for events ahead of it to be committed: it goes out with them.
+        With ``every_tick``, always."""
+        if self.every_tick:
+            return True
         return not self._skipped and self._clock() >= self._next_tick_at
 
     def tick(self, snapshot: TickSnapshot) -> None:
         """Publish a ``tick_update`` unless one went out less than 1/tick_rate s ago (then keep it:
-        the next one published carries the latest state and every LTP change since the last)."""
+        the next one published carries the latest state and every LTP change since the last).
+        With ``every_tick``, publish each one, after the events before it (which wait for their commit)."""
+        if self.every_tick:
+            with self._lock:
+                data = self._tick_data(snapshot, [snapshot])
+                if self._buffer:
+                    self._buffer.append(("tick_update", None, data))
+                    return
+            self._publish(user_id=self.user_id, session_id=self.session_id, event="tick_update", data=data,
+                          store=False, coalesce=False)
+            return
         self._skipped.append(snapshot)
         if self._clock() < self._next_tick_at or self._buffer:
             return  # too soon, or events before it wait for their commit: flush() sends it after them
@@ -152,8 +182,8 @@ class StreamSink:
         snaps, self._skipped = self._skipped, []
         self._next_tick_at = self._clock() + self._interval
         latest = snaps[-1]
-        publishing.publish(user_id=self.user_id, session_id=self.session_id, event="tick_update",
-                           data=self._tick_data(latest, snaps), store=False)
+        self._publish(user_id=self.user_id, session_id=self.session_id, event="tick_update",
+                      data=self._tick_data(latest, snaps), store=False)
 
     def _tick_data(self, latest: TickSnapshot, snaps: list[TickSnapshot]) -> dict:
         """The light tick (seed 002 over 003, spec README rule 5): progress, active nodes, the
@@ -214,8 +244,8 @@ class StreamSink:
                 event_id = self._counters.next_id()
         n = event_id
         data = {"status": kind, "timestamp": now_iso(), **info}
-        return publishing.publish(user_id=self.user_id, session_id=self.session_id, event="session_status",
-                                  data=data, event_id=n)
+        return self._publish(user_id=self.user_id, session_id=self.session_id, event="session_status",
+                             data=data, event_id=n)
 
     def complete(self, final_state: dict) -> int:
         """Publish ``session_complete`` with the final snapshot (``diagnostics``, ``trades`` and
@@ -231,8 +261,9 @@ class StreamSink:
         if "summary" not in data:
             data["summary"] = self.summary.to_dict() if self.summary is not None else None
         data.pop("last_event_id", None)
-        n = publishing.publish(user_id=self.user_id, session_id=self.session_id, event="session_complete",
-                               data=data, event_id=n)
-        publishing.forget(self.session_id)
+        n = self._publish(user_id=self.user_id, session_id=self.session_id, event="session_complete",
+                          data=data, event_id=n)
+        if self._publish is publishing.publish:
+            publishing.forget(self.session_id)
         return n
 

@@ -50,10 +50,12 @@ from live_trading.stream.events import (
     ALWAYS_SENT,
     FILTERS,
     TICK_FORMS,
-    compress_fields,
+    InvalidOption,
     dumps,
+    initial_state_body,
     now_iso,
     sse_frame,
+    stream_options,
 )
 from live_trading.stream.gauge import open_streams
 from live_trading.stream.hub import Listener, hub
@@ -62,9 +64,6 @@ from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 
 log = logging.getLogger(__name__)
-
-_FALSE = {"0", "false", "no", "off"}
-
 
 def _error(status: int, detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
@@ -121,23 +120,20 @@ async def _open(request, *, user_id: str | None = None, session_id: str | None =
     event_type = request.GET.get("event_type", "all")
     if event_type not in FILTERS:
         return JsonResponse({"event_type": [f"Unknown event type; one of {', '.join(FILTERS)}."]}, status=400)
-    ticks = request.GET.get("ticks", "full")
-    if ticks not in TICK_FORMS:
-        return JsonResponse({"ticks": [f"Unknown tick form; one of {', '.join(TICK_FORMS)}."]}, status=400)
-    node_diagnostics = request.GET.get("node_diagnostics", "0")
-    if node_diagnostics not in ("0", "1"):
-        return JsonResponse({"node_diagnostics": ["Must be 0 or 1."]}, status=400)
-    compress = request.GET.get("compress", "1").strip().lower() not in _FALSE
+    try:
+        options = stream_options(request.GET)
+    except InvalidOption as exc:
+        return JsonResponse({exc.field: [str(exc)]}, status=400)
     last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("lastEventId") or ""
     try:
         ctx = await sync_to_async(_then_close)(_resolve, request, user, user_id, session_id, last_event_id)
     except Http404:
         return _error(404, "Not found.")
-    ctx.compress = compress
+    ctx.compress = options["compress"]
     ctx.kinds = FILTERS[event_type]
     ctx.event_type = event_type
-    ctx.ticks = ticks
-    ctx.node_diagnostics = node_diagnostics == "1"
+    ctx.ticks = options["ticks"]
+    ctx.node_diagnostics = options["node_diagnostics"]
     if front:  # Pushpin holds the connection; this process only answers
         return await held(request, ctx, user, first=True)
     response = StreamingHttpResponse(_stream(ctx), content_type="text/event-stream")
@@ -413,10 +409,9 @@ class _Writer:
         """A fresh snapshot of ``sid``, then any published event it does not include yet."""
         state = await sync_to_async(_then_close)(_initial_state, sid)
         last = int(state.get("last_event_id") or 0)
-        data = {**state, "session_id": sid, "last_event_id": last}
         self.pos[sid] = last
         self.finished.discard(sid)
-        body = dumps(compress_fields("initial_state", data) if self.ctx.compress else data)
+        body = initial_state_body({**state, "session_id": sid}, self.ctx.compress)
         parts = [sse_frame("initial_state", body, self._id()).encode()]
         if state["status"] in lifecycle.FINAL:  # it includes the session's last event: nothing more comes
             self.finished.add(sid)

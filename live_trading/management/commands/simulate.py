@@ -1,7 +1,7 @@
 """Replay a strategy over one or more days from the command line, without the server or the database.
 
     python manage.py simulate --strategy nifty_short_straddle --date 2024-10-29 [--to 2024-10-31]
-                              [--underlying NIFTY] [--seed 0] [--json] [--out DIR]
+                              [--underlying NIFTY] [--seed 0] [--json] [--out DIR [--stream QUERY]]
                               [--fees {nse_fo,none,per_order,percent}] [--fee-per-order RUPEES]
                               [--fee-percent PERCENT [--fee-cap RUPEES]] [--slippage-ticks 0]
 
@@ -21,6 +21,15 @@ refused in one line naming the option, with the API's message.
 run and in DIR/<YYYY-MM-DD>/ per trading day for a longer one, and the run's manifest ``session.json``
 in DIR; the same functions build them as for a stored session (``GET /api/sessions/{id}/exports/``), so
 ``manage.py import_session DIR`` reads the folder into a session (docs/reports.md, "Sharing a run").
+
+With ``--out``, DIR also gets the run's stream in seed 003's files (``initial_state.json``,
+``tick_updates_stream.jsonl``, ``node_events_stream.jsonl``, ``trade_updates_stream.jsonl``,
+``final_state.json``, and ``position_events_stream.jsonl``, ``candle_updates_stream.jsonl``;
+``live_trading/stream/capture.py``): what a client of the stream of the same run received, byte for
+byte apart from ids and wall-clock timestamps, for a session started paused with ``stream_ticks``
+``all``, whose stream the client opened before resuming it (docs/protocol.md, "Capturing a run").
+The events come from the stream's own sink and encoders; ``--stream`` takes the stream URL's options
+(``compress=0&ticks=compact&node_diagnostics=1``; default: the stream's defaults).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -36,7 +46,7 @@ from django.core.management.base import CommandError
 from config.cli import RefusingCommand, iso_date, non_negative_int, plain_decimal, underlying_name
 from live_trading.engine import fees
 from live_trading.engine.engine import EngineSettings
-from live_trading.engine.events import EquitySample, NodeExecuted, PositionEvent, TradeClosed
+from live_trading.engine.events import EquitySample, FanoutSink, NodeExecuted, PositionEvent, TradeClosed
 from live_trading.engine.money import rupees_str
 from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.calendar import trading_days
@@ -44,10 +54,15 @@ from live_trading.marketdata.store import day_source, load_day
 from live_trading.refusals import check_replay_span
 from live_trading.reports.exports import exports, folder, manifest, write_folder
 from live_trading.reports.statistics import Run, leg_names, report
+from live_trading.stream.capture import Recorder
+from live_trading.stream.events import InvalidOption, stream_options, stream_state
+from live_trading.stream.sink import StreamSink
 from strategies.graph import InvalidGraph, parse_graph
 from strategies.graph.examples import load_strategy_source
 
 PROGRESS_EVERY = 500  # ticks between progress-bar updates: the bar must not cost the loop
+# The session id the stream files of a run in memory carry (a stored session's are ``sim-`` and 12 random hex).
+SIMULATED_SESSION = "sim-000000000000"
 REFUSED = ("order_rejected", "order_skipped")
 
 
@@ -113,7 +128,11 @@ class Command(RefusingCommand):
                             help="fills move this many price ticks against the trader")
         parser.add_argument("--json", action="store_true", help="print the summary, trades and report (docs/reports.md) as one JSON document")
         parser.add_argument("--out", type=Path, help="write the export files in the seeds' formats here (docs/reports.md, "
-                                                     "\"Exports\"); a folder per day for several days")
+                                                     "\"Exports\"); a folder per day for several days; and the "
+                                                     "run's stream in seed 003's files")
+        parser.add_argument("--stream", default="", metavar="QUERY",
+                            help="with --out: the stream options the stream files are written with, as in a stream "
+                                 "URL (compress=0&ticks=compact&node_diagnostics=1)")
 
     def handle(self, *args, **opts):
         fee_model = fees.FeeModel.from_rupees(opts["fees"], per_order=opts["fee_per_order"],
@@ -145,11 +164,42 @@ class Command(RefusingCommand):
         out = opts["out"]
         if out is not None and out.exists() and not out.is_dir():
             raise CommandError(f"--out: {out} is not a folder")
+        try:
+            options = stream_options(dict(parse_qsl(opts["stream"], keep_blank_values=True)))
+        except InvalidOption as exc:
+            raise CommandError(f"--stream: {exc.field}: {exc}") from None
         sink = _TradeSink(keep_all=out is not None)
+        recorder = stream = None
+        engine_sink = sink
+        if out is not None:
+            recorder = Recorder(SIMULATED_SESSION, **options)
+            stream = StreamSink(SIMULATED_SESSION, "", every_tick=True, publish=recorder.publish,
+                                counters=recorder.counters)
+            engine_sink = FanoutSink(sink, stream)
         engine_settings = EngineSettings(seed=str(seed), fees=fee_model, slippage_ticks=slippage_ticks)
         loaded = time.perf_counter()
-        engine = MultiDayEngine(graph, days, sink, engine_settings, load=load)
-        wall, summary = self._run(engine, show_progress=not opts["json"] and sys.stderr.isatty())
+        engine = MultiDayEngine(graph, days, engine_sink, engine_settings, load=load)
+
+        def state(status: str, last_event_id: int) -> dict:
+            executions = sink.executions
+            return stream_state(
+                session_id=SIMULATED_SESSION, last_event_id=last_event_id, status=status, strategy_id=None,
+                strategy_name=graph.name, underlying=graph.underlying, start_date=days[0].isoformat(),
+                end_date=days[-1].isoformat(), progress={}, snapshot=engine.snapshot(),
+                diagnostics={"events_history": {e["execution_id"]: e for e in executions},
+                             "current_state": {e["node_id"]: e for e in executions}})
+
+        if stream is not None:
+            # Numbered as the stream of a session started paused (started #1, paused #2), opened then
+            # (its initial_state) and resumed (#3): the capture the files stand for (docs/protocol.md).
+            stream.status("started", reason="started")
+            stream.status("paused", reason="started paused")
+            recorder.initial_state(state("paused", stream.last_event_id))
+            stream.status("resumed", reason="resumed")
+        wall, summary = self._run(engine, show_progress=not opts["json"] and sys.stderr.isatty(),
+                                  between=stream.flush if stream is not None else None)
+        if stream is not None:
+            stream.complete(state(engine.status, 0))
         total = time.perf_counter() - loaded
         ticks = engine.ticks_processed
         result = {
@@ -178,22 +228,24 @@ class Command(RefusingCommand):
                 summary=summary.to_dict(), equity_samples=_samples(sink, all_figures=True),
                 position_events=sink.position_events, final_state=engine.snapshot(),
                 market_data=[day_source(graph.underlying, d, settings.MARKET_DATA_DIR, seed) for d in days]),
-                days, sink)
+                days, sink, recorder)
         if opts["json"]:
             self.stdout.write(json.dumps(result, indent=2))
             return
         self._print(result, total)
 
-    def _write(self, out: Path, session: dict, days, sink: _TradeSink) -> None:
-        """Write each day's export files and the manifest ``session`` (the functions a stored session's use)."""
+    def _write(self, out: Path, session: dict, days, sink: _TradeSink, recorder: Recorder) -> None:
+        """Write each day's export files and the manifest ``session`` (the functions a stored session's use),
+        and the run's stream files (``recorder``)."""
         files = exports(days, sink.executions, [t.to_dict() for t in sink.trades],
                         (e["position"] for e in sink.position_events), _samples(sink))
         try:
-            write_folder(out, folder(files, session))
+            write_folder(out, {**folder(files, session), **recorder.files.files()})
         except OSError as e:
             raise CommandError(f"--out: cannot write {out}: {e.strerror or e}") from None
 
-    def _run(self, engine, show_progress: bool):
+    def _run(self, engine, show_progress: bool, between=None):
+        """Step to the end; ``between()``, when given, after every batch of steps (between two ticks)."""
         bar = None
         if show_progress:
             from tqdm import tqdm
@@ -211,6 +263,8 @@ class Command(RefusingCommand):
                 if not more:
                     break
             spent += time.perf_counter() - t0
+            if between is not None:
+                between()
             if bar is not None:
                 bar.total = engine.total_ticks
                 bar.update(engine.ticks_processed - done)
