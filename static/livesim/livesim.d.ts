@@ -1846,12 +1846,30 @@ export interface components {
             /** @default live_simulation */
             mode: components["schemas"]["ModeEnum"];
             /**
+             * @description Start paused, before the first tick: open its stream, then resume it.
+             * @default false
+             */
+            paused: boolean;
+            /**
+             * Format: int64
+             * @description Makes execution ids reproducible (`manage.py simulate --seed`); default: one of the session's own.
+             */
+            seed?: number;
+            /**
              * @description 1 is real time, 60 a minute a second (from 0.1 to 10000); "max" as fast as possible
              * @default 1
              */
             speed_multiplier: number | "max";
             /** Format: uuid */
             strategy_id: string;
+            /**
+             * @description coalesced: at most STREAM_TICK_RATE tick_update a second, the latest winning; all: every tick, in order (a capture of the run, docs/protocol.md).
+             *
+             *     * `coalesced` - coalesced
+             *     * `all` - all
+             * @default coalesced
+             */
+            stream_ticks: components["schemas"]["StreamTicksEnum"];
             /**
              * Format: date
              * @description Last day of a multi-day replay (inclusive).
@@ -2046,6 +2064,12 @@ export interface components {
             readonly name: string;
             readonly version: number;
         };
+        /**
+         * @description * `coalesced` - coalesced
+         *     * `all` - all
+         * @enum {string}
+         */
+        StreamTicksEnum: "coalesced" | "all";
         StreamToken: {
             /** @description Seconds during which a stream may be opened with it. */
             expires_in: number;
@@ -2170,6 +2194,7 @@ export type SchemaStrategy = components['schemas']['Strategy'];
 export type SchemaStrategyInputRequest = components['schemas']['StrategyInputRequest'];
 export type SchemaStrategyVersion = components['schemas']['StrategyVersion'];
 export type SchemaStrategyVersionSummary = components['schemas']['StrategyVersionSummary'];
+export type SchemaStreamTicksEnum = components['schemas']['StreamTicksEnum'];
 export type SchemaStreamToken = components['schemas']['StreamToken'];
 export type SchemaTimeframeEnum = components['schemas']['TimeframeEnum'];
 export type SchemaToken = components['schemas']['Token'];
