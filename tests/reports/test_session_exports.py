@@ -107,8 +107,11 @@ def test_simulate_out_writes_the_files_the_stored_session_gives(as_alice, alice,
     call_command("simulate", "--strategy", str(strategy), "--date", DAY, "--seed", str(session.seed),
                  "--out", str(out), stdout=io.StringIO())
 
-    assert sorted(p.name for p in out.iterdir()) == ["diagnostics_export.json.gz", "positions.json",
-                                                     "session.json", "trades_daily.json.gz"]
+    # the export files, the manifest, and the run's stream in seed 003's files (tests/stream/test_stream_capture.py)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "candle_updates_stream.jsonl", "diagnostics_export.json.gz", "final_state.json", "initial_state.json",
+        "node_events_stream.jsonl", "position_events_stream.jsonl", "positions.json", "session.json",
+        "tick_updates_stream.jsonl", "trade_updates_stream.jsonl", "trades_daily.json.gz"]
     for name in ("diagnostics_export.json.gz", "trades_daily.json.gz", "positions.json"):
         written = (out / name).read_bytes()
         served = download(as_alice, session.id, name).content

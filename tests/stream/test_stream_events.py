@@ -211,10 +211,11 @@ def test_an_equity_sample_is_not_streamed_and_does_not_split_the_node_executions
     sink = StreamSink(session_id, alice.user_id, tick_rate=4, clock=Clock())
     first = NodeExecuted("exec_entry-1_20241029_091559_aaaaaa", None, 1730173559, "entry-1", "Entry 1",
                          "EntryNode", "order_placed", {})
-    second = NodeExecuted("exec_exit-1_20241029_091600_bbbbbb", None, 1730173560, "exit-1", "Exit 1",
+    second = NodeExecuted("exec_exit-1_20241029_091559_bbbbbb", None, 1730173559, "exit-1", "Exit 1",
                           "ExitNode", "exit_triggered", {})
     with Captured(session_id) as captured:
         sink.emit(first)
+        # (both executions of one tick: executions of different ticks never share an event, below)
         sink.emit(EquitySample(1730173560, -2764, 1250, 2764, -2764, 0, 2764))
         sink.emit(second)
         sink.flush()
@@ -222,6 +223,56 @@ def test_an_equity_sample_is_not_streamed_and_does_not_split_the_node_executions
     assert [(e.kind, e.n) for e in captured.envelopes] == [("node_events", 1)]
     group = json.loads(captured.envelopes[0].plain)["diagnostics"]["events_history"]
     assert list(group) == [first.execution_id, second.execution_id]
+
+
+def executions_by_event(envelopes) -> list[list[str]]:
+    return [list(json.loads(e.plain)["diagnostics"]["events_history"]) for e in envelopes if e.kind == "node_events"]
+
+
+@pytest.mark.parametrize("commit_between_ticks", [False, True])
+def test_node_executions_travel_one_tick_per_event_whenever_the_writer_commits(alice, commit_between_ticks):
+    session_id = f"sim-pertick0000{int(commit_between_ticks)}"
+    sink = StreamSink(session_id, alice.user_id, tick_rate=4, clock=Clock())
+    signal = NodeExecuted("exec_entry-condition-1_20241029_092000_aaaaaa", None, 1730173800, "entry-condition-1",
+                          "At 09:20", "EntrySignalNode", "signal_emitted", {})
+    order = NodeExecuted("exec_entry-1_20241029_092000_bbbbbb", signal.execution_id, 1730173800, "entry-1", "Entry 1",
+                         "EntryNode", "order_placed", {})
+    stop = NodeExecuted("exec_entry-1_20241029_092001_cccccc", None, 1730173801, "entry-1", "Entry 1",
+                        "EntryNode", "stop_loss_hit", {})
+    with Captured(session_id) as captured:
+        sink.emit(signal)
+        sink.emit(order)
+        if commit_between_ticks:
+            sink.flush()
+        sink.emit(stop)
+        sink.flush()
+
+    assert executions_by_event(captured.envelopes) == [[signal.execution_id, order.execution_id], [stop.execution_id]]
+    assert [e.n for e in captured.envelopes] == [1, 2]
+
+
+def test_a_session_streaming_every_tick_publishes_each_one_in_order_after_the_events_before_it(alice):
+    session_id = "sim-everytick001"
+    sink = StreamSink(session_id, alice.user_id, tick_rate=4, every_tick=True, clock=Clock())  # the clock never moves
+    execution = NodeExecuted("exec_entry-1_20241029_092000_aaaaaa", None, 1730173800, "entry-1", "Entry 1",
+                             "EntryNode", "order_placed", {})
+    with Captured(session_id) as captured:
+        assert sink.tick_due()
+        sink.emit(execution)
+        sink.emit(tick(1730173800, 1, underlying=2400000))
+        sink.emit(CandleCompleted("NIFTY", "1m", 1730173740, 1730173800, 1, 2, 1, 2, 100))
+        sink.emit(tick(1730173801, 2, underlying=2400005))
+        assert captured.envelopes == []  # everything waits for the commit of the node event's row
+        sink.flush()
+        sink.emit(tick(1730173802, 3, underlying=2400005))  # nothing waits: out at once, no LTP change
+        assert sink.tick_due()
+
+    assert [(e.kind, e.n) for e in captured.envelopes] == [
+        ("node_events", 1), ("tick_update", None), ("candle_update", 2), ("tick_update", None), ("tick_update", None)]
+    ticks = [json.loads(e.plain) for e in captured.of("tick_update")]
+    assert [(t["seq"], t["progress"]["ticks_processed"], t["ltp_updates"]) for t in ticks] == [
+        (1, 1, {"NIFTY": 24000.0}), (2, 2, {"NIFTY": 24000.05}), (3, 3, {})]
+    assert not any(e.coalesce for e in captured.of("tick_update"))
 
 
 def test_status_and_complete_flush_first_and_are_numbered(alice):
@@ -268,6 +319,20 @@ def test_the_queue_keeps_stored_events_in_order_and_only_the_latest_tick_at_the_
         ("candle_update", "sim-a", 1), ("position_event", "sim-a", 2), ("tick_update", "sim-b", None),
         ("tick_update", "sim-a", None)]
     assert len(q) == 0
+
+
+def test_the_queue_keeps_every_tick_of_a_session_streaming_every_tick_up_to_its_bound():
+    q = CoalescingQueue(keep=4)
+    ticks = [Envelope("tick_update", "sim-a", "u", None, json.dumps({"seq": i, "ltp_updates": {}}), coalesce=False)
+             for i in range(1, 7)]
+    for e in ticks:
+        q.append(e)
+
+    # four kept; beyond the bound the latest replaces the one before it, as for any tick
+    assert [json.loads(e.plain)["seq"] for e in q.take()] == [1, 2, 3, 4, 6]
+    origin, back = Envelope.from_message(ticks[0].to_message("here"))
+    assert (origin, back.coalesce, back.plain) == ("here", False, ticks[0].plain)
+    assert Envelope.from_message(env("tick_update", None).to_message("here"))[1].coalesce
 
 
 def test_a_tick_that_replaces_an_unsent_one_keeps_the_ltp_changes_only_the_unsent_one_carried():
