@@ -61,6 +61,10 @@ def test_a_two_day_session_has_each_days_files(as_alice, as_bob, alice, alice_se
     out = tmp_path / "out"
     call_command("simulate", "--strategy", "nifty_short_straddle", "--date", DAYS[0], "--to", DAYS[1],
                  "--seed", "0", "--out", str(out), stdout=io.StringIO())
-    assert sorted(p.name for p in out.iterdir()) == [*DAYS, "session.json"]  # a folder per day, the manifest
+    # a folder per day, the manifest, and the whole run's stream once, in seed 003's files
+    assert sorted(p.name for p in out.iterdir()) == sorted([
+        *DAYS, "session.json", "initial_state.json", "final_state.json", "tick_updates_stream.jsonl",
+        "node_events_stream.jsonl", "trade_updates_stream.jsonl", "position_events_stream.jsonl",
+        "candle_updates_stream.jsonl"])
     for day, file in zip(DAYS, daily, strict=True):
         assert json.loads(gzip.decompress((out / day / "trades_daily.json.gz").read_bytes())) == file
