@@ -120,6 +120,11 @@ class CandleBuilder:
                 group.complete_until(index, out)
         return _NO_CANDLES if out is None else out
 
+    @property
+    def next_edge(self) -> int:
+        """The first row whose `on_tick` returns candles (a large number when none will)."""
+        return min((group.next_edge for group in self._groups), default=_INT64_MAX)
+
     def finish(self) -> list[Candle]:
         """Close every remaining bucket of the day."""
         out: list[Candle] = []
