@@ -672,6 +672,12 @@ class Engine:
             self._pnl_value = self.store.realized_net + sum(p.unrealized_pnl(price(p.symbol)) for p in self.store.open)
         return self._pnl_value
 
+    def pnl_parts(self) -> tuple[int, int]:
+        """``(realized net of charges, unrealized)`` now, paise: the P&L figures of ``account()``
+        without its margin arithmetic (an equity sample a minute needs only these)."""
+        price = self.market.price
+        return self.store.realized_net, sum(p.unrealized_pnl(price(p.symbol)) for p in self.store.open)
+
     def positions_pnl(self, entries, percent_unit: bool):
         """Net P&L of open positions (of ``entries`` if given), paise; or gross P&L as a percentage
         of their entry value. None when there is no such position."""

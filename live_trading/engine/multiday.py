@@ -221,10 +221,9 @@ class MultiDayEngine:
         # The day's engine holds the prices of the tick just processed (between two days, the last day's
         # closing prices); the store, carried across days, every charge paid.
         # The meter holds the range of the P&L the drawdown tracker saw since the previous sample.
-        account = self.engine.account()
+        realized, unrealized = self.engine.pnl_parts()
         low, high, drop = self.carry.meter.take()
-        self.sink.emit(EquitySample(ts, account["realized_pnl"], account["unrealized_pnl"], self.carry.store.charges,
-                                    low, high, drop))
+        self.sink.emit(EquitySample(ts, realized, unrealized, self.carry.store.charges, low, high, drop))
 
     def snapshot(self) -> dict:
         return self.engine.snapshot()

@@ -109,20 +109,20 @@ class CandleBuilder:
             if symbol not in symbols:
                 symbols.append(symbol)
         self._groups = [_Group(day, tf, syms) for tf, syms in sorted(by_timeframe.items())]
+        self.next_edge = self._next_edge()  # the first row whose `on_tick` may return candles
 
     def on_tick(self, index: int) -> Sequence[Candle]:
         """Candles completed by reaching row `index` (usually none)."""
-        out = None
+        if index < self.next_edge:
+            return _NO_CANDLES
+        out: list[Candle] = []
         for group in self._groups:
             if index >= group.next_edge:
-                if out is None:
-                    out = []
                 group.complete_until(index, out)
-        return _NO_CANDLES if out is None else out
+        self.next_edge = self._next_edge()
+        return out or _NO_CANDLES
 
-    @property
-    def next_edge(self) -> int:
-        """The first row whose `on_tick` returns candles (a large number when none will)."""
+    def _next_edge(self) -> int:
         return min((group.next_edge for group in self._groups), default=_INT64_MAX)
 
     def finish(self) -> list[Candle]:
@@ -130,6 +130,7 @@ class CandleBuilder:
         out: list[Candle] = []
         for group in self._groups:
             group.complete_until(group.n_rows, out)
+        self.next_edge = self._next_edge()
         return out
 
 
