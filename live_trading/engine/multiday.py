@@ -166,13 +166,18 @@ class MultiDayEngine:
         Without ``should_stop``, stretches of ticks on which nothing can happen (``Engine.quiet_until``:
         flat, nothing to evaluate) are passed in one go, with the same events as stepping them."""
         if should_stop is None:
-            while self._pass_quiet() or self.step():
+            while self.advance():
                 pass
         else:
             while not should_stop() and self.step():
                 pass
         self.finish()
         return self.summary()
+
+    def advance(self) -> bool:
+        """Process the next tick, or the quiet stretch of ticks that starts there (``run``'s way: the
+        same events as stepping them one by one); False when every day is done."""
+        return self._pass_quiet() or self.step()
 
     def _pass_quiet(self) -> bool:
         """Pass the quiet ticks ahead of today's engine, sampling each minute they close as ``step``

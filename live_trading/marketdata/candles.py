@@ -15,9 +15,10 @@ open = first tick, high/low = extreme ticks, close = last tick, volume = sum of 
 A bucket without ticks has no candle. A candle is emitted when it completes: at the first tick of a
 later bucket, or by `CandleBuilder.finish` at the end of the day.
 
-Because a `MarketDay` is a dense per-second matrix, a completed bucket is computed from numpy slices of
-the rows it spans (the same values a tick-by-tick builder would accumulate), for all subscribed
-symbols of a timeframe at once.
+Because a `MarketDay` is a dense per-second matrix, every bucket of the day is computed when the builder
+is built, by whole-column reductions over the rows each spans (the same values a tick-by-tick builder
+would accumulate), for all subscribed symbols of a timeframe at once; reaching a bucket's end only
+hands its candles out.
 
 Imported 1-minute candles are stored as four ticks per minute (open, then low and high in the order
 that matches the bar's direction, then close with the bar's volume), so building 1-minute candles from

@@ -47,7 +47,7 @@ from live_trading.reports.statistics import Run, leg_names, report
 from strategies.graph import InvalidGraph, parse_graph
 from strategies.graph.examples import load_strategy_source
 
-PROGRESS_EVERY = 500  # ticks between progress-bar updates: the bar must not cost the loop
+PROGRESS_EVERY = 500  # advances (ticks, or quiet stretches) between progress-bar updates: the bar must not cost the loop
 REFUSED = ("order_rejected", "order_skipped")
 
 
@@ -201,7 +201,7 @@ class Command(RefusingCommand):
             bar = tqdm(total=engine.total_ticks, unit="tick", unit_scale=True, file=sys.stderr, leave=False)
         # Later days load during stepping; their loading is not engine time.
         spent = engine.load_seconds
-        step = engine.step
+        step = engine.advance  # a tick, or a stretch of ticks on which nothing can happen
         done = 0
         while True:
             t0 = time.perf_counter()
