@@ -91,12 +91,17 @@ class DayClock:
     """The load function the engine calls at each day's start: reads the day (timed apart) and notes
     when each day's engine time begins, so the engine time of every day is known."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, sink):
         self.data_dir = data_dir
+        self.sink = sink
+        self.engine = None
         self.marks: list[tuple[float, float]] = []  # (load started, load ended) per day
-        self.open_days: list[bool] = []
+        self.held: list[bool] = []  # per day: whether it started with positions held overnight
+        self.trades: list[int] = []  # per day: trades closed before it
 
     def __call__(self, underlying, day):
+        self.held.append(self.engine is not None and bool(self.engine.carry.store.open))
+        self.trades.append(self.sink.trades)
         started = time.perf_counter()
         loaded = load_day(underlying, day, data_dir=self.data_dir)
         self.marks.append((started, time.perf_counter()))
@@ -141,8 +146,8 @@ def main(argv=None):
     print(f"data: synthetic {UNDERLYING}, seed 0, {len(days)} trading days {days[0]} .. {days[-1]}")
 
     graph = parse_graph(STRATEGY)
-    clock = DayClock(args.data_dir)
     sink = CountingSink()
+    clock = DayClock(args.data_dir, sink)
     profiler = None
     if args.profile:
         import cProfile
@@ -150,7 +155,7 @@ def main(argv=None):
         profiler = cProfile.Profile()
         profiler.enable()
     started = time.perf_counter()
-    engine = MultiDayEngine(graph, days, sink, load=clock)
+    engine = clock.engine = MultiDayEngine(graph, days, sink, load=clock)
     summary = engine.run()
     ended = time.perf_counter()
     if profiler is not None:
@@ -162,7 +167,9 @@ def main(argv=None):
     per_day = clock.day_seconds(ended)
     n = len(per_day)
     fifth = max(n // 5, 1)
-    parts = {"first": per_day[:fifth], "middle": per_day[2 * fifth: 3 * fifth], "last": per_day[-fifth:]}
+    spans = {"first": (0, fifth), "middle": (2 * fifth, 3 * fifth), "last": (n - fifth, n)}
+    parts = {name: per_day[a:b] for name, (a, b) in spans.items()}
+    trades_by_day = [b - a for a, b in zip(clock.trades, [*clock.trades[1:], sink.trades], strict=True)]
     ticks = engine.ticks_processed
     print(f"session: {engine.status}, {ticks:,} ticks, {summary.total_trades} trades, {sink.events:,} events, "
           f"net P&L {summary.net_pnl}")
@@ -170,8 +177,10 @@ def main(argv=None):
           f"{'OK' if engine_total < TARGET_SECONDS * n / 250 else 'MISSED'} (< {TARGET_SECONDS * n / 250:g} s)")
     print(f"   reading the days' files (not timed) {load:8.2f} s   ({load / n * 1000:.0f} ms a day)")
     for name, part in parts.items():
+        a, b = spans[name]
         print(f"   engine per day, {name:<6} fifth      {statistics.median(part) * 1000:8.1f} ms median   "
-              f"(min {min(part) * 1000:.1f}, max {max(part) * 1000:.1f}; {len(part)} days)")
+              f"(min {min(part) * 1000:.1f}, max {max(part) * 1000:.1f}; {len(part)} days, "
+              f"{sum(clock.held[a:b])} held overnight into, {sum(trades_by_day[a:b])} trades)")
     ratio = statistics.median(parts["last"]) / statistics.median(parts["first"])
     print(f"   last fifth / first fifth            {ratio:8.2f}x  {'OK' if ratio < 1.25 else 'GROWS'} (no growth)")
     print(f"   load average at the end             {os.getloadavg()[0]:8.1f}")
