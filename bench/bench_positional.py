@@ -3,9 +3,10 @@
 
 A two-leg options strategy (a short NIFTY strangle of the current weekly expiry, two strikes out of the
 money, sold at 09:20 of the first day and held overnight with a 200% stop loss on each leg; both legs
-are closed on Thursdays at 14:45, the weekly expiry, and each leg is sold again an hour after a close
-(so the next morning after the Thursday close), up to 10 times a leg) runs as one ``MultiDayEngine`` session over the 250 trading days
-2023-11-01 .. 2024-10-31 of the synthetic NIFTY market (seed 0), events to a null sink.
+are closed on Thursdays at 14:45, the weekly expiry, and each leg is sold again an hour after a close,
+so the next morning after the Thursday close, up to 10 times a leg) runs as one ``MultiDayEngine``
+session over the 250 trading days 2023-11-01 .. 2024-10-31 of the synthetic NIFTY market (seed 0),
+events to a null sink.
 
 Timed: the engine alone, from building the ``MultiDayEngine`` to its summary: every tick of every day,
 candles and indicators, positions, fills, equity samples, settlement and each day's carry-over (the
