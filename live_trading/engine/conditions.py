@@ -27,13 +27,22 @@ _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operato
 class Compiled:
     """A compiled condition tree: ``evaluate()`` for the hot loop, ``describe()`` for node events."""
 
-    __slots__ = ("_describe", "_resets", "evaluate", "stateful")
+    __slots__ = ("_describe", "_resets", "evaluate", "stateful", "wake")
 
-    def __init__(self, evaluate, describe, resets, stateful):
+    def __init__(self, evaluate, describe, resets, stateful, wake=None):
         self.evaluate = evaluate
         self._describe = describe
         self._resets = resets
         self.stateful = stateful
+        # () -> the earliest exchange time (epoch seconds) after the current tick at which the condition
+        # can hold (0: any time); stateless conditions on the clock alone know it (``wakes_at``)
+        self.wake = wake or _ANY_TIME
+
+    def wakes_at(self) -> float | None:
+        """A lower bound on the exchange time (epoch seconds) of the next tick on which ``evaluate``
+        can be true, for a node whose evaluation just gave False; None when the conditions keep a memory
+        (crossings) and so must see every tick."""
+        return None if self.stateful else self.wake()
 
     def reset(self) -> None:
         """Forget crossing memory (on node activation)."""
@@ -83,7 +92,15 @@ def compile_group(group: ConditionGroup, market, book) -> Compiled:
         for part in parts:
             part._describe(out)
 
-    return Compiled(evaluate, describe, resets, bool(stateful))
+    wakes = [part.wake for part in parts]
+    if is_all:  # true once every part is: not before the latest of their earliest times
+        def wake():
+            return max(w() for w in wakes)
+    else:
+        def wake():
+            return min(w() for w in wakes)
+
+    return Compiled(evaluate, describe, resets, bool(stateful), wake)
 
 
 def compile_condition(condition: Condition, market, book) -> Compiled:
@@ -166,7 +183,36 @@ def compile_condition(condition: Condition, market, book) -> Compiled:
             "current_value": display(left(), condition.left.kind), "threshold": display(right(), condition.right.kind),
         })
 
-    return Compiled(evaluate, describe, [], False)
+    return Compiled(evaluate, describe, [], False, _clock_wake(condition, market))
+
+
+def _ANY_TIME() -> float:
+    return 0
+
+
+def _clock_wake(condition: Condition, market):
+    """The earliest time a comparison of the clock with a constant can next hold, as a function, for
+    the forms that say it (``time_of_day`` at or after a time, ``day_of_week`` equal to a day); None
+    (any time) for the others. Asked between ticks: ``market`` holds the last tick processed."""
+    if condition.right.type != "value":
+        return None
+    constant, op = condition.right.value, condition.operator
+    if condition.left.type == "time_of_day" and op in (">", ">="):
+        at = constant + (op == ">")
+
+        def wake():
+            if market.time_of_day >= at:
+                return 0
+            return market.ts - market.time_of_day + at  # today at that time (later ticks are later)
+
+        return wake
+    if condition.left.type == "day_of_week" and op == "==":
+        def wake():
+            # every tick of a market day has its weekday: another day's comes after this day's last tick
+            return 0 if market.dow == constant else float("inf")
+
+        return wake
+    return None
 
 
 def operand_getter(operand: Operand, market, book):

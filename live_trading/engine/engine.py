@@ -20,9 +20,12 @@ the session seed, node id, timestamp and a per-session counter.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
+
+import numpy as np
 
 from live_trading.engine import charges as charges_mod
 from live_trading.engine.broker import BrokerSettings, PaperBroker
@@ -190,6 +193,7 @@ class Engine:
         self._monitors_in_order: tuple = ()
         self.last_executions: dict[str, tuple] = {}
         self._start_execution: Execution | None = None
+        self._quiet_pnl = None  # (first row, the strategy's P&L by row) of a quiet stretch with positions open
         self._pnl_row = -1  # the row strategy_pnl() last computed for
         self._pnl_value = 0
         self._peak = carry.peak
@@ -330,6 +334,116 @@ class Engine:
                 self._finish("completed")
             return False
         return True
+
+    def quiet_until(self) -> int:
+        """The row (exclusive) up to which the coming ticks would do nothing but complete candles and,
+        with positions open, track the P&L's drawdown: no tick snapshot wanted, no node to evaluate
+        before it wakes (``wakes_at``), no controller timer due, no stop, target or P&L limit reached
+        (a trailing stop moves: not quiet); never the day's last row (its close is ``step``'s). The
+        current row when the next tick is not quiet. ``pass_quiet`` passes them."""
+        row = self._processed
+        self._quiet_pnl = None
+        if row == 0 or self.done or self._wants_ticks:
+            return row
+        wake = self._next_timer
+        for node in self._active_in_order:
+            if node.state is ACTIVE:
+                at = node.wakes_at()
+                if at is None:
+                    return row
+                if at < wake:
+                    wake = at
+        end = self._day_ticks - 1
+        if wake != float("inf"):
+            end = bisect_left(self._timestamps, wake, row, end)
+        if end > row and self.store.open:
+            end = self._quiet_positions(row, end)
+        return max(end, row)
+
+    def _quiet_positions(self, row: int, end: int) -> int:
+        """Cut the stretch ``row..end`` at the first row a stop, a target or a P&L limit is reached, and
+        keep the strategy's P&L over the rest for ``pass_quiet``'s drawdown tracking (numpy, exact in
+        integer paise: each row as ``strategy_pnl`` computes it)."""
+        market = self.market
+        for monitor in self._monitors_in_order:
+            if monitor.trail is not None:
+                return row
+            prices = market.column_array(monitor.position.symbol)[row:end]
+            stop, target = monitor.stop, monitor.target
+            hit = np.zeros(len(prices), bool)
+            if monitor.sign > 0:
+                if stop is not None:
+                    hit |= prices <= stop
+                if target is not None:
+                    hit |= prices >= target
+            else:
+                if stop is not None:
+                    hit |= prices >= stop
+                if target is not None:
+                    hit |= prices <= target
+            first = int(hit.argmax()) if hit.any() else len(hit)
+            end = row + first
+            if end <= row:
+                return row
+        pnl = np.full(end - row, self.store.realized_net, np.int64)
+        for position in self.store.open:
+            prices = market.column_array(position.symbol)[row:end]
+            open_quantity = position.quantity_total - position.quantity_closed
+            pnl += np.where(prices != 0, position.sign * (prices - position.entry_price) * open_quantity, 0)
+        limits = self._limits
+        if limits is not None and not self.strategy_stopped and self._start_execution is not None:
+            max_loss, max_profit = limits
+            hit = np.zeros(len(pnl), bool)
+            if max_loss is not None:
+                hit |= pnl <= -max_loss
+            if max_profit is not None:
+                hit |= pnl >= max_profit
+            if hit.any():
+                end = row + int(hit.argmax())
+                pnl = pnl[: end - row]
+        self._quiet_pnl = (row, pnl.tolist())
+        return end
+
+    def pass_quiet(self, end: int) -> None:
+        """Process the rows up to ``end`` (exclusive, at most ``quiet_until()``): their candles complete,
+        in the order ``step`` would publish them, and the P&L of open positions goes through the drawdown
+        tracker (peak, maximum drawdown, the equity samples' meter) row by row, as ``step`` feeds it."""
+        market = self.market
+        timestamps = self._timestamps
+        start = self._processed
+        edge = market.next_candle_row()
+        while edge < end:
+            market.row = edge
+            ts = market.ts = timestamps[edge]
+            market.time_of_day = (ts + IST_OFFSET_SECONDS) % 86400
+            candles = self._candles_on_tick(edge)
+            if candles:
+                self._publish_candles(candles)
+            edge = market.next_candle_row()
+        if self._quiet_pnl is not None and end > start:
+            first, values = self._quiet_pnl
+            peak, max_drawdown = self._peak, self._max_drawdown
+            meter = self.carry.meter
+            low, high, drop = meter.low, meter.high, meter.drop
+            value = meter.last
+            for value in values[start - first: end - first]:
+                if value > peak:
+                    peak = value
+                elif peak - value > max_drawdown:
+                    max_drawdown = peak - value
+                if value < low:
+                    low = value
+                if value > high:
+                    high = value
+                elif high - value > drop:
+                    drop = high - value
+            self._peak, self._max_drawdown = peak, max_drawdown
+            meter.last, meter.low, meter.high, meter.drop = value, low, high, drop
+        market.row = row = end - 1
+        ts = market.ts = timestamps[row]
+        market.time_of_day = (ts + IST_OFFSET_SECONDS) % 86400
+        self._processed = end
+        self._pnl_row = -1
 
     def run(self, should_stop=None) -> Summary:
         """Step to the end (or until ``should_stop()`` is true between ticks); return the summary."""
@@ -557,6 +671,12 @@ class Engine:
             price = self.market.price
             self._pnl_value = self.store.realized_net + sum(p.unrealized_pnl(price(p.symbol)) for p in self.store.open)
         return self._pnl_value
+
+    def pnl_parts(self) -> tuple[int, int]:
+        """``(realized net of charges, unrealized)`` now, paise: the P&L figures of ``account()``
+        without its margin arithmetic (an equity sample a minute needs only these)."""
+        price = self.market.price
+        return self.store.realized_net, sum(p.unrealized_pnl(price(p.symbol)) for p in self.store.open)
 
     def positions_pnl(self, entries, percent_unit: bool):
         """Net P&L of open positions (of ``entries`` if given), paise; or gross P&L as a percentage

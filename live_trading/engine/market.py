@@ -113,6 +113,13 @@ class MarketState:
         """Return a symbol's price list; KeyError if the day has no such column."""
         return self.column(self.col_index[symbol])
 
+    def column_array(self, symbol: str) -> np.ndarray:
+        """A symbol's prices (paise by row) as a numpy array (a view of the day's matrix)."""
+        j = self.col_index[symbol]
+        if j < self.prices.shape[1]:
+            return self.prices[:, j]
+        return np.asarray(self._cols[j], dtype=np.int64)  # a held symbol the day lacks, at its last price
+
     def price(self, symbol: str) -> int:
         """Return the LTP of ``symbol`` at the current tick in paise (0: no trade yet)."""
         return self.column(self.col_index[symbol])[self.row]
@@ -245,6 +252,10 @@ class MarketState:
         """Start the candle builder for every registered timeframe (once, before tick 0)."""
         self._builder = CandleBuilder(self.day, [(self.underlying, tf) for tf in self._bars])
         self.on_tick = self._builder.on_tick
+
+    def next_candle_row(self) -> int:
+        """The first row at which candles complete (``on_tick`` returns some); large when none will today."""
+        return self._builder.next_edge
 
     def publish_candles(self, candles) -> None:
         """Make candles visible to conditions and update their indicators."""

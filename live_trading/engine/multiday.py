@@ -20,6 +20,7 @@ also carries the range of the P&L the engine's drawdown tracker saw since the on
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 
 from live_trading.engine.engine import Carry, DayPlan, Engine, EngineSettings
@@ -160,11 +161,47 @@ class MultiDayEngine:
         return True
 
     def run(self, should_stop=None) -> Summary:
-        """Step through every day (or until ``should_stop()``); return the summary."""
-        while (should_stop is None or not should_stop()) and self.step():
-            pass
+        """Step through every day (or until ``should_stop()``, asked between ticks); return the summary.
+
+        Without ``should_stop``, stretches of ticks on which nothing can happen (``Engine.quiet_until``:
+        flat, nothing to evaluate) are passed in one go, with the same events as stepping them."""
+        if should_stop is None:
+            while self.advance():
+                pass
+        else:
+            while not should_stop() and self.step():
+                pass
         self.finish()
         return self.summary()
+
+    def advance(self) -> bool:
+        """Process the next tick, or the quiet stretch of ticks that starts there (``run``'s way: the
+        same events as stepping them one by one); False when every day is done."""
+        return self._pass_quiet() or self.step()
+
+    def _pass_quiet(self) -> bool:
+        """Pass the quiet ticks ahead of today's engine, sampling each minute they close as ``step``
+        does; return whether there were any."""
+        if self._upcoming is not None or self._last_ts is None:
+            return False
+        engine = self.engine
+        row = engine.ticks_processed
+        end = engine.quiet_until()
+        if end <= row:
+            return False
+        timestamps = engine.market.timestamps
+        while row < end:
+            ts = timestamps[row]
+            if ts >= self._minute_end:
+                if self._minute_end != float("-inf"):
+                    self._sample(self._minute_end)  # the previous tick was its minute's last
+                self._minute_end = bucket_start(ts, 60) + 60
+            # up to the next minute's first tick, where the next sample is due
+            upto = bisect_left(timestamps, self._minute_end, row + 1, end)
+            engine.pass_quiet(upto)
+            self._last_ts = timestamps[upto - 1]
+            row = upto
+        return True
 
     def finish(self) -> None:
         """End the session: after the last tick of the last day a no-op, else stop where it is."""
@@ -189,10 +226,9 @@ class MultiDayEngine:
         # The day's engine holds the prices of the tick just processed (between two days, the last day's
         # closing prices); the store, carried across days, every charge paid.
         # The meter holds the range of the P&L the drawdown tracker saw since the previous sample.
-        account = self.engine.account()
+        realized, unrealized = self.engine.pnl_parts()
         low, high, drop = self.carry.meter.take()
-        self.sink.emit(EquitySample(ts, account["realized_pnl"], account["unrealized_pnl"], self.carry.store.charges,
-                                    low, high, drop))
+        self.sink.emit(EquitySample(ts, realized, unrealized, self.carry.store.charges, low, high, drop))
 
     def snapshot(self) -> dict:
         return self.engine.snapshot()

@@ -63,6 +63,11 @@ class NodeRuntime:
     def on_tick(self) -> None:  # pragma: no cover - overridden by polled nodes
         pass
 
+    def wakes_at(self) -> float | None:
+        """The first exchange time (epoch seconds) at which ``on_tick`` may act, when the node knows
+        it; None: it must see every tick. The engine skips the ticks before it (``Engine.quiet_until``)."""
+        return None
+
     def deactivate(self) -> None:
         if self.state == ACTIVE:
             self.state = INACTIVE
@@ -104,6 +109,9 @@ class SignalNode(NodeRuntime):
     def on_activate(self) -> None:
         self.conditions.reset()
         self.engine.poll(self)
+
+    def wakes_at(self) -> float | None:
+        return self.conditions.wakes_at()
 
     def on_tick(self) -> None:
         if self.evaluate():
@@ -214,6 +222,9 @@ class ReEntryNode(NodeRuntime):
             self.engine.poll(self)
         else:
             self.fire(position, reason, closing)
+
+    def wakes_at(self) -> float:
+        return float("inf") if self.pending is None else self.pending[0]
 
     def on_tick(self) -> None:
         if self.pending is not None and self.engine.market.ts >= self.pending[0]:

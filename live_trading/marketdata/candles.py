@@ -15,9 +15,10 @@ open = first tick, high/low = extreme ticks, close = last tick, volume = sum of 
 A bucket without ticks has no candle. A candle is emitted when it completes: at the first tick of a
 later bucket, or by `CandleBuilder.finish` at the end of the day.
 
-Because a `MarketDay` is a dense per-second matrix, a completed bucket is computed from numpy slices of
-the rows it spans (the same values a tick-by-tick builder would accumulate), for all subscribed
-symbols of a timeframe at once.
+Because a `MarketDay` is a dense per-second matrix, every bucket of the day is computed when the builder
+is built, by whole-column reductions over the rows each spans (the same values a tick-by-tick builder
+would accumulate), for all subscribed symbols of a timeframe at once; reaching a bucket's end only
+hands its candles out.
 
 Imported 1-minute candles are stored as four ticks per minute (open, then low and high in the order
 that matches the bar's direction, then close with the bar's volume), so building 1-minute candles from
@@ -109,35 +110,40 @@ class CandleBuilder:
             if symbol not in symbols:
                 symbols.append(symbol)
         self._groups = [_Group(day, tf, syms) for tf, syms in sorted(by_timeframe.items())]
+        self.next_edge = self._next_edge()  # the first row whose `on_tick` may return candles
 
     def on_tick(self, index: int) -> Sequence[Candle]:
         """Candles completed by reaching row `index` (usually none)."""
-        out = None
+        if index < self.next_edge:
+            return _NO_CANDLES
+        out: list[Candle] = []
         for group in self._groups:
             if index >= group.next_edge:
-                if out is None:
-                    out = []
                 group.complete_until(index, out)
-        return _NO_CANDLES if out is None else out
+        self.next_edge = self._next_edge()
+        return out or _NO_CANDLES
+
+    def _next_edge(self) -> int:
+        return min((group.next_edge for group in self._groups), default=_INT64_MAX)
 
     def finish(self) -> list[Candle]:
         """Close every remaining bucket of the day."""
         out: list[Candle] = []
         for group in self._groups:
             group.complete_until(group.n_rows, out)
+        self.next_edge = self._next_edge()
         return out
 
 
 class _Group:
-    """The symbols of one timeframe, with contiguous copies of their columns."""
+    """The symbols of one timeframe, with every bucket of the day computed at once when the group is
+    built (a few whole-column reductions instead of one set of numpy calls per bucket, which cost more
+    than the rest of a quiet tick's work): completing a bucket is then building its `Candle`s."""
 
     def __init__(self, day: MarketDay, timeframe: int, symbols: list[str]):
         columns = [day.column(s) for s in symbols]
         self.timeframe = timeframe
         self.symbols = symbols
-        self.prices = np.ascontiguousarray(day.prices[:, columns])
-        self.mask = np.ascontiguousarray(day.tick_mask[:, columns])
-        self.volumes = np.ascontiguousarray(day.volumes[:, columns])
         ts = day.timestamps
         buckets = (ts + _ANCHOR_SHIFT) // timeframe  # the grid of `bucket_start`
         self.edges = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), len(ts)]
@@ -145,29 +151,41 @@ class _Group:
         self.n_rows = len(ts)
         self.k = 0
         self.next_edge = self.edges[1] if len(self.edges) > 1 else 0
-        self._cols = np.arange(len(symbols))
+        self._rows: list = []
+        if len(ts):
+            self._rows = self._buckets(day, columns)
+
+    def _buckets(self, day: MarketDay, columns: list[int]) -> list:
+        """Per bucket, per symbol: None (no tick in it) or (open, high, low, close, volume)."""
+        prices = day.prices[:, columns]
+        mask = day.tick_mask[:, columns]
+        starts = np.asarray(self.edges[:-1])
+        n = len(prices)
+        ticks = np.add.reduceat(mask, starts, axis=0)
+        first = np.minimum.reduceat(np.where(mask, np.arange(n)[:, None], n - 1), starts, axis=0)
+        opens = np.take_along_axis(prices, first, axis=0)
+        highs = np.maximum.reduceat(np.where(mask, prices, 0), starts, axis=0)
+        lows = np.minimum.reduceat(np.where(mask, prices, _INT64_MAX), starts, axis=0)
+        # Prices are forward-filled, so a bucket's last row holds each symbol's last tick in it.
+        closes = prices[np.asarray(self.edges[1:]) - 1]
+        volumes = np.add.reduceat(day.volumes[:, columns], starts, axis=0)
+        return [
+            [(o, h, lo, c, v) if t else None for t, o, h, lo, c, v in zip(*row, strict=True)]
+            for row in zip(ticks.tolist(), opens.tolist(), highs.tolist(), lows.tolist(), closes.tolist(),
+                           volumes.tolist(), strict=True)
+        ]
 
     def complete_until(self, index: int, out: list[Candle]) -> None:
         while self.k < len(self.edges) - 1 and self.edges[self.k + 1] <= index:
-            self._emit(self.edges[self.k], self.edges[self.k + 1], self.starts[self.k], out)
+            self._emit(self.k, out)
             self.k += 1
         self.next_edge = self.edges[self.k + 1] if self.k < len(self.edges) - 1 else _INT64_MAX
 
-    def _emit(self, s: int, e: int, start: int, out: list[Candle]) -> None:
-        mask = self.mask[s:e]
-        ticked = mask.any(axis=0)
-        if not ticked.any():
-            return
-        prices = self.prices[s:e]
-        opens = prices[mask.argmax(axis=0), self._cols].tolist()
-        highs = np.where(mask, prices, 0).max(axis=0).tolist()
-        lows = np.where(mask, prices, _INT64_MAX).min(axis=0).tolist()
-        # Prices are forward-filled, so the last row holds each symbol's last tick in the bucket.
-        closes = prices[-1].tolist()
-        volumes = self.volumes[s:e].sum(axis=0).tolist()
-        tf = self.timeframe
-        for j in np.flatnonzero(ticked).tolist():
-            out.append(Candle(self.symbols[j], tf, start, opens[j], highs[j], lows[j], closes[j], volumes[j]))
+    def _emit(self, k: int, out: list[Candle]) -> None:
+        start, tf = self.starts[k], self.timeframe
+        for symbol, values in zip(self.symbols, self._rows[k], strict=True):
+            if values is not None:
+                out.append(Candle(symbol, tf, start, *values))
 
 
 def day_candles(day: MarketDay, symbol: str, timeframe: str | int) -> list[Candle]:

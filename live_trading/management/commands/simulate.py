@@ -60,7 +60,7 @@ from live_trading.stream.sink import StreamSink
 from strategies.graph import InvalidGraph, parse_graph
 from strategies.graph.examples import load_strategy_source
 
-PROGRESS_EVERY = 500  # ticks between progress-bar updates: the bar must not cost the loop
+PROGRESS_EVERY = 500  # advances (ticks, or quiet stretches) between progress-bar updates: the bar must not cost the loop
 # The session id the stream files of a run in memory carry (a stored session's are ``sim-`` and 12 random hex).
 SIMULATED_SESSION = "sim-000000000000"
 REFUSED = ("order_rejected", "order_skipped")
@@ -253,7 +253,7 @@ class Command(RefusingCommand):
             bar = tqdm(total=engine.total_ticks, unit="tick", unit_scale=True, file=sys.stderr, leave=False)
         # Later days load during stepping; their loading is not engine time.
         spent = engine.load_seconds
-        step = engine.step
+        step = engine.advance  # a tick, or a stretch of ticks on which nothing can happen
         done = 0
         while True:
             t0 = time.perf_counter()
