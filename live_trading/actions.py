@@ -134,8 +134,11 @@ class CannotResume(Exception):
         self.status = status
 
 
-def resume_interrupted(session: SimulationSession, reason: str) -> SimulationSession:
+def resume_interrupted(session: SimulationSession, reason: str, *, go_on: bool = False) -> SimulationSession:
     """Resume an interrupted session in this process, exactly where it stopped; return it running.
+
+    A session interrupted while paused (or adopted paused) pauses again at once, before its next tick,
+    unless ``go_on`` (a trader's own resume, which asks for it to run): then that pause is not asked.
 
     The engine is rebuilt from the session's own graph copy, days, seed and starting capital; its thread
     claims the session (interrupted -> running, a conditional UPDATE, so of two processes or requests one
@@ -157,6 +160,9 @@ def resume_interrupted(session: SimulationSession, reason: str) -> SimulationSes
     wrap = replaying(stored)
     prepared = _rebuild(session, wrap)
     control.ensure_listener()
+    if go_on:
+        SimulationSession.objects.filter(pk=session.id, status__in=lifecycle.RESUMABLE,
+                                         requested_status=lifecycle.PAUSED).update(requested_status="")
     resume = Resume(stored, wrap.made, prepared.writer, prepared.stream, reason)
     try:
         thread = start_thread(session, prepared, resume=resume)

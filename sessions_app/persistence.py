@@ -205,11 +205,13 @@ class SessionWriter:
     def speed_changed(self, engine, speed: float) -> None:
         self._write(engine, announce="speed_changed", speed_multiplier=speed)
 
-    def finished(self, engine, status: str, reason: str) -> None:
+    def finished(self, engine, status: str, reason: str, *, paused: str = "") -> None:
         """Flush everything, then move to the final status with the summary, in one transaction.
 
         ``engine`` None: the end of a resume whose replay differed from the stored rows; the session's
-        totals and final state stay those it stored, as do all its rows."""
+        totals and final state stay those it stored, as do all its rows. ``paused``: the reason of the
+        pause an interrupted session was in, written as a pause request (``requested_status``) that the
+        thread resuming it obeys at its first write, before any tick (as for an adopted paused session)."""
         fields = {}
         if engine is not None:
             try:
@@ -221,6 +223,8 @@ class SessionWriter:
                 fields["final_state"] = engine.snapshot()
             except Exception:  # a broken engine (the reason we fail) may not answer; keep what we have
                 log.exception("session %s: no final snapshot", self.session_id)
+        if paused:
+            fields.update(requested_status=lifecycle.PAUSED, requested_reason=paused[:200])
         if self.stream is not None:
             # The row records the number of the session's very last event (the status, then
             # session_complete, published after the commit), so a card or initial_state read from it

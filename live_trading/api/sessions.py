@@ -328,7 +328,7 @@ class ResumeView(BodylessView, _ControlView):
         session = controlled_session(request, session_id)
         if session.status in lifecycle.RESUMABLE:
             try:
-                session = actions.resume_interrupted(session, f"resumed by {request.user.username}")
+                session = actions.resume_interrupted(session, f"resumed by {request.user.username}", go_on=True)
             except actions.CannotResume as exc:
                 raise session_conflict(str(exc), exc.status) from exc
             return Response(session_row(session))

@@ -43,7 +43,7 @@ class SessionStore(Protocol):
     def paused(self, engine, reason: str) -> None: ...
     def resumed(self, engine, reason: str) -> None: ...
     def speed_changed(self, engine, speed: float) -> None: ...
-    def finished(self, engine, status: str, reason: str) -> None: ...
+    def finished(self, engine, status: str, reason: str, *, paused: str = "") -> None: ...
     def snapshot(self, engine, flush: bool = False) -> dict: ...
 
 
@@ -72,6 +72,7 @@ class SessionThread(threading.Thread):
         self.pacer = Pacer(speed)
         self.control: queue.Queue[Control] = queue.Queue()
         self.paused = False
+        self.pause_reason = ""  # why it is paused, while it is (kept through an interruption)
         self.recorded_start = threading.Event()  # set once the thread has recorded (or given up) its start
         self.final_status: str | None = None
         self._on_exit = on_exit
@@ -111,6 +112,10 @@ class SessionThread(threading.Thread):
         engine = self.engine  # None for the end of a resume whose replay differed: no state of it is true
         try:
             ours = self.store.started() if self.resume is None else self.store.reclaimed(self.resume.reason)
+            if ours and self.resume is None and self.start_paused:
+                # Paused before the start answers: the answer says "paused", and a stream opened after it
+                # starts from the pause, whatever the client does at once (a resume is obeyed after it).
+                self._obey(Control("pause", self.start_paused))
             self.recorded_start.set()
             if not ours:
                 return  # someone else moved the session first (stopped before it started, resumed elsewhere)
@@ -119,8 +124,6 @@ class SessionThread(threading.Thread):
                 if refused:
                     engine, reason = None, refused
                     return
-            elif self.start_paused:
-                self._obey(Control("pause", self.start_paused))
             status, reason = self._replay()
         except LeaseLost:
             # Another process adopted the session (this one was paused or cut off past its lease), or it
@@ -140,7 +143,10 @@ class SessionThread(threading.Thread):
             self.recorded_start.set()
             if ours:
                 try:
-                    self.store.finished(engine, status, reason)
+                    # Interrupted while paused: the resume (the next server start) goes on paused, as an
+                    # adopted session does, rather than run with nobody who asked for it watching.
+                    paused = self.pause_reason if self.paused and status == lifecycle.INTERRUPTED else ""
+                    self.store.finished(engine, status, reason, paused=paused)
                 except LeaseLost:
                     log.warning("session %s: its lease was taken before it could record its end", self.session_id)
                 except Exception:
@@ -230,6 +236,7 @@ class SessionThread(threading.Thread):
             return "interrupted", message.reason or "interrupted"
         if message.action == "pause" and not self.paused:
             self.paused = True
+            self.pause_reason = message.reason or "paused"
             self.store.paused(self.engine, message.reason)
         elif message.action == "resume" and self.paused:
             self.paused = False

@@ -339,3 +339,29 @@ def test_simulate_runs_a_positional_strangle_over_a_week_to_its_expiry(call_comm
     assert sum(Decimal(d["pnl"]) for d in days) == Decimal(out["summary"]["net_pnl"])
     # the report marks the same days to market
     assert [r["mtm_pnl"] for r in out["report"]["daily"]] == [d["pnl"] for d in days]
+
+
+@pytest.mark.parametrize("stream, message", [
+    ("compres=0", "--stream: compres: not an option of the stream files; they take compress, ticks, node_diagnostics"),
+    # a stream filtered by event_type sends fewer events than the files hold: not what they stand for
+    ("compress=0&event_type=tick", "--stream: event_type: not an option of the stream files; they take compress, "
+                                   "ticks, node_diagnostics"),
+    ("ticks=COMPACT", "--stream: ticks: Unknown tick form; one of full, compact."),
+    ("node_diagnostics=yes", "--stream: node_diagnostics: Must be 0 or 1."),
+], ids=["a typo", "a filter", "a tick form", "node_diagnostics"])
+def test_simulate_refuses_stream_options_its_files_cannot_stand_for_naming_them(call_command, data_dir, settings,
+                                                                                tmp_path, stream, message):
+    settings.MARKET_DATA_DIR = data_dir
+    out = tmp_path / "out"
+
+    assert refusal(call_command, "simulate", "--strategy", "nifty_short_straddle", "--date", "2024-10-29",
+                   "--out", str(out), "--stream", stream) == message
+    assert not out.exists()
+    assert files_in(data_dir) == []
+
+
+def test_simulate_refuses_stream_options_without_out(call_command, data_dir, settings):
+    settings.MARKET_DATA_DIR = data_dir
+
+    assert refusal(call_command, "simulate", "--strategy", "nifty_short_straddle", "--date", "2024-10-29",
+                   "--stream", "compress=0") == "--stream: only with --out (the options of the stream files it writes)"

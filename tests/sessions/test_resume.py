@@ -171,6 +171,54 @@ def test_the_server_start_resumes_every_interrupted_session_but_those_from_befor
     assert SimulationSession.objects.get(pk=session_id).status_reason == "resumed when the server started"
 
 
+def test_a_session_started_paused_answers_paused_and_a_server_restart_keeps_it_waiting_for_its_owner(
+        as_alice, as_bob, alice_setup):
+    strategy, broker = alice_setup
+    started = as_alice.post("/api/v2/live/start", start_body(strategy, broker, speed_multiplier="max", paused=True),
+                            format="json")
+    # The answer comes once it is paused, so a resume sent right after it is obeyed after the pause.
+    assert started.status_code == 201 and started.json()["status"] == "paused", started.content
+    session_id = started.json()["session_id"]
+    assert registry.shutdown("the server process stopped") == [session_id]
+    assert (status_of(session_id), SimulationSession.objects.get(pk=session_id).ticks_processed) == ("interrupted", 0)
+
+    outcomes = actions.resume_interrupted_sessions()
+
+    assert [(s.id, outcome) for s, outcome in outcomes] == [(session_id, "resumed")]
+    # Paused again before its first tick, with the reason it was paused for: nobody asked it to run.
+    wait_for(lambda: status_of(session_id) == "paused", timeout=30, message="the resumed session to pause again")
+    session = SimulationSession.objects.get(pk=session_id)
+    assert (session.status_reason, session.ticks_processed) == ("started paused by alice", 0)
+    assert as_bob.post(f"/api/v2/live/resume/{session_id}").status_code == 404
+    assert status_of(session_id) == "paused"
+
+    assert as_alice.post(f"/api/v2/live/resume/{session_id}").json()["status"] == "running"
+    wait_for(lambda: status_of(session_id) == "completed", timeout=60, message="the whole day at max speed")
+    assert SimulationSession.objects.get(pk=session_id).ticks_processed == 22500
+
+
+def test_a_session_paused_midway_and_interrupted_stays_paused_on_restart_but_runs_on_its_owners_resume(
+        as_alice, alice_setup):
+    strategy, broker = alice_setup
+    session_id = start_and_interrupt(as_alice, strategy, broker, trades=0)
+    as_alice.post(f"/api/v2/live/resume/{session_id}")  # running again
+    assert as_alice.post(f"/api/v2/live/pause/{session_id}").json()["status"] == "paused"
+    assert registry.shutdown("the server process stopped") == [session_id]
+    ticks = SimulationSession.objects.get(pk=session_id).ticks_processed
+
+    actions.resume_interrupted_sessions()
+    wait_for(lambda: status_of(session_id) == "paused", timeout=30, message="the resumed session to pause again")
+    session = SimulationSession.objects.get(pk=session_id)
+    assert (session.status_reason, session.ticks_processed) == ("paused by alice", ticks)
+
+    # Interrupted again while paused, then resumed by its owner's own request: that asks it to run.
+    assert registry.shutdown("the server process stopped") == [session_id]
+    assert as_alice.post(f"/api/v2/live/resume/{session_id}").json()["status"] == "running"
+    wait_for(lambda: SimulationSession.objects.get(pk=session_id).ticks_processed > ticks, timeout=30,
+             message="the session to go on past where it was paused")
+    assert status_of(session_id) == "running"
+
+
 def cut_a_batch_write_in_flight(session_id: str) -> None:
     """What a database restart does to a session's write: hold the session's row locked so its next batch
     write waits on it (inside its transaction, its rows already inserted), cut that connection, then

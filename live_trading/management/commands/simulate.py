@@ -29,7 +29,8 @@ With ``--out``, DIR also gets the run's stream in seed 003's files (``initial_st
 byte apart from ids and wall-clock timestamps, for a session started paused with ``stream_ticks``
 ``all``, whose stream the client opened before resuming it (docs/protocol.md, "Capturing a run").
 The events come from the stream's own sink and encoders; ``--stream`` takes the stream URL's options
-(``compress=0&ticks=compact&node_diagnostics=1``; default: the stream's defaults).
+(``compress=0&ticks=compact&node_diagnostics=1``; default: the stream's defaults); any other option
+(``event_type``, a typo) is refused, as is ``--stream`` without ``--out``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ PROGRESS_EVERY = 500  # advances (ticks, or quiet stretches) between progress-ba
 # The session id the stream files of a run in memory carry (a stored session's are ``sim-`` and 12 random hex).
 SIMULATED_SESSION = "sim-000000000000"
 REFUSED = ("order_rejected", "order_skipped")
+# The stream URL's options that shape what its events look like (``events.stream_options``).
+STREAM_FILE_OPTIONS = ("compress", "ticks", "node_diagnostics")
 
 
 class _TradeSink:
@@ -164,8 +167,17 @@ class Command(RefusingCommand):
         out = opts["out"]
         if out is not None and out.exists() and not out.is_dir():
             raise CommandError(f"--out: {out} is not a folder")
+        if opts["stream"] and out is None:
+            raise CommandError("--stream: only with --out (the options of the stream files it writes)")
+        query = dict(parse_qsl(opts["stream"], keep_blank_values=True))
+        # A stream would ignore another parameter, but the files could not be what it sends with it
+        # (event_type filters events; a typo such as "compres=0" would quietly write compressed files).
+        unknown = sorted(set(query) - set(STREAM_FILE_OPTIONS))
+        if unknown:
+            raise CommandError(f"--stream: {unknown[0]}: not an option of the stream files; "
+                               f"they take {', '.join(STREAM_FILE_OPTIONS)}")
         try:
-            options = stream_options(dict(parse_qsl(opts["stream"], keep_blank_values=True)))
+            options = stream_options(query)
         except InvalidOption as exc:
             raise CommandError(f"--stream: {exc.field}: {exc}") from None
         sink = _TradeSink(keep_all=out is not None)
