@@ -82,10 +82,12 @@ else:
     }
 # A pool, not a connection per thread: session threads borrow a connection for each batch they write
 # and give it back, so 200 running sessions (and the stream) share at most DB_POOL_MAX connections and
-# never pay a new connection's set-up (tens of milliseconds on the server) per write.
+# never pay a new connection's set-up (tens of milliseconds on the server) per write. A borrower waits up
+# to DB_POOL_TIMEOUT seconds for a connection (the pool full, or the database gone) before it fails.
 DATABASES["default"]["OPTIONS"] = {
     **DATABASES["default"].get("OPTIONS", {}),
-    "pool": {"min_size": 2, "max_size": env_int("DB_POOL_MAX", 20, minimum=2), "timeout": 10},
+    "pool": {"min_size": 2, "max_size": env_int("DB_POOL_MAX", 20, minimum=2),
+             "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1)},
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -182,8 +184,8 @@ SIM_LEASE_RENEW_SECONDS = env_int("SIM_LEASE_RENEW_SECONDS", 2, minimum=1)
 SIM_LEASE_GRACE_SECONDS = env_int("SIM_LEASE_GRACE_SECONDS", 5, minimum=0)
 SIM_ADOPT = env_bool("SIM_ADOPT", True)
 # Tries of a batch write the database drops (docs/runner.md): each after the first borrows a connection from
-# the pool, waiting up to its timeout (10 s, DATABASES below) while the database is gone; after the last, the
-# session is interrupted with its rows kept.
+# the pool, waiting up to its timeout (DB_POOL_TIMEOUT, 10 s, DATABASES above) while the database is gone;
+# after the last, the session is interrupted with its rows kept.
 SIM_WRITE_ATTEMPTS = env_int("SIM_WRITE_ATTEMPTS", 10, minimum=1)
 if SIM_LEASE_RENEW_SECONDS * 2 > SIM_LEASE_SECONDS:
     raise ImproperlyConfigured("SIM_LEASE_RENEW_SECONDS must be at most half of SIM_LEASE_SECONDS")

@@ -2,8 +2,10 @@
 clients authenticated as each the way external frontends are, with a Bearer token."""
 
 from collections import Counter
+from functools import cache
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -23,23 +25,38 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(f"tests sharing a node id (xdist would run only one of each): {clashes[:10]}")
 
 
+@cache
+def password_hash(password: str) -> str:
+    """``password`` hashed as the product stores it (PBKDF2 with the settings' iterations), once per test
+    process: a hash takes about a second of CPU on a busy two-core machine, and most tests create two or
+    three users. The hash is the real one, so logging in with the password still checks it for real."""
+    return make_password(password)
+
+
+def create_user(django_user_model, username: str, password: str, **fields):
+    """A user as ``create_user`` makes one, with ``password``'s hash computed once per process."""
+    user = django_user_model(username=django_user_model.normalize_username(username), **fields)
+    user.password = password_hash(password)
+    user.save()
+    return user
+
+
 @pytest.fixture
 def alice(django_user_model):
     """The owner in most tests."""
-    return django_user_model.objects.create_user("alice", password="alice-password-1")
+    return create_user(django_user_model, "alice", "alice-password-1")
 
 
 @pytest.fixture
 def bob(django_user_model):
     """Another user, who must never see alice's things."""
-    return django_user_model.objects.create_user("bob", password="bob-password-1")
+    return create_user(django_user_model, "bob", "bob-password-1")
 
 
 @pytest.fixture
 def charlie(django_user_model):
     """Staff."""
-    return django_user_model.objects.create_user("charlie", password="charlie-password-1", is_staff=True,
-                                                 is_superuser=True)
+    return create_user(django_user_model, "charlie", "charlie-password-1", is_staff=True, is_superuser=True)
 
 
 def client_for(user) -> APIClient:

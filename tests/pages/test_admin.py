@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 
 from sessions_app.models import EmergencyStop, NodeEvent, PositionChange, SimulationSession, Trade
+from tests.conftest import create_user
 from tests.pages.cards import inr
 from tests.pages.conftest import PASSWORDS, screenshots
 from tests.stream.conftest import SSEReader, api_token, bearer, start_session, stop_sessions
@@ -36,7 +37,7 @@ VIEW_RECORDS = ["view_simulationsession", "view_nodeevent", "view_trade", "view_
 
 
 def staff(django_user_model, name, codenames):
-    user = django_user_model.objects.create_user(name, password=OWN_PASSWORDS[name], is_staff=True)
+    user = create_user(django_user_model, name, OWN_PASSWORDS[name], is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     return user
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from sessions_app.models import PositionChange, SimulationSession
+from tests.conftest import create_user
 from tests.pages.cards import inr, shown
 from tests.pages.conftest import PASSWORDS, SCREENSHOTS, screenshots
 from tests.stream.conftest import bearer, setup_for, start_session, stop_sessions
@@ -322,7 +323,7 @@ def test_another_users_session_is_404_and_staff_may_view_it(open_page, pages_ser
         assert staff.get_by_role("button", name="Stop").is_visible()
         # Staff without that permission may look, and get no controls (the endpoints would refuse them).
         PASSWORDS["dave"] = "dave-password-1"
-        dave = django_user_model.objects.create_user("dave", password=PASSWORDS["dave"], is_staff=True)
+        dave = create_user(django_user_model, "dave", PASSWORDS["dave"], is_staff=True)
         viewer = open_page(dave, f"/sessions/{session_id}")
         assert viewer.get_by_role("heading", name="NIFTY short straddle").is_visible()
         assert viewer.get_by_role("button", name="Stop").count() == 0

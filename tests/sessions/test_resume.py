@@ -15,7 +15,7 @@ from live_trading.marketdata.store import ensure_synthetic_day, imported_path, s
 from live_trading.runner.registry import registry
 from sessions_app import leases
 from sessions_app.models import EquitySample, NodeEvent, PositionChange, SimulationSession, Trade
-from tests.conftest import client_for
+from tests.conftest import client_for, create_user
 from tests.sessions.conftest import DAY, start_body
 from tests.sessions.test_session_runs import assert_persisted_equals, direct_run, status_of
 from tests.waiting import wait_for
@@ -85,7 +85,7 @@ def test_interrupting_squares_nothing_off_and_writes_no_row_the_engine_would_not
 @pytest.fixture
 def dave(django_user_model):
     """Staff who may read every session, without the permission to control another user's."""
-    user = django_user_model.objects.create_user("dave", password="dave-password-1", is_staff=True)
+    user = create_user(django_user_model, "dave", "dave-password-1", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_simulationsession"))
     return user
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from sessions_app.models import EmergencyStop, SimulationSession
-from tests.conftest import client_for
+from tests.conftest import client_for, create_user
 from tests.sessions.conftest import setup_for, start_body
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -23,7 +23,7 @@ def permission(codename):
 @pytest.fixture
 def dave(django_user_model):
     """Staff who may look at sessions in the admin, but holds no stop-all permission."""
-    user = django_user_model.objects.create_user("dave", password="dave-password-1", is_staff=True)
+    user = create_user(django_user_model, "dave", "dave-password-1", is_staff=True)
     user.user_permissions.add(permission("view_simulationsession"))
     return user
 
@@ -31,7 +31,7 @@ def dave(django_user_model):
 @pytest.fixture
 def erin(django_user_model):
     """Staff given the stop-all permission (and the audit trail's view permission), not a superuser."""
-    user = django_user_model.objects.create_user("erin", password="erin-password-1", is_staff=True)
+    user = create_user(django_user_model, "erin", "erin-password-1", is_staff=True)
     user.user_permissions.add(permission("view_simulationsession"), permission("stop_all_sessions"),
                               permission("view_emergencystop"))
     return user
@@ -163,7 +163,7 @@ def test_the_audit_records_are_read_only_in_the_admin(client, charlie, erin):
 @pytest.fixture
 def olga(django_user_model):
     """An operator: staff holding only the stop-all permission, no model permission."""
-    user = django_user_model.objects.create_user("olga", password="olga-password-1", is_staff=True)
+    user = create_user(django_user_model, "olga", "olga-password-1", is_staff=True)
     user.user_permissions.add(permission("stop_all_sessions"))
     return user
 

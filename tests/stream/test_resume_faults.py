@@ -41,6 +41,13 @@ def uninterrupted_twin(session_id: str) -> str:
     return twin.id
 
 
+def as_fast_as_it_goes(server, user, session_id: str) -> int:
+    """Ask ``server`` to run the session at the engine's full speed from now on; return the answer's status.
+    The run's events do not depend on its pace, so what it ends as can still be compared with its twin's."""
+    return httpx.post(server.url(f"/api/v2/live/speed/{session_id}"), json={"speed_multiplier": "max"},
+                      headers=bearer(user), timeout=60).status_code
+
+
 def everything_of(session_id: str) -> dict:
     """What a session produced, in order, without what names the session itself."""
     session = SimulationSession.objects.get(pk=session_id)
@@ -129,6 +136,8 @@ def test_a_killed_server_started_again_resumes_the_session_by_itself_and_it_ends
     assert f"adopted {session_id} (NIFTY short straddle) after " in second.log()
     resumed = SimulationSession.objects.get(pk=session_id)
     assert resumed.status in ("running", "completed") and resumed.status_reason != ""
+    if resumed.status == "running":  # the rest of the day as fast as it goes: its pace is not what is tested
+        assert as_fast_as_it_goes(second, alice, session_id) == 200
     after = readers(second.url(f"/api/live-trading/stream/{alice.user_id}?compress=0"),
                     **bearer(alice), **{"Last-Event-ID": before.last_event_id})
     after.until(lambda e: e.event == "session_complete" and e.json["session_id"] == session_id, timeout=120)
@@ -176,6 +185,8 @@ def test_sigterm_during_batch_writes_then_a_resume_on_request_ends_as_if_never_s
     resumed = httpx.post(url, headers=bearer(alice), timeout=60)
     assert resumed.status_code == 200, resumed.text
     assert resumed.json()["status"] in ("running", "completed")
+    if resumed.json()["status"] == "running":  # the rest as fast as it goes: its pace is not what is tested
+        assert as_fast_as_it_goes(second, alice, session_id) == 200
     wait_for(lambda: status_of(session_id) == "completed", timeout=120, message="completion after the resume")
     again = httpx.post(url, headers=bearer(charlie), timeout=60)
     assert again.status_code == 409

@@ -13,7 +13,7 @@ import pytest
 
 from sessions_app.models import EquitySample, NodeEvent, PositionChange, SimulationSession, Trade
 from tests.stream.conftest import bearer, start_session, stop_sessions
-from tests.stream.test_resume_faults import assert_same_run, uninterrupted_twin
+from tests.stream.test_resume_faults import as_fast_as_it_goes, assert_same_run, uninterrupted_twin
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -54,6 +54,8 @@ def test_the_other_process_adopts_a_killed_owners_session_and_it_ends_as_if_neve
     wait_for(lambda: runs_in(b, session_id) or row(session_id).status == "completed", timeout=ADOPTION_DEADLINE,
              message="the other process adopts the session")
     assert f"session {session_id} (NIFTY short straddle): adopted" in b.log()
+    if row(session_id).status == "running":  # the rest of the day as fast as it goes: its pace is not tested here
+        assert as_fast_as_it_goes(b, alice, session_id) == 200
     wait_for(lambda: row(session_id).status == "completed", timeout=120, message="the adopted session completes")
     assert row(session_id).ticks_processed == 22500 > ticks_at_kill
     assert row(session_id).runner.endswith(f":{b.proc.pid}")
