@@ -25,6 +25,39 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(f"tests sharing a node id (xdist would run only one of each): {clashes[:10]}")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Drop any connection pool made before the test database exists, so every test uses the test database.
+
+    Django's PostgreSQL pool (``OPTIONS['pool']``) is made the first time a connection is even closed, with
+    the database name of that moment. A test without database access that closes one (``simulate``, a
+    command) made it with the main database's name; ``create_test_db`` renames the database but keeps that
+    pool, so the workers that ran such a test first migrated and ran every later test in the main database
+    (the developer's, or the embedded one), seeing whatever an earlier run left there."""
+    from django.db import connections
+
+    for connection in connections.all():
+        if connection.alias in getattr(type(connection), "_connection_pools", {}):
+            connection.close_pool()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tests_use_the_test_database(request):
+    """Fail the run at once if a test would read or write another database than the test database."""
+    if not any(item.get_closest_marker("django_db") for item in request.session.items):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    from django.db import connection
+
+    with request.getfixturevalue("django_db_blocker").unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        (name,) = cursor.fetchone()
+    assert name == connection.settings_dict["NAME"] and name.startswith("test_"), (
+        f"tests are connected to database {name!r}, not the test database {connection.settings_dict['NAME']!r}")
+    yield
+
+
 @cache
 def password_hash(password: str) -> str:
     """``password`` hashed as the product stores it (PBKDF2 with the settings' iterations), once per test
