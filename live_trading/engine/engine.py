@@ -49,7 +49,6 @@ from live_trading.engine.nodes import (
 )
 from live_trading.engine.positions import Fill, PositionStore
 from live_trading.engine.readout import Readout, closed_position, order_details, session_summary, trade_record
-from live_trading.marketdata.calendar import IST_OFFSET_SECONDS, market_close_ts
 from live_trading.marketdata.symbols import OptionSymbol, parse_symbol
 from strategies.graph.model import StrategyGraph
 
@@ -72,6 +71,14 @@ class EngineSettings:
     candle_timeframes: tuple = ("1m",)
     charge_schedule: tuple = field(default=charges_mod.SCHEDULE)
     fees: FeeModel = NSE_FO_FEES
+    fills_at: str = "next_open"
+    """When a condition on a candle can first act, and so at what price an order it places fills on bar
+    data: ``next_open``, at the first tick after the candle (an imported bar's next open), or
+    ``bar_close``, at the candle's last second when the data has a tick there (an imported bar's close
+    tick), at its close. backtesting.py's ``trade_on_close`` False and True (docs/strategies.md)."""
+
+
+FILLS_AT = ("next_open", "bar_close")
 
 
 @dataclass(slots=True)
@@ -160,7 +167,9 @@ class Engine:
         # A sink that coalesces ticks (the stream keeps a few a second) says when one is due, so the
         # engine builds a TickSnapshot only then; its LTP changes are those since the last one built.
         self._tick_due = getattr(self.sink, "tick_due", None)
-        self.market = market = MarketState(day)
+        if self.settings.fills_at not in FILLS_AT:
+            raise ValueError(f"fills_at must be one of {', '.join(FILLS_AT)}, not {self.settings.fills_at!r}")
+        self.market = market = MarketState(day, candles_at_close=self.settings.fills_at == "bar_close")
         if graph.underlying != market.underlying:
             raise ValueError(f"the strategy trades {graph.underlying} but the market day is {market.underlying}'s")
         self.carry = carry = carry or Carry()
@@ -232,14 +241,15 @@ class Engine:
     def _plan_day(self, plan: DayPlan) -> None:
         """Set the controller's timers for the day, as epoch seconds."""
         config = self.graph.start.config
-        midnight = self._timestamps[0] - (self._timestamps[0] + IST_OFFSET_SECONDS) % 86400
+        calendar = self.market.calendar
+        midnight = calendar.midnight_ts(self.market.date)
         timers = [(midnight + config.start_time, "start")] if plan.first else []
         if plan.square_off is not None and not self.strategy_stopped:
             if config.no_new_entries_after < plan.square_off:
                 timers.append((midnight + config.no_new_entries_after, "no_new_entries"))
             # A day whose session ends before the square-off time (a DR drill, a Muhurat evening: the
             # calendar's windows) squares off at its last second.
-            last_second = market_close_ts(self.market.date) - 1
+            last_second = calendar.windows_ts(self.market.date)[-1][1] - 1
             timers.append((min(midnight + plan.square_off, last_second), "square_off"))
         timers.sort(key=lambda timer: timer[0])  # stable: a start at the square-off time starts first
         self._timers = timers
@@ -303,7 +313,7 @@ class Engine:
         market = self.market
         market.row = row
         ts = market.ts = self._timestamps[row]
-        market.time_of_day = (ts + IST_OFFSET_SECONDS) % 86400
+        market.time_of_day = (ts + market.utc_offset) % 86400
         candles = self._candles_on_tick(row)
         if candles:
             self._publish_candles(candles)
