@@ -69,8 +69,9 @@ class Underlying:
 
     @property
     def synthetic(self) -> bool:
-        """Whether the synthetic market can generate its days (an NSE index with level anchors)."""
-        return self.calendar == "NSE" and bool(self.level_anchors)
+        """Whether the synthetic market can generate its days: NSE instruments only; another market's
+        days are imported."""
+        return self.calendar == "NSE"
 
 
 @dataclass(frozen=True)

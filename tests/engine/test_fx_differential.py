@@ -11,7 +11,7 @@ the same rule on the same bars with ``trade_on_close=True``; the trades must agr
 exit bar, prices (to 0.00001), size and P&L.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,8 +26,8 @@ from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata import universe as universe_mod
 from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.importer import ImportFailed, import_files
-from live_trading.marketdata.store import load_day
-from strategies.graph import parse_graph
+from live_trading.marketdata.store import MarketDataMissing, load_day
+from strategies.graph import parse_graph, validate_graph
 
 FAST, SLOW = 100, 300
 UNITS = 10 * 1000  # 10 lots of EURUSD's contract size (a micro lot, 1,000 euros)
@@ -155,3 +155,17 @@ def test_an_sma_crossover_on_imported_hourly_eurusd_trades_as_backtesting_py_doe
     entry, _, size, entry_price, exit_price, _ = ours[-1]
     assert [(entry, size, entry_price)] == still_open
     assert exit_price == Decimal(f"{data.Close.iloc[-1]:.5f}")
+
+
+def test_an_fx_day_that_was_not_imported_is_refused_not_generated(fx_universe, tmp_path):
+    with pytest.raises(MarketDataMissing, match=r"EURUSD .*no synthetic market: import its data"):
+        load_day("EURUSD", date(2017, 4, 19), data_dir=tmp_path)
+    assert not any(tmp_path.rglob("*.parquet"))
+
+
+def test_an_option_entry_on_a_pair_without_options_is_refused_with_its_path(fx_universe):
+    graph = crossover_graph()
+    graph["nodes"][2]["config"] = {"instrument": "option", "expiry": "current_weekly", "right": "CE",
+                                   "strike": {"rule": "atm", "offset": 0}, "side": "buy", "lots": 1}
+    problems = [(e.path, e.message) for e in validate_graph(graph)]
+    assert problems == [("nodes[2].config.instrument", 'EURUSD has no options; trade it with "underlying"')]
