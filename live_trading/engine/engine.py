@@ -37,7 +37,7 @@ from live_trading.engine.events import (
 )
 from live_trading.engine.fees import NSE_FO_FEES, FeeModel
 from live_trading.engine.market import TF_NAMES, InstrumentUnavailable, MarketState
-from live_trading.engine.money import compact_stamp, iso, rupees, rupees_str
+from live_trading.engine.money import compact_stamp, iso, price_number, rupees, rupees_str
 from live_trading.engine.nodes import (
     ACTIVE,
     COMPLETED,
@@ -515,7 +515,8 @@ class Engine:
             events.extend(self._close(position, quantity, "settled" if value else "expired", execution, closed,
                                       order))
         self._emit_node(self._controller, execution, "expiry_settlement", {
-            "expiry": market.date.isoformat(), "settlement_price": rupees_str(settlement), "positions": closed})
+            "expiry": market.date.isoformat(), "settlement_price": rupees_str(settlement, market.places),
+            "positions": closed})
         self._flush(events)
         return True
 
@@ -617,11 +618,11 @@ class Engine:
         """Results so far: trades, gross and net P&L, charges, win rate, max drawdown."""
         carry = self.carry
         if not carry.multi_day:
-            return session_summary(self.store, self._max_drawdown)
+            return session_summary(self.store, self._max_drawdown, places=self.market.places)
         daily = carry.daily
         if not self._day_recorded and self._processed > 0:  # today so far
             daily = [*daily, (self.market.date, self.strategy_pnl() - carry.close_value)]
-        return session_summary(self.store, self._max_drawdown, daily)
+        return session_summary(self.store, self._max_drawdown, daily, self.market.places)
 
     # ------------------------------------------------------------------------------------------
     # Orders and positions
@@ -657,7 +658,7 @@ class Engine:
             option=symbol != market.underlying, available_margin=self.account()["available_margin"],
             underlying_price=market.underlying_prices[market.row], execution_id=execution.id,
         )
-        details = {"order_details": order_details(order, config.lots, lot_size)}
+        details = {"order_details": order_details(order, config.lots, lot_size, market.places)}
         if order.status != "FILLED":
             self._emit_node(node, execution, "order_rejected", {**details, "reason": order.reason})
             node.state = COMPLETED
@@ -673,12 +674,13 @@ class Engine:
             self._monitors[position.key] = monitor
             self._monitors_in_order = tuple(self._monitors.values())
         details["position"] = {"position_id": position_id, "re_entry_num": re_entry_num,
-                               "entry_price": position.entry_price / 100, "quantity": quantity,
+                               "entry_price": price_number(position.entry_price, market.places), "quantity": quantity,
                                **(monitor.levels() if monitor else {})}
         details["entry_config"] = {"position_num": position.position_num, "re_entry_num": re_entry_num}
         self._emit_node(node, execution, "order_placed", details)
         self._emit(PositionEvent("entry", market.ts, execution.id, quantity, self._readout.position_state(position),
-                                 rupees(position.realized_pnl), Decimal("0.00")))
+                                 rupees(position.realized_pnl, market.places), rupees(0, market.places),
+                                 market.places))
         self.complete(node, execution)
 
     def exit_positions(self, node) -> None:
@@ -706,7 +708,7 @@ class Engine:
         closed = []
         events = self._close(position, position.quantity_remaining, reason, execution, closed)
         self._emit_node(entry_node, execution, "exit_triggered", {
-            "exit_reason": reason, "ltp": self.market.price(position.symbol) / 100, "levels": levels,
+            "exit_reason": reason, "ltp": price_number(self.market.price(position.symbol), self.market.places), "levels": levels,
             "positions": closed,
         })
         self._flush(events)
@@ -731,13 +733,14 @@ class Engine:
             self._monitors_in_order = tuple(self._monitors.values())
         self._pnl_row = -1
         self._track_drawdown()
-        closed.append(closed_position(position, quantity, order, reason))
+        closed.append(closed_position(position, quantity, order, reason, market.places))
         action = "exit" if not position.is_open else "partial_exit"
-        unrealized = rupees(position.unrealized_pnl(market.price(position.symbol)))
+        places = market.places
+        unrealized = rupees(position.unrealized_pnl(market.price(position.symbol)), places)
         return [
             PositionEvent(action, market.ts, execution.id, quantity, self._readout.position_state(position),
-                          rupees(position.realized_pnl), unrealized),
-            TradeClosed(market.ts, trade_record(trade), self.summary()),
+                          rupees(position.realized_pnl, places), unrealized, places),
+            TradeClosed(market.ts, trade_record(trade, places), self.summary()),
             _Closed(position, reason, execution),
         ]
 
@@ -770,7 +773,7 @@ class Engine:
         for candle in candles:
             self._emit(CandleCompleted(candle.symbol, TF_NAMES[candle.timeframe], candle.start, candle.end,
                                        candle.open, candle.high, candle.low, candle.close, candle.volume,
-                                       market.indicators_of(candle.timeframe)))
+                                       market.indicators_of(candle.timeframe), market.places))
 
 
 class _Closed(NamedTuple):

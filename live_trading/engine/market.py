@@ -49,7 +49,11 @@ class MarketState:
         self.calendar = calendar_of(self.underlying)
         self._load(day)
         self.tick_size = instruments.tick_size_paise(self.underlying)
-        self.contract_size = instruments.get_underlying(self.underlying).contract_size
+        info = instruments.get_underlying(self.underlying)
+        self.contract_size = info.contract_size
+        # Decimal places of its money (the data file's price_decimals): prices and amounts are integers
+        # of 10**-places of its currency; they leave the engine with these places.
+        self.places = info.price_decimals
         self.candles_at_close = candles_at_close
         self._chain = None
         # Candles by timeframe name, completed so far and by opening time of day; the builder is

@@ -192,7 +192,7 @@ class MultiDayEngine:
         account = self.engine.account()
         low, high, drop = self.carry.meter.take()
         self.sink.emit(EquitySample(ts, account["realized_pnl"], account["unrealized_pnl"], self.carry.store.charges,
-                                    low, high, drop))
+                                    low, high, drop, self.engine.market.places))
 
     def snapshot(self) -> dict:
         return self.engine.snapshot()
