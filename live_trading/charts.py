@@ -18,7 +18,7 @@ from django.conf import settings
 
 from live_trading import snapshots
 from live_trading.engine.money import iso, money_str, price_number
-from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.calendar import trading_days_of
 from live_trading.marketdata.candles import TIMEFRAMES as TIMEFRAME_SECONDS
 from live_trading.marketdata.candles import Candle, aggregate, day_candles
 from live_trading.marketdata.day import MarketDay
@@ -43,7 +43,7 @@ def candles(session: SimulationSession, timeframe: str) -> dict:
     left = processed = snapshots.ticks_processed(session)
     minutes: list[Candle] = []
     up_to = None
-    for day in trading_days(session.start_date, session.end_date):
+    for day in trading_days_of(session.underlying, session.start_date, session.end_date):
         if left <= 0:
             break
         market = _underlying_day(session.underlying, day)

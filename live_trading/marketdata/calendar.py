@@ -357,3 +357,13 @@ def calendar_of(underlying: str) -> TradingCalendar:
         return _calendars()[universe().underlyings[underlying].calendar]
     except KeyError:
         raise InstrumentError(f"unknown underlying {underlying!r}", subject="underlying") from None
+
+
+def trading_days_of(underlying: str, start: date, end: date) -> list[date]:
+    """The trading days of `underlying`'s calendar from `start` to `end`; the NSE's for an underlying the
+    data file no longer has (a stored session of it is still shown)."""
+    try:
+        calendar = calendar_of(underlying)
+    except InstrumentError:
+        return trading_days(start, end)
+    return calendar.trading_days(start, end)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from live_trading.engine.money import money_str
-from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.calendar import trading_days_of
 from live_trading.marketdata.store import day_source
 from live_trading.reports.exports import MANIFEST, NAMES, exports, manifest
 from live_trading.reports.statistics import Run, leg_names, paise, report
@@ -97,7 +97,7 @@ def session_exports(session: SimulationSession) -> dict[str, dict]:
     positions = (p["position"] for p in
                  PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True))
     trades, samples = _gather([session])
-    days = trading_days(session.start_date, session.end_date)
+    days = trading_days_of(session.underlying, session.start_date, session.end_date)
     return exports(days, executions.iterator(chunk_size=2000), (t.to_dict() for t in trades[session.id]),
                    positions, samples[session.id], session.price_decimals)
 
@@ -109,7 +109,7 @@ def session_manifest(session: SimulationSession) -> dict:
         "timestamp", "realized_pnl", "unrealized_pnl", "charges", "low_pnl", "high_pnl", "drop"))
     changes = PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
     broker = session.broker_connection
-    days = trading_days(session.start_date, session.end_date)
+    days = trading_days_of(session.underlying, session.start_date, session.end_date)
     return manifest(
         session_id=session.id,
         strategy={"id": str(session.strategy_id) if session.strategy_id else None, "name": session.strategy_name,
@@ -140,7 +140,7 @@ def export_index(session: SimulationSession) -> dict:
     [{"date", "files": [{"name", "url"}]}]}``, the manifest (``session.json``) and a day per trading day
     of the session, its three files in ``exports.NAMES`` order (the answer of
     ``GET /api/sessions/{id}/exports/``; the session page links the same URLs)."""
-    days = [d.isoformat() for d in trading_days(session.start_date, session.end_date)]
+    days = [d.isoformat() for d in trading_days_of(session.underlying, session.start_date, session.end_date)]
     return {"session_id": session.id,
             "manifest": {"name": MANIFEST, "url": f"/api/sessions/{session.id}/exports/{MANIFEST}"},
             "days": [

@@ -106,6 +106,12 @@ def test_an_imported_fx_pair_runs_as_a_session_whose_trades_match_backtesting_py
     assert row["gross_pnl"] == f"{sum(Decimal(t['pnl']) for t in trades):.5f}"
     session = SimulationSession.objects.get(pk=session_id)
     assert (session.fills_at, session.price_decimals, session.currency) == ("bar_close", 5, "USD")
+    report = as_alice.get(f"/api/sessions/{session_id}/report").json()["statistics"]
+    assert (report["gross_pnl"], report["trades"]) == (row["gross_pnl"], len(trades))
+    curve = as_alice.get(f"/api/sessions/{session_id}/equity").json()["samples"]
+    assert curve[-1]["net_pnl"] == row["realized_pnl"]  # everything closed at the end: the final net P&L
+    candles = as_alice.get(f"/api/sessions/{session_id}/candles?timeframe=1h").json()["candles"]
+    assert (candles[0]["open"], candles[-1]["close"]) == (round(data.Open.iloc[0], 5), round(data.Close.iloc[-1], 5))
 
     assert as_bob.get(f"/api/sessions/{session_id}/trades").status_code == 404  # another user's: not there
     assert as_charlie.get(f"/api/sessions/{session_id}/trades").json() == body  # staff read everyone's
