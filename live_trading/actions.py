@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from live_trading import market_cache
+from live_trading.marketdata.instruments import get_underlying
 from live_trading.models import BrokerConnection
 from live_trading.refusals import Refused
 from live_trading.runner import control
@@ -48,6 +49,7 @@ class StartRequest:
     seed: int | None = None
     stream_ticks: str = "coalesced"  # or "all": its streams get every tick_update (docs/protocol.md)
     paused: bool = False  # start paused, before the first tick
+    fills_at: str = "next_open"  # EngineSettings.fills_at
 
 
 def start_session(user, request: StartRequest) -> SimulationSession:
@@ -90,9 +92,10 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
     fees, slippage_ticks = broker.engine_fees(), broker.slippage_ticks
     prepared = prepare_run(
         session_id, user.user_id, request.strategy.graph, request.start_date, request.end_date, seed=seed,
-        starting_capital_paise=int(broker.starting_capital * 100), fees=fees, slippage_ticks=slippage_ticks,
-        underlying=request.underlying, admit=admit, every_tick=request.stream_ticks == "all",
+        starting_capital=broker.starting_capital, fees=fees, slippage_ticks=slippage_ticks,
+        fills_at=request.fills_at, underlying=request.underlying, admit=admit, every_tick=request.stream_ticks == "all",
     )
+    instrument = get_underlying(prepared.underlying)
     with transaction.atomic():
         # Serialise starts per user so two concurrent requests cannot both pass the limit.
         get_user_model().objects.select_for_update().get(pk=user.pk)
@@ -107,6 +110,7 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
             broker_connection=request.broker_connection, mode=request.mode, speed_multiplier=speed,
             start_date=request.start_date, end_date=request.end_date, underlying=prepared.underlying,
             seed=seed, starting_capital=broker.starting_capital, fees=fees.to_dict(), slippage_ticks=slippage_ticks,
+            fills_at=request.fills_at, price_decimals=instrument.price_decimals, currency=instrument.currency,
             total_ticks=prepared.total_ticks, stream_ticks=request.stream_ticks,
             # Claimed by this process from the first moment: if it dies before its thread's first write, the
             # claim expires and another process fails the session (``fail_abandoned_starts``).
@@ -186,9 +190,9 @@ def _rebuild(session: SimulationSession, wrap=None):
     try:
         return prepare_run(
             session.id, session.owner.user_id, session.graph, session.start_date, session.end_date,
-            seed=session.seed, starting_capital_paise=int(capital * 100), fees=session.engine_fees(),
-            slippage_ticks=session.slippage_ticks, underlying=session.underlying, wrap_sink=wrap,
-            every_tick=session.stream_ticks == "all",
+            seed=session.seed, starting_capital=capital, fees=session.engine_fees(),
+            slippage_ticks=session.slippage_ticks, fills_at=session.fills_at, underlying=session.underlying,
+            wrap_sink=wrap, every_tick=session.stream_ticks == "all",
         )
     except InvalidGraph as exc:
         raise CannotResume(f"its strategy graph is no longer valid: {'; '.join(map(str, exc.errors))}",

@@ -17,8 +17,8 @@ from functools import lru_cache
 from django.conf import settings
 
 from live_trading import snapshots
-from live_trading.engine.money import iso, money_str
-from live_trading.marketdata.calendar import trading_days
+from live_trading.engine.money import iso, money_str, price_number
+from live_trading.marketdata.calendar import trading_days_of
 from live_trading.marketdata.candles import TIMEFRAMES as TIMEFRAME_SECONDS
 from live_trading.marketdata.candles import Candle, aggregate, day_candles
 from live_trading.marketdata.day import MarketDay
@@ -43,7 +43,7 @@ def candles(session: SimulationSession, timeframe: str) -> dict:
     left = processed = snapshots.ticks_processed(session)
     minutes: list[Candle] = []
     up_to = None
-    for day in trading_days(session.start_date, session.end_date):
+    for day in trading_days_of(session.underlying, session.start_date, session.end_date):
         if left <= 0:
             break
         market = _underlying_day(session.underlying, day)
@@ -61,13 +61,14 @@ def candles(session: SimulationSession, timeframe: str) -> dict:
         "timeframe": timeframe,
         "ticks_processed": processed,
         "up_to": None if up_to is None else iso(up_to),
-        "candles": [_candle(c) for c in bars],
+        "candles": [_candle(c, session.price_decimals) for c in bars],
     }
 
 
-def _candle(c: Candle) -> dict:
-    return {"time": c.start, "timestamp": iso(c.start), "open": c.open / 100, "high": c.high / 100,
-            "low": c.low / 100, "close": c.close / 100, "volume": c.volume}
+def _candle(c: Candle, places: int) -> dict:
+    return {"time": c.start, "timestamp": iso(c.start), "open": price_number(c.open, places),
+            "high": price_number(c.high, places), "low": price_number(c.low, places),
+            "close": price_number(c.close, places), "volume": c.volume}
 
 
 def equity(session: SimulationSession) -> dict:
@@ -80,11 +81,12 @@ def equity(session: SimulationSession) -> dict:
     rows = session.equity_samples.order_by("timestamp").values_list(
         "timestamp", "realized_pnl", "unrealized_pnl", "charges")
     samples = []
+    places = session.price_decimals
     for at, realized, unrealized, charges in rows.iterator(chunk_size=2000):
         ts = int(at.timestamp())
-        samples.append({"time": ts, "timestamp": iso(ts), "net_pnl": money_str(realized + unrealized),
-                        "realized_pnl": money_str(realized), "unrealized_pnl": money_str(unrealized),
-                        "charges": money_str(charges)})
+        samples.append({"time": ts, "timestamp": iso(ts), "net_pnl": money_str(realized + unrealized, places),
+                        "realized_pnl": money_str(realized, places), "unrealized_pnl": money_str(unrealized, places),
+                        "charges": money_str(charges, places)})
     return {"session_id": session.id, "samples": samples}
 
 

@@ -91,6 +91,7 @@ def row_summary(session: SimulationSession) -> dict:
         total_trades=session.total_trades, winning_trades=session.winning_trades,
         losing_trades=session.losing_trades, win_rate=session.win_rate, gross_pnl=session.gross_pnl,
         charges=session.charges, net_pnl=session.realized_pnl, max_drawdown=session.max_drawdown,
+        places=session.price_decimals,
     ).to_dict()
 
 
@@ -112,15 +113,16 @@ def committed_snapshot(session: SimulationSession) -> dict:
         position = payload["position"]
         latest[(position["position_id"], position["re_entry_num"])] = position
     positions = list(latest.values())
-    trades = [t.record().to_dict() for t in Trade.objects.filter(session=session).order_by("seq")]
+    places = session.price_decimals
+    trades = [t.record(places).to_dict() for t in Trade.objects.filter(session=session).order_by("seq")]
     realized = sum((Decimal(p["realized_pnl"]) for p in positions), Decimal(0))
     unrealized = sum((Decimal(p["unrealized_pnl"]) for p in positions if p["status"] != "CLOSED"), Decimal(0))
     return {
         "timestamp": None,
         "progress": _progress(session),
         "gps_data": {"positions": positions, "trades": trades, "pnl": {
-            "realized_pnl": money_str(realized), "unrealized_pnl": money_str(unrealized),
-            "total_pnl": money_str(realized + unrealized), "closed_trades": len(trades),
+            "realized_pnl": money_str(realized, places), "unrealized_pnl": money_str(unrealized, places),
+            "total_pnl": money_str(realized + unrealized, places), "closed_trades": len(trades),
             "open_trades": sum(1 for p in positions if p["status"] != "CLOSED"),
         }},
         "broker_data": {"orders": [], "account_info": None},

@@ -32,6 +32,7 @@ from live_trading.actions import (
     stop_sessions,
 )
 from live_trading.engine.events import progress
+from live_trading.engine.money import money_str
 from pages.templatetags.trader import (
     charges_paid,
     ist_date,
@@ -69,6 +70,10 @@ def mode_and_pace(session: SimulationSession) -> str:
     """``"Live · 60×"``, ``"Live · max"`` (a live simulation run unpaced) or ``"Backtest · max"``."""
     mode = "Backtest" if session.mode == SimulationSession.Mode.BACKTEST else "Live"
     return f"{mode} · {pace(session)}"
+
+
+TRADE_MONEY = ("entry_price", "exit_price", "pnl", "charges", "net_pnl")
+SAMPLE_MONEY = ("realized_pnl", "unrealized_pnl", "charges", "low_pnl", "high_pnl", "drop")
 
 
 def status_badge(status: str):
@@ -128,9 +133,30 @@ class HistoryInline(admin.TabularInline):
         return False
 
 
+def _session_money(model, *names: str):
+    """A class decorator: for each money column ``name`` of a session's row (a trade, an equity sample), an
+    admin method ``<name>_`` that shows it as the wire does, with its session's ``price_decimals`` ("181.60",
+    not the column's eight places; "1.07164" for an EURUSD session)."""
+
+    def decorate(cls):
+        for name in names:
+            field = model._meta.get_field(name)
+
+            def show(self, obj, name=name):
+                value = getattr(obj, name)
+                return None if value is None else money_str(value, obj.session.price_decimals)
+
+            show.__name__ = f"{name}_"
+            setattr(cls, show.__name__, admin.display(description=field.verbose_name, ordering=name)(show))
+        return cls
+
+    return decorate
+
+
+@_session_money(Trade, "entry_price", "exit_price", "net_pnl")
 class TradeInline(HistoryInline):
     model = Trade
-    fields = ("trade_id", "symbol", "side", "quantity", "entry_price", "exit_price", "net_pnl", "exit_reason")
+    fields = ("trade_id", "symbol", "side", "quantity", "entry_price_", "exit_price_", "net_pnl_", "exit_reason")
     readonly_fields = fields
     classes = ("collapse",)
     verbose_name_plural = "Trades"
@@ -427,21 +453,28 @@ class PositionChangeAdmin(HistoryAdmin):
 
 
 @admin.register(Trade)
+@_session_money(Trade, *TRADE_MONEY)
 class TradeAdmin(HistoryAdmin):
-    list_display = ("trade_id", "session", "symbol", "side", "quantity", "entry_price", "exit_price", "net_pnl",
+    list_display = ("trade_id", "session", "symbol", "side", "quantity", "entry_price_", "exit_price_", "net_pnl_",
                     "exit_reason", "exit_time")
     list_filter = ("exit_reason", "side", "status")
     search_fields = ("trade_id", "position_id", "entry_node_id", "symbol", "session__id")
     list_select_related = ("session",)
-    readonly_fields = [f.name for f in Trade._meta.fields] + ["entry_flow_ids", "exit_flow_ids"]
+    readonly_fields = ([f"{f.name}_" if f.name in TRADE_MONEY else f.name for f in Trade._meta.fields]
+                       + ["entry_flow_ids", "exit_flow_ids"])
 
 
 @admin.register(EquitySample)
+@_session_money(EquitySample, *SAMPLE_MONEY)
 class EquitySampleAdmin(HistoryAdmin):
     """Sessions' P&L curves, as their threads wrote them (a sample per exchange minute): read-only."""
 
-    list_display = ("session", "timestamp", "net_pnl", "realized_pnl", "unrealized_pnl", "charges", "low_pnl",
-                    "high_pnl", "drop")
+    list_display = ("session", "timestamp", "net_pnl_", "realized_pnl_", "unrealized_pnl_", "charges_", "low_pnl_",
+                    "high_pnl_", "drop_")
     search_fields = ("session__id",)
     list_select_related = ("session",)
-    readonly_fields = [f.name for f in EquitySample._meta.fields]
+    readonly_fields = [f"{f.name}_" if f.name in SAMPLE_MONEY else f.name for f in EquitySample._meta.fields]
+
+    @admin.display(description="net pnl")
+    def net_pnl_(self, obj):
+        return money_str(obj.net_pnl, obj.session.price_decimals)

@@ -1,6 +1,9 @@
 """Persisted simulation sessions, the node executions they produced, and their trades.
 
-Money is ``DecimalField`` throughout; the engine's integer paise become two-place decimals here.
+Money is ``DecimalField`` throughout, with ``MONEY_PLACES`` places: the engine's integer minor units
+(paise for the rupee, 0.00001 for a pair quoted to five places) are stored exactly; a session's
+``price_decimals`` says how many of them its instrument uses, and everything that shows its money
+renders it with that many (two for the NSE: ``181.60``).
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -56,8 +60,29 @@ class WrittenJSONField(models.JSONField):
         return super().from_db_value(value, expression, connection)
 
 
+MONEY_PLACES = 8
+"""Places of every money column: the most an instrument's ``price_decimals`` may be."""
+
+
+class MoneyField(models.DecimalField):
+    """A money column with ``MONEY_PLACES`` places, read back with the places its value needs and at least
+    two: ``87.72`` stored as ``87.72000000`` reads as ``Decimal("87.72")``, as it did from the two-place
+    columns this widened, and ``1.07164`` as ``Decimal("1.07164")``. Rendering goes by the session's
+    ``price_decimals`` (``money.money_str``), so the places read back only keep such values as they were."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else trimmed(value)
+
+
+def trimmed(amount: Decimal) -> Decimal:
+    """``amount`` with the places it needs, at least two (``Decimal("0E-8")`` -> ``Decimal("0.00")``)."""
+    needed = amount.normalize().as_tuple().exponent if amount else 0
+    return amount.quantize(Decimal(1).scaleb(min(-2, needed)))
+
+
 def money(**kwargs):
-    return models.DecimalField(max_digits=16, decimal_places=2, **kwargs)
+    # 14 digits before the point, as the two-place columns had.
+    return MoneyField(max_digits=14 + MONEY_PLACES, decimal_places=MONEY_PLACES, **kwargs)
 
 
 class SessionQuerySet(models.QuerySet):
@@ -104,6 +129,15 @@ class SimulationSession(models.Model):
     # Its streams' tick_update (docs/protocol.md): at most STREAM_TICK_RATE a second, or every tick.
     stream_ticks = models.CharField(max_length=16, choices=[("coalesced", "coalesced"), ("all", "all")],
                                     default="coalesced", help_text="coalesced: a few ticks a second; all: every tick.")
+    fills_at = models.CharField(
+        max_length=16, default="next_open",
+        help_text="When an order a candle's condition places fills (EngineSettings.fills_at; a resume replays "
+                  "with it): next_open or bar_close.",
+    )
+    # The instrument's money when it started (the data file's price_decimals and currency): its prices and
+    # P&L are shown with these places, in this currency.
+    price_decimals = models.PositiveSmallIntegerField(default=2, help_text="Decimal places of its money.")
+    currency = models.CharField(max_length=8, default="INR", help_text="The currency of its prices and P&L.")
 
     status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=lifecycle.CREATED)
     status_reason = models.TextField(blank=True)
@@ -324,8 +358,9 @@ class Trade(models.Model):
             entry_trigger=record.entry_trigger, exit_reason=record.exit_reason,
         )
 
-    def record(self) -> TradeRecord:
-        """This trade as the engine reported it (times back to epoch seconds, flow ids to tuples)."""
+    def record(self, places: int = 2) -> TradeRecord:
+        """This trade as the engine reported it (times back to epoch seconds, flow ids to tuples), its money
+        with ``places`` places (its session's ``price_decimals``)."""
         return TradeRecord(
             trade_id=self.trade_id, position_id=self.position_id, position_num=self.position_num,
             re_entry_num=self.re_entry_num, entry_node_id=self.entry_node_id, symbol=self.symbol, side=self.side,
@@ -333,7 +368,7 @@ class Trade(models.Model):
             exit_price=self.exit_price, exit_time=int(self.exit_time.timestamp()), pnl=self.pnl,
             pnl_percent=self.pnl_percent, charges=self.charges, net_pnl=self.net_pnl, status=self.status,
             entry_flow_ids=tuple(self.entry_flow_ids), exit_flow_ids=tuple(self.exit_flow_ids),
-            entry_trigger=self.entry_trigger, exit_reason=self.exit_reason,
+            entry_trigger=self.entry_trigger, exit_reason=self.exit_reason, places=places,
         )
 
 
@@ -343,10 +378,10 @@ def from_epoch(ts: int) -> datetime:
 
 
 class EquitySampleQuerySet(models.QuerySet):
-    def insert(self, session_id: str, samples) -> None:
+    def insert(self, session_id: str, samples, places: int = 2) -> None:
         """Insert ``samples``, tuples of (epoch seconds, realized, unrealized, charges, low, high, drop in
-        paise: ``EquitySample``'s fields in order), in one statement; the money becomes two-place rupees
-        in the database, exactly.
+        minor units of ``places`` places: ``EquitySample``'s fields in order), in one statement; the money
+        becomes decimals in the database, exactly.
 
         A whole day is 375 rows, ten times the rest of what a session writes, written by the session's
         own thread in its batches. Built as model rows and passed to ``bulk_create`` (converting each
@@ -361,7 +396,8 @@ class EquitySampleQuerySet(models.QuerySet):
         if len(money) != len(names):
             raise ValueError(f"an equity sample is {len(names) + 1} figures, not {len(money) + 1}")
         columns = ", ".join(f'"{column[name]}"' for name in names)
-        rupees = ", ".join(f"s.m{i} / 100.0" for i in range(len(names)))
+        # A division by a power of ten is exact in numeric (places <= MONEY_PLACES).
+        rupees = ", ".join(f"s.m{i} / {10 ** places}.0" for i in range(len(names)))
         arrays = ", ".join(["%s::bigint[]"] * (len(names) + 1))
         aliases = ", ".join(f"m{i}" for i in range(len(names)))
         with connections[self.db].cursor() as cursor:

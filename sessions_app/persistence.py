@@ -77,6 +77,7 @@ class SessionWriter:
         self._position_changes: list[PositionChange] = []
         self._trades: list[Trade] = []
         self._equity: list[tuple[int, ...]] = []
+        self._places = 2  # the decimal places of the equity samples' money (EquitySample.places)
         self._first_pending_at: float | None = None
         self._last_heartbeat = clock()
         self._seq = {"node": 0, "position": 0, "trade": 0}
@@ -103,6 +104,7 @@ class SessionWriter:
             # start one: a session's curve is read for review, and this adds no transaction.
             self._equity.append((event.ts, event.realized_pnl_paise, event.unrealized_pnl_paise, event.charges_paise,
                                  event.low_pnl_paise, event.high_pnl_paise, event.drop_paise))
+            self._places = event.places
             return
         elif isinstance(event, SessionComplete):
             self.summary = event.summary
@@ -298,7 +300,7 @@ class SessionWriter:
                 NodeEvent.objects.bulk_create(node_events)
                 PositionChange.objects.bulk_create(position_changes)
                 Trade.objects.bulk_create(trades)
-                EquitySampleRow.objects.insert(self.session_id, equity)
+                EquitySampleRow.objects.insert(self.session_id, equity, self._places)
                 if status is None:
                     SimulationSession.objects.filter(pk=self.session_id).update(**progress, **fields)
                 else:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from live_trading.engine.events import EquitySample, NodeExecuted, PositionEvent, SessionComplete, TradeClosed
+from live_trading.engine.money import minor_units
 from live_trading.marketdata.calendar import EXCHANGE_TZ
 from sessions_app.models import EquitySample as EquitySampleRow
 from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade, from_epoch
@@ -47,6 +48,7 @@ class StoredRun:
     @classmethod
     def load(cls, session: SimulationSession) -> StoredRun:
         sid = session.pk
+        places = session.price_decimals
         return cls(
             session_id=sid,
             ticks=session.ticks_processed,
@@ -55,15 +57,11 @@ class StoredRun:
                 "seq", "execution_id", "node_id", "event_type", "timestamp", "payload")),
             position_changes=list(PositionChange.objects.filter(session_id=sid).order_by("seq").values_list(
                 "seq", "action", "position_id", "execution_id", "timestamp", "payload")),
-            trades=[row.record().to_dict() for row in Trade.objects.filter(session_id=sid).order_by("seq")],
-            equity=[(int(t.timestamp()), *map(_paise, money)) for t, *money in
+            trades=[row.record(places).to_dict() for row in Trade.objects.filter(session_id=sid).order_by("seq")],
+            equity=[(int(t.timestamp()), *(minor_units(m, places) for m in money)) for t, *money in
                     EquitySampleRow.objects.filter(session_id=sid).order_by("timestamp").values_list(
                         "timestamp", "realized_pnl", "unrealized_pnl", "charges", "low_pnl", "high_pnl", "drop")],
         )
-
-
-def _paise(rupees) -> int:
-    return int(rupees * 100)
 
 
 class ReplayCheck:

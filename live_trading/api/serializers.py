@@ -13,13 +13,15 @@ from config.api import PlainFormsMixin, StrictSerializerMixin
 from live_trading.charts import TIMEFRAMES
 from live_trading.demo import DEMO_DAYS
 from live_trading.engine import fees
+from live_trading.engine.engine import FILLS_AT
+from live_trading.engine.money import money_str
 from live_trading.marketdata.calendar import exchange_today
 from live_trading.models import BrokerConnection, FeeKind
 from live_trading.refusals import Refused, check_replay_span
 from live_trading.snapshots import row_totals
 from live_trading.stream.events import Money, Timestamp, TradeData
 from sessions_app import lifecycle
-from sessions_app.models import SimulationSession, Trade
+from sessions_app.models import MONEY_PLACES, SimulationSession, Trade
 from strategies.models import Strategy
 
 DEFAULT_DATE = DEMO_DAYS[0][1]  # a day `make run` prepares, so a start without a date begins at once
@@ -82,6 +84,11 @@ class StartSerializer(StrictSerializerMixin, serializers.Serializer):
                   "tick, in order (a capture of the run, docs/protocol.md).")
     paused = serializers.BooleanField(default=False, help_text="Start paused, before the first tick: open its "
                                                                "stream, then resume it.")
+    fills_at = serializers.ChoiceField(
+        choices=FILLS_AT, default="next_open",
+        help_text="When an order a candle's condition places fills: next_open, at the next bar's open (the first "
+                  "tick after the candle), or bar_close, at the signal bar's close (its last second, when the data "
+                  "has a tick there: imported bars). backtesting.py's trade_on_close false and true.")
 
     def validate_user_id(self, value):
         if value != self.context["request"].user.user_id:
@@ -145,6 +152,15 @@ class SessionFeesSerializer(serializers.Serializer):
         return instance  # FeeModel.to_dict, as recorded
 
 
+def money_field(**kwargs) -> serializers.DecimalField:
+    """Money as the wire renders it, for the schema: a decimal string with the places of the session's
+    instrument (``price_decimals``: two for the NSE, ``"-78.45"``; five for EURUSD, ``"1.07164"``)."""
+    return serializers.DecimalField(max_digits=14 + MONEY_PLACES, decimal_places=MONEY_PLACES, **kwargs)
+
+
+SESSION_MONEY = ("gross_pnl", "realized_pnl", "charges", "max_drawdown")
+
+
 class SessionRowSerializer(serializers.ModelSerializer):
     """A session in lists and control answers (no positions or orders; the dashboard endpoints carry those).
 
@@ -159,6 +175,14 @@ class SessionRowSerializer(serializers.ModelSerializer):
     speed_multiplier = SpeedField()
     fees = SessionFeesSerializer(read_only=True)
     slippage_ticks = serializers.IntegerField(read_only=True, help_text="Fills slipped this many price ticks.")
+    fills_at = serializers.CharField(read_only=True, help_text="When an order a candle's condition places fills: "
+                                     "next_open (the next bar's open) or bar_close (the signal bar's close).")
+    price_decimals = serializers.IntegerField(read_only=True, help_text="Decimal places of its prices and money.")
+    currency = serializers.CharField(read_only=True, help_text="The currency of its prices and money (INR, USD).")
+    gross_pnl = money_field(read_only=True)
+    realized_pnl = money_field(read_only=True, help_text="Net of charges.")
+    charges = money_field(read_only=True)
+    max_drawdown = money_field(read_only=True)
 
     class Meta:
         model = SimulationSession
@@ -167,11 +191,13 @@ class SessionRowSerializer(serializers.ModelSerializer):
             "mode", "speed_multiplier", "start_date", "end_date", "underlying", "status", "status_reason",
             "created_at", "started_at", "ended_at", "ticks_processed", "total_ticks", "gross_pnl", "realized_pnl",
             "charges", "total_trades", "winning_trades", "losing_trades", "win_rate", "max_drawdown", "fees",
-            "slippage_ticks",
+            "slippage_ticks", "fills_at", "price_decimals", "currency",
         ]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
+        for name in SESSION_MONEY:
+            data[name] = money_str(getattr(instance, name), instance.price_decimals)
         summary = self.context.get("summaries", {}).get(instance.id)
         if summary is not None:
             data.update(row_totals(summary))
@@ -193,13 +219,13 @@ class TradeSerializer(serializers.Serializer):
         return {name: _read_only_field(hint) for name, hint in get_type_hints(TradeData, include_extras=True).items()}
 
     def to_representation(self, instance: Trade) -> dict:
-        return instance.record().to_dict()
+        return instance.record(self.context.get("places", 2)).to_dict()
 
 
 def _read_only_field(hint) -> serializers.Field:
     """The DRF field that describes one field of a typed wire definition in the OpenAPI schema."""
     if hint == Money:
-        return serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
+        return money_field(read_only=True)
     if hint == Timestamp:
         return serializers.DateTimeField(read_only=True)
     if get_origin(hint) is Literal:
@@ -235,11 +261,6 @@ class CandlesSerializer(serializers.Serializer):
     ticks_processed = serializers.IntegerField(help_text="The session's progress the candles stop at.")
     up_to = serializers.DateTimeField(allow_null=True, help_text="Exchange time of the last tick the candles include.")
     candles = CandleSerializer(many=True)
-
-
-def money_field(**kwargs) -> serializers.DecimalField:
-    """Money as the wire renders it: a two-place decimal string."""
-    return serializers.DecimalField(max_digits=16, decimal_places=2, **kwargs)
 
 
 class EquitySampleSerializer(serializers.Serializer):

@@ -138,7 +138,7 @@ class StartView(APIView):
             strategy=data["strategy_id"], broker_connection=data["broker_connection_id"],
             speed_multiplier=data["speed_multiplier"], mode=data["mode"], start_date=data["date"],
             end_date=data["to"], underlying=data.get("underlying"), seed=data.get("seed"),
-            stream_ticks=data["stream_ticks"], paused=data["paused"],
+            stream_ticks=data["stream_ticks"], paused=data["paused"], fills_at=data["fills_at"],
         )
         try:
             session = actions.start_session(request.user, start)
@@ -380,7 +380,13 @@ class TradeListView(generics.ListAPIView):
     serializer_class = TradeSerializer
 
     def get_queryset(self):
-        return session_for(self.request, self.kwargs["session_id"]).trades.order_by("seq")
+        self.session = session_for(self.request, self.kwargs["session_id"])
+        return self.session.trades.order_by("seq")
+
+    def get_serializer_context(self):
+        # its money has the places of the session's instrument (TradeSerializer)
+        places = self.session.price_decimals if hasattr(self, "session") else 2
+        return {**super().get_serializer_context(), "places": places}
 
     @extend_schema(parameters=[OpenApiParameter("export", str, enum=["csv"], description="download all as CSV")],
                    responses={(200, "application/json"): TradeSerializer(many=True),
@@ -403,8 +409,9 @@ class TradeListView(generics.ListAPIView):
 
         def rows():
             yield writer.writerow(TRADE_FIELDS)
+            places = self.session.price_decimals
             for trade in trades.iterator():
-                row = trade.record().to_dict()
+                row = trade.record(places).to_dict()
                 yield writer.writerow(" ".join(row[f]) if isinstance(row[f], list) else row[f] for f in TRADE_FIELDS)
 
         response = StreamingHttpResponse(rows(), content_type="text/csv")

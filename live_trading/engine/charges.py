@@ -130,16 +130,16 @@ class Charges:
     def total(self) -> int:
         return self.brokerage + self.stt + self.exchange + self.sebi + self.stamp + self.gst
 
-    def as_rupees(self) -> dict:
+    def as_rupees(self, places: int = 2) -> dict:
         """Return the components and total as two-place strings (the wire form)."""
         return {
-            "brokerage": rupees_str(self.brokerage),
-            "stt": rupees_str(self.stt),
-            "exchange_charges": rupees_str(self.exchange),
-            "sebi_fee": rupees_str(self.sebi),
-            "stamp_duty": rupees_str(self.stamp),
-            "gst": rupees_str(self.gst),
-            "total": rupees_str(self.total),
+            "brokerage": rupees_str(self.brokerage, places),
+            "stt": rupees_str(self.stt, places),
+            "exchange_charges": rupees_str(self.exchange, places),
+            "sebi_fee": rupees_str(self.sebi, places),
+            "stamp_duty": rupees_str(self.stamp, places),
+            "gst": rupees_str(self.gst, places),
+            "total": rupees_str(self.total, places),
         }
 
 

@@ -40,7 +40,7 @@ from live_trading.engine.events import (
 )
 from live_trading.engine.fees import NSE_FO_FEES, FeeModel
 from live_trading.engine.market import TF_NAMES, InstrumentUnavailable, MarketState
-from live_trading.engine.money import compact_stamp, iso, rupees, rupees_str
+from live_trading.engine.money import compact_stamp, iso, price_number, rupees, rupees_str
 from live_trading.engine.nodes import (
     ACTIVE,
     COMPLETED,
@@ -52,7 +52,6 @@ from live_trading.engine.nodes import (
 )
 from live_trading.engine.positions import Fill, PositionStore
 from live_trading.engine.readout import Readout, closed_position, order_details, session_summary, trade_record
-from live_trading.marketdata.calendar import IST_OFFSET_SECONDS, market_close_ts
 from live_trading.marketdata.symbols import OptionSymbol, parse_symbol
 from strategies.graph.model import StrategyGraph
 
@@ -75,6 +74,14 @@ class EngineSettings:
     candle_timeframes: tuple = ("1m",)
     charge_schedule: tuple = field(default=charges_mod.SCHEDULE)
     fees: FeeModel = NSE_FO_FEES
+    fills_at: str = "next_open"
+    """When a condition on a candle can first act, and so at what price an order it places fills on bar
+    data: ``next_open``, at the first tick after the candle (an imported bar's next open), or
+    ``bar_close``, at the candle's last second when the data has a tick there (an imported bar's close
+    tick), at its close. backtesting.py's ``trade_on_close`` False and True (docs/strategies.md)."""
+
+
+FILLS_AT = ("next_open", "bar_close")
 
 
 @dataclass(slots=True)
@@ -163,7 +170,9 @@ class Engine:
         # A sink that coalesces ticks (the stream keeps a few a second) says when one is due, so the
         # engine builds a TickSnapshot only then; its LTP changes are those since the last one built.
         self._tick_due = getattr(self.sink, "tick_due", None)
-        self.market = market = MarketState(day)
+        if self.settings.fills_at not in FILLS_AT:
+            raise ValueError(f"fills_at must be one of {', '.join(FILLS_AT)}, not {self.settings.fills_at!r}")
+        self.market = market = MarketState(day, candles_at_close=self.settings.fills_at == "bar_close")
         if graph.underlying != market.underlying:
             raise ValueError(f"the strategy trades {graph.underlying} but the market day is {market.underlying}'s")
         self.carry = carry = carry or Carry()
@@ -236,14 +245,15 @@ class Engine:
     def _plan_day(self, plan: DayPlan) -> None:
         """Set the controller's timers for the day, as epoch seconds."""
         config = self.graph.start.config
-        midnight = self._timestamps[0] - (self._timestamps[0] + IST_OFFSET_SECONDS) % 86400
+        calendar = self.market.calendar
+        midnight = calendar.midnight_ts(self.market.date)
         timers = [(midnight + config.start_time, "start")] if plan.first else []
         if plan.square_off is not None and not self.strategy_stopped:
             if config.no_new_entries_after < plan.square_off:
                 timers.append((midnight + config.no_new_entries_after, "no_new_entries"))
             # A day whose session ends before the square-off time (a DR drill, a Muhurat evening: the
             # calendar's windows) squares off at its last second.
-            last_second = market_close_ts(self.market.date) - 1
+            last_second = calendar.windows_ts(self.market.date)[-1][1] - 1
             timers.append((min(midnight + plan.square_off, last_second), "square_off"))
         timers.sort(key=lambda timer: timer[0])  # stable: a start at the square-off time starts first
         self._timers = timers
@@ -307,7 +317,7 @@ class Engine:
         market = self.market
         market.row = row
         ts = market.ts = self._timestamps[row]
-        market.time_of_day = (ts + IST_OFFSET_SECONDS) % 86400
+        market.time_of_day = (ts + market.utc_offset) % 86400
         candles = self._candles_on_tick(row)
         if candles:
             self._publish_candles(candles)
@@ -415,7 +425,7 @@ class Engine:
         while edge < end:
             market.row = edge
             ts = market.ts = timestamps[edge]
-            market.time_of_day = (ts + IST_OFFSET_SECONDS) % 86400
+            market.time_of_day = (ts + market.utc_offset) % 86400
             candles = self._candles_on_tick(edge)
             if candles:
                 self._publish_candles(candles)
@@ -441,7 +451,7 @@ class Engine:
             meter.last, meter.low, meter.high, meter.drop = value, low, high, drop
         market.row = row = end - 1
         ts = market.ts = timestamps[row]
-        market.time_of_day = (ts + IST_OFFSET_SECONDS) % 86400
+        market.time_of_day = (ts + market.utc_offset) % 86400
         self._processed = end
         self._pnl_row = -1
 
@@ -619,7 +629,8 @@ class Engine:
             events.extend(self._close(position, quantity, "settled" if value else "expired", execution, closed,
                                       order))
         self._emit_node(self._controller, execution, "expiry_settlement", {
-            "expiry": market.date.isoformat(), "settlement_price": rupees_str(settlement), "positions": closed})
+            "expiry": market.date.isoformat(), "settlement_price": rupees_str(settlement, market.places),
+            "positions": closed})
         self._flush(events)
         return True
 
@@ -727,11 +738,11 @@ class Engine:
         """Results so far: trades, gross and net P&L, charges, win rate, max drawdown."""
         carry = self.carry
         if not carry.multi_day:
-            return session_summary(self.store, self._max_drawdown)
+            return session_summary(self.store, self._max_drawdown, places=self.market.places)
         daily = carry.daily
         if not self._day_recorded and self._processed > 0:  # today so far
             daily = [*daily, (self.market.date, self.strategy_pnl() - carry.close_value)]
-        return session_summary(self.store, self._max_drawdown, daily)
+        return session_summary(self.store, self._max_drawdown, daily, self.market.places)
 
     # ------------------------------------------------------------------------------------------
     # Orders and positions
@@ -767,7 +778,7 @@ class Engine:
             option=symbol != market.underlying, available_margin=self.account()["available_margin"],
             underlying_price=market.underlying_prices[market.row], execution_id=execution.id,
         )
-        details = {"order_details": order_details(order, config.lots, lot_size)}
+        details = {"order_details": order_details(order, config.lots, lot_size, market.places)}
         if order.status != "FILLED":
             self._emit_node(node, execution, "order_rejected", {**details, "reason": order.reason})
             node.state = COMPLETED
@@ -783,12 +794,13 @@ class Engine:
             self._monitors[position.key] = monitor
             self._monitors_in_order = tuple(self._monitors.values())
         details["position"] = {"position_id": position_id, "re_entry_num": re_entry_num,
-                               "entry_price": position.entry_price / 100, "quantity": quantity,
+                               "entry_price": price_number(position.entry_price, market.places), "quantity": quantity,
                                **(monitor.levels() if monitor else {})}
         details["entry_config"] = {"position_num": position.position_num, "re_entry_num": re_entry_num}
         self._emit_node(node, execution, "order_placed", details)
         self._emit(PositionEvent("entry", market.ts, execution.id, quantity, self._readout.position_state(position),
-                                 rupees(position.realized_pnl), Decimal("0.00")))
+                                 rupees(position.realized_pnl, market.places), rupees(0, market.places),
+                                 market.places))
         self.complete(node, execution)
 
     def exit_positions(self, node) -> None:
@@ -816,7 +828,7 @@ class Engine:
         closed = []
         events = self._close(position, position.quantity_remaining, reason, execution, closed)
         self._emit_node(entry_node, execution, "exit_triggered", {
-            "exit_reason": reason, "ltp": self.market.price(position.symbol) / 100, "levels": levels,
+            "exit_reason": reason, "ltp": price_number(self.market.price(position.symbol), self.market.places), "levels": levels,
             "positions": closed,
         })
         self._flush(events)
@@ -841,13 +853,14 @@ class Engine:
             self._monitors_in_order = tuple(self._monitors.values())
         self._pnl_row = -1
         self._track_drawdown()
-        closed.append(closed_position(position, quantity, order, reason))
+        closed.append(closed_position(position, quantity, order, reason, market.places))
         action = "exit" if not position.is_open else "partial_exit"
-        unrealized = rupees(position.unrealized_pnl(market.price(position.symbol)))
+        places = market.places
+        unrealized = rupees(position.unrealized_pnl(market.price(position.symbol)), places)
         return [
             PositionEvent(action, market.ts, execution.id, quantity, self._readout.position_state(position),
-                          rupees(position.realized_pnl), unrealized),
-            TradeClosed(market.ts, trade_record(trade), self.summary()),
+                          rupees(position.realized_pnl, places), unrealized, places),
+            TradeClosed(market.ts, trade_record(trade, places), self.summary()),
             _Closed(position, reason, execution),
         ]
 
@@ -880,7 +893,7 @@ class Engine:
         for candle in candles:
             self._emit(CandleCompleted(candle.symbol, TF_NAMES[candle.timeframe], candle.start, candle.end,
                                        candle.open, candle.high, candle.low, candle.close, candle.volume,
-                                       market.indicators_of(candle.timeframe)))
+                                       market.indicators_of(candle.timeframe), market.places))
 
 
 class _Closed(NamedTuple):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from live_trading.engine.money import iso, money_str, rupees_str
+from live_trading.engine.money import iso, money_str, price_number, rupees_str
 
 
 def progress(ticks_processed: int, total_ticks: int) -> dict:
@@ -94,6 +94,7 @@ class PositionState:
     exit_flow_ids: tuple
     entry_trigger: str
     exit_reason: str | None
+    places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
 
     def to_dict(self) -> dict:
         return {
@@ -106,16 +107,16 @@ class PositionState:
             "quantity_total": self.quantity_total,
             "quantity_closed": self.quantity_closed,
             "quantity_remaining": self.quantity_remaining,
-            "entry_price": money_str(self.entry_price),
+            "entry_price": money_str(self.entry_price, self.places),
             "entry_time": iso(self.entry_time),
-            "exit_price": None if self.exit_price is None else money_str(self.exit_price),
+            "exit_price": None if self.exit_price is None else money_str(self.exit_price, self.places),
             "exit_time": None if self.exit_time is None else iso(self.exit_time),
-            "current_price": None if self.current_price is None else money_str(self.current_price),
+            "current_price": None if self.current_price is None else money_str(self.current_price, self.places),
             "status": self.status,
-            "realized_pnl": money_str(self.realized_pnl),
-            "realized_pnl_gross": money_str(self.realized_pnl_gross),
-            "unrealized_pnl": money_str(self.unrealized_pnl),
-            "charges": money_str(self.charges),
+            "realized_pnl": money_str(self.realized_pnl, self.places),
+            "realized_pnl_gross": money_str(self.realized_pnl_gross, self.places),
+            "unrealized_pnl": money_str(self.unrealized_pnl, self.places),
+            "charges": money_str(self.charges, self.places),
             "entry_flow_ids": list(self.entry_flow_ids),
             "exit_flow_ids": list(self.exit_flow_ids),
             "entry_trigger": self.entry_trigger,
@@ -137,6 +138,7 @@ class PositionEvent:
     position: PositionState
     realized_pnl: Decimal
     unrealized_pnl: Decimal
+    places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
 
     @property
     def timestamp(self) -> str:
@@ -151,9 +153,9 @@ class PositionEvent:
             "quantity": self.quantity,
             "position": self.position.to_dict(),
             "pnl": {
-                "realized_pnl": money_str(self.realized_pnl),
-                "unrealized_pnl": money_str(self.unrealized_pnl),
-                "total_pnl": money_str(self.realized_pnl + self.unrealized_pnl),
+                "realized_pnl": money_str(self.realized_pnl, self.places),
+                "unrealized_pnl": money_str(self.unrealized_pnl, self.places),
+                "total_pnl": money_str(self.realized_pnl + self.unrealized_pnl, self.places),
             },
         }
 
@@ -173,21 +175,22 @@ class Summary:
     max_drawdown: Decimal
     # A multi-day session's P&L per trading day so far: (exchange date, net P&L in Decimal rupees)
     daily_pnl: tuple = ()
+    places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
 
     def to_dict(self) -> dict:
         """The wire form; ``daily_pnl`` (``[{"date", "pnl"}]``) only for a session over several days."""
-        daily = {"daily_pnl": [{"date": d.isoformat(), "pnl": money_str(pnl)} for d, pnl in self.daily_pnl]
+        daily = {"daily_pnl": [{"date": d.isoformat(), "pnl": money_str(pnl, self.places)} for d, pnl in self.daily_pnl]
                  } if self.daily_pnl else {}
         return {
             "total_trades": self.total_trades,
-            "total_pnl": money_str(self.net_pnl),
-            "gross_pnl": money_str(self.gross_pnl),
-            "charges": money_str(self.charges),
-            "net_pnl": money_str(self.net_pnl),
+            "total_pnl": money_str(self.net_pnl, self.places),
+            "gross_pnl": money_str(self.gross_pnl, self.places),
+            "charges": money_str(self.charges, self.places),
+            "net_pnl": money_str(self.net_pnl, self.places),
             "winning_trades": self.winning_trades,
             "losing_trades": self.losing_trades,
             "win_rate": money_str(self.win_rate),
-            "max_drawdown": money_str(self.max_drawdown),
+            "max_drawdown": money_str(self.max_drawdown, self.places),
             **daily,
         }
 
@@ -225,6 +228,7 @@ class TradeRecord:
     exit_flow_ids: tuple
     entry_trigger: str
     exit_reason: str
+    places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
 
     @property
     def duration_minutes(self) -> float:
@@ -240,14 +244,14 @@ class TradeRecord:
             "symbol": self.symbol,
             "side": self.side,
             "quantity": self.quantity,
-            "entry_price": money_str(self.entry_price),
+            "entry_price": money_str(self.entry_price, self.places),
             "entry_time": iso(self.entry_time),
-            "exit_price": money_str(self.exit_price),
+            "exit_price": money_str(self.exit_price, self.places),
             "exit_time": iso(self.exit_time),
-            "pnl": money_str(self.pnl),
+            "pnl": money_str(self.pnl, self.places),
             "pnl_percent": money_str(self.pnl_percent),
-            "charges": money_str(self.charges),
-            "net_pnl": money_str(self.net_pnl),
+            "charges": money_str(self.charges, self.places),
+            "net_pnl": money_str(self.net_pnl, self.places),
             "duration_minutes": round(self.duration_minutes, 2),
             "status": self.status,
             "entry_flow_ids": list(self.entry_flow_ids),
@@ -303,6 +307,7 @@ class TickSnapshot:
     unrealized_pnl_paise: int
     closed_trades: int
     node_diagnostics: tuple = ()
+    places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +326,7 @@ class CandleCompleted:
     close: int
     volume: int
     indicators: Mapping[str, float | None] = field(default_factory=dict)
+    places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
 
     def to_dict(self) -> dict:
         """The ``candle_update`` payload: prices as rupee numbers, ``timestamp`` the opening time."""
@@ -328,10 +334,10 @@ class CandleCompleted:
             "symbol": self.symbol,
             "timeframe": self.timeframe,
             "timestamp": iso(self.start),
-            "open": self.open / 100,
-            "high": self.high / 100,
-            "low": self.low / 100,
-            "close": self.close / 100,
+            "open": price_number(self.open, self.places),
+            "high": price_number(self.high, self.places),
+            "low": price_number(self.low, self.places),
+            "close": price_number(self.close, self.places),
             "volume": self.volume,
             "indicators": dict(self.indicators),
         }
@@ -374,6 +380,7 @@ class EquitySample:
     low_pnl_paise: int
     high_pnl_paise: int
     drop_paise: int
+    places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
 
     @property
     def net_pnl_paise(self) -> int:
@@ -382,10 +389,10 @@ class EquitySample:
     def to_dict(self) -> dict:
         return {
             "timestamp": iso(self.ts),
-            "net_pnl": rupees_str(self.net_pnl_paise),
-            "realized_pnl": rupees_str(self.realized_pnl_paise),
-            "unrealized_pnl": rupees_str(self.unrealized_pnl_paise),
-            "charges": rupees_str(self.charges_paise),
+            "net_pnl": rupees_str(self.net_pnl_paise, self.places),
+            "realized_pnl": rupees_str(self.realized_pnl_paise, self.places),
+            "unrealized_pnl": rupees_str(self.unrealized_pnl_paise, self.places),
+            "charges": rupees_str(self.charges_paise, self.places),
         }
 
 

@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 
 from live_trading.marketdata import instruments
-from live_trading.marketdata.calendar import IST_OFFSET_SECONDS, exchange_date
+from live_trading.marketdata.calendar import calendar_of, exchange_date
 from live_trading.marketdata.candles import TIMEFRAMES as TF_SECONDS
 from live_trading.marketdata.candles import CandleBuilder, timeframe_seconds
 from live_trading.marketdata.indicators import IndicatorRegistry
@@ -44,10 +44,17 @@ class MarketState:
     the price matrix) forward tick by tick, with ``ts`` (its epoch seconds) and ``time_of_day`` (its
     seconds after midnight, exchange time)."""
 
-    def __init__(self, day):
+    def __init__(self, day, candles_at_close: bool = False):
+        self.underlying = day_arrays(day)[1][0]
+        self.calendar = calendar_of(self.underlying)
         self._load(day)
-        self.underlying = self.symbols[0]
         self.tick_size = instruments.tick_size_paise(self.underlying)
+        info = instruments.get_underlying(self.underlying)
+        self.contract_size = info.contract_size
+        # Decimal places of its money (the data file's price_decimals): prices and amounts are integers
+        # of 10**-places of its currency; they leave the engine with these places.
+        self.places = info.price_decimals
+        self.candles_at_close = candles_at_close
         self._chain = None
         # Candles by timeframe name, completed so far and by opening time of day; the builder is
         # created once every timeframe the strategy reads is known.
@@ -74,8 +81,10 @@ class MarketState:
         self._list_of = getattr(day, "price_list", None) or (lambda j: self.prices[:, j].tolist())
         self.tick_count = len(self.timestamps)
         self.symbols = symbols
-        self.date: date = exchange_date(self.timestamps[0])
+        self.date: date = getattr(day, "date", None) or exchange_date(self.timestamps[0])
         self.dow = self.date.weekday()
+        # Seconds the market's clock is ahead of UTC today (IST's +05:30 on the NSE): times of day are its.
+        self.utc_offset = self.calendar.utc_offset(self.date)
         self.col_index = {s: j for j, s in enumerate(symbols)}
         self._cols: dict[int, list] = {}
         for symbol, price in (held or {}).items():
@@ -85,7 +94,7 @@ class MarketState:
         self.underlying_prices = self.column(0)
         self.row = 0
         self.ts = self.timestamps[0]
-        self.time_of_day = (self.ts + IST_OFFSET_SECONDS) % 86400
+        self.time_of_day = (self.ts + self.utc_offset) % 86400
 
     def next_day(self, day, held: dict[str, int]) -> None:
         """Move a positional session on to ``day``, the next trading day: its prices replace the last
@@ -169,7 +178,10 @@ class MarketState:
             raise InstrumentUnavailable(str(e)) from None
 
     def lot_size(self, expiry: date | None) -> int:
-        """Return the lot size of an option expiry, or for the underlying the current monthly's."""
+        """Return the lot size of an option expiry, or for the underlying its contract size (the data
+        file's ``contract_size``), else the current monthly option's (NSE index futures)."""
+        if expiry is None and self.contract_size is not None:
+            return self.contract_size
         if expiry is None:
             expiry = self.expiry("current_monthly")
         return instruments.lot_size(self.underlying, expiry, self.date)
@@ -250,7 +262,7 @@ class MarketState:
 
     def build_candles(self) -> None:
         """Start the candle builder for every registered timeframe (once, before tick 0)."""
-        self._builder = CandleBuilder(self.day, [(self.underlying, tf) for tf in self._bars])
+        self._builder = CandleBuilder(self.day, [(self.underlying, tf) for tf in self._bars], self.candles_at_close)
         self.on_tick = self._builder.on_tick
 
     def next_candle_row(self) -> int:
@@ -262,7 +274,7 @@ class MarketState:
         for c in candles:
             tf = TF_NAMES[c.timeframe]
             self._bars[tf].append(c)
-            self._bars_by_start[tf][(c.start + IST_OFFSET_SECONDS) % 86400] = c
+            self._bars_by_start[tf][(c.start + self.utc_offset) % 86400] = c
             self.registry.on_candle(c)
             for label, indicator, output in self._readers[c.timeframe]:
                 self.indicator_values[label] = _read(indicator.value, output)

@@ -1,8 +1,11 @@
 """Money and time at the engine's edges.
 
-Inside the loop prices and amounts are integer paise and times are int epoch seconds (UTC). These
-helpers turn them into what leaves the engine: ``Decimal`` rupees with two places, and ISO 8601
-timestamps in exchange time (Asia/Kolkata, a fixed +05:30: India keeps no daylight saving).
+Inside the loop prices and amounts are integers of the instrument's minor unit (paise for the rupee:
+``places`` 2; 0.00001 for an FX pair quoted to five places: ``places`` 5, the data file's
+``price_decimals``) and times are int epoch seconds (UTC). These helpers turn them into what leaves
+the engine: ``Decimal`` amounts with exactly ``places`` places, and ISO 8601 timestamps in exchange
+time (Asia/Kolkata, a fixed +05:30: India keeps no daylight saving). ``places`` defaults to the
+rupee's 2, so NSE figures render as they always have (``"181.60"``).
 """
 
 from datetime import UTC, datetime
@@ -13,22 +16,34 @@ from live_trading.marketdata.calendar import EXCHANGE_TZ, IST_OFFSET_SECONDS
 _CENT = Decimal("0.01")
 
 
-def rupees(paise: int) -> Decimal:
-    """Return integer paise as Decimal rupees with exactly two places (``18160`` -> ``181.60``)."""
-    return Decimal(paise).scaleb(-2)
+def rupees(paise: int, places: int = 2) -> Decimal:
+    """Return integer minor units as a Decimal with exactly ``places`` places (``18160`` -> ``181.60``;
+    ``107164`` at 5 places -> ``1.07164``)."""
+    return Decimal(paise).scaleb(-places)
 
 
-def money_str(amount: Decimal) -> str:
-    """Return a rupee amount as a two-place string, the one wire form of money (``"-78.45"``).
+def money_str(amount: Decimal, places: int = 2) -> str:
+    """Return an amount as a string with ``places`` places, the one wire form of money (``"-78.45"``,
+    ``"1.07164"`` for a price of a pair quoted to five places).
 
-    Amounts here are already whole paise (engine results, two-place database columns), so the two
-    places are exact; a percentage goes through ``percent`` first."""
-    return f"{amount:.2f}"
+    Amounts here are already whole minor units (engine results, database columns that hold at least
+    ``places`` places), so the places are exact; a percentage goes through ``percent`` first."""
+    return f"{amount:.{places}f}"
 
 
-def rupees_str(paise: int) -> str:
-    """Return integer paise as the wire form of money (``18160`` -> ``"181.60"``)."""
-    return money_str(rupees(paise))
+def rupees_str(paise: int, places: int = 2) -> str:
+    """Return integer minor units as the wire form of money (``18160`` -> ``"181.60"``)."""
+    return money_str(rupees(paise, places), places)
+
+
+def minor_units(amount: Decimal, places: int = 2) -> int:
+    """Return an exact amount as integer minor units (``Decimal("1.07164")``, 5 -> ``107164``)."""
+    return int(amount.scaleb(places))
+
+
+def price_number(paise: int, places: int = 2) -> float:
+    """Return integer minor units as the JSON number a chart or LTP shows (``18160`` -> ``181.6``)."""
+    return paise / 10**places
 
 
 def indian_group(digits: str) -> str:

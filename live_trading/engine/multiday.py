@@ -228,7 +228,8 @@ class MultiDayEngine:
         # The meter holds the range of the P&L the drawdown tracker saw since the previous sample.
         realized, unrealized = self.engine.pnl_parts()
         low, high, drop = self.carry.meter.take()
-        self.sink.emit(EquitySample(ts, realized, unrealized, self.carry.store.charges, low, high, drop))
+        self.sink.emit(EquitySample(ts, realized, unrealized, self.carry.store.charges, low, high, drop,
+                                    self.engine.market.places))
 
     def snapshot(self) -> dict:
         return self.engine.snapshot()

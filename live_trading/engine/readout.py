@@ -23,7 +23,7 @@ from live_trading.engine.events import (
     TradeRecord,
     progress,
 )
-from live_trading.engine.money import iso, percent, rupees, rupees_str
+from live_trading.engine.money import iso, percent, price_number, rupees, rupees_str
 
 
 class Readout:
@@ -49,7 +49,8 @@ class Readout:
     def position_state(self, position) -> PositionState:
         """The position as it stands at the current tick, money in Decimal rupees."""
         # Closed positions of earlier days (multi-day sessions) have no column in today's market.
-        return position_state(position, self._market.price(position.symbol) if position.is_open else 0)
+        market = self._market
+        return position_state(position, market.price(position.symbol) if position.is_open else 0, market.places)
 
     def snapshot(self) -> dict:
         """The session's state now, JSON-ready, in the dashboard's shape (seed 004): progress, node
@@ -63,6 +64,7 @@ class Readout:
         account = engine.account() if started else None
         unrealized = account["unrealized_pnl"] if account else 0
         realized = store.realized_net
+        places = market.places
         return {
             "status": engine.status,
             "timestamp": iso(market.ts) if started else None,
@@ -76,19 +78,21 @@ class Readout:
             "active_nodes": list(engine.active_nodes),
             "gps_data": {
                 "positions": [self.position_state(p).to_dict() for p in store.positions.values()],
-                "trades": [trade_record(t).to_dict() for t in store.trades],
-                "pnl": {"realized_pnl": rupees_str(realized), "unrealized_pnl": rupees_str(unrealized),
-                        "total_pnl": rupees_str(realized + unrealized),
+                "trades": [trade_record(t, places).to_dict() for t in store.trades],
+                "pnl": {"realized_pnl": rupees_str(realized, places),
+                        "unrealized_pnl": rupees_str(unrealized, places),
+                        "total_pnl": rupees_str(realized + unrealized, places),
                         "closed_trades": len(store.trades), "open_trades": len(store.open)},
             },
             "broker_data": {
-                "orders": [order_dict(o) for o in engine.broker.orders],
-                "account_info": {k: rupees_str(v) for k, v in account.items()} if account else None,
+                "orders": [order_dict(o, places) for o in engine.broker.orders],
+                "account_info": {k: rupees_str(v, places) for k, v in account.items()} if account else None,
             },
             "market_data": {
-                "ltp_store": ({symbol: paise / 100 for symbol, paise in market.ltps_of(self.watched_columns()).items()}
+                "ltp_store": ({symbol: price_number(paise, places)
+                               for symbol, paise in market.ltps_of(self.watched_columns()).items()}
                               if started else {}),
-                "candle_data": {timeframe: candle_dict(c) for timeframe, c in market.latest_candles().items()},
+                "candle_data": {timeframe: candle_dict(c, places) for timeframe, c in market.latest_candles().items()},
             },
             "summary": engine.summary().to_dict(),
         }
@@ -117,7 +121,7 @@ class Readout:
                                 for node_id, node in engine.active_nodes.items() if hasattr(node, "conditions"))
         return TickSnapshot(market.ts, engine.ticks_before + ticks_processed, engine.session_ticks,
                             tuple(engine.active_nodes), changed, tuple(opens),
-                            store.realized_net, unrealized, len(store.trades), diagnostics)
+                            store.realized_net, unrealized, len(store.trades), diagnostics, market.places)
 
     def watched_columns(self) -> list[int]:
         """The columns a client is shown LTPs of: the underlying and every symbol the session has
@@ -133,37 +137,40 @@ class Readout:
         return self._watched
 
 
-def position_state(position, price: int) -> PositionState:
-    """A store position (paise) as the record events carry, at ``price`` paise (0: no current price)."""
+def position_state(position, price: int, places: int = 2) -> PositionState:
+    """A store position (minor units) as the record events carry, at ``price`` (0: no current price),
+    money with ``places`` places (the instrument's ``price_decimals``)."""
     return PositionState(
         position_id=position.position_id, re_entry_num=position.re_entry_num, entry_node_id=position.entry_node_id,
         symbol=position.symbol, side=position.side, quantity_total=position.quantity_total,
         quantity_closed=position.quantity_closed, quantity_remaining=position.quantity_remaining,
-        entry_price=rupees(position.entry_price), entry_time=position.entry_time,
-        exit_price=None if position.exit_price is None else rupees(position.exit_price), exit_time=position.exit_time,
-        current_price=rupees(price) if price else None, status=position.status,
-        realized_pnl=rupees(position.realized_pnl), realized_pnl_gross=rupees(position.realized_gross),
-        unrealized_pnl=rupees(position.unrealized_pnl(price)), charges=rupees(position.charges),
+        entry_price=rupees(position.entry_price, places), entry_time=position.entry_time,
+        exit_price=None if position.exit_price is None else rupees(position.exit_price, places),
+        exit_time=position.exit_time, current_price=rupees(price, places) if price else None, status=position.status,
+        realized_pnl=rupees(position.realized_pnl, places), realized_pnl_gross=rupees(position.realized_gross, places),
+        unrealized_pnl=rupees(position.unrealized_pnl(price), places), charges=rupees(position.charges, places),
         entry_flow_ids=position.entry_flow_ids, exit_flow_ids=position.exit_flow_ids,
-        entry_trigger=position.entry_trigger, exit_reason=position.exit_reason,
+        entry_trigger=position.entry_trigger, exit_reason=position.exit_reason, places=places,
     )
 
 
-def trade_record(trade) -> TradeRecord:
-    """A store trade (paise) as the record ``TradeClosed`` and snapshots carry (Decimal rupees)."""
+def trade_record(trade, places: int = 2) -> TradeRecord:
+    """A store trade (minor units) as the record ``TradeClosed`` and snapshots carry (Decimal, ``places``
+    places)."""
     return TradeRecord(
         trade_id=trade.trade_id, position_id=trade.position_id, position_num=trade.position_num,
         re_entry_num=trade.re_entry_num,
         entry_node_id=trade.entry_node_id, symbol=trade.symbol, side=trade.side, quantity=trade.quantity,
-        entry_price=rupees(trade.entry_price), entry_time=trade.entry_time, exit_price=rupees(trade.exit_price),
-        exit_time=trade.exit_time, pnl=rupees(trade.pnl), pnl_percent=trade.pnl_percent,
-        charges=rupees(trade.charges), net_pnl=rupees(trade.net_pnl), status=trade.status,
+        entry_price=rupees(trade.entry_price, places), entry_time=trade.entry_time,
+        exit_price=rupees(trade.exit_price, places), exit_time=trade.exit_time, pnl=rupees(trade.pnl, places),
+        pnl_percent=trade.pnl_percent, charges=rupees(trade.charges, places), net_pnl=rupees(trade.net_pnl, places),
+        status=trade.status,
         entry_flow_ids=trade.entry_flow_ids, exit_flow_ids=trade.exit_flow_ids, entry_trigger=trade.entry_trigger,
-        exit_reason=trade.exit_reason,
+        exit_reason=trade.exit_reason, places=places,
     )
 
 
-def session_summary(store, max_drawdown: int, daily=()) -> Summary:
+def session_summary(store, max_drawdown: int, daily=(), places: int = 2) -> Summary:
     """A position store's results (trades, gross and net P&L, charges, win rate) with the session's
     maximum drawdown (paise) and ``daily`` ((date, net P&L paise) per trading day), in Decimal rupees."""
     trade_count = len(store.trades)
@@ -174,26 +181,27 @@ def session_summary(store, max_drawdown: int, daily=()) -> Summary:
         winning_trades=store.wins,
         losing_trades=store.losses,
         win_rate=percent(store.wins, trade_count),
-        gross_pnl=rupees(gross),
-        charges=rupees(charges),
-        net_pnl=rupees(gross - charges),
-        max_drawdown=rupees(max_drawdown),
-        daily_pnl=tuple((day, rupees(pnl)) for day, pnl in daily),
+        gross_pnl=rupees(gross, places),
+        charges=rupees(charges, places),
+        net_pnl=rupees(gross - charges, places),
+        max_drawdown=rupees(max_drawdown, places),
+        daily_pnl=tuple((day, rupees(pnl, places)) for day, pnl in daily),
+        places=places,
     )
 
 
-def order_dict(order) -> dict:
+def order_dict(order, places: int = 2) -> dict:
     """A broker order as the dashboard's ``broker_data.orders`` lists it; ``charges`` is the total."""
     return {
         "order_id": order.order_id, "timestamp": iso(order.ts), "symbol": order.symbol, "side": order.side,
-        "quantity": order.quantity, "order_type": "MARKET", "ltp": rupees_str(order.ltp),
-        "fill_price": None if order.fill_price is None else rupees_str(order.fill_price),
+        "quantity": order.quantity, "order_type": "MARKET", "ltp": rupees_str(order.ltp, places),
+        "fill_price": None if order.fill_price is None else rupees_str(order.fill_price, places),
         "status": order.status, "reason": order.reason, "execution_id": order.execution_id,
-        "charges": None if order.charges is None else rupees_str(order.charges.total),
+        "charges": None if order.charges is None else rupees_str(order.charges.total, places),
     }
 
 
-def order_details(order, lots: int, lot_size: int) -> dict:
+def order_details(order, lots: int, lot_size: int, places: int = 2) -> dict:
     """An entry order as an ``order_placed`` / ``order_rejected`` node event's ``order_details``;
     a filled one adds ``price`` (its fill) and ``charges`` (each component and the total)."""
     details = {
@@ -204,29 +212,30 @@ def order_details(order, lots: int, lot_size: int) -> dict:
         "lots": lots,
         "lot_size": lot_size,
         "order_type": "MARKET",
-        "ltp": rupees_str(order.ltp),
+        "ltp": rupees_str(order.ltp, places),
         "status": order.status,
     }
     if order.fill_price is not None:
-        details["price"] = rupees_str(order.fill_price)
-        details["charges"] = order.charges.as_rupees()
+        details["price"] = rupees_str(order.fill_price, places)
+        details["charges"] = order.charges.as_rupees(places)
     return details
 
 
-def closed_position(position, quantity: int, order, reason: str) -> dict:
+def closed_position(position, quantity: int, order, reason: str, places: int = 2) -> dict:
     """One position an exit or square-off closed (fully or ``quantity`` of it), as the node event's
     ``positions`` lists it; ``price`` is the closing order's fill."""
     return {
         "position_id": position.position_id, "re_entry_num": position.re_entry_num, "symbol": position.symbol,
-        "quantity": quantity, "price": rupees_str(order.fill_price), "order_id": order.order_id,
+        "quantity": quantity, "price": rupees_str(order.fill_price, places), "order_id": order.order_id,
         "exit_reason": reason, "status": position.status,
     }
 
 
-def candle_dict(candle) -> dict:
-    """A completed candle as the dashboard's ``market_data.candle_data`` shows it (rupee numbers)."""
-    return {"symbol": candle.symbol, "timestamp": iso(candle.start), "open": candle.open / 100,
-            "high": candle.high / 100, "low": candle.low / 100, "close": candle.close / 100, "volume": candle.volume}
+def candle_dict(candle, places: int = 2) -> dict:
+    """A completed candle as the dashboard's ``market_data.candle_data`` shows it (price numbers)."""
+    return {"symbol": candle.symbol, "timestamp": iso(candle.start), "open": price_number(candle.open, places),
+            "high": price_number(candle.high, places), "low": price_number(candle.low, places),
+            "close": price_number(candle.close, places), "volume": candle.volume}
 
 
 def last_execution(last: tuple | None) -> dict:

@@ -24,7 +24,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from live_trading.marketdata.universe import REGULAR_HOURS, SpecialSession, calendar_overrides, on_change
+from live_trading.marketdata.universe import (
+    REGULAR_HOURS,
+    InstrumentError,
+    SpecialSession,
+    calendar_overrides,
+    on_change,
+    universe,
+)
 
 EXCHANGE_TZ = ZoneInfo("Asia/Kolkata")
 IST_OFFSET_SECONDS = 5 * 3600 + 30 * 60
@@ -209,3 +216,154 @@ def trading_days(start: date, end: date) -> list[date]:
             days.append(d)
         d += timedelta(days=1)
     return days
+
+
+# ---------------------------------------------------------------------------------------------------
+# Calendars of other markets, as data (``[calendars.NAME]`` in the data file)
+
+
+class TradingCalendar:
+    """One market's trading days and hours, for an underlying (`calendar_of`).
+
+    Times are epoch seconds; a trading day is a date, its windows (open, close) epoch seconds with the
+    close exclusive. ``clock`` is ``seconds`` (a day's rows are every second of its windows) or ``ticks``
+    (only the seconds with a tick). The NSE's calendar is the functions above; `DataCalendar` is any
+    other market's, read from the data file.
+    """
+
+    name = "NSE"
+    clock = "seconds"
+    time_zone = EXCHANGE_TZ
+
+    def is_trading_day(self, d: date) -> bool:
+        return is_trading_day(d)
+
+    def trading_days(self, start: date, end: date) -> list[date]:
+        return [d for d in _dates(start, end) if self.is_trading_day(d)]
+
+    def windows_ts(self, d: date) -> tuple[tuple[int, int], ...]:
+        """The day's windows as (open, close) epoch seconds, close exclusive."""
+        midnight = exchange_midnight_ts(d)
+        return tuple((midnight + a, midnight + b) for a, b in session_windows(d))
+
+    def midnight_ts(self, d: date) -> int:
+        """Epoch seconds of 00:00 on `d` in the market's time zone: clock times of the day (a strategy's
+        start and square-off) count from it."""
+        return exchange_midnight_ts(d)
+
+    def utc_offset(self, d: date) -> int:
+        """Seconds the market's clock is ahead of UTC on trading day `d` (+19,800 for IST)."""
+        return IST_OFFSET_SECONDS
+
+    def anchor_ts(self, d: date) -> int:
+        """Where the day's candle grid starts (`candles.bucket_start`): 09:15 IST on an NSE day, even on a
+        special session; a data calendar's first window's open."""
+        return exchange_midnight_ts(d) + OPEN_SECOND
+
+    def trading_date(self, ts: int) -> date | None:
+        """The trading day whose windows hold epoch second `ts`, or None."""
+        d = exchange_date(ts)
+        return d if self.is_trading_day(d) and session_rows(d, np.array([ts]))[0] >= 0 else None
+
+    def describe_hours(self, d: date) -> str:
+        return f"{describe_hours(d)} IST"
+
+    def grid(self, d: date, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of trading day `d` for ticks at epoch seconds `ts`: (the day's row timestamps, the row
+        of each tick, -1 outside the windows). With the ``seconds`` clock the rows are every second of
+        the windows; with ``ticks`` the distinct seconds of `ts` inside them."""
+        return trading_timestamps(d), session_rows(d, ts)
+
+
+class DataCalendar(TradingCalendar):
+    """A calendar of the data file (`universe.SessionCalendar`): its weekdays less its holidays, the same
+    windows every trading day, in its time zone (daylight saving included: a window's clock times stay,
+    its epoch seconds move)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.name = spec.name
+        self.clock = spec.clock
+        self.time_zone = ZoneInfo(spec.time_zone)
+
+    def is_trading_day(self, d: date) -> bool:
+        return d.weekday() in self.spec.weekdays and d not in self.spec.holidays
+
+    def _at(self, d: date, second: int) -> int:
+        """Epoch seconds of the wall-clock time `second` seconds after midnight of `d` (may be negative)."""
+        wall = datetime.combine(d, time(), tzinfo=self.time_zone) + timedelta(seconds=second)
+        return int(wall.timestamp())
+
+    def windows_ts(self, d: date) -> tuple[tuple[int, int], ...]:
+        return tuple((self._at(d, a), self._at(d, b)) for a, b in self.spec.windows)
+
+    def midnight_ts(self, d: date) -> int:
+        return self._at(d, 0)
+
+    def utc_offset(self, d: date) -> int:
+        return int(datetime.fromtimestamp(self.windows_ts(d)[0][0], self.time_zone).utcoffset().total_seconds())
+
+    def anchor_ts(self, d: date) -> int:
+        return self.windows_ts(d)[0][0]
+
+    def trading_date(self, ts: int) -> date | None:
+        local = datetime.fromtimestamp(int(ts), self.time_zone).date()
+        for d in (local, local + timedelta(days=1), local - timedelta(days=1)):
+            if self.is_trading_day(d) and any(a <= ts < b for a, b in self.windows_ts(d)):
+                return d
+        return None
+
+    def describe_hours(self, d: date) -> str:
+        def clock(second: int) -> str:
+            second %= 86_400
+            return f"{second // 3600:02d}:{second % 3600 // 60:02d}:{second % 60:02d}"
+
+        return ", ".join(f"{clock(a)}-{clock(b - 1)}" for a, b in self.spec.windows) + f" {self.spec.time_zone}"
+
+    def grid(self, d: date, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ts = np.asarray(ts, dtype=np.int64)
+        inside = np.zeros(len(ts), bool)
+        for a, b in self.windows_ts(d):
+            inside |= (ts >= a) & (ts < b)
+        if self.clock == "seconds":
+            stamps = np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in self.windows_ts(d)])
+        else:
+            stamps = np.unique(ts[inside])
+        rows = np.searchsorted(stamps, ts)
+        return stamps, np.where(inside, rows, -1)
+
+
+def _dates(start: date, end: date):
+    d = start
+    while d <= end:
+        yield d
+        d += timedelta(days=1)
+
+
+NSE = TradingCalendar()
+
+
+@functools.cache
+def _calendars() -> dict[str, TradingCalendar]:
+    return {"NSE": NSE, **{name: DataCalendar(spec) for name, spec in universe().calendars.items()}}
+
+
+on_change(_calendars.cache_clear)
+
+
+def calendar_of(underlying: str) -> TradingCalendar:
+    """The trading calendar of `underlying` (its ``calendar`` in the data file; NSE by default)."""
+    try:
+        return _calendars()[universe().underlyings[underlying].calendar]
+    except KeyError:
+        raise InstrumentError(f"unknown underlying {underlying!r}", subject="underlying") from None
+
+
+def trading_days_of(underlying: str, start: date, end: date) -> list[date]:
+    """The trading days of `underlying`'s calendar from `start` to `end`; the NSE's for an underlying the
+    data file no longer has (a stored session of it is still shown)."""
+    try:
+        calendar = calendar_of(underlying)
+    except InstrumentError:
+        return trading_days(start, end)
+    return calendar.trading_days(start, end)

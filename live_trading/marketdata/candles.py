@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from live_trading.marketdata.calendar import IST_OFFSET_SECONDS, OPEN_SECOND
+from live_trading.marketdata.calendar import IST_OFFSET_SECONDS, NSE, OPEN_SECOND, calendar_of
 from live_trading.marketdata.day import MarketDay
 
 TIMEFRAMES: dict[str, int] = {
@@ -87,10 +87,13 @@ def timeframe_name(seconds: int) -> str:
     raise ValueError(f"unsupported timeframe of {seconds} s")
 
 
-def bucket_start(ts: int, timeframe: int) -> int:
+def bucket_start(ts: int, timeframe: int, anchor: int | None = None) -> int:
     """Start (epoch seconds) of the `timeframe`-second bucket containing `ts` (epoch seconds), on the grid
     from 09:15 IST (``ANCHOR_SECOND``): 10:20 is in the 1h bucket of 10:15, 15:20 in that of 15:15, and
-    any time of a trading day in the 1d bucket of its 09:15."""
+    any time of a trading day in the 1d bucket of its 09:15. With `anchor` (epoch seconds: a data
+    calendar's session open, `TradingCalendar.anchor_ts`), on the grid from it."""
+    if anchor is not None:
+        return ts - (ts - anchor) % timeframe
     return ts - (ts + _ANCHOR_SHIFT) % timeframe
 
 
@@ -99,17 +102,19 @@ class CandleBuilder:
 
     Call `on_tick(index)` with each row the replay reaches (rows must not go backwards); it returns
     the candles completed before that row, shortest timeframe first, then in subscription order.
-    `finish()` returns the rest at the end of the day.
+    `finish()` returns the rest at the end of the day. With `at_close`, a candle whose bucket has a row
+    at its last second (an imported bar's close tick, or any second of a per-second day) completes at
+    that row, its close then known, instead of at the first row after it.
     """
 
-    def __init__(self, day: MarketDay, subscriptions: Iterable[tuple[str, str | int]]):
+    def __init__(self, day: MarketDay, subscriptions: Iterable[tuple[str, str | int]], at_close: bool = False):
         by_timeframe: dict[int, list[str]] = {}
         for symbol, timeframe in subscriptions:
             day.column(symbol)
             symbols = by_timeframe.setdefault(timeframe_seconds(timeframe), [])
             if symbol not in symbols:
                 symbols.append(symbol)
-        self._groups = [_Group(day, tf, syms) for tf, syms in sorted(by_timeframe.items())]
+        self._groups = [_Group(day, tf, syms, at_close) for tf, syms in sorted(by_timeframe.items())]
         self.next_edge = self._next_edge()  # the first row whose `on_tick` may return candles
 
     def on_tick(self, index: int) -> Sequence[Candle]:
@@ -140,17 +145,26 @@ class _Group:
     built (a few whole-column reductions instead of one set of numpy calls per bucket, which cost more
     than the rest of a quiet tick's work): completing a bucket is then building its `Candle`s."""
 
-    def __init__(self, day: MarketDay, timeframe: int, symbols: list[str]):
+    def __init__(self, day: MarketDay, timeframe: int, symbols: list[str], at_close: bool = False):
         columns = [day.column(s) for s in symbols]
         self.timeframe = timeframe
         self.symbols = symbols
         ts = day.timestamps
-        buckets = (ts + _ANCHOR_SHIFT) // timeframe  # the grid of `bucket_start`
+        calendar = calendar_of(day.underlying)
+        # The grid of `bucket_start`: from 09:15 IST on NSE days, from the session open on a data calendar's.
+        shift = _ANCHOR_SHIFT if calendar is NSE else -calendar.anchor_ts(day.date)
+        buckets = (ts + shift) // timeframe
         self.edges = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), len(ts)]
-        self.starts = (buckets[self.edges[:-1]] * timeframe - _ANCHOR_SHIFT).tolist() if len(ts) else []
+        self.starts = (buckets[self.edges[:-1]] * timeframe - shift).tolist() if len(ts) else []
         self.n_rows = len(ts)
+        # The row at which each bucket completes: the first after it, or with `at_close` its last row when
+        # that row is the bucket's last second.
+        self.done_at = self.edges[1:]
+        if at_close and len(ts):
+            last = np.array(self.edges[1:]) - 1
+            self.done_at = np.where(ts[last] == np.array(self.starts) + timeframe - 1, last, last + 1).tolist()
         self.k = 0
-        self.next_edge = self.edges[1] if len(self.edges) > 1 else 0
+        self.next_edge = self.done_at[0] if self.done_at else 0
         self._rows: list = []
         if len(ts):
             self._rows = self._buckets(day, columns)
@@ -176,10 +190,10 @@ class _Group:
         ]
 
     def complete_until(self, index: int, out: list[Candle]) -> None:
-        while self.k < len(self.edges) - 1 and self.edges[self.k + 1] <= index:
+        while self.k < len(self.edges) - 1 and self.done_at[self.k] <= index:
             self._emit(self.k, out)
             self.k += 1
-        self.next_edge = self.edges[self.k + 1] if self.k < len(self.edges) - 1 else _INT64_MAX
+        self.next_edge = self.done_at[self.k] if self.k < len(self.edges) - 1 else _INT64_MAX
 
     def _emit(self, k: int, out: list[Candle]) -> None:
         start, tf = self.starts[k], self.timeframe

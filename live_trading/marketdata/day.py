@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from live_trading.marketdata.calendar import TRADING_SECONDS, session_rows, trading_timestamps
+from live_trading.marketdata.calendar import TRADING_SECONDS, calendar_of, trading_timestamps
 
 FORMAT = "ticks-v1"
 _META_PREFIX = "marketdata."
@@ -55,7 +55,9 @@ class MarketDay:
     source: str = "synthetic"
     seed: int | None = None
     bar_symbols: frozenset[str] = frozenset()
-    """Symbols imported as 1-minute candles (their ticks are the candles' open, low/high, close)."""
+    """Symbols imported as candles (their ticks are the candles' open, low/high, close)."""
+    bar_seconds: dict[str, int] = field(default_factory=dict)
+    """The timeframe in seconds of each of `bar_symbols` whose candles were not 1-minute ones."""
     _columns: dict[str, int] = field(default_factory=dict, repr=False)
     _lists: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -128,12 +130,15 @@ def from_ticks(
     price: np.ndarray,
     volume: np.ndarray,
     oi: np.ndarray,
+    timestamps: np.ndarray | None = None,
     **attrs,
 ) -> MarketDay:
-    """Build a `MarketDay` from ticks given as (row, column) coordinates, a row being a second of the
-    day's windows (`calendar.session_rows`)."""
+    """Build a `MarketDay` from ticks given as (row, column) coordinates, a row being one of the day's
+    `timestamps` (default: every second of the NSE day's windows, `calendar.session_rows`; another
+    calendar's from `TradingCalendar.grid`)."""
     m = len(symbols)
-    timestamps = trading_timestamps(day)
+    if timestamps is None:
+        timestamps = trading_timestamps(day)
     n = len(timestamps)
     prices, volumes, ois, mask = empty_arrays(m, n)
     # Flat indices: scattering into a raveled matrix is several times faster than 2-D fancy indexing.
@@ -188,6 +193,8 @@ def to_table(day: MarketDay) -> pa.Table:
         "symbols": json.dumps(day.symbols),
         "bar_symbols": json.dumps(sorted(day.bar_symbols)),
     }
+    if day.bar_seconds:
+        meta["bar_seconds"] = json.dumps(dict(sorted(day.bar_seconds.items())))
     return table.replace_schema_metadata({_META_PREFIX + k: v for k, v in meta.items()})
 
 
@@ -232,11 +239,13 @@ def read_day(path: Path, symbols: Sequence[str] | None = None) -> MarketDay:
         wanted = {meta["underlying"], *symbols}
         stored = [s for s in stored if s in wanted]
         table = pq.read_table(path, filters=[("symbol", "in", stored)])
+    stamps, rows = _rows(meta["underlying"], day, table["ts"].to_numpy(), path)
     return from_ticks(
         meta["underlying"],
         day,
         stored,
-        rows=_rows(day, table["ts"].to_numpy(), path),
+        rows=rows,
+        timestamps=stamps,
         cols=_symbol_codes(table["symbol"], stored),
         price=table["price"].to_numpy(),
         volume=table["volume"].to_numpy(),
@@ -244,14 +253,15 @@ def read_day(path: Path, symbols: Sequence[str] | None = None) -> MarketDay:
         source=meta["source"],
         seed=int(meta["seed"]) if meta.get("seed") else None,
         bar_symbols=frozenset(json.loads(meta.get("bar_symbols", "[]"))),
+        bar_seconds=json.loads(meta.get("bar_seconds", "{}")),
     )
 
 
-def _rows(day: date, ts: np.ndarray, path: Path) -> np.ndarray:
-    rows = session_rows(day, ts)
+def _rows(underlying: str, day: date, ts: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    stamps, rows = calendar_of(underlying).grid(day, ts)
     if len(rows) and rows.min() < 0:
         raise ValueError(f"{path} has ticks outside the session hours of {day.isoformat()}")
-    return rows
+    return stamps, rows
 
 
 def _metadata(schema: pa.Schema) -> dict[str, str]:

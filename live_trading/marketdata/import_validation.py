@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,14 @@ from live_trading.marketdata import instruments
 from live_trading.marketdata.broker_symbols import from_broker_symbol
 from live_trading.marketdata.calendar import (
     IST_OFFSET_SECONDS,
+    NSE,
+    TradingCalendar,
+    calendar_of,
     describe_hours,
     is_trading_day,
     session_rows,
 )
+from live_trading.marketdata.candles import timeframe_name
 from live_trading.marketdata.symbols import OptionSymbol, SymbolError, parse_symbol
 
 TICK_COLUMNS = ("timestamp", "symbol", "price", "volume", "oi")
@@ -57,7 +61,8 @@ class ImportIssue:
 
 @dataclass
 class ParsedFile:
-    """Validated ticks of one input file, all of one exchange day."""
+    """Validated ticks of one input file, all of one exchange day (a file of a market on a data calendar
+    may hold several days: one ParsedFile each)."""
 
     path: Path
     day: date
@@ -68,11 +73,21 @@ class ParsedFile:
     ohlc: np.ndarray | None  # candles only, shape (rows, 4)
     volume: np.ndarray
     oi: np.ndarray
+    timeframe: int = 60  # candles: their length in seconds
+    lines: np.ndarray | None = None  # the file's line (row) of each row, when not all of the file's
+
+    def line_of(self, symbol: str) -> int:
+        """The line (CSV; the header is line 1) or row (Parquet) of `symbol`'s first row."""
+        index = self.symbols.index(symbol)
+        if self.lines is not None:
+            return int(self.lines[index])
+        return index + (1 if self.path.suffix.lower() == ".parquet" else 2)
 
 
-def parse_file(path: Path, issues: list[ImportIssue]) -> ParsedFile | None:
-    """Read one CSV or Parquet file and check every field of every row; return its rows, or None
-    when anything is wrong (each problem appended to ``issues``, naming file, line or row and field)."""
+def parse_file(path: Path, issues: list[ImportIssue], timeframe: int = 60) -> list[ParsedFile] | None:
+    """Read one CSV or Parquet file and check every field of every row; return its rows (one ParsedFile
+    per exchange day), or None when anything is wrong (each problem appended to ``issues``, naming file,
+    line or row and field). Candles are `timeframe` seconds long (1-minute by default)."""
     suffix = path.suffix.lower()
     row_word = "row" if suffix == ".parquet" else "line"
     first_line = 1 if suffix == ".parquet" else 2  # a CSV's first data row is line 2, after the header
@@ -116,11 +131,13 @@ def parse_file(path: Path, issues: list[ImportIssue]) -> ParsedFile | None:
 
     lines = np.arange(len(frame)) + first_line
     kind = "ticks" if has_price else "candles"
-    ts, ts_ok = _parse_timestamps(frame["timestamp"], lines, issue)
     symbols, ticks_of = _parse_symbols(frame["symbol"], lines, issue)
+    calendar = _file_calendar(symbols, lines, issue)
+    ts, ts_ok = _parse_timestamps(frame["timestamp"], lines, issue, calendar)
     row_ticks = np.array([ticks_of[s] if s else 0 for s in symbols], np.int64)
+    decimals = np.array([_decimals_of(s) if s else 2 for s in symbols], np.int64)
     price_cols = ["price"] if kind == "ticks" else ["open", "high", "low", "close"]
-    prices = np.column_stack([_parse_prices(frame[c], c, lines, row_ticks, issue) for c in price_cols])
+    prices = np.column_stack([_parse_prices(frame[c], c, lines, row_ticks, issue, decimals) for c in price_cols])
     zeros = np.zeros(len(frame), np.int64)
     volume = _parse_counts(frame["volume"], "volume", lines, issue) if "volume" in frame else zeros
     oi = _parse_counts(frame["oi"], "oi", lines, issue) if "oi" in frame else zeros
@@ -135,7 +152,19 @@ def parse_file(path: Path, issues: list[ImportIssue]) -> ParsedFile | None:
         for line in lines[bad_low]:
             issue(line, "low", "low is above the open or the close")
     # Time and order checks look at every row whose fields parsed, so one run reports all problems.
-    day = _check_times(ts[ts_ok], kind, lines[ts_ok], issue) if ts_ok.any() else None
+    if calendar is NSE and timeframe == 60:
+        day = _check_times(ts[ts_ok], kind, lines[ts_ok], issue) if ts_ok.any() else None
+        days = np.full(len(ts), day.toordinal() if day else 0, np.int64)
+    elif calendar is NSE:
+        day = _check_times(ts[ts_ok], "ticks", lines[ts_ok], issue) if ts_ok.any() else None
+        days = np.full(len(ts), day.toordinal() if day else 0, np.int64)
+        if day is not None and kind == "candles":
+            _check_bars(calendar, ts[ts_ok], days[ts_ok], timeframe, lines[ts_ok], issue)
+    else:
+        days = _trading_days(calendar, ts, ts_ok, lines, issue)
+        day = date.fromordinal(int(days[ts_ok][0])) if ts_ok.any() and days[ts_ok].all() else None
+        if day is not None and kind == "candles":
+            _check_bars(calendar, ts[ts_ok], days[ts_ok], timeframe, lines[ts_ok], issue)
     known = ts_ok & np.array([bool(s) for s in symbols])
     _check_order([s for s, k in zip(symbols, known, strict=True) if k], ts[known], lines[known], issue)
     for sym, line in _first_lines(symbols, lines):
@@ -146,17 +175,24 @@ def parse_file(path: Path, issues: list[ImportIssue]) -> ParsedFile | None:
                 issue(line, "symbol", problem)
     if len(issues) > before or day is None:
         return None
-    return ParsedFile(
-        path=path,
-        day=day,
-        kind=kind,
-        symbols=symbols,
-        ts=ts,
-        price=prices[:, 0] if kind == "ticks" else np.zeros(0, np.int64),
-        ohlc=prices if kind == "candles" else None,
-        volume=volume,
-        oi=oi,
-    )
+    parts = []
+    whole = len(np.unique(days)) == 1
+    for ordinal in np.unique(days).tolist():
+        mine = days == ordinal
+        parts.append(ParsedFile(
+            path=path,
+            day=date.fromordinal(ordinal),
+            kind=kind,
+            symbols=[s for s, keep in zip(symbols, mine, strict=True) if keep],
+            ts=ts[mine],
+            price=prices[mine, 0] if kind == "ticks" else np.zeros(0, np.int64),
+            ohlc=prices[mine] if kind == "candles" else None,
+            volume=volume[mine],
+            oi=oi[mine],
+            timeframe=timeframe,
+            lines=None if whole else lines[mine],
+        ))
+    return parts
 
 
 class _Reporter:
@@ -192,8 +228,10 @@ def _value_as_text(value) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-def _parse_timestamps(column: pd.Series, lines: np.ndarray, issue) -> tuple[np.ndarray, np.ndarray]:
-    """Epoch seconds per row, and which rows parsed."""
+def _parse_timestamps(column: pd.Series, lines: np.ndarray, issue,
+                      calendar: TradingCalendar = NSE) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds per row, and which rows parsed. A time without an offset is on the clock of the
+    file's market (`calendar`: IST for the NSE)."""
     parts = column.str.strip().str.extract(_TS_RE)
     unparsed = parts[0].isna().to_numpy()
     for line, text in zip(lines[unparsed], column[unparsed], strict=True):
@@ -207,9 +245,34 @@ def _parse_timestamps(column: pd.Series, lines: np.ndarray, issue) -> tuple[np.n
         issue(line, "timestamp", f"{text!r} has a fraction of a second; timestamps are whole seconds")
     offsets = parts[3].fillna("").map(_offset_seconds).to_numpy(np.int64)
     ok = ~(unparsed | invalid | fraction)
+    if calendar is not NSE:
+        ok &= ~_local_offsets(naive, parts[3].isna().to_numpy(), ok, offsets, lines, column, calendar, issue)
     seconds = np.zeros(len(column), np.int64)
     seconds[ok] = naive[ok].to_numpy().astype("datetime64[s]").astype(np.int64) - offsets[ok]
     return seconds, ok
+
+
+def _local_offsets(naive, no_offset, ok, offsets, lines, column, calendar: TradingCalendar, issue) -> np.ndarray:
+    """Set `offsets` of the rows without one to the UTC offset of the market's time zone at that wall
+    time; return the rows whose wall time does not exist or happens twice there (a daylight-saving
+    change), each reported."""
+    local = no_offset & ok
+    bad = np.zeros(len(ok), bool)
+    if not local.any():
+        return bad
+    zone = str(calendar.time_zone)
+    aware = naive[local].dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    missing = aware.isna().to_numpy()
+    where = np.flatnonzero(local)
+    for i in where[missing]:
+        issue(lines[i], "timestamp", f"{column.iloc[i]!r} does not exist or happens twice in {zone} (a daylight-saving "
+              "change); give its UTC offset, e.g. +00:00")
+    bad[where[missing]] = True
+    good = where[~missing]
+    utc = aware[~missing].dt.tz_convert("UTC").dt.tz_localize(None)
+    offsets[good] = (naive[local][~missing].to_numpy().astype("datetime64[s]").astype(np.int64)
+                     - utc.to_numpy().astype("datetime64[s]").astype(np.int64))
+    return bad
 
 
 def _offset_seconds(text: str) -> int:
@@ -280,15 +343,43 @@ def _contract_problem(sym: OptionSymbol, day: date) -> str | None:
     return None
 
 
+def _file_calendar(symbols: list[str], lines: np.ndarray, issue) -> TradingCalendar:
+    """The one calendar of the file's underlyings (NSE when none parsed); a file mixing markets is refused."""
+    found: dict[str, tuple[str, int]] = {}
+    calendar = NSE
+    for sym, line in _first_lines(symbols, lines):
+        if not sym:
+            continue
+        cal = calendar_of(parse_symbol(sym).underlying)
+        if not found:
+            calendar = cal
+        elif cal.name not in found:
+            first, first_line = next(iter(found.values()))
+            issue(line, "symbol", f"{sym} trades on the {cal.name} calendar but {first} ({issue.row_word} {first_line}) "
+                  f"on {calendar.name}'s; import one market per file")
+        found.setdefault(cal.name, (sym, line))
+    return calendar
+
+
+def _decimals_of(symbol: str) -> int:
+    return instruments.get_underlying(parse_symbol(symbol).underlying).price_decimals
+
+
 def _tick_of(symbol: str) -> int:
     sym = parse_symbol(symbol)
     info = instruments.get_underlying(sym.underlying)
     return info.tick_size_paise if isinstance(sym, OptionSymbol) else info.spot_tick_paise
 
 
-def _parse_prices(column: pd.Series, name: str, lines: np.ndarray, row_ticks: np.ndarray, issue) -> np.ndarray:
+def _parse_prices(column: pd.Series, name: str, lines: np.ndarray, row_ticks: np.ndarray, issue,
+                  row_decimals: np.ndarray | None = None) -> np.ndarray:
+    """Prices in minor units: paise for a two-place instrument, 0.00001 for one quoted to five places."""
     out = np.zeros(len(column), np.int64)
     for i, text in enumerate(column.tolist()):
+        places = 2 if row_decimals is None else int(row_decimals[i])
+        if places != 2:
+            out[i] = _minor_units(text.strip(), name, lines[i], int(row_ticks[i]), places, issue)
+            continue
         text = text.strip()
         match = _PRICE_RE.match(text)
         if not match:
@@ -309,6 +400,58 @@ def _parse_prices(column: pd.Series, name: str, lines: np.ndarray, row_ticks: np
             issue(lines[i], name, f"{text} is off the {tick / 100:.2f} tick")
         out[i] = paise
     return out
+
+
+def _minor_units(text: str, name: str, line: int, tick: int, places: int, issue) -> int:
+    """`text` as an integer of 10**-places (0 when refused, reported naming the line)."""
+    match = _PRICE_RE.match(text)
+    if not match:
+        if text.startswith("-"):
+            issue(line, name, f"{text!r} is negative; prices must be positive")
+        else:
+            issue(line, name, f"{text!r} is not a price such as {'1.' + '0' * (places - 1) + '7' if places else '7'}")
+        return 0
+    whole, frac = match.group(1), match.group(2) or ""
+    if len(frac) > places and frac[places:].strip("0"):
+        issue(line, name, f"{text} has more than {places} decimals, so it is off the tick")
+        return 0
+    units = int(whole) * 10**places + int((frac + "0" * places)[:places] or 0)
+    if units <= 0:
+        issue(line, name, f"{text} is not positive; prices must be positive")
+    elif tick and units % tick:
+        issue(line, name, f"{text} is off the {tick / 10**places:.{places}f} tick")
+    return units
+
+
+def _trading_days(calendar: TradingCalendar, ts: np.ndarray, ok: np.ndarray, lines: np.ndarray, issue) -> np.ndarray:
+    """The trading day (ordinal) of each row of a market on a data calendar; 0 where the time is in none
+    of its sessions (reported)."""
+    days = np.zeros(len(ts), np.int64)
+    for i in np.flatnonzero(ok):
+        d = calendar.trading_date(int(ts[i]))
+        if d is None:
+            local = datetime.fromtimestamp(int(ts[i]), calendar.time_zone)
+            issue(lines[i], "timestamp", f"{local.isoformat(sep=' ')} is outside the sessions of the {calendar.name} "
+                  f"calendar ({calendar.describe_hours(local.date())}, its trading days and holidays)")
+        else:
+            days[i] = d.toordinal()
+    return days
+
+
+def _check_bars(calendar: TradingCalendar, ts: np.ndarray, days: np.ndarray, timeframe: int, lines: np.ndarray,
+                issue) -> None:
+    """Each candle starts on its timeframe's grid from the session open and ends inside the session."""
+    name = timeframe_name(timeframe)
+    for stamp, ordinal, line in zip(ts.tolist(), days.tolist(), lines.tolist(), strict=True):
+        day = date.fromordinal(ordinal)
+        anchor = calendar.anchor_ts(day)
+        if (stamp - anchor) % timeframe:
+            opening = datetime.fromtimestamp(anchor, calendar.time_zone).strftime("%H:%M")
+            issue(line, "timestamp", f"a {name} candle must start on the {name} grid from the session open "
+                  f"({opening} {calendar.time_zone})")
+        elif not any(a <= stamp and stamp + timeframe <= b for a, b in calendar.windows_ts(day)):
+            issue(line, "timestamp", f"this {name} candle does not end inside the session "
+                  f"{calendar.describe_hours(day)} of {day.isoformat()}")
 
 
 def _parse_counts(column: pd.Series, name: str, lines: np.ndarray, issue) -> np.ndarray:

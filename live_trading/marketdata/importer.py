@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from live_trading.marketdata.calendar import session_rows
+from live_trading.marketdata.calendar import calendar_of
+from live_trading.marketdata.candles import timeframe_seconds
 from live_trading.marketdata.day import (
     MarketDay,
     day_symbols,
@@ -47,6 +48,12 @@ from live_trading.refusals import Refused
 MAX_REPORTED = 25
 # Seconds into a candle's minute at which its open, first extreme, second extreme and close ticks sit.
 BAR_TICK_OFFSETS = (0, 20, 40, 59)
+
+
+def bar_tick_offsets(timeframe: int) -> tuple[int, int, int, int]:
+    """Seconds into a candle of `timeframe` seconds of its four ticks: its open at the start, the
+    extremes a third and two thirds in, its close at its last second (`BAR_TICK_OFFSETS` for 1m)."""
+    return (0, timeframe // 3, 2 * timeframe // 3, timeframe - 1)
 
 
 class ImportFailed(Refused, ValueError):
@@ -97,19 +104,22 @@ class ImportResult:
     shadowed: list[Shadowed] = field(default_factory=list)
 
 
-def import_files(paths: Iterable[Path | str], data_dir: Path | str | None = None) -> ImportResult:
+def import_files(paths: Iterable[Path | str], data_dir: Path | str | None = None,
+                 timeframe: str | int = "1m") -> ImportResult:
     """Validate every file in `paths` (each on its own: ``import_validation.parse_file``; then against each
-    other and the stored days), then merge them into the imported data; all or nothing. Raises
-    ``ImportFailed`` listing every problem."""
+    other and the stored days), then merge them into the imported data; all or nothing. Candles are of
+    `timeframe` (``1m`` ... ``1d``, `candles.TIMEFRAMES`), stored as four ticks each over their own length.
+    Raises ``ImportFailed`` listing every problem."""
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("no files to import")
+    seconds = timeframe_seconds(timeframe)
     issues: list[ImportIssue] = []
     parsed: list[ParsedFile] = []
     for path in paths:
-        result = parse_file(path, issues)
+        result = parse_file(path, issues, seconds)
         if result is not None:
-            parsed.append(result)
+            parsed.extend(result)
     _check_overlaps(parsed, issues)
     if not issues:
         _check_underlyings_present(parsed, data_dir, issues)
@@ -129,7 +139,7 @@ def _check_overlaps(parsed: list[ParsedFile], issues: list[ImportIssue]) -> None
         for sym in dict.fromkeys(item.symbols):
             key = (sym, item.day)
             if key in owner and owner[key] != item.path:
-                line = item.symbols.index(sym) + (1 if item.path.suffix.lower() == ".parquet" else 2)
+                line = item.line_of(sym)
                 issues.append(ImportIssue(str(item.path), line, "symbol",
                                           f"{sym} on {item.day.isoformat()} is also in {owner[key]}; import it once"))
             owner.setdefault(key, item.path)
@@ -154,7 +164,7 @@ def _check_underlyings_present(parsed: list[ParsedFile], data_dir, issues: list[
             continue
         for item, sym in entries:
             parquet = item.path.suffix.lower() == ".parquet"
-            line = item.symbols.index(sym) + (1 if parquet else 2)
+            line = item.line_of(sym)
             issues.append(ImportIssue(
                 str(item.path), line, "symbol",
                 f"no rows for the underlying {underlying} on {day.isoformat()}, only its options: an imported "
@@ -213,8 +223,9 @@ def _shadowed(imported: MarketDay, data_dir) -> list[Shadowed]:
 
 def _merge(underlying: str, day: date, items: list[ParsedFile], data_dir) -> MarketDay:
     """The existing imported day with the symbols of `items` replaced by their new ticks."""
-    new_rows, new_syms, new_price, new_volume, new_oi = [], [], [], [], []
+    new_ts, new_syms, new_price, new_volume, new_oi = [], [], [], [], []
     bar_symbols: set[str] = set()
+    bar_seconds: dict[str, int] = {}
     replaced: set[str] = set()
     for item in items:
         mine = np.array([parse_symbol(s).underlying == underlying for s in item.symbols])
@@ -222,23 +233,25 @@ def _merge(underlying: str, day: date, items: list[ParsedFile], data_dir) -> Mar
         replaced.update(syms)
         stamps = item.ts[mine]  # validated: inside the day's windows
         if item.kind == "ticks":
-            new_rows.append(session_rows(day, stamps))
+            new_ts.append(stamps)
             new_syms.extend(syms)
             new_price.append(item.price[mine])
             new_volume.append(item.volume[mine])
             new_oi.append(item.oi[mine])
             continue
         bar_symbols.update(syms)
+        bar_seconds.update({s: item.timeframe for s in syms if item.timeframe != 60})
         o, h, lo, c = item.ohlc[mine].T
         up = c >= o
         # Open, then the extreme the bar moved away from first, then the other, then the close.
         path = (o, np.where(up, lo, h), np.where(up, h, lo), c)
         zero = np.zeros(len(o), np.int64)
-        for offset, price in zip(BAR_TICK_OFFSETS, path, strict=True):
-            new_rows.append(session_rows(day, stamps + offset))
+        offsets = bar_tick_offsets(item.timeframe)
+        for offset, price in zip(offsets, path, strict=True):
+            new_ts.append(stamps + offset)
             new_syms.extend(syms)
             new_price.append(price)
-            new_volume.append(item.volume[mine] if offset == BAR_TICK_OFFSETS[-1] else zero)
+            new_volume.append(item.volume[mine] if offset == offsets[-1] else zero)
             new_oi.append(item.oi[mine])
 
     old_syms: list[str] = []
@@ -247,33 +260,37 @@ def _merge(underlying: str, day: date, items: list[ParsedFile], data_dir) -> Mar
     if path.exists():
         old = read_day(path)
         bar_symbols |= set(old.bar_symbols) - replaced
+        bar_seconds = {**{s: t for s, t in old.bar_seconds.items() if s not in replaced}, **bar_seconds}
         old_syms = [s for s in old.symbols if s not in replaced]
     symbols = [underlying, *sorted(set(old_syms + sorted(replaced)) - {underlying}, key=_symbol_order)]
     column = {s: i for i, s in enumerate(symbols)}
 
-    rows = [np.concatenate(new_rows)]
+    stamps = [np.concatenate(new_ts)]
     cols = [np.array([column[s] for s in new_syms], np.int64)]
     price, volume, oi = [np.concatenate(new_price)], [np.concatenate(new_volume)], [np.concatenate(new_oi)]
     if old is not None:
         o_rows, o_cols, o_price, o_volume, o_oi = ticks(old)
         remap = np.array([column.get(s, -1) for s in old.symbols], np.int64)[o_cols]
         keep = remap >= 0
-        rows.append(o_rows[keep])
+        stamps.append(old.timestamps[o_rows[keep]])
         cols.append(remap[keep])
         price.append(o_price[keep])
         volume.append(o_volume[keep])
         oi.append(o_oi[keep])
+    timestamps, rows = calendar_of(underlying).grid(day, np.concatenate(stamps))  # validated: all inside
     return from_ticks(
         underlying,
         day,
         symbols,
-        rows=np.concatenate(rows),
+        rows=rows,
+        timestamps=timestamps,
         cols=np.concatenate(cols),
         price=np.concatenate(price),
         volume=np.concatenate(volume),
         oi=np.concatenate(oi),
         source="imported",
         bar_symbols=frozenset(bar_symbols & set(symbols)),
+        bar_seconds={s: t for s, t in sorted(bar_seconds.items()) if s in symbols},
     )
 
 

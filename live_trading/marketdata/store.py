@@ -274,11 +274,14 @@ def load_day(
     missing (or evicted while being read) and `generate` is true. Marks the file used (`mark_used`). Raises `MarketDataMissing` naming the day when there is neither, or
     when the file found never prices the underlying itself (a day that could make no trade).
     """
-    get_underlying(underlying)
+    info = get_underlying(underlying)
     path = imported_path(underlying, day, data_dir)
     if path.exists():
         mark_used(path)
         return _priced(read_day(path, symbols), path)
+    if not info.synthetic:
+        raise MarketDataMissing(underlying, day, f"nothing imported, and {underlying} ({info.calendar} calendar) has "
+                                "no synthetic market: import its data")
     path = synthetic_path(underlying, day, seed, data_dir)
     for attempt in range(2):
         if not path.exists():

@@ -52,10 +52,26 @@ class Underlying:
     weekly_rules: tuple[tuple[date, int | None], ...]
     monthly_rules: tuple[tuple[date, int | None], ...]
     lot_revisions: tuple[LotRevision, ...] = field(default=())
+    price_decimals: int = 2
+    """Prices are integers of 10**-price_decimals of `currency` inside the engine and the day files: paise
+    for the rupee (2), 0.00001 for an FX pair quoted to five places. Every ``*_paise`` field counts these
+    minor units."""
+    currency: str = "INR"
+    calendar: str = "NSE"
+    """The trading calendar (`calendar.calendar_of`): ``NSE``, or a ``[calendars.NAME]`` table of the data file."""
+    contract_size: int | None = None
+    """Units in one lot when the underlying itself is traded; None: the current monthly option's lot (NSE
+    index futures)."""
 
     @property
     def has_options(self) -> bool:
         return bool(self.monthly_rules)
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the synthetic market can generate its days: NSE instruments only; another market's
+        days are imported."""
+        return self.calendar == "NSE"
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,28 @@ class SpecialSession:
 
 
 @dataclass(frozen=True)
+class SessionCalendar:
+    """A market's calendar as data (``[calendars.NAME]``): its time zone, the weekdays it trades, its
+    holidays and the hours of a trading day.
+
+    ``windows`` are (open, close) seconds after midnight of the trading day in ``time_zone``, close
+    exclusive; an open below zero is on the evening before (spot FX: -7 h, 17:00 New York the day before,
+    to 17:00). ``clock`` says which seconds a replay visits: ``seconds`` every second of the windows (the
+    NSE's, where the synthetic market ticks every second) or ``ticks`` only those with a tick (a market
+    open around the clock, replayed from bars).
+    """
+
+    name: str
+    time_zone: str
+    weekdays: frozenset[int]
+    windows: tuple[tuple[int, int], ...]
+    holidays: frozenset[date] = frozenset()
+    clock: str = "ticks"
+    description: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class CalendarOverrides:
     extra_holidays: tuple[date, ...]
     extra_sessions: tuple[SpecialSession, ...]
@@ -87,14 +125,22 @@ class Universe:
     underlyings: Mapping[str, Underlying]
     calendar: CalendarOverrides
     risk_free_rate: float
+    calendars: Mapping[str, SessionCalendar] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path) -> Universe:
         with open(path, "rb") as fh:
             raw = tomllib.load(fh)
         cal = raw.get("calendar", {})
+        calendars = {name: _session_calendar(name, spec) for name, spec in raw.get("calendars", {}).items()}
+        underlyings = {name: _underlying(name, spec) for name, spec in raw["underlyings"].items()}
+        for u in underlyings.values():
+            if u.calendar != "NSE" and u.calendar not in calendars:
+                raise InstrumentError(f"{u.name}.calendar: no calendar {u.calendar!r} (known: NSE, "
+                                      f"{', '.join(sorted(calendars)) or 'no [calendars] tables'})", subject="calendar")
         return cls(
-            underlyings={name: _underlying(name, spec) for name, spec in raw["underlyings"].items()},
+            underlyings=underlyings,
+            calendars=calendars,
             calendar=CalendarOverrides(
                 tuple(cal.get("extra_holidays", ())),
                 tuple(_special_session(item) for item in cal.get("extra_sessions", ())),
@@ -107,12 +153,12 @@ REGULAR_HOURS = ((9 * 3600 + 15 * 60, 15 * 3600 + 30 * 60),)
 """09:15:00 to 15:30:00 (the last tick at 15:29:59), as (open, close) seconds after exchange midnight."""
 
 
-def _clock(text: str, where: str) -> int:
+def _clock(text: str, where: str, upto: int = 24) -> int:
     try:
         hours, minutes = (int(part) for part in str(text).split(":"))
     except ValueError:
         raise InstrumentError(f"{where}: {text!r} is not a time HH:MM", subject="calendar") from None
-    if not (0 <= hours < 24 and 0 <= minutes < 60):
+    if not (0 <= hours < upto and 0 <= minutes < 60) or hours * 60 + minutes > 24 * 60:
         raise InstrumentError(f"{where}: {text!r} is not a time HH:MM", subject="calendar")
     return hours * 3600 + minutes * 60
 
@@ -134,6 +180,56 @@ def _special_session(item) -> SpecialSession:
         previous_close = close
     kind = item.get("kind", "regular")
     return SpecialSession(day, windows, kind, bool(item.get("expiries", kind == "regular")), item.get("source", ""))
+
+
+_WEEKDAY_NUMBERS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}
+CLOCKS = ("seconds", "ticks")
+
+
+def _session_calendar(name: str, spec: dict) -> SessionCalendar:
+    """A ``[calendars.NAME]`` table: ``time_zone`` (IANA), ``weekdays`` (["MON", ... "SUN"]), ``hours``
+    (["HH:MM", "HH:MM"] windows in order; "24:00" is the end of the day, and a first window whose open is
+    not before its close opens the evening before: ["17:00", "17:00"] is 24 hours from 17:00 the day
+    before), ``holidays`` (dates), ``clock`` (``seconds`` or ``ticks``, default ``ticks``), ``source``."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    where = f"calendars.{name}"
+    try:
+        ZoneInfo(str(spec.get("time_zone", "")))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InstrumentError(f"{where}.time_zone: {spec.get('time_zone')!r} is not an IANA time zone such as "
+                              "America/New_York", subject="calendar") from None
+    days = spec.get("weekdays", ())
+    unknown = [d for d in days if d not in _WEEKDAY_NUMBERS]
+    if unknown or not days:
+        raise InstrumentError(f"{where}.weekdays: give some of {list(_WEEKDAY_NUMBERS)}", subject="calendar")
+    windows = []
+    for i, (a, b) in enumerate(spec.get("hours", ())):
+        open_, close = _clock(a, f"{where}.hours", 25), _clock(b, f"{where}.hours", 25)
+        if i == 0 and open_ >= close:
+            open_ -= 86_400  # the evening before
+        windows.append((open_, close))
+    if not windows:
+        raise InstrumentError(f"{where}.hours: at least one window is needed", subject="calendar")
+    previous = -86_400
+    for open_, close in windows:
+        if not previous <= open_ < close or close - windows[0][0] > 86_400:
+            raise InstrumentError(f"{where}.hours: windows must be increasing, not overlapping, within 24 hours",
+                                  subject="calendar")
+        previous = close
+    clock = spec.get("clock", "ticks")
+    if clock not in CLOCKS:
+        raise InstrumentError(f"{where}.clock: {clock!r} is not one of {', '.join(CLOCKS)}", subject="calendar")
+    return SessionCalendar(
+        name=name,
+        time_zone=spec["time_zone"],
+        weekdays=frozenset(_WEEKDAY_NUMBERS[d] for d in days),
+        windows=tuple(windows),
+        holidays=frozenset(spec.get("holidays", ())),
+        clock=clock,
+        description=spec.get("description", name),
+        source=spec.get("source", ""),
+    )
 
 
 def _underlying(name: str, spec: dict) -> Underlying:
@@ -159,6 +255,10 @@ def _underlying(name: str, spec: dict) -> Underlying:
         strike_steps=tuple(sorted((s["from"], Decimal(str(s["step"]))) for s in spec.get("strike_steps", ()))),
         weekly_rules=rules("weekly_expiry"),
         monthly_rules=rules("monthly_expiry"),
+        price_decimals=_decimals(name, spec.get("price_decimals", 2)),
+        currency=str(spec.get("currency", "INR")),
+        calendar=str(spec.get("calendar", "NSE")),
+        contract_size=int(spec["contract_size"]) if "contract_size" in spec else None,
         lot_revisions=tuple(
             LotRevision(
                 lot=int(r["lot"]),
@@ -170,6 +270,12 @@ def _underlying(name: str, spec: dict) -> Underlying:
             for r in spec.get("lot_sizes", ())
         ),
     )
+
+
+def _decimals(name: str, value) -> int:
+    if not isinstance(value, int) or not 0 <= value <= 8:
+        raise InstrumentError(f"{name}.price_decimals: {value!r} is not a whole number from 0 to 8", subject="underlying")
+    return value
 
 
 _universe: Universe | None = None

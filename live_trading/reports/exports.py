@@ -50,7 +50,8 @@ FORMAT_VERSION = 1
 
 
 def exports(days: Sequence[date], executions: Iterable[dict], trades: Iterable[dict],
-            positions: Iterable[dict], samples: Iterable[tuple[int, int, int, int, int]]) -> dict[str, dict]:
+            positions: Iterable[dict], samples: Iterable[tuple[int, int, int, int, int]],
+            places: int = 2) -> dict[str, dict]:
     """Each day's three files as JSON-ready objects: ``{"YYYY-MM-DD": {DIAGNOSTICS: ..., TRADES: ...,
     POSITIONS: ...}}``, in ``days`` order (every day listed, with empty files for a day without
     activity).
@@ -59,7 +60,8 @@ def exports(days: Sequence[date], executions: Iterable[dict], trades: Iterable[d
     ``execution_id``, ``node_id`` and an ISO 8601 exchange-time ``timestamp``). ``trades``: trade
     dicts in closing order. ``positions``: ``position`` dicts of the position events in order (the
     latest of each (``position_id``, ``re_entry_num``) wins). ``samples``: equity samples in time
-    order as ``(epoch seconds, net P&L, low, high, drop)`` in paise (``statistics.Run``).
+    order as ``(epoch seconds, net P&L, low, high, drop)`` in minor units of ``places`` places (paise
+    for 2; ``statistics.Run``).
     Raises ``ValueError`` for a trade or sample ``statistics.report`` cannot read.
     """
     keys = [d.isoformat() for d in days]
@@ -86,17 +88,17 @@ def exports(days: Sequence[date], executions: Iterable[dict], trades: Iterable[d
             state[execution["node_id"]] = execution
         result[key] = {
             DIAGNOSTICS: {"events_history": history[key], "current_state": dict(state)},
-            TRADES: {"date": key, "summary": day_summary(day_trades[key], day_samples[key]),
+            TRADES: {"date": key, "summary": day_summary(day_trades[key], day_samples[key], places),
                      "trades": day_trades[key]},
             POSITIONS: day_positions[key],
         }
     return result
 
 
-def day_summary(trades: list[dict], samples: list[tuple[int, int, int, int, int]]) -> dict:
+def day_summary(trades: list[dict], samples: list[tuple[int, int, int, int, int]], places: int = 2) -> dict:
     """A day's summary in ``Summary.to_dict``'s shape, from ``statistics.report`` (one definition of
     every figure): ``samples`` rebased so that the day opens at 0."""
-    s = report([Run(trades, samples)])["statistics"]
+    s = report([Run(trades, samples)], places=places)["statistics"]
     return {"total_trades": s["trades"], "total_pnl": s["net_pnl"], "gross_pnl": s["gross_pnl"],
             "charges": s["charges"], "net_pnl": s["net_pnl"], "winning_trades": s["winning_trades"],
             "losing_trades": s["losing_trades"], "win_rate": s["win_rate"], "max_drawdown": s["max_drawdown"]}

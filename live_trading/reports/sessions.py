@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from live_trading.engine.money import money_str
-from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.calendar import trading_days_of
 from live_trading.marketdata.store import day_source
 from live_trading.reports.exports import MANIFEST, NAMES, exports, manifest
 from live_trading.reports.statistics import Run, leg_names, paise, report
@@ -38,11 +38,14 @@ def sessions_report(sessions: Iterable[SimulationSession]) -> dict:
     before ended; ``daily`` sums the P&L of every session's trades per exchange date."""
     sessions = sorted(sessions, key=lambda s: (s.start_date, s.started_at or s.created_at, s.id))
     ids = [s.id for s in sessions]
-    trades, samples = _gather(ids)
+    trades, samples = _gather(sessions)
     names = {}
     for s in sessions:  # the latest session's graph names a leg
         names.update(leg_names(s.graph))
-    result = report((Run(trades[i], samples[i]) for i in ids), names)
+    # Amounts of instruments with fewer places are exact with more: the most any of them has (the sums do
+    # not convert currencies).
+    places = max((s.price_decimals for s in sessions), default=2)
+    result = report((Run(trades[i], samples[i]) for i in ids), names, places)
     return {"sessions": [_describe(s) for s in sessions],
             "final": all(s.status not in lifecycle.ACTIVE for s in sessions), **result}
 
@@ -51,28 +54,31 @@ def session_reports(sessions: Iterable[SimulationSession]) -> dict[str, dict]:
     """``session_report`` of each of ``sessions`` by session id, read in two queries whatever their
     number (for a list of sessions, such as the history page's)."""
     sessions = list(sessions)
-    trades, samples = _gather([s.id for s in sessions])
+    trades, samples = _gather(sessions)
     return {s.id: _one(s, trades[s.id], samples[s.id]) for s in sessions}
 
 
 def _one(session: SimulationSession, trades: list, samples: list) -> dict:
-    result = report([Run(trades, samples)], leg_names(session.graph))
+    result = report([Run(trades, samples)], leg_names(session.graph), session.price_decimals)
     return {"session": _describe(session), "final": session.status not in lifecycle.ACTIVE, **result}
 
 
-def _gather(ids: list[str]) -> tuple[dict[str, list], dict[str, list]]:
+def _gather(sessions: list[SimulationSession]) -> tuple[dict[str, list], dict[str, list]]:
     """Each session's trades (``TradeRecord``s in closing order) and equity samples ((epoch seconds, net
-    P&L, low, high, drop in paise) in time order), by session id."""
+    P&L, low, high, drop in minor units) in time order), by session id."""
+    places = {s.id: s.price_decimals for s in sessions}
+    ids = list(places)
     trades: dict[str, list] = {i: [] for i in ids}
     rows = Trade.objects.filter(session_id__in=ids).order_by("session_id", "seq")
     for row in rows.iterator(chunk_size=2000):
-        trades[row.session_id].append(row.record())
+        trades[row.session_id].append(row.record(places[row.session_id]))
     samples: dict[str, list] = {i: [] for i in ids}
     values = (EquitySample.objects.filter(session_id__in=ids).order_by("session_id", "timestamp")
               .values_list("session_id", "timestamp", "realized_pnl", "unrealized_pnl", "low_pnl", "high_pnl", "drop"))
     for session_id, at, realized, unrealized, low, high, drop in values.iterator(chunk_size=5000):
-        samples[session_id].append((int(at.timestamp()), paise(realized + unrealized), paise(low), paise(high),
-                                    paise(drop)))
+        n = places[session_id]
+        samples[session_id].append((int(at.timestamp()), paise(realized + unrealized, n), paise(low, n),
+                                    paise(high, n), paise(drop, n)))
     return trades, samples
 
 
@@ -90,10 +96,10 @@ def session_exports(session: SimulationSession) -> dict[str, dict]:
     executions = NodeEvent.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
     positions = (p["position"] for p in
                  PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True))
-    trades, samples = _gather([session.id])
-    days = trading_days(session.start_date, session.end_date)
+    trades, samples = _gather([session])
+    days = trading_days_of(session.underlying, session.start_date, session.end_date)
     return exports(days, executions.iterator(chunk_size=2000), (t.to_dict() for t in trades[session.id]),
-                   positions, samples[session.id])
+                   positions, samples[session.id], session.price_decimals)
 
 
 def session_manifest(session: SimulationSession) -> dict:
@@ -103,7 +109,7 @@ def session_manifest(session: SimulationSession) -> dict:
         "timestamp", "realized_pnl", "unrealized_pnl", "charges", "low_pnl", "high_pnl", "drop"))
     changes = PositionChange.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
     broker = session.broker_connection
-    days = trading_days(session.start_date, session.end_date)
+    days = trading_days_of(session.underlying, session.start_date, session.end_date)
     return manifest(
         session_id=session.id,
         strategy={"id": str(session.strategy_id) if session.strategy_id else None, "name": session.strategy_name,
@@ -118,7 +124,8 @@ def session_manifest(session: SimulationSession) -> dict:
         created_at=_when(session.created_at), started_at=_when(session.started_at), ended_at=_when(session.ended_at),
         progress={"ticks_processed": session.ticks_processed, "total_ticks": session.total_ticks},
         summary=row_summary(session),
-        equity_samples=[(int(at.timestamp()), *(paise(v) for v in money)) for at, *money in samples.iterator(chunk_size=5000)],
+        equity_samples=[(int(at.timestamp()), *(paise(v, session.price_decimals) for v in money))
+                        for at, *money in samples.iterator(chunk_size=5000)],
         position_events=changes.iterator(chunk_size=2000), final_state=session.final_state,
         market_data=[day_source(session.underlying, day, settings.MARKET_DATA_DIR) for day in days],
     )
@@ -133,7 +140,7 @@ def export_index(session: SimulationSession) -> dict:
     [{"date", "files": [{"name", "url"}]}]}``, the manifest (``session.json``) and a day per trading day
     of the session, its three files in ``exports.NAMES`` order (the answer of
     ``GET /api/sessions/{id}/exports/``; the session page links the same URLs)."""
-    days = [d.isoformat() for d in trading_days(session.start_date, session.end_date)]
+    days = [d.isoformat() for d in trading_days_of(session.underlying, session.start_date, session.end_date)]
     return {"session_id": session.id,
             "manifest": {"name": MANIFEST, "url": f"/api/sessions/{session.id}/exports/{MANIFEST}"},
             "days": [

@@ -77,7 +77,7 @@ class _Trade:
     net: int
 
 
-def report(runs: Iterable[Run], names: Mapping[str, str] | None = None) -> dict:
+def report(runs: Iterable[Run], names: Mapping[str, str] | None = None, places: int = 2) -> dict:
     """Every statistic of ``runs`` (in the order given; usually one session, or a strategy's sessions
     oldest first), JSON-ready.
 
@@ -114,33 +114,33 @@ def report(runs: Iterable[Run], names: Mapping[str, str] | None = None) -> dict:
     trades: list[_Trade] = []
     seconds_in_market = 0
     for run in runs:
-        run_trades = [_trade(t) for t in run.trades]
+        run_trades = [_trade(t, places) for t in run.trades]
         trades.extend(run_trades)
         seconds_in_market += _union_seconds(
             piece for t in run_trades for piece in _on_trading_clock(t.entry_time, t.exit_time))
-    points = _chain([[_sample(s) for s in run.equity] for run in runs])
+    points = _chain([[_sample(s, places) for s in run.equity] for run in runs])
     curve = [(ts, equity) for ts, equity, *_ in points]
-    drawdown = {"max_drawdown": rupees_str(_max_drawdown(points)), **_drawdown_timing(curve)}
-    trading_seconds, days = _trading_seconds(runs)
+    drawdown = {"max_drawdown": rupees_str(_max_drawdown(points), places), **_drawdown_timing(curve)}
+    trading_seconds, days = _trading_seconds(runs, places)
 
     wins = [t.net for t in trades if t.net > 0]
     losses = [t.net for t in trades if t.net <= 0]
     net = sum(t.net for t in trades)
     lost = -sum(losses)
     statistics = {
-        "gross_pnl": rupees_str(sum(t.gross for t in trades)),
-        "charges": rupees_str(sum(t.charges for t in trades)),
-        "net_pnl": rupees_str(net),
+        "gross_pnl": rupees_str(sum(t.gross for t in trades), places),
+        "charges": rupees_str(sum(t.charges for t in trades), places),
+        "net_pnl": rupees_str(net, places),
         "trades": len(trades),
         "winning_trades": len(wins),
         "losing_trades": len(losses),
         "win_rate": _percent(len(wins), len(trades)),
-        "average_win": _mean(wins),
-        "average_loss": _mean(losses),
-        "largest_win": rupees_str(max(wins)) if wins else None,
-        "largest_loss": rupees_str(min(losses)) if losses else None,
+        "average_win": _mean(wins, places),
+        "average_loss": _mean(losses, places),
+        "largest_win": rupees_str(max(wins), places) if wins else None,
+        "largest_loss": rupees_str(min(losses), places) if losses else None,
         "profit_factor": _ratio(sum(wins), lost) if lost > 0 else None,
-        "expectancy": _mean([t.net for t in trades]),
+        "expectancy": _mean([t.net for t in trades], places),
         "max_consecutive_losses": _longest_run(t.net <= 0 for t in trades),
         **drawdown,
         "time_in_market": _percent(seconds_in_market, trading_seconds),
@@ -150,13 +150,13 @@ def report(runs: Iterable[Run], names: Mapping[str, str] | None = None) -> dict:
     }
     return {
         "statistics": statistics,
-        "by_exit_reason": sorted(_groups(trades, lambda t: t.exit_reason, "exit_reason"),
+        "by_exit_reason": sorted(_groups(trades, lambda t: t.exit_reason, "exit_reason", places),
                                  key=lambda g: -g["trades"]),
         "by_leg": [{"entry_node_id": g["entry_node_id"], "name": (names or {}).get(g["entry_node_id"], ""),
                     **{k: v for k, v in g.items() if k != "entry_node_id"}}
-                   for g in _groups(trades, lambda t: t.entry_node_id, "entry_node_id")],
-        "daily": _daily(trades, points),
-        "equity_curve": [{"time": ts, "timestamp": iso(ts), "equity": rupees_str(eq), "drawdown": rupees_str(dd)}
+                   for g in _groups(trades, lambda t: t.entry_node_id, "entry_node_id", places)],
+        "daily": _daily(trades, points, places),
+        "equity_curve": [{"time": ts, "timestamp": iso(ts), "equity": rupees_str(eq, places), "drawdown": rupees_str(dd, places)}
                          for ts, eq, dd in _with_drawdown(curve)],
     }
 
@@ -172,11 +172,11 @@ def leg_names(graph: Any) -> dict[str, str]:
     return {str(n["id"]): str(n.get("name") or n["id"]) for n in nodes if isinstance(n, Mapping) and "id" in n}
 
 
-def paise(amount: Any) -> int:
-    """A rupee amount (``Decimal``, a two-place string, an int) as integer paise; ``ValueError`` if it
-    is not a whole number of paise."""
+def paise(amount: Any, places: int = 2) -> int:
+    """An amount (``Decimal``, a string with ``places`` places, an int) as integer minor units (paise for
+    ``places`` 2); ``ValueError`` if it is not a whole number of them."""
     try:
-        value = Decimal(str(amount)) * 100
+        value = Decimal(str(amount)).scaleb(places)
     except ArithmeticError as exc:
         raise ValueError(f"not an amount of money: {amount!r}") from exc
     if value != value.to_integral_value():
@@ -190,23 +190,23 @@ def _epoch(value: Any) -> int:
     return int(datetime.fromisoformat(value).timestamp())
 
 
-def _trade(t: Any) -> _Trade:
+def _trade(t: Any, places: int = 2) -> _Trade:
     get = t.__getitem__ if isinstance(t, Mapping) else lambda name: getattr(t, name)
     try:
         return _Trade(position_id=str(get("position_id")), entry_node_id=str(get("entry_node_id")),
                       exit_reason=str(get("exit_reason") or ""), entry_time=_epoch(get("entry_time")),
-                      exit_time=_epoch(get("exit_time")), gross=paise(get("pnl")), charges=paise(get("charges")),
-                      net=paise(get("net_pnl")))
+                      exit_time=_epoch(get("exit_time")), gross=paise(get("pnl"), places), charges=paise(get("charges"), places),
+                      net=paise(get("net_pnl"), places))
     except (KeyError, AttributeError, TypeError) as exc:
         raise ValueError(f"not a trade: {exc}") from exc
 
 
-def _sample(s: Any) -> tuple[int, int, int, int, int]:
+def _sample(s: Any, places: int = 2) -> tuple[int, int, int, int, int]:
     """A sample as (epoch seconds, net P&L, low, high, drop), paise."""
     if hasattr(s, "net_pnl_paise"):
         return s.ts, s.net_pnl_paise, s.low_pnl_paise, s.high_pnl_paise, s.drop_paise
     if isinstance(s, Mapping):
-        ts, net = _epoch(s["time"]), paise(s["net_pnl"])
+        ts, net = _epoch(s["time"]), paise(s["net_pnl"], places)
         return ts, net, net, net, 0
     if len(s) == 2:
         ts, net = s
@@ -221,7 +221,7 @@ def _round(x: Decimal) -> int:
     return int(x.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _mean(values: list[int]) -> str | None:
+def _mean(values: list[int], places: int = 2) -> str | None:
     """The mean of amounts in paise, rounded to whole paise half away from zero, as rupees."""
     return rupees_str(_round(Decimal(sum(values)) / len(values))) if values else None
 
@@ -276,21 +276,21 @@ def _on_trading_clock(entry: int, exit_: int) -> list[tuple[int, int]]:
     return pieces
 
 
-def _groups(trades: list[_Trade], key, name: str) -> list[dict]:
+def _groups(trades: list[_Trade], key, name: str, places: int = 2) -> list[dict]:
     groups: dict[str, list[_Trade]] = {}
     for t in trades:
         groups.setdefault(key(t), []).append(t)
-    return [{name: k, **_totals(members)} for k, members in groups.items()]
+    return [{name: k, **_totals(members, places)} for k, members in groups.items()]
 
 
-def _totals(trades: list[_Trade]) -> dict:
+def _totals(trades: list[_Trade], places: int = 2) -> dict:
     return {"trades": len(trades), "winning_trades": sum(1 for t in trades if t.net > 0),
-            "gross_pnl": rupees_str(sum(t.gross for t in trades)),
-            "charges": rupees_str(sum(t.charges for t in trades)),
-            "net_pnl": rupees_str(sum(t.net for t in trades))}
+            "gross_pnl": rupees_str(sum(t.gross for t in trades), places),
+            "charges": rupees_str(sum(t.charges for t in trades), places),
+            "net_pnl": rupees_str(sum(t.net for t in trades), places)}
 
 
-def _daily(trades: list[_Trade], points: list) -> list[dict]:
+def _daily(trades: list[_Trade], points: list, places: int = 2) -> list[dict]:
     days: dict = {}
     for t in trades:
         days.setdefault(exchange_date(t.exit_time), []).append(t)
@@ -305,10 +305,10 @@ def _daily(trades: list[_Trade], points: list) -> list[dict]:
     cumulative = 0
     for day in sorted(days.keys() | marked.keys()):
         cumulative += sum(t.net for t in days.get(day, ()))
-        totals = _totals(days.get(day, []))
+        totals = _totals(days.get(day, []), places)
         del totals["winning_trades"]
-        rows.append({"date": day.isoformat(), **totals, "cumulative_net_pnl": rupees_str(cumulative),
-                     "mtm_pnl": rupees_str(marked.get(day, 0))})
+        rows.append({"date": day.isoformat(), **totals, "cumulative_net_pnl": rupees_str(cumulative, places),
+                     "mtm_pnl": rupees_str(marked.get(day, 0), places)})
     return rows
 
 
@@ -389,14 +389,14 @@ def _drawdown_timing(curve: list[tuple[int, int]]) -> dict:
             "max_drawdown_recovered": recovered}
 
 
-def _trading_seconds(runs: list[Run]) -> tuple[int, int]:
+def _trading_seconds(runs: list[Run], places: int = 2) -> tuple[int, int]:
     """Trading seconds the runs replayed (each day from its market open to its last sample) and the
     number of such days."""
     total = days = 0
     for run in runs:
         last_of_day: dict = {}
         for s in run.equity:
-            ts = _sample(s)[0]
+            ts = _sample(s, places)[0]
             last_of_day[exchange_date(ts)] = ts
         for ts in last_of_day.values():
             total += elapsed_trading_seconds(ts)

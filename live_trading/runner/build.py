@@ -8,14 +8,16 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 
-from live_trading.engine.engine import EngineSettings
+from live_trading.engine.engine import FILLS_AT, EngineSettings
 from live_trading.engine.events import FanoutSink
 from live_trading.engine.fees import NSE_FO_FEES, FeeModel
+from live_trading.engine.money import minor_units
 from live_trading.engine.multiday import MultiDayEngine
-from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.store import imported_path, load_day, mark_used, stored_version, synthetic_path
 from live_trading.refusals import Refused
@@ -53,11 +55,14 @@ class PreparedRun:
 
 
 def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, end: date, *, seed: int,
-                starting_capital_paise: int, fees: FeeModel = NSE_FO_FEES, slippage_ticks: int = 0,
-                underlying: str | None = None, admit: Callable[[str, tuple[date, ...]], None] | None = None,
+                starting_capital: Decimal, fees: FeeModel = NSE_FO_FEES, slippage_ticks: int = 0,
+                fills_at: str = "next_open", underlying: str | None = None,
+                admit: Callable[[str, tuple[date, ...]], None] | None = None,
                 wrap_sink: Callable | None = None, every_tick: bool = False) -> PreparedRun:
-    """Parse the graph, pick the days, load the first day's market and build the engine, which charges
-    each order by ``fees`` and slips each fill by ``slippage_ticks`` price ticks.
+    """Parse the graph, pick the days (the trading days of the underlying's calendar), load the first
+    day's market and build the engine, which charges each order by ``fees``, slips each fill by
+    ``slippage_ticks`` price ticks and fills an order a candle's condition places at ``fills_at``
+    (``EngineSettings.fills_at``). ``starting_capital`` is in the instrument's currency.
 
     ``every_tick``: its stream publishes every ``tick_update`` (a session started with ``stream_ticks``
     ``all``), not a few a second.
@@ -75,8 +80,10 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
     name = underlying or graph.underlying
     if name != graph.underlying:
         raise InvalidRunRequest("underlying", f"the strategy trades {graph.underlying}, not {name}")
-    get_underlying(name)  # InstrumentError (subject "underlying") if unknown
-    days = tuple(trading_days(start, end))
+    info = get_underlying(name)  # InstrumentError (subject "underlying") if unknown
+    if fills_at not in FILLS_AT:
+        raise InvalidRunRequest("fills_at", f"must be one of {', '.join(FILLS_AT)}, not {fills_at!r}")
+    days = tuple(calendar_of(name).trading_days(start, end))
     if not days:
         if start == end:
             raise InvalidRunRequest("date", f"{start.isoformat()} is not a trading day (a weekend or exchange holiday)")
@@ -89,8 +96,9 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
     if wrap_sink is not None:
         sink = wrap_sink(sink)
     engine = MultiDayEngine(
-        graph, days, sink, EngineSettings(seed=str(seed), starting_capital=starting_capital_paise, fees=fees,
-                                          slippage_ticks=slippage_ticks),
+        graph, days, sink, EngineSettings(seed=str(seed),
+                                          starting_capital=minor_units(starting_capital, info.price_decimals),
+                                          fees=fees, slippage_ticks=slippage_ticks, fills_at=fills_at),
         load=shared_day,
     )
     return PreparedRun(session_id, graph, name, days, engine, writer, stream)

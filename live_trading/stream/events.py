@@ -29,7 +29,7 @@ from live_trading.marketdata.calendar import EXCHANGE_TZ
 
 # -- scalar conventions ------------------------------------------------------------------------
 
-Money = Annotated[str, "money"]  # a decimal string with two places: "-78.45"
+Money = Annotated[str, "money"]  # a decimal string with the instrument's places: "-78.45", "1.07164" (EURUSD)
 Timestamp = Annotated[str, "iso8601"]  # ISO 8601 with an offset: "2024-10-29T09:19:00+05:30"
 Compressed = Annotated[str, "gzip+base64"]  # gzip + base64 of the JSON the field holds uncompressed
 JSON = Any

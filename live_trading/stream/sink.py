@@ -196,18 +196,19 @@ class StreamSink:
         about 35 bytes a position instead of about 190; docs/benchmarks.md)."""
         processed, total = latest.ticks_processed, latest.total_ticks
         realized, unrealized = latest.realized_pnl_paise, latest.unrealized_pnl_paise
+        scale = 10**latest.places  # minor units per unit of the currency: 100 paise a rupee
         return {
             "timestamp": iso(latest.ts),
             "progress": progress(processed, total),
             "active_nodes": list(latest.active_nodes),
             "ltp_updates": self._underlying_changes(snaps),
             "open_positions": [{"position_id": p.position_id, "re_entry_num": p.re_entry_num, "symbol": p.symbol,
-                                "side": p.side, "quantity": p.quantity, "entry_price": p.entry_price_paise / 100,
-                                "current_price": p.current_price_paise / 100,
-                                "unrealized_pnl": p.unrealized_pnl_paise / 100}
+                                "side": p.side, "quantity": p.quantity, "entry_price": p.entry_price_paise / scale,
+                                "current_price": p.current_price_paise / scale,
+                                "unrealized_pnl": p.unrealized_pnl_paise / scale}
                                for p in latest.open_positions],
-            "pnl_summary": {"realized_pnl": realized / 100, "unrealized_pnl": unrealized / 100,
-                            "total_pnl": (realized + unrealized) / 100, "closed_trades": latest.closed_trades,
+            "pnl_summary": {"realized_pnl": realized / scale, "unrealized_pnl": unrealized / scale,
+                            "total_pnl": (realized + unrealized) / scale, "closed_trades": latest.closed_trades,
                             "open_trades": len(latest.open_positions)},
             # the latest tick's (coalesced with it); streams without ?node_diagnostics=1 never get it
             "node_diagnostics": dict(latest.node_diagnostics),
@@ -226,7 +227,7 @@ class StreamSink:
                         break
                     if self._ltp_sent.get(symbol) != paise:
                         self._ltp_sent[symbol] = paise
-                        out[symbol] = paise / 100
+                        out[symbol] = paise / 10**snap.places
                 break
         return out
 

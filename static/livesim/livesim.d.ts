@@ -11,7 +11,7 @@
 /** Any JSON value. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-/** a decimal string with two places: "-78.45" */
+/** a decimal string with the instrument's places: "-78.45", "1.07164" (EURUSD) */
 export type Money = string;
 
 /** ISO 8601 with an offset: "2024-10-29T09:19:00+05:30" */
@@ -1131,6 +1131,12 @@ export interface components {
          * @enum {string}
          */
         FeeModelEnum: "nse_fo" | "none" | "per_order" | "percent";
+        /**
+         * @description * `next_open` - next_open
+         *     * `bar_close` - bar_close
+         * @enum {string}
+         */
+        FillsAtEnum: "next_open" | "bar_close";
         GraphCheckRequest: {
             /** @description The node graph, format version 1 (docs/strategies.md). */
             graph: {
@@ -1762,25 +1768,31 @@ export interface components {
             /** Format: uuid */
             broker_connection_id: string | null;
             /** Format: decimal */
-            charges?: string;
+            readonly charges: string;
             /** Format: date-time */
             readonly created_at: string;
+            /** @description The currency of its prices and money (INR, USD). */
+            readonly currency: string;
             /** Format: date */
             end_date: string;
             /** Format: date-time */
             ended_at?: string | null;
             readonly fees: components["schemas"]["SessionFees"];
+            /** @description When an order a candle's condition places fills: next_open (the next bar's open) or bar_close (the signal bar's close). */
+            readonly fills_at: string;
             /** Format: decimal */
-            gross_pnl?: string;
+            readonly gross_pnl: string;
             losing_trades?: number;
             /** Format: decimal */
-            max_drawdown?: string;
+            readonly max_drawdown: string;
             mode?: components["schemas"]["ModeEnum"];
+            /** @description Decimal places of its prices and money. */
+            readonly price_decimals: number;
             /**
              * Format: decimal
              * @description Net of charges.
              */
-            realized_pnl?: string;
+            readonly realized_pnl: string;
             session_id: string;
             /** @description Fills slipped this many price ticks. */
             readonly slippage_ticks: number;
@@ -1843,6 +1855,14 @@ export interface components {
              * @default 2024-10-29
              */
             date: string;
+            /**
+             * @description When an order a candle's condition places fills: next_open, at the next bar's open (the first tick after the candle), or bar_close, at the signal bar's close (its last second, when the data has a tick there: imported bars). backtesting.py's trade_on_close false and true.
+             *
+             *     * `next_open` - next_open
+             *     * `bar_close` - bar_close
+             * @default next_open
+             */
+            fills_at: components["schemas"]["FillsAtEnum"];
             /** @default live_simulation */
             mode: components["schemas"]["ModeEnum"];
             /**
@@ -2156,6 +2176,7 @@ export type SchemaEquityCurve = components['schemas']['EquityCurve'];
 export type SchemaEquitySample = components['schemas']['EquitySample'];
 export type SchemaExitReasonGroup = components['schemas']['ExitReasonGroup'];
 export type SchemaFeeModelEnum = components['schemas']['FeeModelEnum'];
+export type SchemaFillsAtEnum = components['schemas']['FillsAtEnum'];
 export type SchemaGraphCheckRequest = components['schemas']['GraphCheckRequest'];
 export type SchemaGraphValid = components['schemas']['GraphValid'];
 export type SchemaLegGroup = components['schemas']['LegGroup'];

@@ -5,6 +5,7 @@ documentation (docs/strategies.md), the validator and the engine cannot drift ap
 """
 
 import re
+from dataclasses import dataclass
 
 from live_trading.marketdata import calendar, candles, instruments
 
@@ -70,8 +71,45 @@ CONFIG_KEYS = {
 
 
 def underlyings() -> tuple[str, ...]:
-    """Underlyings a strategy may trade: those the market-data layer knows with listed options."""
-    return tuple(n for n in instruments.underlying_names() if instruments.get_underlying(n).has_options)
+    """Underlyings a strategy may trade: every one the market-data layer knows (option entries only on
+    those with listed options, ``has_options``)."""
+    return tuple(instruments.underlying_names())
+
+
+@dataclass(frozen=True)
+class Session:
+    """The clock times a strategy on an underlying may name: ``first``..``last`` (seconds after midnight,
+    the market's time zone), candles cut from ``grid_origin``, trading on ``weekdays`` (0 = Monday)."""
+
+    first: int
+    last: int
+    grid_origin: int
+    weekdays: frozenset[int]
+    label: str
+    origin_label: str
+
+
+def has_options(underlying: str) -> bool:
+    """Whether `underlying` has listed options (the data file's expiry rules)."""
+    return instruments.get_underlying(underlying).has_options
+
+
+NSE_SESSION = Session(MARKET_OPEN, MARKET_CLOSE, MARKET_OPEN, frozenset(range(5)), "09:15:00-15:29:59", "09:15")
+
+
+def session_of(underlying) -> Session:
+    """The session of `underlying`'s calendar (the NSE's for an unknown one, reported elsewhere). A market
+    open around the clock (a data calendar) accepts any time of day: its trading day runs from its first
+    window's open, which may be the evening before."""
+    try:
+        cal = calendar.calendar_of(underlying)
+    except (instruments.InstrumentError, TypeError):
+        return NSE_SESSION
+    if cal is calendar.NSE:
+        return NSE_SESSION
+    origin = cal.spec.windows[0][0] % 86_400
+    return Session(0, 86_399, origin, cal.spec.weekdays, f"00:00:00-23:59:59 ({cal.spec.time_zone})",
+                   f"{origin // 3600:02d}:{origin % 3600 // 60:02d}")
 
 EXPIRY_RULES = ("current_weekly", "next_weekly", "current_monthly", "next_monthly")
 STRIKE_RULES = ("atm", "itm", "otm", "premium")

@@ -31,10 +31,10 @@ def validate_graph(data) -> list[GraphError]:
     return v.errors
 
 
-def _session_time(v) -> int:
+def _session_time(v, session: schema.Session = schema.NSE_SESSION) -> int:
     t = parse_time(v)
-    if not schema.MARKET_OPEN <= t <= schema.MARKET_CLOSE:
-        raise ValueError(f"{v!r} is outside the exchange session 09:15:00-15:29:59")
+    if not session.first <= t <= session.last:
+        raise ValueError(f"{v!r} is outside the exchange session {session.label}")
     return t
 
 
@@ -44,6 +44,8 @@ class _Validator:
         self.types: dict[str, str] = {}  # node id -> type, for references
         self.deferred: list = []  # checks that need every node's id and type first
         self.start_times = None  # (start, no_new_entries_after, square_off) of the start node
+        self.underlying = None  # the start node's, when it names a known one
+        self.session = schema.NSE_SESSION  # the clock of the start node's underlying
 
     def err(self, path, message):
         self.errors.append(GraphError(path, message))
@@ -104,7 +106,7 @@ class _Validator:
 
     def time(self, v, path):
         try:
-            return _session_time(v)
+            return _session_time(v, self.session)
         except ValueError as e:
             self.err(path, str(e))
             return None
@@ -134,6 +136,11 @@ class _Validator:
         if not nodes:
             return
         index = self.node_ids(nodes)
+        for node in nodes:
+            config = node.get("config") if isinstance(node, Mapping) and node.get("type") == "start" else None
+            if isinstance(config, Mapping) and config.get("underlying") in schema.underlyings():
+                self.underlying = config["underlying"]
+                self.session = schema.session_of(self.underlying)
         for i, node in enumerate(nodes):
             self.node(node, f"nodes[{i}]")
         for check in self.deferred:
@@ -241,7 +248,9 @@ class _Validator:
         instrument = c.get("instrument")
         if "instrument" in c:
             self.choice(instrument, schema.INSTRUMENTS, f"{path}.instrument")
-        if instrument == "option":
+        if instrument == "option" and self.underlying is not None and not schema.has_options(self.underlying):
+            self.err(f"{path}.instrument", f"{self.underlying} has no options; trade it with \"underlying\"")
+        elif instrument == "option":
             for k in ("expiry", "strike", "right"):
                 if k not in c:
                     self.err(f"{path}.{k}", "is required for an option")
@@ -419,9 +428,9 @@ class _Validator:
         except ValueError as e:
             self.err(path, f"{e} (compared with a {kind})")
             return
-        if kind == schema.KIND_TIME and not schema.MARKET_OPEN <= parsed <= schema.MARKET_CLOSE:
-            self.err(path, f"{v!r} is outside the exchange session 09:15:00-15:29:59, so the condition cannot change")
-        if kind == schema.KIND_DAY and parsed > 4:
+        if kind == schema.KIND_TIME and not self.session.first <= parsed <= self.session.last:
+            self.err(path, f"{v!r} is outside the exchange session {self.session.label}, so the condition cannot change")
+        if kind == schema.KIND_DAY and parsed not in self.session.weekdays:
             self.err(path, "the exchange is closed on weekends")
 
     def operand(self, o, path):
@@ -436,6 +445,8 @@ class _Validator:
         if t == "value":
             if "value" not in o:
                 self.err(f"{path}.value", "is required")
+        elif t == "option_ltp" and self.underlying is not None and not schema.has_options(self.underlying):
+            self.err(f"{path}.type", f"{self.underlying} has no options")
         elif t == "option_ltp":
             self.require(o, ("expiry", "strike", "right"), path)
             if "expiry" in o:
@@ -479,8 +490,9 @@ class _Validator:
             if secs == schema.DAY_SECONDS:
                 # The day's candle completes at its close, after every condition of the day.
                 self.err(f"{path}.at", f'a {tf} candle completes at the day\'s close; read the last one with "offset": 0')
-            elif t is not None and secs and (t - schema.MARKET_OPEN) % secs:
-                self.err(f"{path}.at", f"no {tf} candle opens at {o['at']}; {tf} candles open every {secs // 60} minutes from 09:15")
+            elif t is not None and secs and (t - self.session.grid_origin) % secs:
+                self.err(f"{path}.at", f"no {tf} candle opens at {o['at']}; {tf} candles open every {secs // 60} minutes "
+                         f"from {self.session.origin_label}")
 
     def indicator(self, o, path):
         self.require(o, ("name", "timeframe"), path)

@@ -88,7 +88,7 @@ def test_a_session_running_in_another_process_shows_the_totals_it_has_committed(
     strategy, broker = alice_setup
     session_id = new_session_id()
     run = prepare_run(session_id, alice.user_id, strategy.graph, DAY, DAY, seed=7,
-                      starting_capital_paise=int(broker.starting_capital * 100))
+                      starting_capital=broker.starting_capital)
     SimulationSession.objects.create(
         id=session_id, owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=strategy.version,
         graph=strategy.graph, broker_connection=broker, speed_multiplier=1, start_date=DAY, end_date=DAY,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from config.cli import RefusingCommand
+from live_trading.marketdata.candles import TIMEFRAMES
 from live_trading.marketdata.importer import import_files
 
 
@@ -23,10 +24,12 @@ class Command(RefusingCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", help="CSV or Parquet files")
         parser.add_argument("--data-dir", help="market-data folder (default: settings.MARKET_DATA_DIR)")
+        parser.add_argument("--timeframe", default="1m", choices=list(TIMEFRAMES),
+                            help="length of the candles in the files (default 1m); ticks ignore it")
 
     def handle(self, *args, **opts):
         data_dir = opts["data_dir"] or getattr(settings, "MARKET_DATA_DIR", None)
-        result = import_files(opts["paths"], data_dir=data_dir)
+        result = import_files(opts["paths"], data_dir=data_dir, timeframe=opts["timeframe"])
         for path in result.written:
             self.stdout.write(f"wrote {path}")
         for shadowed in result.shadowed:

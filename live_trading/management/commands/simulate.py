@@ -4,6 +4,7 @@
                               [--underlying NIFTY] [--seed 0] [--json] [--out DIR [--stream QUERY]]
                               [--fees {nse_fo,none,per_order,percent}] [--fee-per-order RUPEES]
                               [--fee-percent PERCENT [--fee-cap RUPEES]] [--slippage-ticks 0]
+                              [--fills-at {next_open,bar_close}]
 
 ``--strategy`` is an example's name (strategies/examples) or a path to a JSON file. The command
 never opens a database connection: no system checks, no ORM. An invalid strategy, missing market
@@ -14,7 +15,12 @@ one-line reason, before any market data is generated.
 NSE F&O schedule (the default), none, a flat ``--fee-per-order`` in rupees, or ``--fee-percent`` of
 turnover with an optional ``--fee-cap`` in rupees per order; ``--slippage-ticks`` moves every fill that
 many price ticks against the trader. A parameter the model does not take, or a value out of bounds, is
-refused in one line naming the option, with the API's message.
+refused in one line naming the option, with the API's message. ``--fills-at`` is when an order a
+candle's condition places fills (``EngineSettings.fills_at``, docs/strategies.md): at the next bar's
+open (the default) or at the signal bar's close.
+
+The days are the trading days of the underlying's calendar; prices and P&L print with its decimals
+(five for an FX pair quoted to five places), the paper account's capital is 10,00,000 of its currency.
 
 ``--out DIR`` also writes the run's export files in the seeds' formats (docs/reports.md, "Exports"):
 ``diagnostics_export.json.gz``, ``trades_daily.json.gz`` and ``positions.json``, in DIR for a one-day
@@ -46,11 +52,12 @@ from django.core.management.base import CommandError
 
 from config.cli import RefusingCommand, iso_date, non_negative_int, plain_decimal, underlying_name
 from live_trading.engine import fees
-from live_trading.engine.engine import EngineSettings
+from live_trading.engine.engine import FILLS_AT, EngineSettings
 from live_trading.engine.events import EquitySample, FanoutSink, NodeExecuted, PositionEvent, TradeClosed
-from live_trading.engine.money import rupees_str
+from live_trading.engine.money import minor_units, rupees, rupees_str
 from live_trading.engine.multiday import MultiDayEngine
-from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.calendar import calendar_of
+from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.store import day_source, load_day
 from live_trading.refusals import check_replay_span
 from live_trading.reports.exports import exports, folder, manifest, write_folder
@@ -129,6 +136,9 @@ class Command(RefusingCommand):
                             help="with --fees percent: the most one order pays (default: no cap)")
         parser.add_argument("--slippage-ticks", type=non_negative_int, default=0,
                             help="fills move this many price ticks against the trader")
+        parser.add_argument("--fills-at", choices=FILLS_AT, default="next_open",
+                            help="fill an order a candle's condition places at the next bar's open (default) or at "
+                                 "the signal bar's close (backtesting.py's trade_on_close)")
         parser.add_argument("--json", action="store_true", help="print the summary, trades and report (docs/reports.md) as one JSON document")
         parser.add_argument("--out", type=Path, help="write the export files in the seeds' formats here (docs/reports.md, "
                                                      "\"Exports\"); a folder per day for several days; and the "
@@ -156,7 +166,8 @@ class Command(RefusingCommand):
 
         first, last = opts["date"], opts["to"] or opts["date"]
         check_replay_span(first, last, settings.SIM_MAX_DAYS_PER_SESSION)
-        days = trading_days(first, last)
+        days = calendar_of(graph.underlying).trading_days(first, last)
+        places = get_underlying(graph.underlying).price_decimals
         if not days:
             raise CommandError(f"no trading day between {first} and {last}")
         seed = opts["seed"]
@@ -188,7 +199,9 @@ class Command(RefusingCommand):
             stream = StreamSink(SIMULATED_SESSION, "", every_tick=True, publish=recorder.publish,
                                 counters=recorder.counters)
             engine_sink = FanoutSink(sink, stream)
-        engine_settings = EngineSettings(seed=str(seed), fees=fee_model, slippage_ticks=slippage_ticks)
+        engine_settings = EngineSettings(seed=str(seed), fees=fee_model, slippage_ticks=slippage_ticks,
+                                         fills_at=opts["fills_at"],
+                                         starting_capital=minor_units(rupees(EngineSettings.starting_capital), places))
         loaded = time.perf_counter()
         engine = MultiDayEngine(graph, days, engine_sink, engine_settings, load=load)
 
@@ -220,6 +233,7 @@ class Command(RefusingCommand):
             "days": [d.isoformat() for d in days],
             "fees": fee_model.to_dict(),
             "slippage_ticks": slippage_ticks,
+            "fills_at": opts["fills_at"],
             "summary": summary.to_dict(),
             "ticks": ticks,
             "engine_seconds": round(wall, 3),
@@ -227,30 +241,30 @@ class Command(RefusingCommand):
             "trades": [t.to_dict() for t in sink.trades],
             "refused_orders": sink.refused,
             # The report a stored session's page and API give (docs/reports.md), from the same function.
-            "report": {"final": True, **report([Run(sink.trades, sink.samples)], leg_names(data))},
+            "report": {"final": True, **report([Run(sink.trades, sink.samples)], leg_names(data), places)},
         }
         if out is not None:
             self._write(out, manifest(
                 session_id=None, strategy={"id": None, "name": graph.name, "version": 1, "graph": data},
                 underlying=graph.underlying, days=days, mode="backtest", speed_multiplier=0, seed=seed,
-                starting_capital=rupees_str(engine_settings.starting_capital), broker=None,
+                starting_capital=rupees_str(engine_settings.starting_capital, places), broker=None,
                 fees=fee_model.to_dict(), slippage_ticks=slippage_ticks,
                 status=engine.status, status_reason="", created_at=None, started_at=None, ended_at=None,
                 progress={"ticks_processed": ticks, "total_ticks": engine.total_ticks},
                 summary=summary.to_dict(), equity_samples=_samples(sink, all_figures=True),
                 position_events=sink.position_events, final_state=engine.snapshot(),
                 market_data=[day_source(graph.underlying, d, settings.MARKET_DATA_DIR, seed) for d in days]),
-                days, sink, recorder)
+                days, sink, places, recorder)
         if opts["json"]:
             self.stdout.write(json.dumps(result, indent=2))
             return
         self._print(result, total)
 
-    def _write(self, out: Path, session: dict, days, sink: _TradeSink, recorder: Recorder) -> None:
+    def _write(self, out: Path, session: dict, days, sink: _TradeSink, places: int, recorder: Recorder) -> None:
         """Write each day's export files and the manifest ``session`` (the functions a stored session's use),
         and the run's stream files (``recorder``)."""
         files = exports(days, sink.executions, [t.to_dict() for t in sink.trades],
-                        (e["position"] for e in sink.position_events), _samples(sink))
+                        (e["position"] for e in sink.position_events), _samples(sink), places)
         try:
             write_folder(out, {**folder(files, session), **recorder.files.files()})
         except OSError as e:
