@@ -299,7 +299,10 @@ def stop_session(session: SimulationSession, by) -> SimulationSession:
     if session.status in lifecycle.FINAL:
         return session
     reason = f"stopped by {by.username}"
-    SimulationSession.objects.filter(pk=session.id).update(stop_requested_by=by, stop_requested_at=timezone.now())
+    # The reason goes in the same UPDATE as the request: an owner renewing its lease in between would
+    # otherwise obey the stop with the reason of an earlier pause or speed request.
+    SimulationSession.objects.filter(pk=session.id).update(stop_requested_by=by, stop_requested_at=timezone.now(),
+                                                           requested_reason=reason[:200])
     delivered = _send(session, Control("stop", reason))
     if delivered:
         wait_until(lambda: _status(session.id) in lifecycle.FINAL, STOP_WAIT_SECONDS)
@@ -323,9 +326,9 @@ def stop_sessions_of(owner, by) -> list[SimulationSession]:
 def stop_sessions(sessions, by) -> list[SimulationSession]:
     """Stop several sessions: ask them all first, then wait, so N sessions take one wait, not N."""
     sessions = [s for s in sessions if s.status in lifecycle.ACTIVE]
-    now = timezone.now()
-    SimulationSession.objects.filter(pk__in=[s.id for s in sessions]).update(stop_requested_by=by, stop_requested_at=now)
     reason = f"stopped by {by.username}"
+    SimulationSession.objects.filter(pk__in=[s.id for s in sessions]).update(
+        stop_requested_by=by, stop_requested_at=timezone.now(), requested_reason=reason[:200])  # as stop_session
     for session in sessions:
         _send(session, Control("stop", reason))
     ids = [s.id for s in sessions]
