@@ -214,7 +214,7 @@ def start_session(server: Server, user, *, strategy_name="nifty_short_straddle",
     if seed is not None:
         body["seed"] = seed
     r = httpx.post(server.url("/api/v2/live/start"), json=body, headers=bearer(user), timeout=30)
-    assert r.status_code == 201, r.text
+    assert r.status_code == 201, f"{r.text}\n--- the server's log ---\n{server.log()}"
     return r.json()["session_id"]
 
 
