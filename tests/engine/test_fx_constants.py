@@ -23,6 +23,7 @@ from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.importer import import_files
 from live_trading.marketdata.store import load_day
 from strategies.graph import parse_graph, validate_graph
+from strategies.graph.describe import describe
 from tests.engine.test_fx_differential import bars_csv, fx_universe, in_session
 
 __all__ = ["fx_universe"]  # the fixture, used by name below
@@ -148,3 +149,16 @@ def test_five_places_are_read_as_the_pairs_minor_units(fx_universe):
     assert (start.max_loss, start.max_profit) == (3_000_000, 1_250_000)
     assert signal.conditions.items[0].right.value == 107_250
     assert entry.stop_loss.distance(107_296) == 250
+
+
+def test_the_strategy_in_words_names_the_pairs_currency_and_places(fx_universe):
+    g = graph(start_extra={"max_loss": "30", "max_profit": "1234.5"},
+              entry_extra={"stop_loss": {"type": "points", "value": "0.00250"}})
+
+    lines = describe(parse_graph(g))
+
+    assert lines == [
+        "EURUSD, positional, from 00:00 on the first day; square off 16:59 on the last day, at a loss of USD 30"
+        " or at a profit of USD 1,234.50000.",
+        "When EURUSD is at least USD 1.07250: buy 10 lots of EURUSD (as futures); stop 0.0025 points.",
+    ]
