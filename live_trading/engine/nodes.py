@@ -82,14 +82,15 @@ class StartNode(NodeRuntime):
 
     def on_activate(self) -> None:
         config = self.node.config
+        places = self.engine.market.places
         details = {
             "strategy": {
                 "underlying": config.underlying,
                 "start_time": format_time(config.start_time),
                 "no_new_entries_after": format_time(config.no_new_entries_after),
                 "square_off_time": format_time(config.square_off_time),
-                "max_loss": None if config.max_loss is None else rupees_str(config.max_loss),
-                "max_profit": None if config.max_profit is None else rupees_str(config.max_profit),
+                "max_loss": None if config.max_loss is None else rupees_str(config.max_loss, places),
+                "max_profit": None if config.max_profit is None else rupees_str(config.max_profit, places),
             }
         }
         execution = self.engine.execute(self, "strategy_started", details)

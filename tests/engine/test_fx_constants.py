@@ -17,6 +17,7 @@ import pytest
 from backtesting.test import EURUSD
 
 from live_trading.engine.engine import EngineSettings
+from live_trading.engine.events import ListSink, NodeExecuted
 from live_trading.engine.fees import FeeModel
 from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.calendar import calendar_of
@@ -35,7 +36,8 @@ PIP = Decimal("0.00001")
 
 @pytest.fixture
 def eurusd(fx_universe, tmp_path):
-    """The imported bars (a CSV read back with pandas) and a function running a graph over their days."""
+    """The imported bars (a CSV read back with pandas) and a function running a graph over their days,
+    returning its trades and node events."""
     data_dir = tmp_path / "market_data"
     csv = bars_csv(tmp_path / "eurusd_1h.csv", in_session(EURUSD.iloc[:200]))
     import_files([csv], data_dir=data_dir, timeframe="1h")
@@ -48,8 +50,9 @@ def eurusd(fx_universe, tmp_path):
     days = calendar.trading_days(trading_date(bars.timestamp.iloc[0]), trading_date(bars.timestamp.iloc[-1]))
 
     def run(graph):
+        sink = ListSink()
         engine = MultiDayEngine(
-            parse_graph(graph), days,
+            parse_graph(graph), days, sink,
             settings=EngineSettings(fees=FeeModel("none"), fills_at="bar_close", starting_capital=10**6 * 10**5,
                                     candle_timeframes=()),
             load=lambda underlying, day: load_day(underlying, day, data_dir=data_dir, generate=False),
@@ -57,7 +60,7 @@ def eurusd(fx_universe, tmp_path):
         engine.run()
         return [(datetime.fromtimestamp(t.entry_time, UTC), t.entry_price * PIP,
                  datetime.fromtimestamp(t.exit_time, UTC), t.exit_price * PIP, t.pnl * PIP, t.exit_reason)
-                for t in engine.carry.store.trades]
+                for t in engine.carry.store.trades], sink.of(NodeExecuted)
 
     return bars, run
 
@@ -102,11 +105,17 @@ def test_a_stop_loss_in_points_fires_at_the_pairs_price_not_at_rupees(eurusd):
     assert (entry_time, entry_price) == (datetime(2017, 4, 19, 10, 40, tzinfo=UTC), Decimal("1.07296"))
     assert (exit_time, exit_price) == (datetime(2017, 4, 19, 13, 40, tzinfo=UTC), Decimal("1.07045"))
 
-    trades = run(graph(entry_extra={"stop_loss": {"type": "points", "value": "0.00250"}}))
+    trades, events = run(graph(entry_extra={"stop_loss": {"type": "points", "value": "0.00250"}}))
 
     pnl = (exit_price - entry_price) * UNITS
     assert pnl == Decimal("-25.10000")
     assert trades == [(entry_time, entry_price, exit_time, exit_price, pnl, "stop_loss")]
+    # The events show the pair's prices, not hundredths of them.
+    [signal] = [e.details for e in events if e.event_type == "signal_emitted"]
+    assert [(c["current_value"], c["threshold"]) for c in signal["evaluated_conditions"]["condition_results"]] == [
+        (1.07296, 1.0725)]
+    [stop] = [e.details for e in events if e.event_type == "exit_triggered"]
+    assert (stop["ltp"], stop["levels"]["stop_loss"]) == (1.07045, 1.07046)
 
 
 def test_a_max_loss_in_dollars_squares_off_at_the_loss_of_that_many_dollars(eurusd):
@@ -115,11 +124,16 @@ def test_a_max_loss_in_dollars_squares_off_at_the_loss_of_that_many_dollars(euru
     entry_time, entry_price, exit_time, exit_price = long_exit(tick_path(bars), Decimal("30") / UNITS)
     assert exit_price <= entry_price - Decimal("0.00300")
 
-    trades = run(graph(start_extra={"max_loss": "30"}))
+    trades, events = run(graph(start_extra={"max_loss": "30"}))
 
     pnl = (exit_price - entry_price) * UNITS
     assert pnl <= -30
     assert trades == [(entry_time, entry_price, exit_time, exit_price, pnl, "max_loss")]
+    [started] = [e.details for e in events if e.event_type == "strategy_started"]
+    assert started["strategy"]["max_loss"] == "30.00000"
+    [square] = [e.details for e in events if e.event_type == "square_off"]
+    assert square["exit_reason"] == "max_loss"
+    assert (square["current_value"], square["threshold"]) == (float(pnl), -30.0)
 
 
 def test_constants_finer_than_the_pairs_five_places_are_refused_with_their_path(fx_universe):
