@@ -105,6 +105,7 @@ def compile_group(group: ConditionGroup, market, book) -> Compiled:
 
 def compile_condition(condition: Condition, market, book) -> Compiled:
     """Compile one leaf condition."""
+    places = market.places
     left = operand_getter(condition.left, market, book)
     label = condition_label(condition)
     if condition.operator in schema.RANGES:
@@ -123,8 +124,8 @@ def compile_condition(condition: Condition, market, book) -> Compiled:
         def describe(out):
             out.append({
                 "condition_type": label, "operator": condition.operator, "result": evaluate(),
-                "current_value": display(left(), condition.left.kind),
-                "threshold": [display(low(), condition.low.kind), display(high(), condition.high.kind)],
+                "current_value": display(left(), condition.left.kind, places),
+                "threshold": [display(low(), condition.low.kind, places), display(high(), condition.high.kind, places)],
             })
 
         return Compiled(evaluate, describe, [], False)
@@ -154,10 +155,10 @@ def compile_condition(condition: Condition, market, book) -> Compiled:
                 else (left_before >= right_before and left_now < right_now))
             out.append({
                 "condition_type": label, "operator": condition.operator, "result": result,
-                "current_value": display(left_now, condition.left.kind),
-                "threshold": display(right_now, condition.right.kind),
-                "previous_value": display(left_before, condition.left.kind),
-                "previous_threshold": display(right_before, condition.right.kind),
+                "current_value": display(left_now, condition.left.kind, places),
+                "threshold": display(right_now, condition.right.kind, places),
+                "previous_value": display(left_before, condition.left.kind, places),
+                "previous_threshold": display(right_before, condition.right.kind, places),
             })
 
         return Compiled(evaluate, describe, [reset], True)
@@ -180,7 +181,7 @@ def compile_condition(condition: Condition, market, book) -> Compiled:
     def describe(out):
         out.append({
             "condition_type": label, "operator": condition.operator, "result": evaluate(),
-            "current_value": display(left(), condition.left.kind), "threshold": display(right(), condition.right.kind),
+            "current_value": display(left(), condition.left.kind, places), "threshold": display(right(), condition.right.kind, places),
         })
 
     return Compiled(evaluate, describe, [], False, _clock_wake(condition, market))
@@ -270,12 +271,13 @@ def operand_getter(operand: Operand, market, book):
     raise ValueError(f"unknown operand type {kind!r}")
 
 
-def display(value, kind):
-    """Return a value in the units a person reads (rupees, HH:MM:SS, weekday names)."""
+def display(value, kind, places: int = 2):
+    """Return a value in the units a person reads (rupees or the instrument's currency with its ``places``,
+    HH:MM:SS, weekday names)."""
     if value is None:
         return None
     if kind in (schema.KIND_PRICE, schema.KIND_MONEY):
-        return round(value / 100, 2)
+        return round(value / 10**places, places)
     if kind == schema.KIND_TIME:
         return format_time(value)
     if kind == schema.KIND_DAY:

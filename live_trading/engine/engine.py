@@ -717,10 +717,10 @@ class Engine:
         if limits is not None and not self.strategy_stopped and self._start_execution is not None:
             max_loss, max_profit = limits
             if max_loss is not None and pnl <= -max_loss:
-                self.square_off(self._controller, "max_loss", limit_details("strategy_pnl", pnl, -max_loss),
+                self.square_off(self._controller, "max_loss", limit_details("strategy_pnl", pnl, -max_loss, self.market.places),
                                 parent=self._start_execution)
             elif max_profit is not None and pnl >= max_profit:
-                self.square_off(self._controller, "max_profit", limit_details("strategy_pnl", pnl, max_profit),
+                self.square_off(self._controller, "max_profit", limit_details("strategy_pnl", pnl, max_profit, self.market.places),
                                 parent=self._start_execution)
 
     def _track_drawdown(self) -> int:
@@ -790,7 +790,7 @@ class Engine:
         self._pnl_row = -1  # the entry's charges change this tick's P&L
         monitor = None
         if config.stop_loss or config.target or config.trailing_stop:
-            monitor = RiskMonitor(position, market.column_of(symbol), config)
+            monitor = RiskMonitor(position, market.column_of(symbol), config, market.places)
             self._monitors[position.key] = monitor
             self._monitors_in_order = tuple(self._monitors.values())
         details["position"] = {"position_id": position_id, "re_entry_num": re_entry_num,

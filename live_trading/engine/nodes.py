@@ -82,14 +82,15 @@ class StartNode(NodeRuntime):
 
     def on_activate(self) -> None:
         config = self.node.config
+        places = self.engine.market.places
         details = {
             "strategy": {
                 "underlying": config.underlying,
                 "start_time": format_time(config.start_time),
                 "no_new_entries_after": format_time(config.no_new_entries_after),
                 "square_off_time": format_time(config.square_off_time),
-                "max_loss": None if config.max_loss is None else rupees_str(config.max_loss),
-                "max_profit": None if config.max_profit is None else rupees_str(config.max_profit),
+                "max_loss": None if config.max_loss is None else rupees_str(config.max_loss, places),
+                "max_profit": None if config.max_profit is None else rupees_str(config.max_profit, places),
             }
         }
         execution = self.engine.execute(self, "strategy_started", details)
@@ -181,16 +182,16 @@ class SquareOffNode(NodeRuntime):
             return
         pnl = self.engine.strategy_pnl()
         if config.max_loss is not None and pnl <= -config.max_loss:
-            self.engine.square_off(self, "max_loss", limit_details("max_loss", pnl, -config.max_loss))
+            self.engine.square_off(self, "max_loss", limit_details("max_loss", pnl, -config.max_loss, self.engine.market.places))
         elif config.max_profit is not None and pnl >= config.max_profit:
-            self.engine.square_off(self, "max_profit", limit_details("max_profit", pnl, config.max_profit))
+            self.engine.square_off(self, "max_profit", limit_details("max_profit", pnl, config.max_profit, self.engine.market.places))
 
 
-def limit_details(trigger: str, pnl: int, threshold: int) -> dict:
-    """A P&L limit's square-off details: what triggered it, the P&L and the limit (rupee numbers,
-    from paise)."""
-    return {"trigger": trigger, "current_value": display(pnl, schema.KIND_MONEY),
-            "threshold": display(threshold, schema.KIND_MONEY)}
+def limit_details(trigger: str, pnl: int, threshold: int, places: int) -> dict:
+    """A P&L limit's square-off details: what triggered it, the P&L and the limit (numbers of the
+    currency, from minor units with ``places`` decimals)."""
+    return {"trigger": trigger, "current_value": display(pnl, schema.KIND_MONEY, places),
+            "threshold": display(threshold, schema.KIND_MONEY, places)}
 
 
 class ReEntryNode(NodeRuntime):
@@ -272,10 +273,12 @@ class RiskMonitor:
     level is the tighter one is reported as ``trailing_stop``. Stops are checked before the target.
     """
 
-    __slots__ = ("best", "initial_stop", "position", "prices", "sign", "stop", "stop_reason", "target", "trail")
+    __slots__ = ("best", "initial_stop", "places", "position", "prices", "sign", "stop", "stop_reason", "target",
+                 "trail")
 
-    def __init__(self, position, prices: list, config):
+    def __init__(self, position, prices: list, config, places: int = 2):
         self.position = position
+        self.places = places  # of the prices, for levels()
         self.prices = prices  # the position's symbol's price column (paise by row)
         self.sign = sign = position.sign
         entry = position.entry_price
@@ -321,12 +324,13 @@ class RiskMonitor:
         return None
 
     def levels(self) -> dict:
-        """The current levels as rupee numbers (node event details, snapshots)."""
+        """The current levels as numbers of the currency (node event details, snapshots)."""
+        scale = 10**self.places
         return {
-            "stop_loss": None if self.initial_stop is None else self.initial_stop / 100,
-            "target": None if self.target is None else self.target / 100,
-            "trailing_stop": None if self.trail is None else (self.best - self.sign * self.trail) / 100,
-            "effective_stop": None if self.stop is None else self.stop / 100,
+            "stop_loss": None if self.initial_stop is None else self.initial_stop / scale,
+            "target": None if self.target is None else self.target / scale,
+            "trailing_stop": None if self.trail is None else (self.best - self.sign * self.trail) / scale,
+            "effective_stop": None if self.stop is None else self.stop / scale,
         }
 
 

@@ -4,7 +4,8 @@
 the controller's window and limits first, then each leg (entry node, in graph order) with what starts
 it, its stops and its re-entries, then each exit signal with what it closes, then the square-off nodes.
 Times are exchange time (IST) as the graph gives them; money is rupees with Indian digit grouping
-("Rs 6,000", "Rs 1,500.50"). Plain Python: no Django.
+("Rs 6,000", "Rs 1,500.50"), or on an underlying quoted in another currency or to other places its
+currency code with its places ("USD 30", "USD 1.07250"). Plain Python: no Django.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from live_trading.engine.money import indian_group
+from live_trading.marketdata import instruments
 from strategies.graph import schema
 from strategies.graph.model import Condition, ConditionGroup, Operand, Risk, StrategyGraph, StrikeRule
 
@@ -72,6 +74,16 @@ def rupees(paise: int) -> str:
     return f"{sign}Rs {indian_group(str(whole))}" + (f".{part:02d}" if part else "")
 
 
+def money(minor: int, places: int = 2, currency: str = "INR") -> str:
+    """An amount in minor units of ``currency`` (``places`` decimals): rupees as ``rupees`` writes them,
+    others as ``"USD 1,030"``, ``"USD 1.07250"`` (the places shown only when the amount has a fraction)."""
+    if (places, currency) == (2, "INR"):
+        return rupees(minor)
+    sign = "-" if minor < 0 else ""
+    whole, part = divmod(abs(minor), 10**places)
+    return f"{sign}{currency} {whole:,}" + (f".{part:0{places}d}" if part else "")
+
+
 def clock(seconds: int) -> str:
     """Seconds after midnight as ``HH:MM``, or ``HH:MM:SS`` when the seconds are not zero."""
     hh, mm, ss = seconds // 3600, seconds // 60 % 60, seconds % 60
@@ -95,11 +107,11 @@ def listing(items: list[str], last: str = "and") -> str:
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
-def contract(rule: StrikeRule, right: str, expiry: str) -> str:
+def contract(rule: StrikeRule, right: str, expiry: str, amount=rupees) -> str:
     """``ATM CE of the current weekly``; strikes ``ATM+2`` / ``ATM-1`` (strike steps), ``OTM2``, ``ITM1``, or
-    ``CE nearest Rs 100 premium of ...``."""
+    ``CE nearest Rs 100 premium of ...`` (the premium written by ``amount``)."""
     if rule.rule == "premium":
-        return f"{right} nearest {rupees(rule.premium)} premium of {EXPIRIES[expiry]}"
+        return f"{right} nearest {amount(rule.premium)} premium of {EXPIRIES[expiry]}"
     if rule.rule == "atm":
         name = "ATM" if rule.offset == 0 else f"ATM{rule.offset:+d}"
     else:
@@ -114,6 +126,11 @@ class _Words:
     def __init__(self, graph: StrategyGraph):
         self.graph = graph
         self.underlying = graph.underlying
+        info = instruments.get_underlying(graph.underlying)
+        self.places, self.currency = info.price_decimals, info.currency
+
+    def amount(self, minor: int) -> str:
+        return money(minor, self.places, self.currency)
 
     def name(self, node_id: str) -> str:
         return self.graph.by_id[node_id].name
@@ -148,13 +165,12 @@ class _Words:
             parts.append("square off " + listing([*timed, *limits], "or"))
         return "; ".join(parts) + "."
 
-    @staticmethod
-    def limits(c) -> list[str]:
+    def limits(self, c) -> list[str]:
         out = []
         if c.max_loss is not None:
-            out.append(f"at a loss of {rupees(c.max_loss)}")
+            out.append(f"at a loss of {self.amount(c.max_loss)}")
         if c.max_profit is not None:
-            out.append(f"at a profit of {rupees(c.max_profit)}")
+            out.append(f"at a profit of {self.amount(c.max_profit)}")
         return out
 
     # legs
@@ -179,7 +195,7 @@ class _Words:
     def order(self, c) -> str:
         if c.instrument == "underlying":
             return f"{c.side} {lots(c.lots)} of {self.underlying} (as futures)"
-        return f"{c.side} {lots(c.lots)} {contract(c.strike, c.right, c.expiry)}"
+        return f"{c.side} {lots(c.lots)} {contract(c.strike, c.right, c.expiry, self.amount)}"
 
     def risks(self, c) -> list[str]:
         of = "premium" if c.instrument == "option" else "price"
@@ -285,7 +301,7 @@ class _Words:
         if t == "underlying_ltp":
             return self.underlying
         if t == "option_ltp":
-            return f"the {contract(o.strike, o.right, o.expiry)}"
+            return f"the {contract(o.strike, o.right, o.expiry, self.amount)}"
         if t == "candle":
             if o.at is not None:
                 return f"the {o.timeframe} candle's {o.field} at {clock(o.at)}"
@@ -315,10 +331,9 @@ class _Words:
             name = f"the {name} direction"
         return f"{name} on {o.timeframe}"
 
-    @staticmethod
-    def constant(o: Operand) -> str:
+    def constant(self, o: Operand) -> str:
         if o.kind in (schema.KIND_PRICE, schema.KIND_MONEY):
-            return rupees(o.value)
+            return self.amount(o.value)
         if o.kind == schema.KIND_TIME:
             return clock(o.value)
         if o.kind == schema.KIND_DAY:

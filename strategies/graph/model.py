@@ -1,8 +1,9 @@
 """Strategy graph format version 1 as typed, immutable Python objects, and the scalar readers the
 validator and the parser share.
 
-Constants are read into the units the engine computes in: prices and money in integer paise, times in
-seconds after midnight (exchange time), weekdays as 0 (Monday) to 6. ``parse.parse_graph`` builds these
+Constants are read into the units the engine computes in: prices and money in integers of the underlying's
+minor unit (``Precision``: paise on the NSE, 10^-5 dollars for EURUSD), times in seconds after midnight
+(exchange time), weekdays as 0 (Monday) to 6. ``parse.parse_graph`` builds these
 objects from a graph ``validate`` passed.
 """
 
@@ -89,13 +90,43 @@ def parse_decimal(v) -> Decimal:
     return d
 
 
-def parse_rupees(v) -> int:
-    """Read an amount in rupees (number or string, at most two decimals) as integer paise."""
-    d = parse_decimal(v)
-    # quantize, not d * 100: a tiny "1e-999999999" would underflow to 0 paise and pass as whole paise.
-    if d != d.quantize(Decimal("0.01")):
-        raise ValueError("must have at most two decimal places")
-    return int(d * 100)
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """How money and price constants of a strategy are written: with at most ``places`` decimals of the
+    underlying's currency (its ``price_decimals``: two for the NSE's rupees, five for EURUSD), read as
+    integers of its minor unit, the unit the engine computes in. ``underlying`` names it in errors."""
+
+    places: int = 2
+    underlying: str | None = None
+
+    def minor(self, v) -> int:
+        """Read an amount or price (number or string) as an integer of the minor unit; ValueError when it
+        has more decimals than the instrument's."""
+        d = parse_decimal(v)
+        self.check_places(d)
+        return int(d.scaleb(self.places))
+
+    def check_places(self, d: Decimal) -> None:
+        """Refuse a Decimal with more decimals than the instrument's prices have."""
+        # quantize, not scaling: a tiny "1e-999999999" would underflow to 0 and pass as a whole minor unit.
+        if d != d.quantize(Decimal(1).scaleb(-self.places)):
+            raise ValueError(self.too_many_places())
+
+    def too_many_places(self) -> str:
+        if self.places == 2:
+            return "must have at most two decimal places"
+        of = f" for {self.underlying}" if self.underlying else ""
+        return f"must have at most {self.places} decimal places{of}"
+
+
+# The NSE's: rupees and paise. A graph whose underlying is unknown is read so too (the validator reports it).
+RUPEES = Precision()
+
+
+def precision_of(underlying) -> Precision:
+    """The precision of a strategy's constants on ``underlying`` (its ``price_decimals``)."""
+    places = schema.price_decimals(underlying)
+    return RUPEES if places == 2 else Precision(places, underlying)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +140,7 @@ class StrikeRule:
 
     rule: str
     offset: int = 0
-    premium: int | None = None  # paise, for rule "premium"
+    premium: int | None = None  # minor units (paise), for rule "premium"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,16 +186,17 @@ class ConditionGroup:
 
 @dataclass(frozen=True, slots=True)
 class Risk:
-    """A stop loss, target or trailing distance: ``points`` (rupees of premium/price) or ``percent``
-    of the entry price."""
+    """A stop loss, target or trailing distance: ``points`` (price in the underlying's currency, at most
+    ``places`` decimals) or ``percent`` of the entry price."""
 
     type: str
     value: Decimal
+    places: int = 2
 
     def distance(self, entry_price: int) -> Decimal:
-        """Return the distance in paise (exact, maybe fractional) from an entry price in paise."""
+        """Return the distance in minor units (exact, maybe fractional) from an entry price in minor units."""
         if self.type == "points":
-            return self.value * 100
+            return self.value.scaleb(self.places)
         return Decimal(entry_price) * self.value / 100
 
 
@@ -174,7 +206,7 @@ class StartConfig:
     start_time: int
     no_new_entries_after: int
     square_off_time: int
-    max_loss: int | None = None  # paise
+    max_loss: int | None = None  # minor units (paise)
     max_profit: int | None = None
     holding: str = "intraday"  # or "positional": held across the days of a session
     positional_square_off: PositionalSquareOff | None = None  # positional only
@@ -284,10 +316,11 @@ def operand_kind(o) -> str | None:
     return schema.OPERANDS[t][1]
 
 
-def parse_constant(v, kind: str):
-    """Read a constant in the unit of ``kind``: paise for price/money, seconds for time, 0-6 for day."""
+def parse_constant(v, kind: str, precision: Precision = RUPEES):
+    """Read a constant in the unit of ``kind``: minor units of ``precision`` for price/money, seconds for
+    time, 0-6 for day."""
     if kind in (schema.KIND_PRICE, schema.KIND_MONEY):
-        return parse_rupees(v)
+        return precision.minor(v)
     if kind == schema.KIND_TIME:
         return parse_time(v)
     if kind == schema.KIND_DAY:

@@ -10,6 +10,7 @@ from datetime import date
 
 from strategies.graph import schema
 from strategies.graph.model import (
+    RUPEES,
     Condition,
     ConditionGroup,
     Edge,
@@ -19,6 +20,7 @@ from strategies.graph.model import (
     Node,
     Operand,
     PositionalSquareOff,
+    Precision,
     ReEntryConfig,
     Risk,
     SignalConfig,
@@ -29,19 +31,24 @@ from strategies.graph.model import (
     operand_kind,
     parse_constant,
     parse_decimal,
-    parse_rupees,
     parse_time,
+    precision_of,
 )
 from strategies.graph.validate import validate_graph
 
 
 def parse_graph(data: Mapping) -> StrategyGraph:
-    """Validate ``data`` and return the typed graph; raise ``InvalidGraph`` listing all errors."""
+    """Validate ``data`` and return the typed graph; raise ``InvalidGraph`` listing all errors.
+
+    Money and price constants are read here, once, at the precision of the start node's underlying."""
     errors = validate_graph(data)
     if errors:
         raise InvalidGraph(errors)
+    start = next(n for n in data["nodes"] if n["type"] == "start")
+    precision = precision_of(start["config"]["underlying"])
     nodes = tuple(
-        Node(n["id"], n["type"], n.get("name") or n["id"], _CONFIG_PARSERS[n["type"]](n.get("config") or {}), i)
+        Node(n["id"], n["type"], n.get("name") or n["id"],
+             _CONFIG_PARSERS[n["type"]](n.get("config") or {}, precision), i)
         for i, n in enumerate(data["nodes"])
     )
     edges = tuple(Edge(e["from"], e["to"]) for e in data.get("edges", ()))
@@ -61,11 +68,11 @@ def parse_graph(data: Mapping) -> StrategyGraph:
     )
 
 
-def _opt_rupees(v):
-    return None if v is None else parse_rupees(v)
+def _opt_money(v, precision: Precision):
+    return None if v is None else precision.minor(v)
 
 
-def _start(c):
+def _start(c, precision):
     sq = parse_time(c["square_off_time"])
     nne = c.get("no_new_entries_after")
     return StartConfig(
@@ -73,8 +80,8 @@ def _start(c):
         start_time=parse_time(c["start_time"]),
         no_new_entries_after=sq if nne is None else parse_time(nne),
         square_off_time=sq,
-        max_loss=_opt_rupees(c.get("max_loss")),
-        max_profit=_opt_rupees(c.get("max_profit")),
+        max_loss=_opt_money(c.get("max_loss"), precision),
+        max_profit=_opt_money(c.get("max_profit"), precision),
         holding=c.get("holding", "intraday"),
         positional_square_off=_positional_square_off(c.get("positional_square_off")),
     )
@@ -89,37 +96,37 @@ def _positional_square_off(v):
     return PositionalSquareOff("day", day if day == "last" else date.fromisoformat(day), parse_time(v["time"]))
 
 
-def _signal(c):
-    return SignalConfig(parse_group(c["conditions"]))
+def _signal(c, precision):
+    return SignalConfig(parse_group(c["conditions"], precision))
 
 
-def parse_strike(s) -> StrikeRule:
+def parse_strike(s, precision: Precision = RUPEES) -> StrikeRule:
     """Build a StrikeRule from its (validated) JSON form."""
     if s["rule"] == "premium":
-        return StrikeRule("premium", premium=parse_rupees(s["value"]))
+        return StrikeRule("premium", premium=precision.minor(s["value"]))
     return StrikeRule(s["rule"], offset=s.get("offset", 0))
 
 
-def _risk(r):
-    return None if r is None else Risk(r["type"], parse_decimal(r["value"]))
+def _risk(r, precision):
+    return None if r is None else Risk(r["type"], parse_decimal(r["value"]), precision.places)
 
 
-def _entry(c):
+def _entry(c, precision):
     option = c["instrument"] == "option"
     return EntryConfig(
         instrument=c["instrument"],
         side=c["side"],
         lots=c["lots"],
         expiry=c["expiry"] if option else None,
-        strike=parse_strike(c["strike"]) if option else None,
+        strike=parse_strike(c["strike"], precision) if option else None,
         right=c["right"] if option else None,
-        stop_loss=_risk(c.get("stop_loss")),
-        target=_risk(c.get("target")),
-        trailing_stop=_risk(c.get("trailing_stop")),
+        stop_loss=_risk(c.get("stop_loss"), precision),
+        target=_risk(c.get("target"), precision),
+        trailing_stop=_risk(c.get("trailing_stop"), precision),
     )
 
 
-def _exit(c):
+def _exit(c, precision):
     pos = c.get("positions", "all")
     q = c.get("quantity") or {"type": "all"}
     return ExitConfig(
@@ -129,16 +136,16 @@ def _exit(c):
     )
 
 
-def _square_off(c):
+def _square_off(c, precision):
     t = c.get("time")
     return SquareOffConfig(
         time=None if t is None else parse_time(t),
-        max_loss=_opt_rupees(c.get("max_loss")),
-        max_profit=_opt_rupees(c.get("max_profit")),
+        max_loss=_opt_money(c.get("max_loss"), precision),
+        max_profit=_opt_money(c.get("max_profit"), precision),
     )
 
 
-def _re_entry(c):
+def _re_entry(c, precision):
     return ReEntryConfig(
         max_re_entries=c["max_re_entries"],
         on=frozenset(c.get("on") or schema.RE_ENTRY_REASONS),
@@ -157,34 +164,38 @@ _CONFIG_PARSERS = {
 }
 
 
-def parse_group(g) -> ConditionGroup:
+def parse_group(g, precision: Precision = RUPEES) -> ConditionGroup:
     """Build a ConditionGroup from its (validated) JSON form."""
     mode = "all" if "all" in g else "any"
-    return ConditionGroup(mode, tuple(parse_group(x) if _is_group(x) else parse_condition(x) for x in g[mode]))
+    return ConditionGroup(
+        mode, tuple(parse_group(x, precision) if _is_group(x) else parse_condition(x, precision) for x in g[mode])
+    )
 
 
 def _is_group(x) -> bool:
     return isinstance(x, Mapping) and ("all" in x or "any" in x)
 
 
-def parse_condition(c) -> Condition:
+def parse_condition(c, precision: Precision = RUPEES) -> Condition:
     """Build a Condition, reading constants in the unit of the operand they are compared with."""
     left_kind = operand_kind(c["left"])
     if c["operator"] in schema.RANGES:
         kind = left_kind
         return Condition(
-            parse_operand(c["left"], kind), c["operator"], low=parse_operand(c["low"], kind),
-            high=parse_operand(c["high"], kind),
+            parse_operand(c["left"], kind, precision), c["operator"], low=parse_operand(c["low"], kind, precision),
+            high=parse_operand(c["high"], kind, precision),
         )
     kind = left_kind or operand_kind(c["right"])
-    return Condition(parse_operand(c["left"], kind), c["operator"], right=parse_operand(c["right"], kind))
+    return Condition(
+        parse_operand(c["left"], kind, precision), c["operator"], right=parse_operand(c["right"], kind, precision)
+    )
 
 
-def parse_operand(o, kind: str) -> Operand:
-    """Build an Operand; ``kind`` is what a constant must be read as."""
+def parse_operand(o, kind: str, precision: Precision = RUPEES) -> Operand:
+    """Build an Operand; ``kind`` is what a constant must be read as (money and prices at ``precision``)."""
     t = o["type"]
     if t == "value":
-        return Operand("value", kind, value=parse_constant(o["value"], kind))
+        return Operand("value", kind, value=parse_constant(o["value"], kind, precision))
     own = operand_kind(o)
     if t == "candle":
         at = o.get("at")
@@ -198,7 +209,7 @@ def parse_operand(o, kind: str) -> Operand:
             output=o.get("output"),
         )
     if t == "option_ltp":
-        return Operand(t, own, expiry=o["expiry"], strike=parse_strike(o["strike"]), right=o["right"])
+        return Operand(t, own, expiry=o["expiry"], strike=parse_strike(o["strike"], precision), right=o["right"])
     if t == "position_pnl":
         return Operand(t, own, entries=tuple(o.get("entries") or ()), unit=o.get("unit", "rupees"))
     return Operand(t, own)

@@ -94,6 +94,15 @@ def has_options(underlying: str) -> bool:
     return instruments.get_underlying(underlying).has_options
 
 
+def price_decimals(underlying) -> int:
+    """The decimals of `underlying`'s prices and money (its data's ``price_decimals``); two, the NSE's, for
+    an unknown one (reported elsewhere)."""
+    try:
+        return instruments.get_underlying(underlying).price_decimals
+    except (instruments.InstrumentError, TypeError):
+        return 2
+
+
 NSE_SESSION = Session(MARKET_OPEN, MARKET_CLOSE, MARKET_OPEN, frozenset(range(5)), "09:15:00-15:29:59", "09:15")
 
 

@@ -13,14 +13,15 @@ from datetime import date
 
 from strategies.graph import schema
 from strategies.graph.model import (
+    RUPEES,
     GraphError,
     is_int,
     is_number,
     operand_kind,
     parse_constant,
     parse_decimal,
-    parse_rupees,
     parse_time,
+    precision_of,
 )
 
 
@@ -46,6 +47,7 @@ class _Validator:
         self.start_times = None  # (start, no_new_entries_after, square_off) of the start node
         self.underlying = None  # the start node's, when it names a known one
         self.session = schema.NSE_SESSION  # the clock of the start node's underlying
+        self.precision = RUPEES  # how its money and prices are written (its price_decimals)
 
     def err(self, path, message):
         self.errors.append(GraphError(path, message))
@@ -93,9 +95,10 @@ class _Validator:
             return None
         return d
 
-    def rupees(self, v, path, positive=True):
+    def money(self, v, path, positive=True):
+        """An amount or price at the underlying's precision."""
         try:
-            p = parse_rupees(v)
+            p = self.precision.minor(v)
         except ValueError as e:
             self.err(path, str(e))
             return None
@@ -141,6 +144,7 @@ class _Validator:
             if isinstance(config, Mapping) and config.get("underlying") in schema.underlyings():
                 self.underlying = config["underlying"]
                 self.session = schema.session_of(self.underlying)
+                self.precision = precision_of(self.underlying)
         for i, node in enumerate(nodes):
             self.node(node, f"nodes[{i}]")
         for check in self.deferred:
@@ -205,7 +209,7 @@ class _Validator:
                 self.start_times = (start, nne if nne is not None else square, square)
         for k in ("max_loss", "max_profit"):
             if c.get(k) is not None:
-                self.rupees(c[k], f"{path}.{k}")
+                self.money(c[k], f"{path}.{k}")
         self.holding(c, path)
 
     def holding(self, c, path):
@@ -284,7 +288,7 @@ class _Validator:
         if rule == "premium":
             self.keys(s, ("rule", "value"), path, required=("value",))
             if "value" in s:
-                self.rupees(s["value"], f"{path}.value")
+                self.money(s["value"], f"{path}.value")
         elif rule == "atm":
             self.keys(s, ("rule", "offset"), path)
             if "offset" in s:
@@ -301,7 +305,13 @@ class _Validator:
         self.keys(r, ("type", "value"), path, required=("type", "value"))
         if "type" in r and self.choice(r["type"], schema.RISK_TYPES, f"{path}.type") and "value" in r:
             hi = percent_cap if r["type"] == "percent" else 100000
-            self.number_between(r["value"], 0, hi, f"{path}.value", exclusive_low=True)
+            d = self.number_between(r["value"], 0, hi, f"{path}.value", exclusive_low=True)
+            if d is not None and r["type"] == "points":
+                # Points are a price distance: no finer than the instrument's prices.
+                try:
+                    self.precision.check_places(d)
+                except ValueError as e:
+                    self.err(f"{path}.value", str(e))
 
     def config_exit(self, c, path):
         pos = c.get("positions", "all")
@@ -343,7 +353,7 @@ class _Validator:
             self.deferred.append(check)
         for k in ("max_loss", "max_profit"):
             if c.get(k) is not None:
-                self.rupees(c[k], f"{path}.{k}")
+                self.money(c[k], f"{path}.{k}")
     def config_re_entry(self, c, path):
         if "max_re_entries" not in c:
             self.err(f"{path}.max_re_entries", "is required")
@@ -424,7 +434,7 @@ class _Validator:
 
     def constant(self, v, kind, path):
         try:
-            parsed = parse_constant(v, kind)
+            parsed = parse_constant(v, kind, self.precision)
         except ValueError as e:
             self.err(path, f"{e} (compared with a {kind})")
             return

@@ -165,6 +165,8 @@ CASES = [
     (_set([*ENTRY, "strike"], {"rule": "premium", "value": 0}), "nodes[2].config.strike.value: must be an amount greater than 0"),
     (_set([*ENTRY, "stop_loss"], {"type": "ticks", "value": 5}), "nodes[2].config.stop_loss.type: must be one of points, percent"),
     (_set([*ENTRY, "stop_loss"], {"type": "percent", "value": 0}), "nodes[2].config.stop_loss.value: must be a number greater than 0 and at most 1000"),
+    # points are a price distance: no finer than the underlying's prices (two places on the NSE)
+    (_set([*ENTRY, "target"], {"type": "points", "value": "12.505"}), "nodes[2].config.target.value: must have at most two decimal places"),
     (_set([*ENTRY, "trailing_stop"], {"type": "percent", "value": 150}), "nodes[2].config.trailing_stop.value: must be a number greater than 0 and at most 100"),
     (_set([*ENTRY, "target"], {"type": "points"}), "nodes[2].config.target.value: is required"),
     # exit
