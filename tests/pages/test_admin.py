@@ -162,7 +162,9 @@ def test_a_running_sessions_page_shows_the_apis_live_totals_and_its_controls_wor
         assert shown["total_trades"] == str(summary["total_trades"])
         positions = {f"{p['position_id']}#{p['re_entry_num']}" for p in state["data"]["gps_data"]["positions"]}
         rows = page.locator("#open-positions tbody tr").evaluate_all("els => els.map((e) => e.dataset.position)")
-        assert sorted(rows) == sorted(positions) and len(rows) >= 2
+        # Both legs were open when the pause was asked; a leg's stop may still fire before the pause takes
+        # effect (seen in CI at 120x), so the page is held to the paused state's legs, at least one.
+        assert sorted(rows) == sorted(positions) and len(rows) >= 1
         assert page.get_by_role("link", name="Trader's page").get_attribute("href") == f"/sessions/{session_id}"
         assert page.locator('input[type="submit"][value="Save"]').count() == 0
         screenshots(page, "admin-session-running")
