@@ -93,8 +93,11 @@ def _expected_abort(request) -> bool:
     # so does a static file (an icon, a stylesheet's image) still loading when the page navigates on,
     # as a form's submit does. A static file that is missing answers 404, which the response check sees.
     failure = request.failure or ""
+    # The strategy pages' live check (``/api/strategies/validate``, sent as the trader types) still in
+    # flight when the page moves on is dropped by the browser the same way: nothing waits for its answer.
     return ("/events/" in request.url or any(path in request.url for path in STREAM_PATHS)
             or "ERR_INTERNET_DISCONNECTED" in failure
+            or ("ERR_ABORTED" in failure and request.method == "POST" and request.url.endswith("/api/strategies/validate"))
             or ("ERR_ABORTED" in failure and request.method == "GET"
                 and ("/static/" in request.url or request.url.endswith("/favicon.svg"))))
 
