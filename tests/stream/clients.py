@@ -8,6 +8,8 @@ compare what it knows with ``fresh_state`` after whole sessions, reconnects and 
 
 from __future__ import annotations
 
+import queue
+import time
 from urllib.parse import unquote
 
 import httpx
@@ -140,3 +142,57 @@ def assert_same_state(mine, fresh) -> None:
             assert q == p
         else:
             assert {k: v for k, v in q.items() if k not in MOVING} == {k: v for k, v in p.items() if k not in MOVING}
+
+
+class BrowserClient:
+    """One stream as a browser's ``EventSource`` follows it: when the response ends (its server died, the
+    front closed it, ``drop`` cut it) it connects again with the last id it got as ``Last-Event-ID``. Every
+    event goes through a strict ``Follower``; ``connections`` counts the responses it opened."""
+
+    def __init__(self, readers, url: str, headers: dict):
+        self.readers, self.url, self.headers = readers, url, headers
+        self.follower = Follower()
+        self.events: list = []
+        self.last_event_id: str | None = None
+        self.connections = 0
+        self.reader = self._open(time.monotonic() + 30)
+
+    def _open(self, deadline: float):
+        while True:
+            headers = dict(self.headers)
+            if self.last_event_id is not None:
+                headers["Last-Event-ID"] = self.last_event_id
+            reader = self.readers(self.url, **headers)
+            self.connections += 1
+            if reader.status == 200:
+                return reader
+            # A front whose app process just died may answer a moment with 502: the browser's retry.
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no stream from {self.url}: {reader.status} {reader.body}")
+            time.sleep(0.2)
+
+    def drop(self) -> None:
+        """Cut the connection (a network blip) and connect again from the last id."""
+        self.reader.close()
+        self.reader = self._open(time.monotonic() + 30)
+
+    def until(self, predicate, timeout: float) -> None:
+        """Apply events until ``predicate(event)`` holds of one; reconnect whenever the stream ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out; the last events were {[e.event for e in self.events][-15:]}")
+            try:
+                event = self.reader.next_or_end(timeout=remaining)
+            except queue.Empty:
+                continue
+            if event is None:  # the response ended: EventSource connects again with its lastEventId
+                self.reader = self._open(deadline)
+                continue
+            self.events.append(event)
+            if event.last_event_id is not None:
+                self.last_event_id = event.last_event_id
+            self.follower.apply(event)  # AssertionError on a duplicate or a gap
+            if predicate(event):
+                return

@@ -18,11 +18,9 @@ duplicate or a gap of any session. Loopback only; every wait has a deadline.
 
 from __future__ import annotations
 
-import queue
 import secrets
 import signal
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,7 +29,7 @@ import pytest
 
 from live_trading.stream import front
 from sessions_app.models import SimulationSession
-from tests.stream.clients import Follower, assert_same_state, fresh_state
+from tests.stream.clients import BrowserClient, assert_same_state, fresh_state
 from tests.stream.conftest import bearer, free_port, redis_server_binary, start_session, stop_sessions
 from tests.stream.test_resume_faults import assert_same_run, uninterrupted_twin
 from tests.waiting import wait_for
@@ -54,60 +52,6 @@ ENV = {"SIM_LEASE_SECONDS": LEASE, "SIM_LEASE_RENEW_SECONDS": RENEW, "SIM_LEASE_
        "STREAM_REPLAY_WINDOW": 100_000, "STREAM_HEARTBEAT_MS": 1000,
        "PYTHONUNBUFFERED": 1}  # daphne's access log (a line per answered request) reaches its log file at once
 SPEED = 2000  # the test day (22,500 ticks, 09:15-15:30) in 11.25 s
-
-
-class BrowserClient:
-    """One stream as a browser's ``EventSource`` follows it: when the response ends (its server died, the
-    front closed it, ``drop`` cut it) it connects again with the last id it got as ``Last-Event-ID``. Every
-    event goes through a strict ``Follower``; ``connections`` counts the responses it opened."""
-
-    def __init__(self, readers, url: str, headers: dict):
-        self.readers, self.url, self.headers = readers, url, headers
-        self.follower = Follower()
-        self.events: list = []
-        self.last_event_id: str | None = None
-        self.connections = 0
-        self._reader = self._open(time.monotonic() + 30)
-
-    def _open(self, deadline: float):
-        while True:
-            headers = dict(self.headers)
-            if self.last_event_id is not None:
-                headers["Last-Event-ID"] = self.last_event_id
-            reader = self.readers(self.url, **headers)
-            self.connections += 1
-            if reader.status == 200:
-                return reader
-            # A front whose app process just died may answer a moment with 502: the browser's retry.
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no stream from {self.url}: {reader.status} {reader.body}")
-            time.sleep(0.2)
-
-    def drop(self) -> None:
-        """Cut the connection (a network blip) and connect again from the last id."""
-        self._reader.close()
-        self._reader = self._open(time.monotonic() + 30)
-
-    def until(self, predicate, timeout: float) -> None:
-        """Apply events until ``predicate(event)`` holds of one; reconnect whenever the stream ends."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out; the last events were {[e.event for e in self.events][-15:]}")
-            try:
-                event = self._reader.next_or_end(timeout=remaining)
-            except queue.Empty:
-                continue
-            if event is None:  # the response ended: EventSource connects again with its lastEventId
-                self._reader = self._open(deadline)
-                continue
-            self.events.append(event)
-            if event.last_event_id is not None:
-                self.last_event_id = event.last_event_id
-            self.follower.apply(event)  # AssertionError on a duplicate or a gap
-            if predicate(event):
-                return
 
 
 def completes(session_id):
