@@ -214,7 +214,7 @@ def _rebuild(session: SimulationSession, wrap=None):
         raise CannotResume(f"it cannot be rebuilt: {exc}", session.status) from exc
 
 
-def adopt_expired_sessions(taken=None) -> list[tuple[SimulationSession, str]]:
+def adopt_expired_sessions(taken=None, refused: dict[str, str] | None = None) -> list[tuple[SimulationSession, str]]:
     """Adopt, in this process, every running or paused session whose owner is gone: its lease expired
     past the grace period (``SIM_LEASE_SECONDS`` + ``SIM_LEASE_GRACE_SECONDS``), or its owner was a
     process of this host that no longer exists. Return each with what became of it (``resumed``, or why
@@ -226,6 +226,9 @@ def adopt_expired_sessions(taken=None) -> list[tuple[SimulationSession, str]]:
     from then on), and the session is resumed as ``resume_interrupted`` does, from its last commit; a
     paused session goes on paused. ``taken(session)``, if given, is called as soon as this process holds
     a session's lease, before it resumes there (so what it logs precedes the row saying it runs here).
+    ``refused``, if given, remembers (session id -> lease token) the sessions this process could not
+    rebuild: they are not tried (nor reported) again until their lease changes, so a session nobody can
+    rebuild costs each process one rebuild and one log line, not one every turn.
     First, sessions left ``created`` by a process that died before they started are failed
     (``fail_abandoned_starts``), with ``failed: <reason>`` as their outcome."""
     outcomes = fail_abandoned_starts()
@@ -233,9 +236,13 @@ def adopt_expired_sessions(taken=None) -> list[tuple[SimulationSession, str]]:
         session = SimulationSession.objects.select_related("owner", "broker_connection").filter(pk=session_id).first()
         if session is None or session.lease_token != token:
             continue
+        if refused is not None and refused.get(session_id) == token:
+            continue
         try:
             _rebuild(session)
         except CannotResume as exc:
+            if refused is not None:
+                refused[session_id] = token
             outcomes.append((session, f"not adopted: {exc}"))
             continue
         reason = f"adopted by {leases.RUNNER_NAME}: its process ({runner or 'none'}) stopped renewing its lease"

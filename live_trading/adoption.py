@@ -27,11 +27,12 @@ class Adopter(threading.Thread):
     def run(self) -> None:
         from live_trading.actions import adopt_expired_sessions
 
+        refused: dict[str, str] = {}  # sessions this process could not rebuild, tried again once their lease changes
         while not self.stopping.wait(settings.SIM_LEASE_RENEW_SECONDS):
             try:
                 # "adopted" is logged the moment the lease is ours, before the session runs here: a
                 # reader who sees it running in this process finds the line already written.
-                for session, outcome in adopt_expired_sessions(taken=_adopted):
+                for session, outcome in adopt_expired_sessions(taken=_adopted, refused=refused):
                     if outcome != "resumed":
                         log.warning("session %s (%s): %s", session.id, session.strategy_name, outcome)
             except Exception:  # the database away for a moment: look again at the next turn

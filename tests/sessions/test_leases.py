@@ -199,3 +199,29 @@ def test_a_session_whose_process_died_before_its_thread_started_is_failed_saying
     assert row.ended_at is not None and row.started_at is None
     assert {status_of(s) for s in (starting, in_grace, new_unclaimed)} == {"created"}
     assert actions.adopt_expired_sessions() == [], "once"
+
+
+def test_a_session_no_process_can_rebuild_is_tried_and_reported_once_per_lease(alice, settings):
+    """An orphaned running session whose replay cannot be rebuilt (no starting capital recorded, its broker
+    connection deleted) stays as it is, but a process's adopter rebuilds and reports it once, not every
+    turn: 200 such rows once cost each app process 200 rebuilds and log lines every 2 s (issue 14's bench)."""
+    settings.SIM_LEASE_SECONDS, settings.SIM_LEASE_GRACE_SECONDS = 15, 5
+    strategy, _ = setup_for(alice)
+    orphan = SimulationSession.objects.create(
+        owner=alice, strategy=strategy, strategy_name=strategy.name, strategy_version=1, graph=strategy.graph,
+        broker_connection=None, start_date=DAY, end_date=DAY, underlying="NIFTY", status="running",
+        runner=f"{leases.HOST}:{a_dead_pid()}", lease_token="t1",
+        lease_expires_at=timezone.now() - timedelta(seconds=60)).id
+
+    refused: dict[str, str] = {}
+    outcomes = actions.adopt_expired_sessions(refused=refused)
+    assert [(s.id, o.split(":")[0]) for s, o in outcomes] == [(orphan, "not adopted")], outcomes
+    assert "starting capital is unknown" in outcomes[0][1]
+    assert refused == {orphan: "t1"}
+    assert actions.adopt_expired_sessions(refused=refused) == [], "not tried again under the same lease"
+    assert actions.adopt_expired_sessions()[0][0].id == orphan, "a process without the memo still reports it"
+
+    SimulationSession.objects.filter(pk=orphan).update(lease_token="t2")  # another process took and lost it
+    again = actions.adopt_expired_sessions(refused=refused)
+    assert [s.id for s, _ in again] == [orphan], "tried again once its lease changed"
+    assert status_of(orphan) == "running", "left as it was, for a process that can rebuild it"
