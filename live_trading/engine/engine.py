@@ -315,9 +315,7 @@ class Engine:
         if row == 0:
             self.status = "running"
         market = self.market
-        market.row = row
-        ts = market.ts = self._timestamps[row]
-        market.time_of_day = (ts + market.utc_offset) % 86400
+        ts = market.move_to(row)
         candles = self._candles_on_tick(row)
         if candles:
             self._publish_candles(candles)
@@ -419,13 +417,10 @@ class Engine:
         in the order ``step`` would publish them, and the P&L of open positions goes through the drawdown
         tracker (peak, maximum drawdown, the equity samples' meter) row by row, as ``step`` feeds it."""
         market = self.market
-        timestamps = self._timestamps
         start = self._processed
         edge = market.next_candle_row()
         while edge < end:
-            market.row = edge
-            ts = market.ts = timestamps[edge]
-            market.time_of_day = (ts + market.utc_offset) % 86400
+            market.move_to(edge)
             candles = self._candles_on_tick(edge)
             if candles:
                 self._publish_candles(candles)
@@ -449,9 +444,7 @@ class Engine:
                     drop = high - value
             self._peak, self._max_drawdown = peak, max_drawdown
             meter.last, meter.low, meter.high, meter.drop = value, low, high, drop
-        market.row = row = end - 1
-        ts = market.ts = timestamps[row]
-        market.time_of_day = (ts + market.utc_offset) % 86400
+        market.move_to(end - 1)
         self._processed = end
         self._pnl_row = -1
 
@@ -477,8 +470,7 @@ class Engine:
     def _finish(self, status: str) -> None:
         market = self.market
         if self._processed > 0:
-            market.row = self._processed - 1
-            market.ts = self._timestamps[market.row]
+            market.move_to(self._processed - 1)
         if status == "completed" and not self._day_recorded:
             self._publish_candles(market.final_candles())
             if self.positional:
@@ -581,8 +573,7 @@ class Engine:
         of options expiring today, the day's P&L marked to market at the close. With ``at_expiry`` the
         strategy ends once what it held has settled and nothing is open."""
         market = self.market
-        market.row = self._processed - 1
-        market.ts = self._timestamps[market.row]
+        market.move_to(self._processed - 1)
         self._publish_candles(market.final_candles())
         settled = self._settle_expiries()
         rule = self.graph.start.config.positional_square_off

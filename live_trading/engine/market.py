@@ -92,9 +92,16 @@ class MarketState:
                 j = self.col_index[symbol] = len(self.col_index)
                 self._cols[j] = [price] * self.tick_count
         self.underlying_prices = self.column(0)
-        self.row = 0
-        self.ts = self.timestamps[0]
-        self.time_of_day = (self.ts + self.utc_offset) % 86400
+        self.move_to(0)
+
+    def move_to(self, row: int) -> int:
+        """Make tick ``row`` of the day the current one: set ``row``, ``ts`` (its epoch seconds) and
+        ``time_of_day`` (its seconds after midnight, the market's clock); return ``ts``. The one place
+        these three move together."""
+        self.row = row
+        ts = self.ts = self.timestamps[row]
+        self.time_of_day = (ts + self.utc_offset) % 86400
+        return ts
 
     def next_day(self, day, held: dict[str, int]) -> None:
         """Move a positional session on to ``day``, the next trading day: its prices replace the last
