@@ -146,6 +146,9 @@ def run(mode, n_streams, users, apps, shared_port, pushpin, seconds):
     app_usage = Usage([proc.pid for proc, _ in apps])
     front_usage = Usage(pushpin.pids())
     rounds = int(seconds * RATE)
+    # Each session publishes at its own moment of the 1 / RATE s period, as sessions started at different
+    # times and paced by their own threads do (all 200 at once would measure this loop's own queue).
+    slot = 1 / (RATE * len(sessions))
     next_at = time.perf_counter()
     for i in range(rounds):
         for session_id, user_id in sessions:
@@ -155,10 +158,10 @@ def run(mode, n_streams, users, apps, shared_port, pushpin, seconds):
             else:
                 publish(user_id=user_id, session_id=session_id, event="tick_update", store=False,
                         data={"timestamp": "2024-10-29T09:20:00+05:30", "sent_at": time.time()})
-        next_at += 1 / RATE
-        delay = next_at - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
+            next_at += slot
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
     for out in (hub.bus, hub.front):
         out.flush(60)
     per_stream = rounds  # each stream follows one session
@@ -166,7 +169,8 @@ def run(mode, n_streams, users, apps, shared_port, pushpin, seconds):
     row = {"mode": mode, "streams": n_streams, "sessions": len(sessions), "rounds": rounds,
            "app_cpu": app_usage.percent(), "front_cpu": front_usage.percent(),
            "app_rss": app_usage.rss_mb(), "front_rss": front_usage.rss_mb(), "held": held_connections(apps, shared_port),
-           "opened_in": clients.opened_in, "refused": clients.refused}
+           "opened_in": clients.opened_in, "refused": clients.refused,
+           "refused_why": dict(clients.reasons.most_common(3))}
     results = clients.stop()
     arrived = [r[0] * 1000 for r in results]
     row.update(received=len(results), expected=per_stream * (n_streams - clients.refused), p50=percentile(arrived, 50),
@@ -186,9 +190,9 @@ NOTES = (
     "(authentication, ownership, an `initial_state` read from the database); through Pushpin 1.36 it costs "
     "one more short request per connection when a session's channel gets its first subscriber (Pushpin "
     "asks the next link once, at most 10 distinct links a second), which the benchmark lets pass before "
-    "it measures. Latency includes the publishing process's own queue: its events for {sessions} sessions go "
-    "out in bursts of {sessions}, four times a second, on a machine whose two cores are shared with everything "
-    "else listed above."
+    "it measures. Latency includes the publishing process's own queue: it publishes for {sessions} sessions, "
+    "each at its own moment of every quarter second (as sessions started at different times and paced by "
+    "their own threads do), on a machine whose two cores are shared with everything else listed above."
 )
 
 
@@ -257,7 +261,10 @@ def main() -> None:
     front_port, publish_port = free_port(), free_port()
     env = {"REDIS_URL": redis_url, "REDIS_PREFIX": "bench-pushpin", "GRIP_URL": f"http://127.0.0.1:{publish_port}",
            "GRIP_KEY": key, "STREAM_HEARTBEAT_MS": "30000", "STREAM_MAX_PENDING": "100000", "LOG_LEVEL": "WARNING",
-           "DEBUG": "false", "DB_POOL_MAX": "40"}
+           "DEBUG": "false", "DB_POOL_MAX": "40",
+           # the sessions' rows are this process's, publishing without a runner or lease: the app processes
+           # must not try to adopt or resume them (each would rebuild all 200 every few seconds)
+           "SIM_ADOPT": "false", "SIM_RESUME_ON_START": "false"}
     os.environ.update(env)  # before settings load: this process publishes as a session's process does
     from benchdb import use_database
 
@@ -287,7 +294,7 @@ def main() -> None:
                 rows.append(r)
                 print(f"   {r['refused']} not opened, {r['received']} of {r['expected']}, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, app CPU "
                       f"{r['app_cpu']:.0f}%, Pushpin CPU {r['front_cpu']:.0f}%, held {r['held']}, opened in "
-                      f"{r['opened_in']:.0f} s", flush=True)
+                      f"{r['opened_in']:.0f} s" + (f"; not opened: {r['refused_why']}" if r['refused'] else ""), flush=True)
     finally:
         pushpin.stop()
         stack.close()

@@ -24,6 +24,7 @@ It needs redis-server (a private one is started on a free port) and uses its own
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import multiprocessing as mp
 import os
@@ -242,7 +243,9 @@ def client_worker(port, streams, ready_q, stop_ev, out_q, counts, index, pace=0.
         answered = sum(s.ok for s in opened)
         if not announced and (answered + len(refused) >= len(streams) or time.monotonic() > answer_by):
             announced = True
-            ready_q.put(len(streams) - answered)
+            reasons = collections.Counter(refused)
+            reasons["no answer yet"] = len(streams) - answered - len(refused)
+            ready_q.put((len(streams) - answered, {k: v for k, v in reasons.items() if v}))
         if time.monotonic() - last_count > 0.05:
             counts[index] = len(results)
             last_count = time.monotonic()
@@ -266,7 +269,11 @@ class ClientPool:
         started = time.monotonic()
         for p in self.procs:
             p.start()
-        self.refused = sum(self.ready_q.get(timeout=timeout) for _ in self.procs)
+        self.refused, self.reasons = 0, collections.Counter()  # streams not opened, and why (the answer's first line)
+        for _ in self.procs:
+            count, reasons = self.ready_q.get(timeout=timeout)
+            self.refused += count
+            self.reasons.update(reasons)
         self.opened_in = time.monotonic() - started
 
     def wait_for(self, expected: int, timeout: float = 120) -> None:

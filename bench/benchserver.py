@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def daphne(database_url: str, *, backlog: int | None = None, shared_port: int | None = None, **env):
     """Serve ``config.asgi:application`` on ``database_url`` with ``env`` added to the environment;
-    yield ``(process, base_url)`` once it answers. ``backlog``: its accept queue (default Twisted's 50);
+    yield ``(process, base_url)`` once it answers (``process.log_path``: its log, a file). ``backlog``: its accept queue (default Twisted's 50);
     ``shared_port``: it also listens there, with the other servers given the same port
     (``live_trading.stream.front.shared_listener``, as ``make cluster`` runs its app processes)."""
     import httpx
@@ -41,14 +42,19 @@ def daphne(database_url: str, *, backlog: int | None = None, shared_port: int | 
 
         shared_fd = front.shared_listener("127.0.0.1", shared_port, backlog or front.BACKLOG)
         listen += ["--fd", str(shared_fd)]
+    # Its log goes to a file, never to a pipe: a pipe nobody reads fills after 64 KB of warnings, and
+    # then the server's next log line blocks its event loop (the whole process stops answering).
+    log_file = tempfile.NamedTemporaryFile(prefix="bench-daphne-", suffix=".log", delete=False)  # noqa: SIM115
     try:
         server = subprocess.Popen(
             [sys.executable, "-m", "daphne", *listen, "config.asgi:application"],
-            cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT,
             pass_fds=() if shared_fd is None else (shared_fd,))
     finally:
+        log_file.close()
         if shared_fd is not None:
             os.close(shared_fd)  # the server's now
+    server.log_path = Path(log_file.name)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
