@@ -34,11 +34,6 @@ def markets_universe(tmp_path):
     universe_mod.use_universe(None)
 
 
-def cents(value: int) -> str:
-    """An amount of hundredths as the plain decimal a file holds: 6812345 -> "68123.45"."""
-    return f"{value // 100}.{value % 100:02d}"
-
-
 def random_bars(start: datetime, count: int, seconds: int, first: int, seed: int, step: int = 1) -> list[tuple]:
     """``count`` bars of ``seconds`` from ``start`` (aware), prices in hundredths on a grid of ``step``:
     (start, open, high, low, close, volume). A seeded random walk; each bar opens at the last close or a
