@@ -18,11 +18,12 @@ from django.conf import settings
 
 from live_trading import snapshots
 from live_trading.engine.money import iso, money_str, price_number
-from live_trading.marketdata.calendar import trading_days_of
+from live_trading.marketdata.calendar import NSE, calendar_of, trading_days_of
 from live_trading.marketdata.candles import TIMEFRAMES as TIMEFRAME_SECONDS
 from live_trading.marketdata.candles import Candle, aggregate, day_candles
 from live_trading.marketdata.day import MarketDay
 from live_trading.marketdata.store import load_day, stored_version
+from live_trading.marketdata.universe import InstrumentError
 from sessions_app.models import SimulationSession
 
 TIMEFRAMES = tuple(TIMEFRAME_SECONDS)  # the market-data timeframes, by name
@@ -41,7 +42,7 @@ def candles(session: SimulationSession, timeframe: str) -> dict:
     forming. Raises ``MarketDataMissing`` (naming the day) when a day it reached is no longer stored.
     """
     left = processed = snapshots.ticks_processed(session)
-    minutes: list[Candle] = []
+    bars: list[Candle] = []
     up_to = None
     for day in trading_days_of(session.underlying, session.start_date, session.end_date):
         if left <= 0:
@@ -49,12 +50,13 @@ def candles(session: SimulationSession, timeframe: str) -> dict:
         market = _underlying_day(session.underlying, day)
         rows = min(left, market.n_ticks)
         if rows == market.n_ticks:
-            minutes.extend(_day_minutes(session.underlying, day, *_version(session.underlying, day)))
+            minutes = list(_day_minutes(session.underlying, day, *_version(session.underlying, day)))
         else:
-            minutes.extend(day_candles(market.head(rows), session.underlying, "1m"))
+            minutes = day_candles(market.head(rows), session.underlying, "1m")
+        # cut on the day's own grid: from 09:15 IST, or a data calendar's session open (FX: 17:00 New York)
+        bars.extend(minutes if timeframe == "1m" else aggregate(minutes, timeframe, _anchor(session.underlying, day)))
         up_to = int(market.timestamps[rows - 1])
         left -= rows
-    bars = minutes if timeframe == "1m" else aggregate(minutes, timeframe)
     return {
         "session_id": session.id,
         "symbol": session.underlying,
@@ -88,6 +90,15 @@ def equity(session: SimulationSession) -> dict:
                         "realized_pnl": money_str(realized, places), "unrealized_pnl": money_str(unrealized, places),
                         "charges": money_str(charges, places)})
     return {"session_id": session.id, "samples": samples}
+
+
+def _anchor(underlying: str, day: date) -> int | None:
+    """Where `underlying`'s candle grid starts on `day` (`candles.bucket_start`): None for the NSE's 09:15."""
+    try:
+        calendar = calendar_of(underlying)
+    except InstrumentError:  # a stored session of an underlying the data file no longer has
+        return None
+    return None if calendar is NSE else calendar.anchor_ts(day)
 
 
 # -- the days, in memory -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 from live_trading.engine.engine import Carry, DayPlan, Engine, EngineSettings
 from live_trading.engine.events import EquitySample, NullSink, Summary
-from live_trading.marketdata.calendar import trading_seconds
+from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.candles import bucket_start
 from live_trading.marketdata.store import load_day
 
@@ -33,13 +33,20 @@ from live_trading.marketdata.store import load_day
 class MultiDayEngine:
     """Steps a strategy through ``days`` (dates, loaded with ``load(underlying, date)``, or MarketDays).
 
+    Progress (``total_ticks``) counts every day before it is loaded: ``count(underlying, date)`` ticks
+    (``store.day_ticks`` with the session's data folder: the seconds of the day's windows, or on a calendar
+    replayed tick by tick the seconds with a tick of the imported file); without ``count``, what the
+    calendar alone knows (``TradingCalendar.expected_rows``; 0 for a tick-by-tick calendar). A day's own
+    count replaces the estimate when it is loaded.
+
     Raises ``NoChargeRates`` for a day the charge schedule does not cover (fee model ``nse_fo`` only),
-    before loading any day: loading may generate (and store) market data, which a refused session
-    must not leave behind.
+    and whatever ``count`` raises (``MarketDataMissing`` for a day of an imported-only instrument that
+    was not imported), before loading any day: loading may generate (and store) market data, which a
+    refused session must not leave behind.
     """
 
     def __init__(self, graph, days: Sequence, sink=None, settings: EngineSettings | None = None,
-                 load: Callable | None = None):
+                 load: Callable | None = None, count: Callable | None = None):
         if not days:
             raise ValueError("a session needs at least one day")
         settings = settings or EngineSettings()
@@ -52,8 +59,11 @@ class MultiDayEngine:
         self.sink = sink if sink is not None else NullSink()
         self.settings = settings
         self._load = load
-        # Every day as many ticks as its session windows have seconds; corrected as days are loaded.
-        self.carry = Carry(total_ticks=sum(self._expected_ticks(day) for day in self.days), multi_day=True)
+        self._count = count
+        self._calendar = calendar_of(graph.underlying)
+        self._expected = [self._expected_ticks(day) for day in self.days]
+        # corrected as days are loaded
+        self.carry = Carry(total_ticks=sum(self._expected), multi_day=True)
         self.positional = graph.start.config.holding == "positional"
         self._day_index = -1
         self.load_seconds = 0.0
@@ -68,12 +78,12 @@ class MultiDayEngine:
         if self._day_index + 1 >= len(self.days):
             return False
         self._day_index += 1
-        day = entry = self.days[self._day_index]
+        day = self.days[self._day_index]
         if not hasattr(day, "prices"):
             started = time.perf_counter()  # measured only, so that ticks per second can leave loading out
             day = self._load(self.graph.underlying, day)
             self.load_seconds += time.perf_counter() - started
-        self.carry.total_ticks += day.n_ticks - self._expected_ticks(entry)
+        self.carry.total_ticks += day.n_ticks - self._expected[self._day_index]
         last = self._day_index == len(self.days) - 1
         if not self.positional:
             self.engine = Engine(self.graph, day, self.sink, self.settings, carry=self.carry, final=last)
@@ -104,10 +114,13 @@ class MultiDayEngine:
                 square_off = rule.time
         return DayPlan(index == 0, square_off)
 
-    @staticmethod
-    def _expected_ticks(day) -> int:
-        """Ticks a day is expected to have before it is loaded: its windows' seconds (a MarketDay's own)."""
-        return day.n_ticks if hasattr(day, "n_ticks") else trading_seconds(getattr(day, "date", day))
+    def _expected_ticks(self, day) -> int:
+        """Ticks a day is expected to have before it is loaded (a MarketDay's own)."""
+        if hasattr(day, "n_ticks"):
+            return day.n_ticks
+        if self._count is not None:
+            return self._count(self.graph.underlying, day)
+        return self._calendar.expected_rows(day) or 0
 
     @property
     def done(self) -> bool:

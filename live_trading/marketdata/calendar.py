@@ -274,11 +274,18 @@ class TradingCalendar:
         the windows; with ``ticks`` the distinct seconds of `ts` inside them."""
         return trading_timestamps(d), session_rows(d, ts)
 
+    def expected_rows(self, d: date) -> int | None:
+        """How many rows (ticks a replay visits) trading day `d` has, known from the calendar alone: the
+        seconds of its windows with the ``seconds`` clock (22,500 on a regular NSE day, 6,300 on a DR
+        drill); None with ``ticks`` (the seconds that have a tick: known from the day's data)."""
+        return trading_seconds(d)
+
 
 class DataCalendar(TradingCalendar):
-    """A calendar of the data file (`universe.SessionCalendar`): its weekdays less its holidays, the same
-    windows every trading day, in its time zone (daylight saving included: a window's clock times stay,
-    its epoch seconds move)."""
+    """A calendar of the data file (`universe.SessionCalendar`): its weekdays less its holidays, plus the
+    days of its ``extra_sessions``; the same windows every trading day but those, which have their own (an
+    early close); in its time zone (daylight saving included: a window's clock times stay, its epoch
+    seconds move)."""
 
     def __init__(self, spec):
         self.spec = spec
@@ -287,7 +294,18 @@ class DataCalendar(TradingCalendar):
         self.time_zone = ZoneInfo(spec.time_zone)
 
     def is_trading_day(self, d: date) -> bool:
+        if d in self.spec.special:
+            return True
         return d.weekday() in self.spec.weekdays and d not in self.spec.holidays
+
+    def special_session(self, d: date):
+        """The data file's special session of this calendar on `d` (`universe.SpecialSession`), if any."""
+        return self.spec.special.get(d)
+
+    def _windows(self, d: date) -> tuple[tuple[int, int], ...]:
+        """The day's windows as seconds after its midnight: a special session's own, else the regular ones."""
+        special = self.spec.special.get(d)
+        return special.windows if special is not None else self.spec.windows
 
     def _at(self, d: date, second: int) -> int:
         """Epoch seconds of the wall-clock time `second` seconds after midnight of `d` (may be negative)."""
@@ -295,16 +313,18 @@ class DataCalendar(TradingCalendar):
         return int(wall.timestamp())
 
     def windows_ts(self, d: date) -> tuple[tuple[int, int], ...]:
-        return tuple((self._at(d, a), self._at(d, b)) for a, b in self.spec.windows)
+        return tuple((self._at(d, a), self._at(d, b)) for a, b in self._windows(d))
 
     def midnight_ts(self, d: date) -> int:
         return self._at(d, 0)
 
     def utc_offset(self, d: date) -> int:
-        return int(datetime.fromtimestamp(self.windows_ts(d)[0][0], self.time_zone).utcoffset().total_seconds())
+        return int(datetime.fromtimestamp(self.anchor_ts(d), self.time_zone).utcoffset().total_seconds())
 
     def anchor_ts(self, d: date) -> int:
-        return self.windows_ts(d)[0][0]
+        """The regular first window's open on `d`: the candle grid is the same every day, a special
+        session's included (as the NSE's is cut from 09:15 on a Muhurat evening)."""
+        return self._at(d, self.spec.windows[0][0])
 
     def trading_date(self, ts: int) -> date | None:
         local = datetime.fromtimestamp(int(ts), self.time_zone).date()
@@ -314,11 +334,13 @@ class DataCalendar(TradingCalendar):
         return None
 
     def describe_hours(self, d: date) -> str:
+        """The windows of `d` (a special session's own when it has one) as clock times of their first and
+        last second and the time zone: ``09:30:00-12:59:59 America/New_York`` on an early close."""
         def clock(second: int) -> str:
             second %= 86_400
             return f"{second // 3600:02d}:{second % 3600 // 60:02d}:{second % 60:02d}"
 
-        return ", ".join(f"{clock(a)}-{clock(b - 1)}" for a, b in self.spec.windows) + f" {self.spec.time_zone}"
+        return ", ".join(f"{clock(a)}-{clock(b - 1)}" for a, b in self._windows(d)) + f" {self.spec.time_zone}"
 
     def grid(self, d: date, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ts = np.asarray(ts, dtype=np.int64)
@@ -331,6 +353,11 @@ class DataCalendar(TradingCalendar):
             stamps = np.unique(ts[inside])
         rows = np.searchsorted(stamps, ts)
         return stamps, np.where(inside, rows, -1)
+
+    def expected_rows(self, d: date) -> int | None:
+        if self.clock == "seconds":
+            return sum(b - a for a, b in self.windows_ts(d))
+        return None
 
 
 def _dates(start: date, end: date):

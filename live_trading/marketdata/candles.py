@@ -207,15 +207,17 @@ def day_candles(day: MarketDay, symbol: str, timeframe: str | int) -> list[Candl
     return CandleBuilder(day, [(symbol, timeframe)]).finish()
 
 
-def aggregate(candles: Sequence[Candle], timeframe: str | int) -> list[Candle]:
-    """Combine candles of one symbol (e.g. imported 1-minute ones) into a longer `timeframe`."""
+def aggregate(candles: Sequence[Candle], timeframe: str | int, anchor: int | None = None) -> list[Candle]:
+    """Combine candles of one symbol (e.g. imported 1-minute ones) into a longer `timeframe`, on the grid
+    `bucket_start` cuts: from 09:15 IST, or with `anchor` (epoch seconds, `TradingCalendar.anchor_ts` of
+    the candles' trading day) from that day's session open, as `CandleBuilder` cuts a data calendar's."""
     tf = timeframe_seconds(timeframe)
     out: list[Candle] = []
     current: Candle | None = None
     for c in candles:
         if tf % c.timeframe:
             raise ValueError(f"cannot build {tf} s candles from {c.timeframe} s candles")
-        start = bucket_start(c.start, tf)
+        start = bucket_start(c.start, tf, anchor)
         if current is not None and current.symbol != c.symbol:
             raise ValueError("aggregate() takes candles of one symbol")
         if current is not None and start == current.start:

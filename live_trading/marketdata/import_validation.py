@@ -75,6 +75,7 @@ class ParsedFile:
     oi: np.ndarray
     timeframe: int = 60  # candles: their length in seconds
     lines: np.ndarray | None = None  # the file's line (row) of each row, when not all of the file's
+    lengths: np.ndarray | None = None  # candles: seconds of each inside its session (None: all `timeframe`)
 
     def line_of(self, symbol: str) -> int:
         """The line (CSV; the header is line 1) or row (Parquet) of `symbol`'s first row."""
@@ -152,6 +153,7 @@ def parse_file(path: Path, issues: list[ImportIssue], timeframe: int = 60) -> li
         for line in lines[bad_low]:
             issue(line, "low", "low is above the open or the close")
     # Time and order checks look at every row whose fields parsed, so one run reports all problems.
+    lengths = None
     if calendar is NSE and timeframe == 60:
         day = _check_times(ts[ts_ok], kind, lines[ts_ok], issue) if ts_ok.any() else None
         days = np.full(len(ts), day.toordinal() if day else 0, np.int64)
@@ -159,12 +161,12 @@ def parse_file(path: Path, issues: list[ImportIssue], timeframe: int = 60) -> li
         day = _check_times(ts[ts_ok], "ticks", lines[ts_ok], issue) if ts_ok.any() else None
         days = np.full(len(ts), day.toordinal() if day else 0, np.int64)
         if day is not None and kind == "candles":
-            _check_bars(calendar, ts[ts_ok], days[ts_ok], timeframe, lines[ts_ok], issue)
+            lengths = _check_bars(calendar, ts, days, timeframe, lines, ts_ok, issue)
     else:
         days = _trading_days(calendar, ts, ts_ok, lines, issue)
         day = date.fromordinal(int(days[ts_ok][0])) if ts_ok.any() and days[ts_ok].all() else None
         if day is not None and kind == "candles":
-            _check_bars(calendar, ts[ts_ok], days[ts_ok], timeframe, lines[ts_ok], issue)
+            lengths = _check_bars(calendar, ts, days, timeframe, lines, ts_ok, issue)
     known = ts_ok & np.array([bool(s) for s in symbols])
     _check_order([s for s, k in zip(symbols, known, strict=True) if k], ts[known], lines[known], issue)
     for sym, line in _first_lines(symbols, lines):
@@ -191,6 +193,7 @@ def parse_file(path: Path, issues: list[ImportIssue], timeframe: int = 60) -> li
             oi=oi[mine],
             timeframe=timeframe,
             lines=None if whole else lines[mine],
+            lengths=None if lengths is None else lengths[mine],
         ))
     return parts
 
@@ -243,7 +246,8 @@ def _parse_timestamps(column: pd.Series, lines: np.ndarray, issue,
     fraction = parts[2].fillna("").str.strip("0").str.len().to_numpy() > 0
     for line, text in zip(lines[fraction], column[fraction], strict=True):
         issue(line, "timestamp", f"{text!r} has a fraction of a second; timestamps are whole seconds")
-    offsets = parts[3].fillna("").map(_offset_seconds).to_numpy(np.int64)
+    # a copy of its own: the rows without an offset get their market's below (pandas hands out read-only views)
+    offsets = np.array(parts[3].fillna("").map(_offset_seconds).to_numpy(np.int64))
     ok = ~(unparsed | invalid | fraction)
     if calendar is not NSE:
         ok &= ~_local_offsets(naive, parts[3].isna().to_numpy(), ok, offsets, lines, column, calendar, issue)
@@ -439,19 +443,28 @@ def _trading_days(calendar: TradingCalendar, ts: np.ndarray, ok: np.ndarray, lin
 
 
 def _check_bars(calendar: TradingCalendar, ts: np.ndarray, days: np.ndarray, timeframe: int, lines: np.ndarray,
-                issue) -> None:
-    """Each candle starts on its timeframe's grid from the session open and ends inside the session."""
+                ok: np.ndarray, issue) -> np.ndarray:
+    """Each candle (the rows of `ok`) starts on its timeframe's grid from the session open, inside one of
+    its day's windows. Return each candle's length inside the session, in seconds: `timeframe`, or less
+    for one the window's close cuts short (the NSE's last hourly bar, 15:15-15:30; a daily bar of a
+    market that trades part of the day; the last bar before an early close)."""
     name = timeframe_name(timeframe)
-    for stamp, ordinal, line in zip(ts.tolist(), days.tolist(), lines.tolist(), strict=True):
-        day = date.fromordinal(ordinal)
+    lengths = np.full(len(ts), timeframe, np.int64)
+    for i in np.flatnonzero(ok).tolist():
+        stamp, day, line = int(ts[i]), date.fromordinal(int(days[i])), int(lines[i])
         anchor = calendar.anchor_ts(day)
         if (stamp - anchor) % timeframe:
             opening = datetime.fromtimestamp(anchor, calendar.time_zone).strftime("%H:%M")
             issue(line, "timestamp", f"a {name} candle must start on the {name} grid from the session open "
                   f"({opening} {calendar.time_zone})")
-        elif not any(a <= stamp and stamp + timeframe <= b for a, b in calendar.windows_ts(day)):
-            issue(line, "timestamp", f"this {name} candle does not end inside the session "
+            continue
+        window = next(((a, b) for a, b in calendar.windows_ts(day) if a <= stamp < b), None)
+        if window is None:
+            issue(line, "timestamp", f"this {name} candle does not start inside the session "
                   f"{calendar.describe_hours(day)} of {day.isoformat()}")
+            continue
+        lengths[i] = min(timeframe, window[1] - stamp)
+    return lengths
 
 
 def _parse_counts(column: pd.Series, name: str, lines: np.ndarray, issue) -> np.ndarray:

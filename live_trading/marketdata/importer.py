@@ -50,10 +50,12 @@ MAX_REPORTED = 25
 BAR_TICK_OFFSETS = (0, 20, 40, 59)
 
 
-def bar_tick_offsets(timeframe: int) -> tuple[int, int, int, int]:
-    """Seconds into a candle of `timeframe` seconds of its four ticks: its open at the start, the
-    extremes a third and two thirds in, its close at its last second (`BAR_TICK_OFFSETS` for 1m)."""
-    return (0, timeframe // 3, 2 * timeframe // 3, timeframe - 1)
+def bar_tick_offsets(length):
+    """Seconds into a candle of `length` seconds (an int, or a numpy array of them) of its four ticks: its
+    open at the start, the extremes a third and two thirds in, its close at its last second
+    (`BAR_TICK_OFFSETS` for 1m). A candle the session's close cuts short (the NSE's last hourly bar,
+    15:15-15:30) spreads them over its part inside the session."""
+    return (0 * length, length // 3, 2 * length // 3, length - 1)
 
 
 class ImportFailed(Refused, ValueError):
@@ -246,12 +248,12 @@ def _merge(underlying: str, day: date, items: list[ParsedFile], data_dir) -> Mar
         # Open, then the extreme the bar moved away from first, then the other, then the close.
         path = (o, np.where(up, lo, h), np.where(up, h, lo), c)
         zero = np.zeros(len(o), np.int64)
-        offsets = bar_tick_offsets(item.timeframe)
-        for offset, price in zip(offsets, path, strict=True):
+        lengths = item.lengths[mine] if item.lengths is not None else np.full(len(o), item.timeframe, np.int64)
+        for k, (offset, price) in enumerate(zip(bar_tick_offsets(lengths), path, strict=True)):
             new_ts.append(stamps + offset)
             new_syms.extend(syms)
             new_price.append(price)
-            new_volume.append(item.volume[mine] if offset == offsets[-1] else zero)
+            new_volume.append(item.volume[mine] if k == 3 else zero)  # the close carries the bar's volume
             new_oi.append(item.oi[mine])
 
     old_syms: list[str] = []

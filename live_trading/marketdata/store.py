@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from live_trading.marketdata.calendar import is_trading_day, trading_days
 from live_trading.marketdata.day import MarketDay, read_day, write_day
 from live_trading.marketdata.instruments import get_underlying
@@ -202,7 +204,11 @@ def remove_imported(underlying: str, day: date, data_dir: Path | str | None = No
 def missing_days(
     underlying: str, days: Collection[date], seed: int = DEFAULT_SEED, data_dir: Path | str | None = None
 ) -> list[date]:
-    """The trading days of `days` that `load_day` would have to generate (no imported, no synthetic file)."""
+    """The trading days of `days` that `load_day` would have to generate (no imported, no synthetic file);
+    none for an instrument without a synthetic market, whose days are never generated (`day_ticks`
+    refuses those not imported)."""
+    if not get_underlying(underlying).synthetic:
+        return []
     return [
         day for day in sorted(days)
         if is_trading_day(day)
@@ -257,6 +263,27 @@ def ensure_synthetic_days(
         ensure_synthetic_day(underlying, day, seed, data_dir, force=force, vix=vix)
         out.append((day, path, not existed))
     return out
+
+
+def day_ticks(underlying: str, day: date, data_dir: Path | str | None = None) -> int:
+    """How many ticks a replay of `underlying` on trading day `day` visits, before the day is loaded: what
+    a session's progress counts (``total_ticks``). On a calendar with the ``seconds`` clock, the seconds of
+    the day's windows (22,500 on a regular NSE day, fewer on a special session or an early close); with
+    ``ticks``, the distinct seconds of the imported day file (its ``ts`` column alone is read).
+
+    Raises `MarketDataMissing` naming the day when the instrument has no synthetic market and nothing is
+    imported for the day: such a session could not replay it."""
+    from live_trading.marketdata.calendar import calendar_of
+
+    info = get_underlying(underlying)
+    path = imported_path(underlying, day, data_dir)
+    if not info.synthetic and not path.exists():
+        raise MarketDataMissing(underlying, day, f"nothing imported, and {underlying} ({info.calendar} calendar) has "
+                                "no synthetic market: import its data")
+    rows = calendar_of(underlying).expected_rows(day)
+    if rows is not None:
+        return rows
+    return len(pq.read_table(path, columns=["ts"]).column("ts").unique())
 
 
 def load_day(

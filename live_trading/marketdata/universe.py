@@ -69,9 +69,10 @@ class Underlying:
 
     @property
     def synthetic(self) -> bool:
-        """Whether the synthetic market can generate its days: NSE instruments only; another market's
-        days are imported."""
-        return self.calendar == "NSE"
+        """Whether the synthetic market can generate its days: NSE instruments with ``level_anchors`` (the
+        levels its daily process follows); another market's days, and an NSE stock given without them,
+        are imported only (a day not imported is refused with `store.MarketDataMissing`)."""
+        return self.calendar == "NSE" and bool(self.level_anchors)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,10 @@ class SessionCalendar:
     clock: str = "ticks"
     description: str = ""
     source: str = ""
+    special: Mapping[date, SpecialSession] = field(default_factory=dict, hash=False)
+    """Days with hours of their own (``extra_sessions``: an early close, a trading Saturday), by date; their
+    windows count as ``windows`` do, from midnight of that day in ``time_zone``. Such a day trades whatever
+    its weekday and the holidays say."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,46 @@ def _special_session(item) -> SpecialSession:
     return SpecialSession(day, windows, kind, bool(item.get("expiries", kind == "regular")), item.get("source", ""))
 
 
+def _calendar_session(name: str, item, regular: tuple[tuple[int, int], ...]) -> SpecialSession:
+    """An ``extra_sessions`` entry of a ``[calendars.NAME]`` table: a plain date (a day with the calendar's
+    own hours, on a weekday it does not trade or a holiday) or a table with ``date``, ``hours`` (windows as
+    the calendar's ``hours`` are written: the first may open the evening before, "24:00" ends the day),
+    ``kind`` and ``source``. An early close is the regular hours with an earlier close."""
+    if isinstance(item, date):
+        return SpecialSession(item, regular)
+    if not isinstance(item, dict) or not isinstance(item.get("date"), date):
+        raise InstrumentError(f"calendars.{name}.extra_sessions: each entry needs a date (YYYY-MM-DD)",
+                              subject="calendar")
+    day = item["date"]
+    hours = item.get("hours")
+    windows = _windows(hours, f"calendars.{name}.extra_sessions {day}.hours") if hours else regular
+    kind = item.get("kind", "regular")
+    return SpecialSession(day, windows, kind, bool(item.get("expiries", kind == "regular")), item.get("source", ""))
+
+
+def _windows(hours, where: str) -> tuple[tuple[int, int], ...]:
+    """A data calendar's ``hours``: ["HH:MM", "HH:MM"] windows in order, "24:00" the end of the day, and a
+    first window whose open is not before its close opening the evening before; as (open, close) seconds
+    after midnight, the open of such a first window negative."""
+    windows = []
+    for i, pair in enumerate(hours or ()):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise InstrumentError(f"{where}: each window is [\"HH:MM\", \"HH:MM\"]", subject="calendar")
+        open_, close = _clock(pair[0], where, 25), _clock(pair[1], where, 25)
+        if i == 0 and open_ >= close:
+            open_ -= 86_400  # the evening before
+        windows.append((open_, close))
+    if not windows:
+        raise InstrumentError(f"{where}: at least one window is needed", subject="calendar")
+    previous = -86_400
+    for open_, close in windows:
+        if not previous <= open_ < close or close - windows[0][0] > 86_400:
+            raise InstrumentError(f"{where}: windows must be increasing, not overlapping, within 24 hours",
+                                  subject="calendar")
+        previous = close
+    return tuple(windows)
+
+
 _WEEKDAY_NUMBERS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}
 CLOCKS = ("seconds", "ticks")
 
@@ -190,7 +235,9 @@ def _session_calendar(name: str, spec: dict) -> SessionCalendar:
     """A ``[calendars.NAME]`` table: ``time_zone`` (IANA), ``weekdays`` (["MON", ... "SUN"]), ``hours``
     (["HH:MM", "HH:MM"] windows in order; "24:00" is the end of the day, and a first window whose open is
     not before its close opens the evening before: ["17:00", "17:00"] is 24 hours from 17:00 the day
-    before), ``holidays`` (dates), ``clock`` (``seconds`` or ``ticks``, default ``ticks``), ``source``."""
+    before), ``holidays`` (dates), ``extra_sessions`` (days with hours of their own, `_calendar_session`),
+    ``clock`` (``seconds`` or ``ticks``, default ``ticks``), ``source``. `InstrumentError` (subject
+    ``calendar``) naming the field for anything else."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     where = f"calendars.{name}"
@@ -203,23 +250,16 @@ def _session_calendar(name: str, spec: dict) -> SessionCalendar:
     unknown = [d for d in days if d not in _WEEKDAY_NUMBERS]
     if unknown or not days:
         raise InstrumentError(f"{where}.weekdays: give some of {list(_WEEKDAY_NUMBERS)}", subject="calendar")
-    windows = []
-    for i, (a, b) in enumerate(spec.get("hours", ())):
-        open_, close = _clock(a, f"{where}.hours", 25), _clock(b, f"{where}.hours", 25)
-        if i == 0 and open_ >= close:
-            open_ -= 86_400  # the evening before
-        windows.append((open_, close))
-    if not windows:
-        raise InstrumentError(f"{where}.hours: at least one window is needed", subject="calendar")
-    previous = -86_400
-    for open_, close in windows:
-        if not previous <= open_ < close or close - windows[0][0] > 86_400:
-            raise InstrumentError(f"{where}.hours: windows must be increasing, not overlapping, within 24 hours",
-                                  subject="calendar")
-        previous = close
+    windows = _windows(spec.get("hours", ()), f"{where}.hours")
     clock = spec.get("clock", "ticks")
     if clock not in CLOCKS:
         raise InstrumentError(f"{where}.clock: {clock!r} is not one of {', '.join(CLOCKS)}", subject="calendar")
+    special: dict[date, SpecialSession] = {}
+    for item in spec.get("extra_sessions", ()):
+        session = _calendar_session(name, item, windows)
+        if session.date in special:
+            raise InstrumentError(f"{where}.extra_sessions: {session.date} is listed twice", subject="calendar")
+        special[session.date] = session
     return SessionCalendar(
         name=name,
         time_zone=spec["time_zone"],
@@ -229,6 +269,7 @@ def _session_calendar(name: str, spec: dict) -> SessionCalendar:
         clock=clock,
         description=spec.get("description", name),
         source=spec.get("source", ""),
+        special=special,
     )
 
 

@@ -19,7 +19,14 @@ from live_trading.engine.money import minor_units
 from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.instruments import get_underlying
-from live_trading.marketdata.store import imported_path, load_day, mark_used, stored_version, synthetic_path
+from live_trading.marketdata.store import (
+    day_ticks,
+    imported_path,
+    load_day,
+    mark_used,
+    stored_version,
+    synthetic_path,
+)
 from live_trading.refusals import Refused
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import SessionThread
@@ -72,7 +79,9 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
 
     Raises ``InvalidGraph``, or a ``Refused`` (``InvalidRunRequest``, ``MarketDataMissing``,
     ``InstrumentError``, ``NoChargeRates``...) naming what makes the request unservable, before any
-    row is written or any market data is generated. ``admit(underlying, days)``, when given, is
+    row is written or any market data is generated: a day of an instrument without a synthetic market
+    (FX, crypto, a stock without ``level_anchors``) that was not imported is refused here, not when the
+    session reaches it. ``admit(underlying, days)``, when given, is
     called once the request is valid and before any market data is loaded or generated; it refuses
     by raising.
     """
@@ -99,7 +108,7 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
         graph, days, sink, EngineSettings(seed=str(seed),
                                           starting_capital=minor_units(starting_capital, info.price_decimals),
                                           fees=fees, slippage_ticks=slippage_ticks, fills_at=fills_at),
-        load=shared_day,
+        load=shared_day, count=lambda underlying, day: day_ticks(underlying, day, settings.MARKET_DATA_DIR),
     )
     return PreparedRun(session_id, graph, name, days, engine, writer, stream)
 

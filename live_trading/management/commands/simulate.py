@@ -58,7 +58,7 @@ from live_trading.engine.money import minor_units, rupees, rupees_str
 from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.instruments import get_underlying
-from live_trading.marketdata.store import day_source, load_day
+from live_trading.marketdata.store import day_source, day_ticks, load_day
 from live_trading.refusals import check_replay_span
 from live_trading.reports.exports import exports, folder, manifest, write_folder
 from live_trading.reports.statistics import Run, leg_names, report
@@ -203,7 +203,8 @@ class Command(RefusingCommand):
                                          fills_at=opts["fills_at"],
                                          starting_capital=minor_units(rupees(EngineSettings.starting_capital), places))
         loaded = time.perf_counter()
-        engine = MultiDayEngine(graph, days, engine_sink, engine_settings, load=load)
+        engine = MultiDayEngine(graph, days, engine_sink, engine_settings, load=load,
+                                count=lambda underlying, d: day_ticks(underlying, d, settings.MARKET_DATA_DIR))
 
         def state(status: str, last_event_id: int) -> dict:
             executions = sink.executions
