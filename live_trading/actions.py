@@ -304,11 +304,7 @@ def stop_session(session: SimulationSession, by) -> SimulationSession:
     """
     if session.status in lifecycle.FINAL:
         return session
-    reason = f"stopped by {by.username}"
-    # The reason goes in the same UPDATE as the request: an owner renewing its lease in between would
-    # otherwise obey the stop with the reason of an earlier pause or speed request.
-    SimulationSession.objects.filter(pk=session.id).update(stop_requested_by=by, stop_requested_at=timezone.now(),
-                                                           requested_reason=reason[:200])
+    reason = _request_stop([session.id], by)
     delivered = _send(session, Control("stop", reason))
     if delivered:
         wait_until(lambda: _status(session.id) in lifecycle.FINAL, STOP_WAIT_SECONDS)
@@ -316,6 +312,25 @@ def stop_session(session: SimulationSession, by) -> SimulationSession:
         _stop_unanswered(session.id, reason)
     session.refresh_from_db()
     return session
+
+
+def _request_stop(ids: list[str], by) -> str:
+    """Write a stop request on the rows of the sessions ``ids`` (session ids): who asked (``by``, a user),
+    when, and the reason, which is returned (``stopped by <username>``). Their owners read it at their
+    next renewal (``leases.renew``) wherever they run.
+
+    The reason goes in the same UPDATE as the request: an owner renewing its lease in between would
+    otherwise obey the stop with the reason of an earlier pause or speed request. The rows are locked
+    in id order first (docs/runner.md, "Row locks"), so two stops of overlapping sets (a user's stop-all
+    and the emergency stop) cannot each hold a row the other waits for."""
+    reason = f"stopped by {by.username}"
+    if not ids:
+        return reason
+    with transaction.atomic():
+        rows = SimulationSession.objects.filter(pk__in=ids)
+        list(rows.order_by("pk").select_for_update(no_key=True).values_list("pk", flat=True))
+        rows.update(stop_requested_by=by, stop_requested_at=timezone.now(), requested_reason=reason[:200])
+    return reason
 
 
 def _stop_unanswered(session_id: str, reason: str) -> None:
@@ -332,9 +347,7 @@ def stop_sessions_of(owner, by) -> list[SimulationSession]:
 def stop_sessions(sessions, by) -> list[SimulationSession]:
     """Stop several sessions: ask them all first, then wait, so N sessions take one wait, not N."""
     sessions = [s for s in sessions if s.status in lifecycle.ACTIVE]
-    reason = f"stopped by {by.username}"
-    SimulationSession.objects.filter(pk__in=[s.id for s in sessions]).update(
-        stop_requested_by=by, stop_requested_at=timezone.now(), requested_reason=reason[:200])  # as stop_session
+    reason = _request_stop([s.id for s in sessions], by)
     for session in sessions:
         _send(session, Control("stop", reason))
     ids = [s.id for s in sessions]
