@@ -8,9 +8,8 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
-from psycopg.errors import DeadlockDetected
 
 from live_trading import market_cache
 from live_trading.marketdata.instruments import get_underlying
@@ -30,7 +29,6 @@ from strategies.models import Strategy
 log = logging.getLogger(__name__)
 
 STOP_WAIT_SECONDS = 5.0
-START_ATTEMPTS = 3  # tries of a start's transaction that PostgreSQL aborted as one side of a deadlock
 
 
 class TooManySessions(Exception):
@@ -98,37 +96,30 @@ def _start_session(user, request: StartRequest, admit) -> SimulationSession:
         fills_at=request.fills_at, underlying=request.underlying, admit=admit, every_tick=request.stream_ticks == "all",
     )
     instrument = get_underlying(prepared.underlying)
-    # PostgreSQL aborts one side of a deadlock, and the aborted start wrote nothing: it tries again. (Seen
-    # in CI: locking the broker connection, against another transaction of the same server while the
-    # user's other sessions ran; which one, the log did not say.)
-    for attempt in range(1, START_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                # Serialise starts per user so two concurrent requests cannot both pass the limit.
-                get_user_model().objects.select_for_update().get(pk=user.pk)
-                running = SimulationSession.objects.filter(owner=user).active().count()
-                limit = settings.SIM_MAX_RUNNING_SESSIONS_PER_USER
-                if running >= limit:
-                    raise TooManySessions(f"you already run {running} sessions, the most allowed at once is {limit}; stop one first")
-                _lock_dependencies(user, request)
-                session = SimulationSession.objects.create(
-                    id=session_id, owner=user, strategy=request.strategy, strategy_name=request.strategy.name,
-                    strategy_version=request.strategy.version, graph=request.strategy.graph,
-                    broker_connection=request.broker_connection, mode=request.mode, speed_multiplier=speed,
-                    start_date=request.start_date, end_date=request.end_date, underlying=prepared.underlying,
-                    seed=seed, starting_capital=broker.starting_capital, fees=fees.to_dict(), slippage_ticks=slippage_ticks,
-                    fills_at=request.fills_at, price_decimals=instrument.price_decimals, currency=instrument.currency,
-                    total_ticks=prepared.total_ticks, stream_ticks=request.stream_ticks,
-                    # Claimed by this process from the first moment: if it dies before its thread's first write, the
-                    # claim expires and another process fails the session (``fail_abandoned_starts``).
-                    **leases.lease_fields(prepared.writer.token),
-                )
-            break
-        except OperationalError as exc:
-            if not isinstance(exc.__cause__, DeadlockDetected) or attempt == START_ATTEMPTS:
-                raise
-            log.warning("session %s: start deadlocked (attempt %d of %d); trying again", session_id, attempt,
-                        START_ATTEMPTS)
+    # Row locks in the one order of docs/runner.md ("Row locks"): the user, then the strategy and the broker
+    # connection, each FOR NO KEY UPDATE, never FOR UPDATE: every batch write of the user's running sessions
+    # holds FOR KEY SHARE on these rows at its commit (the foreign-key checks of its session row), which
+    # FOR UPDATE would wait for while that write waits for this one's user row: a deadlock.
+    with transaction.atomic():
+        # Serialise starts per user so two concurrent requests cannot both pass the limit.
+        get_user_model().objects.select_for_update(no_key=True).get(pk=user.pk)
+        running = SimulationSession.objects.filter(owner=user).active().count()
+        limit = settings.SIM_MAX_RUNNING_SESSIONS_PER_USER
+        if running >= limit:
+            raise TooManySessions(f"you already run {running} sessions, the most allowed at once is {limit}; stop one first")
+        _lock_dependencies(user, request)
+        session = SimulationSession.objects.create(
+            id=session_id, owner=user, strategy=request.strategy, strategy_name=request.strategy.name,
+            strategy_version=request.strategy.version, graph=request.strategy.graph,
+            broker_connection=request.broker_connection, mode=request.mode, speed_multiplier=speed,
+            start_date=request.start_date, end_date=request.end_date, underlying=prepared.underlying,
+            seed=seed, starting_capital=broker.starting_capital, fees=fees.to_dict(), slippage_ticks=slippage_ticks,
+            fills_at=request.fills_at, price_decimals=instrument.price_decimals, currency=instrument.currency,
+            total_ticks=prepared.total_ticks, stream_ticks=request.stream_ticks,
+            # Claimed by this process from the first moment: if it dies before its thread's first write, the
+            # claim expires and another process fails the session (``fail_abandoned_starts``).
+            **leases.lease_fields(prepared.writer.token),
+        )
     control.ensure_listener()
     try:
         thread = start_thread(session, prepared, paused=f"started paused by {user.username}" if request.paused else "")
@@ -294,15 +285,17 @@ def _lock_dependencies(user, request: StartRequest) -> None:
     """Lock the strategy and broker connection rows the new session will point to, or refuse if they went.
 
     They were checked when the request was validated, but preparing takes seconds, and a delete in
-    between would fail the session's foreign key at commit. The delete actions take the same row
-    lock first, so a delete either happens before this (and the start is refused, naming the field)
-    or waits for the session row and then sees it.
+    between would fail the session's foreign key at commit. The delete actions lock the row FOR UPDATE
+    first, which this lock (FOR NO KEY UPDATE) waits for and makes wait, so a delete either happens
+    before this (and the start is refused, naming the field) or waits for the session row and then
+    sees it. FOR NO KEY UPDATE, not FOR UPDATE: the FOR KEY SHARE that the user's running sessions'
+    writes take on these rows does not conflict with it (docs/runner.md, "Row locks").
     """
     for model, obj, field, noun in (
         (Strategy, request.strategy, "strategy_id", "strategy"),
         (BrokerConnection, request.broker_connection, "broker_connection_id", "broker connection"),
     ):
-        if not model.objects.select_for_update().filter(pk=obj.pk, owner=user).values_list("pk", flat=True):
+        if not model.objects.select_for_update(no_key=True).filter(pk=obj.pk, owner=user).values_list("pk", flat=True):
             raise InvalidRunRequest(field, f"no such {noun} of yours (it was deleted while the session was starting)")
 
 
@@ -318,11 +311,7 @@ def stop_session(session: SimulationSession, by) -> SimulationSession:
     """
     if session.status in lifecycle.FINAL:
         return session
-    reason = f"stopped by {by.username}"
-    # The reason goes in the same UPDATE as the request: an owner renewing its lease in between would
-    # otherwise obey the stop with the reason of an earlier pause or speed request.
-    SimulationSession.objects.filter(pk=session.id).update(stop_requested_by=by, stop_requested_at=timezone.now(),
-                                                           requested_reason=reason[:200])
+    reason = _request_stop([session.id], by)
     delivered = _send(session, Control("stop", reason))
     if delivered:
         wait_until(lambda: _status(session.id) in lifecycle.FINAL, STOP_WAIT_SECONDS)
@@ -330,6 +319,25 @@ def stop_session(session: SimulationSession, by) -> SimulationSession:
         _stop_unanswered(session.id, reason)
     session.refresh_from_db()
     return session
+
+
+def _request_stop(ids: list[str], by) -> str:
+    """Write a stop request on the rows of the sessions ``ids`` (session ids): who asked (``by``, a user),
+    when, and the reason, which is returned (``stopped by <username>``). Their owners read it at their
+    next renewal (``leases.renew``) wherever they run.
+
+    The reason goes in the same UPDATE as the request: an owner renewing its lease in between would
+    otherwise obey the stop with the reason of an earlier pause or speed request. The rows are locked
+    in id order first (docs/runner.md, "Row locks"), so two stops of overlapping sets (a user's stop-all
+    and the emergency stop) cannot each hold a row the other waits for."""
+    reason = f"stopped by {by.username}"
+    if not ids:
+        return reason
+    with transaction.atomic():
+        rows = SimulationSession.objects.filter(pk__in=ids)
+        list(rows.order_by("pk").select_for_update(no_key=True).values_list("pk", flat=True))
+        rows.update(stop_requested_by=by, stop_requested_at=timezone.now(), requested_reason=reason[:200])
+    return reason
 
 
 def _stop_unanswered(session_id: str, reason: str) -> None:
@@ -346,9 +354,7 @@ def stop_sessions_of(owner, by) -> list[SimulationSession]:
 def stop_sessions(sessions, by) -> list[SimulationSession]:
     """Stop several sessions: ask them all first, then wait, so N sessions take one wait, not N."""
     sessions = [s for s in sessions if s.status in lifecycle.ACTIVE]
-    reason = f"stopped by {by.username}"
-    SimulationSession.objects.filter(pk__in=[s.id for s in sessions]).update(
-        stop_requested_by=by, stop_requested_at=timezone.now(), requested_reason=reason[:200])  # as stop_session
+    reason = _request_stop([s.id for s in sessions], by)
     for session in sessions:
         _send(session, Control("stop", reason))
     ids = [s.id for s in sessions]

@@ -100,7 +100,8 @@ def reserve_generation(user, underlying: str, days: list[date]) -> Reservation:
     limit = settings.SYNTHETIC_DAYS_PER_USER
     window = timedelta(seconds=settings.SYNTHETIC_DAYS_WINDOW_SECONDS)
     with transaction.atomic():
-        get_user_model().objects.select_for_update().get(pk=user.pk)  # one start of a user at a time
+        # One start of a user at a time; FOR NO KEY UPDATE, as the start's own lock (docs/runner.md, "Row locks").
+        get_user_model().objects.select_for_update(no_key=True).get(pk=user.pk)
         now = timezone.now()
         recent = SyntheticDayCharge.objects.filter(user=user, charged_at__gt=now - window)
         charged = set(recent.filter(underlying=underlying, day__in=missing).values_list("day", flat=True))

@@ -1,11 +1,13 @@
 """Sessions run in real threads writing to the real Postgres, so these tests commit (transactional_db)."""
 
 import json
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from live_trading.models import BrokerConnection
 from live_trading.runner.registry import registry
@@ -45,3 +47,28 @@ def bob_setup(bob):
 
 def start_body(strategy, broker, **extra):
     return {"strategy_id": str(strategy.id), "broker_connection_id": str(broker.id), "date": DAY.isoformat(), **extra}
+
+
+class Background(threading.Thread):
+    """Run ``call`` on a thread with its own database connection; ``result`` holds what it returned."""
+
+    def __init__(self, call):
+        super().__init__(daemon=True)
+        self.call = call
+        self.result = None
+        self.error = None
+
+    def run(self):
+        try:
+            self.result = self.call()
+        except BaseException as exc:  # handed to the test, which re-raises it
+            self.error = exc
+        finally:
+            connections.close_all()
+
+    def outcome(self, timeout=60.0):
+        self.join(timeout)
+        assert not self.is_alive(), "the background call did not finish"
+        if self.error is not None:
+            raise self.error
+        return self.result

@@ -4,7 +4,7 @@
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from accounts.models import User
 from live_trading.runner.registry import registry
@@ -12,37 +12,12 @@ from live_trading.runner.thread import Control
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
 from tests.conftest import client_for
-from tests.sessions.conftest import start_body
+from tests.sessions.conftest import Background, start_body
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-
-
-class Background(threading.Thread):
-    """Run ``call`` on a thread with its own database connection; ``result`` holds what it returned."""
-
-    def __init__(self, call):
-        super().__init__(daemon=True)
-        self.call = call
-        self.result = None
-        self.error = None
-
-    def run(self):
-        try:
-            self.result = self.call()
-        except BaseException as exc:  # handed to the test, which re-raises it
-            self.error = exc
-        finally:
-            connections.close_all()
-
-    def outcome(self, timeout=60.0):
-        self.join(timeout)
-        assert not self.is_alive(), "the background call did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def blocked_on_a_row_lock(statement_start: str) -> bool:
