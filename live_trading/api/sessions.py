@@ -37,6 +37,7 @@ from live_trading.api.serializers import (
     TradeSerializer,
     money_field,
 )
+from live_trading.engine.fees import InvalidFees
 from live_trading.marketdata.store import MarketDataMissing
 from live_trading.stream.events import gzip_base64
 from sessions_app import lifecycle
@@ -144,6 +145,8 @@ class StartView(APIView):
             session = actions.start_session(request.user, start)
         except InvalidGraph as exc:
             raise exceptions.ValidationError({"strategy_id": [f"the strategy is invalid: {e}" for e in exc.errors]}) from exc
+        except InvalidFees as exc:  # the connection's fees, which the instrument's money cannot take
+            raise exceptions.ValidationError({"broker_connection_id": [f"{exc.subject}: {exc}"]}) from exc
         except actions.TooManySessions as exc:
             raise TooManyRequests(str(exc)) from exc
         except market_cache.GenerationLimitReached as exc:

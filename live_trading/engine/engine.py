@@ -180,7 +180,8 @@ class Engine:
         self.positional = graph.start.config.holding == "positional"
         self._day_recorded = False
         self.store = carry.store
-        fees = self.settings.fees.for_day(market.date, self.settings.charge_schedule)
+        fees = self.settings.fees.for_day(market.date, self.settings.charge_schedule, places=market.places,
+                                          currency=market.currency)
         self.broker = PaperBroker(fees, market.tick_size, BrokerSettings(
             starting_capital=self.settings.starting_capital,
             slippage_ticks=self.settings.slippage_ticks,
@@ -268,7 +269,8 @@ class Engine:
         market = self.market
         held = {p.symbol: market.price(p.symbol) for p in self.store.open}
         market.next_day(day, held)
-        self.broker.fees = self.settings.fees.for_day(market.date, self.settings.charge_schedule)
+        self.broker.fees = self.settings.fees.for_day(market.date, self.settings.charge_schedule,
+                                                    places=market.places, currency=market.currency)
         self._day_ticks = market.tick_count
         self._timestamps = market.timestamps
         self.session_ticks = self.carry.total_ticks or self.ticks_before + self._day_ticks  # as corrected by now

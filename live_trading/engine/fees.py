@@ -6,10 +6,15 @@ A broker connection (and ``manage.py simulate``) picks one of four kinds:
   fee, stamp duty, GST), with the rates in force on the session's day. The default, and what every
   session ran with before fee models existed.
 * ``none``: nothing; every order's ``Charges`` is zero.
-* ``per_order``: a flat fee per executed order (``per_order`` paise), whatever its size or side.
+* ``per_order``: a flat fee per executed order (``per_order`` hundredths of the instrument's currency:
+  paise on the NSE), whatever its size or side.
 * ``percent``: ``percent`` per cent of the order's turnover (price x quantity), rounded half up to
-  the paisa, at most ``cap`` paise per order when a cap is given (0.03% capped at Rs 20 is a
-  discount broker's futures tariff).
+  the instrument's minor unit (the paisa on the NSE), at most ``cap`` hundredths per order when a cap is
+  given (0.03% capped at Rs 20 is a discount broker's futures tariff).
+
+Amounts are written in hundredths of the currency whatever the instrument; ``FeeModel.for_day`` turns them
+into the instrument's minor units (10**-``price_decimals``), and refuses ``nse_fo`` on money that is not
+rupees and paise.
 
 A ``per_order`` or ``percent`` fee is the whole charge of the order: it is shown as the brokerage line
 of ``Charges`` (the other lines zero) and no tax is added on it, so a contract note, report or page
@@ -129,17 +134,33 @@ class FeeModel:
             cap=_paise("fee_cap", cap),
         )
 
-    def for_day(self, day: date, schedule: tuple[ChargeRates, ...] = SCHEDULE) -> OrderFees:
-        """The charges function of the orders of ``day``. Raises ``charges.NoChargeRates`` (subject
-        ``date``) when the model is ``nse_fo`` and ``schedule`` has no rates for ``day``; the other
-        models need no schedule and take any day."""
+    def for_day(self, day: date, schedule: tuple[ChargeRates, ...] = SCHEDULE, *, places: int = 2,
+                currency: str = "INR") -> OrderFees:
+        """The charges function of the orders of ``day`` on an instrument whose money is integers of
+        10**-``places`` of ``currency`` (its ``price_decimals``; 2 and INR: paise). The charges it returns
+        are in those minor units: a ``per_order`` fee or ``cap`` (hundredths of the currency, as written
+        on the connection: ``"2.50"`` is 250) is 250,000 minor units on EURUSD (five places), and a
+        ``percent`` fee is rounded half up to the instrument's minor unit.
+
+        Raises ``charges.NoChargeRates`` (subject ``date``) when the model is ``nse_fo`` and ``schedule``
+        has no rates for ``day``; the other models need no schedule and take any day. Raises
+        ``InvalidFees`` (subject ``fee_model``) for ``nse_fo`` on an instrument not in rupees and paise
+        (its rates and roundings are the NSE's), and (``fee_per_order``, ``fee_cap``) for an amount
+        finer than the instrument's minor unit (``places`` below 2)."""
         if self.kind == NSE_FO:
+            if (currency, places) != ("INR", 2):
+                raise InvalidFees(
+                    "fee_model",
+                    f"nse_fo charges the NSE's schedule in rupees and paise; this instrument's money is {currency} "
+                    f"with {places} decimal places: choose none, per_order or percent",
+                )
             return partial(order_charges, rates_on(day, schedule))
         if self.kind == NONE:
             return _no_charges
         if self.kind == PER_ORDER:
-            return partial(_brokerage_only, Charges(brokerage=self.per_order))
-        return partial(_percent_of_turnover, self.percent, self.cap)
+            return partial(_brokerage_only, Charges(brokerage=_minor_units("fee_per_order", self.per_order, places)))
+        cap = None if self.cap is None else _minor_units("fee_cap", self.cap, places)
+        return partial(_percent_of_turnover, self.percent, cap)
 
     def settlement_charges(self, day: date, *, holder: bool, intrinsic_value: int,
                            schedule: tuple[ChargeRates, ...] = SCHEDULE) -> Charges:
@@ -218,6 +239,17 @@ def _percent_of_turnover(
 ) -> Charges:
     fee = round_half_up(Decimal(turnover) * percent / 100)
     return Charges(brokerage=fee if cap is None else min(fee, cap))
+
+
+def _minor_units(field: str, hundredths: int, places: int) -> int:
+    """``hundredths`` of a currency (a connection's fee, two places) in minor units of 10**-``places``;
+    ``InvalidFees`` naming ``field`` when it is finer than that unit (``places`` 0 or 1)."""
+    if places >= 2:
+        return hundredths * 10 ** (places - 2)
+    whole, rest = divmod(hundredths, 10 ** (2 - places))
+    if rest:
+        raise InvalidFees(field, f"{rupees_str(hundredths)} has more decimal places than the instrument's {places}")
+    return whole
 
 
 def _plain(number: Decimal) -> str:

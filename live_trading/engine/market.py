@@ -54,6 +54,7 @@ class MarketState:
         # Decimal places of its money (the data file's price_decimals): prices and amounts are integers
         # of 10**-places of its currency; they leave the engine with these places.
         self.places = info.price_decimals
+        self.currency = info.currency
         self.candles_at_close = candles_at_close
         self._chain = None
         # Candles by timeframe name, completed so far and by opening time of day; the builder is

@@ -27,6 +27,7 @@ from live_trading.engine.engine import Carry, DayPlan, Engine, EngineSettings
 from live_trading.engine.events import EquitySample, NullSink, Summary
 from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.candles import bucket_start
+from live_trading.marketdata.instruments import get_underlying
 from live_trading.marketdata.store import load_day
 
 
@@ -40,6 +41,8 @@ class MultiDayEngine:
     count replaces the estimate when it is loaded.
 
     Raises ``NoChargeRates`` for a day the charge schedule does not cover (fee model ``nse_fo`` only),
+    ``fees.InvalidFees`` for a fee model the instrument's money cannot take (``FeeModel.for_day``: ``nse_fo``
+    on money not in rupees and paise),
     and whatever ``count`` raises (``MarketDataMissing`` for a day of an imported-only instrument that
     was not imported), before loading any day: loading may generate (and store) market data, which a
     refused session must not leave behind.
@@ -50,8 +53,10 @@ class MultiDayEngine:
         if not days:
             raise ValueError("a session needs at least one day")
         settings = settings or EngineSettings()
+        instrument = get_underlying(graph.underlying)
         for day in days:
-            settings.fees.for_day(getattr(day, "date", day), settings.charge_schedule)
+            settings.fees.for_day(getattr(day, "date", day), settings.charge_schedule,
+                                  places=instrument.price_decimals, currency=instrument.currency)
         if load is None:
             load = load_day
         self.graph = graph

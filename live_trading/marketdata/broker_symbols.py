@@ -67,7 +67,7 @@ def from_broker_symbol(text: str) -> Symbol:
 
 
 def _parse_broker_option(underlying: str, rest: str, text: str) -> OptionSymbol | None:
-    match = re.fullmatch(r"(\d\d)([A-Z]{3})(\d+(?:\.\d{1,2})?)(CE|PE)", rest)
+    match = re.fullmatch(r"(\d\d)([A-Z]{3})(\d+(?:\.\d{1,2})?)(CE|PE)", rest, re.ASCII)
     if match and match.group(2) in _MONTHS:
         year = 2000 + int(match.group(1))
         month = _MONTHS.index(match.group(2)) + 1
@@ -76,7 +76,7 @@ def _parse_broker_option(underlying: str, rest: str, text: str) -> OptionSymbol 
         except instruments.InstrumentError as exc:
             raise SymbolError(f"broker symbol {text!r}: no monthly expiry in {match.group(2)} {year}: {exc}") from None
         return OptionSymbol(underlying, expiry, Decimal(match.group(3)), match.group(4))
-    match = re.fullmatch(r"(\d\d)([1-9OND])(\d\d)(\d+(?:\.\d{1,2})?)(CE|PE)", rest)
+    match = re.fullmatch(r"(\d\d)([1-9OND])(\d\d)(\d+(?:\.\d{1,2})?)(CE|PE)", rest, re.ASCII)
     if match:
         year = 2000 + int(match.group(1))
         month = _WEEKLY_MONTH_CODES.index(match.group(2)) + 1

@@ -38,10 +38,11 @@ CANDLE_COLUMNS = ("timestamp", "symbol", "open", "high", "low", "close", "volume
 KNOWN_COLUMNS = frozenset(TICK_COLUMNS + CANDLE_COLUMNS)
 
 _TS_RE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$"
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$", re.ASCII
 )
-_PRICE_RE = re.compile(r"^(\d+)(?:\.(\d+))?$")
-_INT_RE = re.compile(r"^(\d+)(?:\.0+)?$")
+# re.ASCII: \d would match any script's digit ("٢٤٣٠٠.15", "７５"), which int() and Decimal() then read (config.ascii)
+_PRICE_RE = re.compile(r"^(\d+)(?:\.(\d+))?$", re.ASCII)
+_INT_RE = re.compile(r"^(\d+)(?:\.0+)?$", re.ASCII)
 
 
 @dataclass(frozen=True, order=True)

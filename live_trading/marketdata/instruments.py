@@ -252,7 +252,7 @@ def lot_size(underlying: str, expiry: date, on: date | None = None) -> int:
 # ---------------------------------------------------------------------------------------------------
 # Strikes
 
-_STRIKE_RULE_RE = re.compile(r"(ATM)|(ITM|OTM)\s*(\d+)|(PREMIUM)")
+_STRIKE_RULE_RE = re.compile(r"(ATM)|(ITM|OTM)\s*(\d+)|(PREMIUM)", re.ASCII)
 
 
 def select_strike(

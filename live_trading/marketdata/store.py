@@ -94,8 +94,8 @@ class StoredDay:
         return datetime.fromtimestamp(self.last_used, UTC)
 
 
-_IMPORTED_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.parquet")
-_SYNTHETIC_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.seed(\d+)\.v(\d+)\.parquet")
+_IMPORTED_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.parquet", re.ASCII)
+_SYNTHETIC_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.seed(\d+)\.v(\d+)\.parquet", re.ASCII)
 
 
 def list_days(data_dir: Path | str | None = None) -> list[StoredDay]:

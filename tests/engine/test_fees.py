@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from backtesting.test import EURUSD
 
 from live_trading.engine.broker import BrokerSettings, PaperBroker
 from live_trading.engine.charges import Charges, NoChargeRates
@@ -20,7 +21,14 @@ from live_trading.engine.fees import (
     check_slippage_ticks,
     describe_costs,
 )
+from live_trading.engine.multiday import MultiDayEngine
+from live_trading.marketdata.importer import import_files
+from live_trading.marketdata.store import load_day
+from strategies.graph import parse_graph
 from tests.engine.scripted import at_time, build, opt, option_entry, scripted_day, start
+from tests.engine.test_fx_differential import bars_csv, fx_universe, in_session
+
+__all__ = ["fx_universe"]  # the fixture, used by name below
 
 D = Decimal
 OCT_29 = date(2024, 10, 29)
@@ -319,3 +327,88 @@ def test_slippage_never_fills_a_sell_below_one_tick():
     broker = PaperBroker(FeeModel("none").for_day(OCT_29), 5, BrokerSettings(slippage_ticks=4))
     assert broker.fill_price("sell", 10) == 5
     assert broker.fill_price("buy", 10) == 30
+
+
+# -- fees on an instrument whose money is not rupees and paise ------------------------------
+#
+# A connection's flat fee and cap are written in hundredths of the currency ("2.50"); the engine counts an
+# instrument's money in 10**-price_decimals of it (EURUSD: 0.00001 USD). Until this, "2.50" was charged as
+# 250 minor units whatever the instrument: 0.00250 USD an order on EURUSD, and NSE rupee charges (brokerage
+# Rs 20 as 2000 minor units, STT rounded to 100 of them) were added to USD money under the default model.
+
+EURUSD_DAYS = (date(2017, 4, 19), date(2017, 4, 20), date(2017, 4, 21))
+FX_UNITS = 10 * 1000  # 10 micro lots
+
+
+@pytest.fixture
+def eurusd_days(fx_universe, tmp_path):
+    """EURUSD added to the data file (``fx_universe``) and the first 200 hourly bars of backtesting.py's
+    sample imported; a function running ``fees`` over three days of them: the trade of 10 lots bought at
+    the first bar from 09:00 and sold at the end of the range."""
+    data_dir = tmp_path / "market_data"
+    import_files([bars_csv(tmp_path / "eurusd_1h.csv", in_session(EURUSD.iloc[:200]))], data_dir=data_dir,
+                 timeframe="1h")
+    graph = parse_graph({"format_version": 1, "name": "EURUSD held", "nodes": [
+        {"id": "start", "type": "start", "config": {"underlying": "EURUSD", "start_time": "09:00",
+                                                    "square_off_time": "15:00", "holding": "positional",
+                                                    "positional_square_off": "end_of_range"}},
+        {"id": "buy", "type": "entry", "config": {"instrument": "underlying", "side": "buy", "lots": 10}}],
+        "edges": [{"from": "start", "to": "buy"}]})
+
+    def run(fees: FeeModel):
+        engine = MultiDayEngine(graph, EURUSD_DAYS, settings=EngineSettings(fees=fees, starting_capital=10**6 * 10**5),
+                                load=lambda underlying, day: load_day(underlying, day, data_dir=data_dir, generate=False))
+        engine.run()
+        [trade] = engine.carry.store.trades
+        assert trade.quantity == FX_UNITS
+        return trade
+
+    return run
+
+
+def test_a_flat_fee_on_an_fx_pair_is_charged_in_its_currency_not_in_its_minor_units(eurusd_days):
+    trade = eurusd_days(FeeModel.from_rupees("per_order", per_order="2.50"))
+    # two orders of 2.50 USD: 5.00000 USD, 500,000 units of 0.00001
+    assert trade.charges == 500_000
+
+
+def test_a_percent_fee_on_an_fx_pair_is_exact_to_its_minor_unit_and_its_cap_in_its_currency(eurusd_days):
+    trade = eurusd_days(FeeModel.from_rupees("percent", percent="0.03"))
+    # 0.03% of each order's turnover in USD (price x 10,000 units), rounded half up to 0.00001 USD
+    pip = D("0.00001")
+    expected = sum(
+        (D(price) * pip * FX_UNITS * D("0.0003")).quantize(pip, rounding="ROUND_HALF_UP") / pip
+        for price in (trade.entry_price, trade.exit_price)
+    )
+    assert trade.charges == int(expected)
+    assert 600_000 < trade.charges < 700_000  # about 3.2 USD an order at 1.07
+    # capped at 1.00 USD an order: both orders pay the cap
+    assert eurusd_days(FeeModel.from_rupees("percent", percent="0.03", cap="1.00")).charges == 200_000
+
+
+def test_the_nse_schedule_is_refused_on_money_that_is_not_rupees_and_paise(eurusd_days):
+    with pytest.raises(InvalidFees) as refused:
+        eurusd_days(FeeModel("nse_fo"))
+    assert refused.value.subject == "fee_model"
+    assert "USD with 5 decimal places" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("places", "fee", "expected"),
+    [(2, "2.50", 250), (5, "2.50", 250_000), (8, "0.01", 1_000_000), (1, "2.50", 25), (0, "3", 3), (0, "0.00", 0)],
+)
+def test_a_flat_fee_and_a_cap_are_scaled_to_the_instruments_minor_unit(places, fee, expected):
+    per_order = FeeModel.from_rupees("per_order", per_order=fee).for_day(OCT_29, places=places, currency="USD")
+    assert per_order(option=False, side="buy", turnover=10**12).brokerage == expected
+    capped = FeeModel.from_rupees("percent", percent="10", cap=fee).for_day(OCT_29, places=places, currency="USD")
+    assert capped(option=False, side="buy", turnover=10**12).brokerage == expected
+
+
+@pytest.mark.parametrize(("places", "fee"), [(0, "2.50"), (0, "0.01"), (1, "2.55")])
+def test_a_fee_finer_than_the_instruments_minor_unit_is_refused_naming_it(places, fee):
+    with pytest.raises(InvalidFees) as refused:
+        FeeModel.from_rupees("per_order", per_order=fee).for_day(OCT_29, places=places, currency="JPY")
+    assert refused.value.subject == "fee_per_order"
+    with pytest.raises(InvalidFees) as refused:
+        FeeModel.from_rupees("percent", percent="1", cap=fee).for_day(OCT_29, places=places, currency="JPY")
+    assert refused.value.subject == "fee_cap"

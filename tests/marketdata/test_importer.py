@@ -231,6 +231,31 @@ FAILURES = {
         "timestamp,symbol,price\n2024-12-02 09:15:00,BANKNIFTY,51000\n2024-12-02 09:15:00,BANKNIFTY:2024-12-24:OPT:51050:CE,300\n",
         "line 3, field 'symbol': BANKNIFTY:2024-12-24:OPT:51050:CE: strike 51050 is off BANKNIFTY's strike step of 100",
     ),
+    # Digits of other scripts: Python's int and Decimal read them, and the regex \d matches them (config.ascii).
+    "price in Arabic-Indic digits": (
+        "timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,\u0662\u0664\u0663\u0660\u0660.15\n",
+        "line 2, field 'price': '\u0662\u0664\u0663\u0660\u0660.15' is not a price in rupees",
+    ),
+    "fullwidth volume": (
+        "timestamp,symbol,price,volume\n2024-10-29 09:15:00,NIFTY,24300.15,\uff17\uff15\n",
+        "line 2, field 'volume'",
+    ),
+    "Devanagari open interest": (
+        f"timestamp,symbol,price,oi\n2024-10-29 09:15:00,NIFTY,24300.15,\n2024-10-29 09:15:00,{PE},120.05,\u0967\u0966\n",
+        "line 3, field 'oi'",
+    ),
+    "candle price in fullwidth digits": (
+        "timestamp,symbol,open,high,low,close\n2024-10-29 09:15:00,NIFTY,100,\uff11\uff10\uff11,99,100\n",
+        "line 2, field 'high'",
+    ),
+    "timestamp in Arabic-Indic digits": (
+        "timestamp,symbol,price\n\u0662\u0660\u0662\u0664-10-29 09:15:00,NIFTY,24300.15\n",
+        "line 2, field 'timestamp'",
+    ),
+    "broker symbol with fullwidth strike": (
+        "timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n2024-10-29 09:15:00,NIFTY24N07\uff12\uff14\uff12\uff15\uff10PE,120\n",
+        "line 3, field 'symbol': unknown symbol 'NIFTY24N07\uff12\uff14\uff12\uff15\uff10PE'",
+    ),
     "weekly broker symbol of the monthly expiry": (
         "timestamp,symbol,price\n2024-10-29 09:15:00,NIFTY,24300.15\n2024-10-29 09:15:00,NIFTY24O3124250PE,120\n",
         "line 3, field 'symbol': unknown symbol 'NIFTY24O3124250PE'",

@@ -114,7 +114,11 @@ def test_a_monthly_broker_symbol_lands_on_the_holiday_shifted_expiry():
     assert from_broker_symbol("NIFTY26MAR23000CE").expiry == date(2026, 3, 30)
 
 
-@pytest.mark.parametrize("text", ["", "FOO24N0724250PE", "NIFTY24N3224250PE", "NIFTY24XYZ24250PE", "NIFTY24N07PE"])
+@pytest.mark.parametrize("text", ["", "FOO24N0724250PE", "NIFTY24N3224250PE", "NIFTY24XYZ24250PE", "NIFTY24N07PE",
+                                  # other scripts' digits, which int() and Decimal() read: not the spelling
+                                  # that converts back to the same string
+                                  "NIFTY24N07\uff12\uff14\uff12\uff15\uff10PE", "NIFTY\u0662\u0664N0724250PE",
+                                  "NIFTY24NOV\u0968\u096a\u0968\u096b\u0966PE"])
 def test_it_refuses_malformed_broker_symbols(text):
     with pytest.raises(SymbolError):
         from_broker_symbol(text)

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 from backtesting.test import EURUSD
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.importer import import_files
@@ -134,3 +134,48 @@ def test_simulate_replays_the_imported_pair_and_prints_its_trades_in_five_places
     printed = capsys.readouterr().out
     for _, _, _, entry_price, exit_price, pnl in closed:
         assert f"{entry_price:>9} -> {exit_price:>9}  pnl {pnl:>10}" in printed
+
+
+def test_an_fx_session_pays_its_connections_flat_fee_in_dollars_and_refuses_the_nse_schedule(
+        eurusd, alice, as_alice, as_bob, tmp_path, capsys):
+    """A connection's fee is money of the instrument's currency: "2.50" an order on EURUSD is 2.50000 USD,
+    not 250 units of 0.00001; the NSE schedule (rupees and paise) is refused naming the connection."""
+    _, first, _ = eurusd
+    last = first + timedelta(days=30)
+    strategy = Strategy.objects.create(owner=alice, name="EURUSD SMA crossover", graph=crossover_graph())
+    nse = BrokerConnection.objects.create(owner=alice, account_id="PAPER-NSE", starting_capital=Decimal("1000000.00"))
+
+    refused = start(as_alice, strategy, nse, first, last)
+    assert refused.status_code == 400, refused.content
+    [message] = refused.json()["broker_connection_id"]
+    assert message.startswith("fee_model: nse_fo charges the NSE's schedule in rupees and paise")
+    assert not SimulationSession.objects.exists()
+
+    flat = BrokerConnection.objects.create(owner=alice, account_id="PAPER-FLAT", fee_model="per_order",
+                                           fee_per_order=Decimal("2.50"), starting_capital=Decimal("1000000.00"))
+    assert start(as_bob, strategy, flat, first, last).status_code == 400  # not bob's strategy nor connection
+    response = start(as_alice, strategy, flat, first, last, fills_at="bar_close")
+    assert response.status_code == 201, response.content
+    session_id = response.json()["session_id"]
+    wait_for(lambda: SimulationSession.objects.get(pk=session_id).status == "completed", timeout=120,
+             message="a month to be replayed")
+    body = as_alice.get(f"/api/sessions/{session_id}/trades").json()
+    trades = body["results"] if isinstance(body, dict) else body
+    assert trades
+    # each trade is two orders of 2.50 USD
+    assert {t["charges"] for t in trades} == {"5.00000"}
+    for t in trades:
+        assert Decimal(t["net_pnl"]) == Decimal(t["pnl"]) - Decimal("5")
+    [row] = as_alice.get("/api/sessions/").json()["results"]
+    assert Decimal(row["charges"]) == 5 * len(trades)
+
+    path = tmp_path / "crossover.json"
+    path.write_text(json.dumps(crossover_graph()))
+    args = ("simulate", "--strategy", str(path), "--date", first.isoformat(), "--to", last.isoformat(),
+            "--fills-at", "bar_close", "--json")
+    with pytest.raises(CommandError) as error:
+        call_command(*args)  # the default fee model, nse_fo
+    assert str(error.value).startswith("--fees: nse_fo charges the NSE's schedule in rupees and paise")
+    call_command(*args, "--fees", "per_order", "--fee-per-order", "2.50")
+    printed = json.loads(capsys.readouterr().out)
+    assert {t["charges"] for t in printed["trades"]} == {"5.00000"}

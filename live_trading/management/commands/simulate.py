@@ -203,8 +203,13 @@ class Command(RefusingCommand):
                                          fills_at=opts["fills_at"],
                                          starting_capital=minor_units(rupees(EngineSettings.starting_capital), places))
         loaded = time.perf_counter()
-        engine = MultiDayEngine(graph, days, engine_sink, engine_settings, load=load,
-                                count=lambda underlying, d: day_ticks(underlying, d, settings.MARKET_DATA_DIR))
+        try:
+            engine = MultiDayEngine(graph, days, engine_sink, engine_settings, load=load,
+                                    count=lambda underlying, d: day_ticks(underlying, d, settings.MARKET_DATA_DIR))
+        except fees.InvalidFees as exc:  # a model the instrument's money cannot take; the option is --fees
+            if exc.subject != "fee_model":
+                raise
+            raise CommandError(f"--fees: {exc}", returncode=2) from None
 
         def state(status: str, last_event_id: int) -> dict:
             executions = sink.executions
