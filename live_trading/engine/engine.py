@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
@@ -69,8 +68,6 @@ class EngineSettings:
     seed: str = "0"
     starting_capital: int = 10_00_000_00
     slippage_ticks: int = 0
-    short_option_margin_rate: Decimal = Decimal("0.15")
-    futures_margin_rate: Decimal = Decimal("0.12")
     candle_timeframes: tuple = ("1m",)
     charge_schedule: tuple = field(default=charges_mod.SCHEDULE)
     fees: FeeModel = NSE_FO_FEES
@@ -184,8 +181,9 @@ class Engine:
         self.broker = PaperBroker(fees, market.tick_size, BrokerSettings(
             starting_capital=self.settings.starting_capital,
             slippage_ticks=self.settings.slippage_ticks,
-            short_option_margin_rate=self.settings.short_option_margin_rate,
-            futures_margin_rate=self.settings.futures_margin_rate,
+            # the instrument's margin rates (the data file's, universe.Margin)
+            short_option_margin_rate=market.margin.short_option,
+            underlying_margin_rate=market.margin.underlying,
         ))
         self._day_ticks = market.tick_count
         self._timestamps = market.timestamps

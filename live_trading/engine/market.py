@@ -51,9 +51,13 @@ class MarketState:
         self.tick_size = instruments.tick_size_paise(self.underlying)
         info = instruments.get_underlying(self.underlying)
         self.contract_size = info.contract_size
+        self.margin = info.margin  # what a position blocks (universe.Margin: fractions of notional)
         # Decimal places of its money (the data file's price_decimals): prices and amounts are integers
         # of 10**-places of its currency; they leave the engine with these places.
         self.places = info.price_decimals
+        # The market's clock (its calendar's time zone): times leave the engine on it (ISO 8601 with its
+        # offset, execution ids' stamps).
+        self.zone = self.calendar.time_zone
         self.candles_at_close = candles_at_close
         self._chain = None
         # Candles by timeframe name, completed so far and by opening time of day; the builder is
