@@ -537,14 +537,15 @@ class Engine:
         ts = self.market.ts
         self._counter += 1
         digest = hashlib.blake2b(f"{self.settings.seed}|{node.id}|{ts}|{self._counter}".encode(), digest_size=3)
-        execution_id = f"exec_{node.id}_{compact_stamp(ts)}_{digest.hexdigest()}"
+        execution_id = f"exec_{node.id}_{compact_stamp(ts, self.market.zone)}_{digest.hexdigest()}"
         return Execution(execution_id, (parent.chain if parent is not None else ()) + (execution_id,))
 
     def _emit_node(self, node, execution: Execution, event_type: str, details: dict) -> None:
         parent_id = execution.chain[-2] if len(execution.chain) > 1 else None
         ts = self.market.ts
         self.last_executions[node.id] = (execution.id, ts, event_type)
-        self._emit(NodeExecuted(execution.id, parent_id, ts, node.id, node.name, node.label, event_type, details))
+        self._emit(NodeExecuted(execution.id, parent_id, ts, node.id, node.name, node.label, event_type, details,
+                                self.market.zone))
 
     def complete(self, node, execution: Execution) -> None:
         """Mark ``node`` completed after ``execution`` and activate its children under it."""
@@ -570,7 +571,7 @@ class Engine:
             elif what == "no_new_entries":
                 self._close_entries()
             else:
-                self.square_off(self._controller, "square_off", {"trigger": "time", "time": iso(ts)[11:19]},
+                self.square_off(self._controller, "square_off", {"trigger": "time", "time": iso(ts, self.market.zone)[11:19]},
                                 parent=self._start_execution)
         self._next_timer = self._timers[0][0] if self._timers else float("inf")
 
@@ -798,7 +799,7 @@ class Engine:
         self._emit_node(node, execution, "order_placed", details)
         self._emit(PositionEvent("entry", market.ts, execution.id, quantity, self._readout.position_state(position),
                                  rupees(position.realized_pnl, market.places), rupees(0, market.places),
-                                 market.places))
+                                 market.places, market.zone))
         self.complete(node, execution)
 
     def exit_positions(self, node) -> None:
@@ -857,8 +858,8 @@ class Engine:
         unrealized = rupees(position.unrealized_pnl(market.price(position.symbol)), places)
         return [
             PositionEvent(action, market.ts, execution.id, quantity, self._readout.position_state(position),
-                          rupees(position.realized_pnl, places), unrealized, places),
-            TradeClosed(market.ts, trade_record(trade, places), self.summary()),
+                          rupees(position.realized_pnl, places), unrealized, places, market.zone),
+            TradeClosed(market.ts, trade_record(trade, places, market.zone), self.summary()),
             _Closed(position, reason, execution),
         ]
 
@@ -891,7 +892,7 @@ class Engine:
         for candle in candles:
             self._emit(CandleCompleted(candle.symbol, TF_NAMES[candle.timeframe], candle.start, candle.end,
                                        candle.open, candle.high, candle.low, candle.close, candle.volume,
-                                       market.indicators_of(candle.timeframe), market.places))
+                                       market.indicators_of(candle.timeframe), market.places, market.zone))
 
 
 class _Closed(NamedTuple):

@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 
 from live_trading.marketdata import instruments
-from live_trading.marketdata.calendar import calendar_of, exchange_date
+from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.candles import TIMEFRAMES as TF_SECONDS
 from live_trading.marketdata.candles import CandleBuilder, timeframe_seconds
 from live_trading.marketdata.indicators import IndicatorRegistry
@@ -67,7 +67,7 @@ class MarketState:
         self._builder = None
         self.on_tick = None
         # Indicators: the market-data registry, and per timeframe (seconds) who reads what.
-        self.registry = IndicatorRegistry()
+        self.registry = IndicatorRegistry(day_of=self.calendar.day_of)  # a VWAP restarts with the market's day
         self.indicator_values: dict[str, float | None] = {}
         self._readers: dict[int, list] = {}
 
@@ -85,7 +85,7 @@ class MarketState:
         self._list_of = getattr(day, "price_list", None) or (lambda j: self.prices[:, j].tolist())
         self.tick_count = len(self.timestamps)
         self.symbols = symbols
-        self.date: date = getattr(day, "date", None) or exchange_date(self.timestamps[0])
+        self.date: date = getattr(day, "date", None) or self.calendar.day_of(self.timestamps[0])
         self.dow = self.date.weekday()
         # Seconds the market's clock is ahead of UTC today (IST's +05:30 on the NSE): times of day are its.
         self.utc_offset = self.calendar.utc_offset(self.date)
