@@ -66,6 +66,8 @@ def import_run(owner, run: ExportedRun) -> SimulationSession:
             start_date=run.days[0],
             end_date=run.days[-1],
             underlying=m["underlying"],
+            price_decimals=run.places,
+            currency=run.currency,
             seed=m["seed"],
             starting_capital=None if m["starting_capital"] is None else Decimal(m["starting_capital"]),
             fees=FeeModel.from_dict(m["fees"]).to_dict(),
