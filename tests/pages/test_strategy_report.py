@@ -218,6 +218,22 @@ def test_a_profit_factor_says_no_losses_only_when_there_were_trades():
     assert rows["profit_factor"]["values"] == ["—", "— (no losses)", "1.50"]
 
 
+def test_two_sessions_in_different_currencies_are_compared_without_subtracting_their_money():
+    """A compare of an INR session and a USD one: no "B − A" of amounts and no "better" amount (that would
+    take a conversion, which is not made); counts and percentages still are compared."""
+    from pages.reports import statistics_rows
+
+    def report(currency, net, trades, win_rate):
+        return {"session": {"currency": currency}, "statistics": {
+            "net_pnl": net, "trades": trades, "win_rate": win_rate, "profit_factor": None}}
+
+    mixed = {r["key"]: r for r in statistics_rows(report("INR", "100.00", 2, "50.00"), report("USD", "12.34567", 3, "100.00"))}
+    assert (mixed["net_pnl"]["difference"], mixed["net_pnl"]["better"]) == ("", None)
+    assert (mixed["trades"]["difference"], mixed["win_rate"]["better"]) == ("+1", 1)
+    same = {r["key"]: r for r in statistics_rows(report("INR", "100.00", 2, "50.00"), report("INR", "12.50", 3, "100.00"))}
+    assert (same["net_pnl"]["difference"], same["net_pnl"]["better"]) == (inr("-87.50"), 0)
+
+
 def test_a_strategy_without_a_finished_session_offers_to_run_that_strategy(client, alice, charlie):
     """Its owner's "Run this strategy" opens the start form with it chosen (as the strategies list's Run);
     staff looking at someone else's strategy are not offered to start one of their own from it."""
