@@ -170,4 +170,4 @@ def _rows(session_id: str, run: ExportedRun) -> None:
         [Trade.from_record(t, session_id=session_id, seq=seq) for seq, t in enumerate(run.trades, 1)],
         batch_size=1000,
     )
-    EquitySample.objects.insert(session_id, run.samples)
+    EquitySample.objects.insert(session_id, run.samples, run.places)  # minor units of the folder's places
