@@ -228,8 +228,8 @@ def strategy_report(request, strategy_id):
         "currency_error": error,
         "rows": statistics_rows(report) if report else [],
         "months": heat_months(sessions, report["daily"], report["price_decimals"]) if report else [], "chart": chart,
-        "first_day": min((s.start_date for s in sessions), default=None),
-        "last_day": max((s.end_date for s in sessions), default=None),
+        "first_day": min((s.start_date for s in every), default=None),
+        "last_day": max((s.end_date for s in every), default=None),
     }, status=400 if error else 200)
 
 

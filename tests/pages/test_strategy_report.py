@@ -165,9 +165,12 @@ def test_a_long_equity_curve_reaches_the_chart_thinned_with_every_extreme_kept()
 def test_the_heat_maps_shade_is_the_days_size_against_the_largest_day():
     from types import SimpleNamespace
 
+    from live_trading.marketdata.calendar import NSE
     from pages.reports import heat_months
 
-    sessions = [SimpleNamespace(start_date=date(2024, 11, d), end_date=date(2024, 11, d)) for d in (4, 5, 6, 7)]
+    # Sessions as the report reads them: their days, on their market's calendar (the NSE's here).
+    sessions = [SimpleNamespace(start_date=date(2024, 11, d), end_date=date(2024, 11, d), calendar=NSE)
+                for d in (4, 5, 6, 7)]
     daily = [{"date": "2024-11-04", "net_pnl": "100.00"}, {"date": "2024-11-05", "net_pnl": "-50.00"},
              {"date": "2024-11-07", "net_pnl": "-400.00"}]  # 6 Nov played, no trade closed
     (month,) = heat_months(sessions, daily)
