@@ -57,18 +57,19 @@ def candles(session: SimulationSession, timeframe: str) -> dict:
         bars.extend(minutes if timeframe == "1m" else aggregate(minutes, timeframe, _anchor(session.underlying, day)))
         up_to = int(market.timestamps[rows - 1])
         left -= rows
+    zone = session.calendar.time_zone
     return {
         "session_id": session.id,
         "symbol": session.underlying,
         "timeframe": timeframe,
         "ticks_processed": processed,
-        "up_to": None if up_to is None else iso(up_to),
-        "candles": [_candle(c, session.price_decimals) for c in bars],
+        "up_to": None if up_to is None else iso(up_to, zone),
+        "candles": [_candle(c, session.price_decimals, zone) for c in bars],
     }
 
 
-def _candle(c: Candle, places: int) -> dict:
-    return {"time": c.start, "timestamp": iso(c.start), "open": price_number(c.open, places),
+def _candle(c: Candle, places: int, zone) -> dict:
+    return {"time": c.start, "timestamp": iso(c.start, zone), "open": price_number(c.open, places),
             "high": price_number(c.high, places), "low": price_number(c.low, places),
             "close": price_number(c.close, places), "volume": c.volume}
 
@@ -76,17 +77,17 @@ def _candle(c: Candle, places: int) -> dict:
 def equity(session: SimulationSession) -> dict:
     """The session's P&L curve as persisted so far: ``{"session_id", "samples"}``, samples in time
     order, each ``{"time", "timestamp", "net_pnl", "realized_pnl", "unrealized_pnl", "charges"}``:
-    ``time`` epoch seconds (UTC) and ``timestamp`` ISO 8601 exchange time of the moment the figures
-    hold at (after every tick before it: each exchange minute's close, and the session's end), money as
-    two-place strings in rupees. ``net_pnl`` is realized (net of ``charges``) + unrealized, the
+    ``time`` epoch seconds (UTC) and ``timestamp`` ISO 8601 on the session's market clock of the moment
+    the figures hold at (after every tick before it: each minute's close, and the session's end), money as
+    strings with the session's places, in its currency. ``net_pnl`` is realized (net of ``charges``) + unrealized, the
     dashboard's ``total_pnl``; the last sample of an ended session is its final net P&L."""
     rows = session.equity_samples.order_by("timestamp").values_list(
         "timestamp", "realized_pnl", "unrealized_pnl", "charges")
     samples = []
-    places = session.price_decimals
+    places, zone = session.price_decimals, session.calendar.time_zone
     for at, realized, unrealized, charges in rows.iterator(chunk_size=2000):
         ts = int(at.timestamp())
-        samples.append({"time": ts, "timestamp": iso(ts), "net_pnl": money_str(realized + unrealized, places),
+        samples.append({"time": ts, "timestamp": iso(ts, zone), "net_pnl": money_str(realized + unrealized, places),
                         "realized_pnl": money_str(realized, places), "unrealized_pnl": money_str(unrealized, places),
                         "charges": money_str(charges, places)})
     return {"session_id": session.id, "samples": samples}

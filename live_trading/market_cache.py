@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from live_trading.marketdata import store
-from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.calendar import trading_days_of
 from live_trading.models import SyntheticDayCharge
 from sessions_app.models import SimulationSession
 
@@ -61,7 +61,7 @@ def days_in_use() -> set[tuple[str, date]]:
     ranges = SimulationSession.objects.active().values_list(
         "underlying", "start_date", "end_date")
     for underlying, start, end in ranges.distinct():
-        used.update((underlying, day) for day in trading_days(start, end))
+        used.update((underlying, day) for day in trading_days_of(underlying, start, end))
     return used
 
 

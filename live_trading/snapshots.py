@@ -114,7 +114,8 @@ def committed_snapshot(session: SimulationSession) -> dict:
         latest[(position["position_id"], position["re_entry_num"])] = position
     positions = list(latest.values())
     places = session.price_decimals
-    trades = [t.record(places).to_dict() for t in Trade.objects.filter(session=session).order_by("seq")]
+    zone = session.calendar.time_zone
+    trades = [t.record(places, zone).to_dict() for t in Trade.objects.filter(session=session).order_by("seq")]
     realized = sum((Decimal(p["realized_pnl"]) for p in positions), Decimal(0))
     unrealized = sum((Decimal(p["unrealized_pnl"]) for p in positions if p["status"] != "CLOSED"), Decimal(0))
     return {

@@ -5,7 +5,9 @@ admin), as on the dashboard. Every figure is the report's (``docs/reports.md``):
 trades, win rate and max drawdown are read from the session row's totals, which the session's writer
 stores when it ends by the same definitions (``realized_pnl`` is the net P&L of the closed trades after
 charges; ``max_drawdown`` the engine's tick-exact figure, which the report recomputes from its equity
-samples), so the database sorts and sums them.
+samples), so the database sorts and sums them. Each session's money is in its instrument's currency
+(``currency``, ``price_decimals``): totals are per currency, never added across currencies (no
+conversion is made).
 
 Bad filter input (an unknown strategy, status or sort key, a malformed date, a range that ends before
 it starts) is answered ``400`` with the message at its field, never a 500 and never a silently wider list.
@@ -13,14 +15,16 @@ it starts) is answered ``400`` with the message at its field, never a 500 and ne
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from live_trading.engine.money import money_str
 from live_trading.marketdata.calendar import exchange_today
 from pages.templatetags.trader import STATUS_TEXT
 from sessions_app import lifecycle
@@ -46,7 +50,7 @@ SORTS = {
 DEFAULT_SORT = "-date"
 CSV_FIELDS = ("session_id", "trading_date", "end_date", "strategy", "strategy_version", "underlying", "status",
               "gross_pnl", "charges", "net_pnl", "total_trades", "winning_trades", "losing_trades", "win_rate",
-              "max_drawdown")
+              "max_drawdown", "currency")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula (OWASP)
 
 
@@ -150,11 +154,21 @@ def finished_sessions(user):
     return SimulationSession.objects.ended().filter(owner=user).defer("final_state")
 
 
-def totals(sessions) -> dict:
-    """Sums over a filtered set: ``{"sessions", "net_pnl", "charges", "total_trades"}`` (money as Decimal)."""
-    sums = sessions.order_by().aggregate(sessions=Count("pk"), net_pnl=Sum("realized_pnl"), charges=Sum("charges"),
-                                         total_trades=Sum("total_trades"))
-    return {key: value or 0 for key, value in sums.items()}
+def totals(sessions) -> list[dict]:
+    """Sums over a filtered set, one per currency (money of different currencies is never added): a list of
+    ``{"currency", "price_decimals", "sessions", "net_pnl", "charges", "total_trades"}``, most sessions
+    first (then by currency), money as Decimal with the most places any of its sessions has; empty for an
+    empty set."""
+    sums = (sessions.order_by().values("currency")
+            .annotate(sessions=Count("pk"), net_pnl=Sum("realized_pnl"), charges=Sum("charges"),
+                      total_trades=Sum("total_trades"), price_decimals=Max("price_decimals"))
+            .order_by("-sessions", "currency"))
+    out = []
+    for row in sums:
+        places = row["price_decimals"]
+        out.append({**row, **{key: (row[key] or Decimal(0)).quantize(Decimal(1).scaleb(-places))
+                              for key in ("net_pnl", "charges")}})
+    return out
 
 
 @login_required
@@ -186,9 +200,10 @@ def history(request):
 @login_required
 def history_csv(request):
     """``/history/export.csv``: every session the same filters select (all pages), in the same order, one
-    row each (``CSV_FIELDS``), money as two-place rupee strings, a name a spreadsheet would run as a
-    formula made text (``cell``), as an attachment named with today's
-    exchange date. Bad filters: 400 with the field's message as text."""
+    row each (``CSV_FIELDS``), money as strings with the session's places (two for rupees, as the API
+    gives them) and its ``currency`` in the last column, a name a spreadsheet would run as a formula made
+    text (``cell``), as an attachment named with today's exchange date. Bad filters: 400 with the field's
+    message as text."""
     sessions = finished_sessions(request.user)
     form = HistoryFilters(request.GET, user=request.user, sessions=sessions)
     if not form.is_valid():
@@ -199,9 +214,11 @@ def history_csv(request):
     writer = csv.writer(response)
     writer.writerow(CSV_FIELDS)
     for s in form.filter(sessions).iterator(chunk_size=500):
+        places = s.price_decimals
         writer.writerow([
             s.id, s.start_date.isoformat(), s.end_date.isoformat(), cell(s.strategy_name), s.strategy_version,
-            cell(s.underlying), s.status, f"{s.gross_pnl:.2f}", f"{s.charges:.2f}", f"{s.realized_pnl:.2f}",
-            s.total_trades, s.winning_trades, s.losing_trades, f"{s.win_rate:.2f}", f"{s.max_drawdown:.2f}",
+            cell(s.underlying), s.status, money_str(s.gross_pnl, places), money_str(s.charges, places),
+            money_str(s.realized_pnl, places), s.total_trades, s.winning_trades, s.losing_trades,
+            f"{s.win_rate:.2f}", money_str(s.max_drawdown, places), s.currency,
         ])
     return response

@@ -1,5 +1,9 @@
 """A strategy's report (``/strategies/<id>/report``) and two sessions side by side (``/sessions/compare``).
 
+Money of different currencies is never added or subtracted: a strategy whose sessions trade in two
+currencies is reported per currency (``?currency=``), and two sessions of different currencies are
+compared figure by figure without a difference or a "better" of their amounts.
+
 Every figure comes from the one report function (``live_trading.reports.sessions``: ``sessions_report``
 over a strategy's finished sessions, ``session_report`` for one session, as ``GET
 /api/sessions/{id}/report`` answers); this module only lays them out: the statistics as labelled rows,
@@ -23,8 +27,7 @@ from django.urls import reverse
 
 from accounts import ownership
 from config.ids import is_session_id
-from live_trading.marketdata.calendar import trading_days
-from live_trading.reports.sessions import session_report, sessions_report
+from live_trading.reports.sessions import by_currency, session_report, sessions_report
 from pages.templatetags.trader import count, ist_date, rupees
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
@@ -86,10 +89,18 @@ def shown(figure: Figure, value, trades: int = 0) -> str:
             "duration": duration}[figure.kind](value)
 
 
+def currency_of(report: dict) -> str:
+    """The currency of a report's money (``session_report``'s ``session``, ``sessions_report``'s own)."""
+    return report.get("currency") or report.get("session", {}).get("currency") or "INR"
+
+
 def statistics_rows(*reports: dict) -> list[dict]:
     """The statistics of one or more reports as rows: ``{"key", "label", "values": [text per report],
     "raw": [value per report], "pnl": bool, "differs": bool, "better": index of the better report or None,
-    "difference": text of the second minus the first (money and counts, two reports)}``."""
+    "difference": text of the second minus the first (money and counts, two reports)}``. Amounts of two
+    reports in different currencies get neither a difference nor a better one: they are not comparable
+    without a conversion, which is not made."""
+    same_currency = len({currency_of(r) for r in reports}) <= 1
     rows = []
     for figure in FIGURES:
         raw = [r["statistics"].get(figure.key) for r in reports]
@@ -97,7 +108,7 @@ def statistics_rows(*reports: dict) -> list[dict]:
         row = {"key": figure.key, "label": figure.label, "values": values, "raw": raw,
                "pnl": figure.key in ("net_pnl", "gross_pnl", "expectancy"), "differs": len(set(map(str, raw))) > 1,
                "better": None, "difference": ""}
-        if len(reports) == 2 and row["differs"] and None not in raw:
+        if len(reports) == 2 and row["differs"] and None not in raw and (same_currency or figure.kind != "money"):
             a, b = (Decimal(str(v)) for v in raw)
             if figure.better:
                 row["better"] = int((b > a) == (figure.better == "high"))
@@ -109,17 +120,18 @@ def statistics_rows(*reports: dict) -> list[dict]:
     return rows
 
 
-def heat_months(sessions, daily: list[dict]) -> list[dict]:
+def heat_months(sessions, daily: list[dict], places: int = 2) -> list[dict]:
     """The calendar heat map: a month (``{"label", "weeks"}``) for every month with a trading day of
     ``sessions``; a week is five cells, Monday to Friday, each ``None`` (outside the month) or
     ``{"date", "day", "net_pnl", "sessions", "tone", "level", "label"}``. A trading day a session
     replayed has its net P&L from the report's ``daily`` (the trades that closed that day; "0.00"
     when none did), ``tone`` "profit", "loss" or "flat" and ``level`` 1..4 by its size against the
-    largest day's; any other day has ``net_pnl`` None and says so in its label."""
+    largest day's; any other day has ``net_pnl`` None and says so in its label. ``places``: of the
+    report's money (its ``price_decimals``)."""
     net = {row["date"]: Decimal(row["net_pnl"]) for row in daily}
     played: dict[date, int] = {}
     for s in sessions:
-        for day in trading_days(s.start_date, s.end_date):
+        for day in s.calendar.trading_days(s.start_date, s.end_date):
             played[day] = played.get(day, 0) + 1
     days = set(played) | {date.fromisoformat(d) for d in net}
     if not days:
@@ -135,21 +147,21 @@ def heat_months(sessions, daily: list[dict]) -> list[dict]:
                 if day.month != month:
                     cells.append(None)
                     continue
-                cells.append(_heat_cell(day, net, played, largest))
+                cells.append(_heat_cell(day, net, played, largest, places))
             if any(cells):
                 weeks.append(cells)
         out.append({"label": date(year, month, 1).strftime("%B %Y"), "weeks": weeks})
     return out
 
 
-def _heat_cell(day: date, net: dict, played: dict, largest: Decimal) -> dict:
+def _heat_cell(day: date, net: dict, played: dict, largest: Decimal, places: int = 2) -> dict:
     key = day.isoformat()
     cell = {"date": key, "day": day.day, "sessions": played.get(day, 0), "net_pnl": None, "tone": "none", "level": 0}
     if key not in net and day not in played:
         cell["label"] = f"{ist_date(day)}: no session"
         return cell
     value = net.get(key, Decimal("0.00"))
-    cell["net_pnl"] = f"{value:.2f}"
+    cell["net_pnl"] = f"{value:.{places}f}"
     cell["tone"] = "profit" if value > 0 else "loss" if value < 0 else "flat"
     cell["level"] = max(1, math.ceil(HEAT_LEVELS * abs(value) / largest)) if value else 0
     n = cell["sessions"]
@@ -190,18 +202,35 @@ def strategy_report(request, strategy_id):
     """``/strategies/<uuid>/report``: over the strategy's finished sessions (every version), the P&L per
     trading day as a calendar heat map, the cumulative equity curve and the statistics
     (``sessions_report``), and the sessions themselves, with boxes to compare two of them. 404 for a
-    strategy the user may not read."""
+    strategy the user may not read.
+
+    Sessions in different currencies (its underlying changed between versions) are reported one currency
+    at a time, ``?currency=`` (default: that of its latest session), with links to the others; a currency
+    none of its sessions has is a 400 naming ``currency``."""
     strategy = get_object_or_404(ownership.readable(request.user, Strategy.objects.all()), pk=strategy_id)
-    sessions = list(finished(SimulationSession.objects.filter(strategy=strategy)))
+    every = list(finished(SimulationSession.objects.filter(strategy=strategy)))
+    groups = by_currency(reversed(every))  # the latest session's currency first
+    currency = request.GET.get("currency", "")
+    error = None
+    if currency and currency not in groups:
+        error = (f"currency: {currency[:16]!r} is not a currency of this strategy's sessions "
+                 f"({', '.join(groups) or 'it has none'})")
+    if not currency or error:
+        currency = next(iter(groups), "")
+    sessions = list(reversed(groups.get(currency, [])))  # oldest first, as reported
     report = sessions_report(sessions) if sessions else None
     chart = {"curves": [{"label": strategy.name, "points": chart_points(report["equity_curve"])}], "align": "time"} if report else None
+    currencies = [{"currency": c, "sessions": len(g), "url": f"?currency={c}", "current": c == currency}
+                  for c, g in groups.items()]
     return render(request, "pages/strategy_report.html", {
-        "nav": "strategies", "strategy": strategy, "sessions": list(reversed(sessions)), "report": report,
+        "nav": "strategies", "strategy": strategy, "sessions": list(reversed(every)), "report": report,
+        "reported": len(sessions), "currency": currency, "currencies": currencies if len(groups) > 1 else [],
+        "currency_error": error,
         "rows": statistics_rows(report) if report else [],
-        "months": heat_months(sessions, report["daily"]) if report else [], "chart": chart,
-        "first_day": min((s.start_date for s in sessions), default=None),
-        "last_day": max((s.end_date for s in sessions), default=None),
-    })
+        "months": heat_months(sessions, report["daily"], report["price_decimals"]) if report else [], "chart": chart,
+        "first_day": min((s.start_date for s in every), default=None),
+        "last_day": max((s.end_date for s in every), default=None),
+    }, status=400 if error else 200)
 
 
 class CompareRefused(Exception):
@@ -260,4 +289,5 @@ def compare(request):
         for side, s, r in zip("AB", sessions, reports, strict=True)]}
     return render(request, "pages/compare.html", {
         "nav": "history", "sessions": sessions, "reports": reports, "rows": statistics_rows(*reports), "chart": chart,
+        "currencies": sorted({s.currency for s in sessions}),
     })

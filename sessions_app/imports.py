@@ -66,6 +66,8 @@ def import_run(owner, run: ExportedRun) -> SimulationSession:
             start_date=run.days[0],
             end_date=run.days[-1],
             underlying=m["underlying"],
+            price_decimals=run.places,
+            currency=run.currency,
             seed=m["seed"],
             starting_capital=None if m["starting_capital"] is None else Decimal(m["starting_capital"]),
             fees=FeeModel.from_dict(m["fees"]).to_dict(),
@@ -168,4 +170,4 @@ def _rows(session_id: str, run: ExportedRun) -> None:
         [Trade.from_record(t, session_id=session_id, seq=seq) for seq, t in enumerate(run.trades, 1)],
         batch_size=1000,
     )
-    EquitySample.objects.insert(session_id, run.samples)
+    EquitySample.objects.insert(session_id, run.samples, run.places)  # minor units of the folder's places

@@ -3,14 +3,16 @@
 Money is ``DecimalField`` throughout, with ``MONEY_PLACES`` places: the engine's integer minor units
 (paise for the rupee, 0.00001 for a pair quoted to five places) are stored exactly; a session's
 ``price_decimals`` says how many of them its instrument uses, and everything that shows its money
-renders it with that many (two for the NSE: ``181.60``).
+renders it with that many (two for the NSE: ``181.60``). Its times are shown on its market's clock
+(``SimulationSession.calendar``: the underlying's trading calendar, whose time zone the engine's events
+used), so a stored trade reads back as the engine reported it.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,6 +22,7 @@ from psycopg.types.json import Json
 
 from live_trading.engine.events import TradeRecord
 from live_trading.engine.fees import NSE_FO_FEES, FeeModel, describe_costs
+from live_trading.marketdata.calendar import EXCHANGE_TZ, TradingCalendar, market_calendar
 from sessions_app import lifecycle
 
 STATUS_CHOICES = [(status, status.capitalize()) for status in lifecycle.STATUSES]
@@ -217,6 +220,13 @@ class SimulationSession(models.Model):
     def is_active(self) -> bool:
         return self.status in lifecycle.ACTIVE
 
+    @property
+    def calendar(self) -> TradingCalendar:
+        """Its market's trading calendar (``calendar.market_calendar`` of its underlying: the data file's,
+        the NSE's for an underlying the file no longer has): its trading days cut its exports and reports
+        into days, its windows count trading seconds, its ``time_zone`` is the clock its times are shown on."""
+        return market_calendar(self.underlying)
+
     def engine_fees(self) -> FeeModel:
         """The fee model it ran with (recorded from its broker connection when it started)."""
         return FeeModel.from_dict(self.fees)
@@ -358,9 +368,10 @@ class Trade(models.Model):
             entry_trigger=record.entry_trigger, exit_reason=record.exit_reason,
         )
 
-    def record(self, places: int = 2) -> TradeRecord:
+    def record(self, places: int = 2, zone: tzinfo = EXCHANGE_TZ) -> TradeRecord:
         """This trade as the engine reported it (times back to epoch seconds, flow ids to tuples), its money
-        with ``places`` places (its session's ``price_decimals``)."""
+        with ``places`` places (its session's ``price_decimals``), its times on ``zone`` (its session's
+        ``calendar.time_zone``)."""
         return TradeRecord(
             trade_id=self.trade_id, position_id=self.position_id, position_num=self.position_num,
             re_entry_num=self.re_entry_num, entry_node_id=self.entry_node_id, symbol=self.symbol, side=self.side,
@@ -368,7 +379,7 @@ class Trade(models.Model):
             exit_price=self.exit_price, exit_time=int(self.exit_time.timestamp()), pnl=self.pnl,
             pnl_percent=self.pnl_percent, charges=self.charges, net_pnl=self.net_pnl, status=self.status,
             entry_flow_ids=tuple(self.entry_flow_ids), exit_flow_ids=tuple(self.exit_flow_ids),
-            entry_trigger=self.entry_trigger, exit_reason=self.exit_reason, places=places,
+            entry_trigger=self.entry_trigger, exit_reason=self.exit_reason, places=places, zone=zone,
         )
 
 

@@ -14,8 +14,8 @@ a regenerated file), or the engine's code changed between the crash and the resu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 
 from live_trading.engine.events import EquitySample, NodeExecuted, PositionEvent, SessionComplete, TradeClosed
 from live_trading.engine.money import minor_units
@@ -44,11 +44,12 @@ class StoredRun:
     position_changes: list[tuple]  # (seq, action, position_id, execution_id, timestamp, payload)
     trades: list[dict]  # the trade dict (``TradeRecord.to_dict``) of each row
     equity: list[tuple[int, ...]]  # (epoch seconds, realized, unrealized, charges, low, high, drop) in paise
+    zone: tzinfo = field(default=EXCHANGE_TZ)  # its market's clock, on which its times are shown
 
     @classmethod
     def load(cls, session: SimulationSession) -> StoredRun:
         sid = session.pk
-        places = session.price_decimals
+        places, zone = session.price_decimals, session.calendar.time_zone
         return cls(
             session_id=sid,
             ticks=session.ticks_processed,
@@ -57,10 +58,11 @@ class StoredRun:
                 "seq", "execution_id", "node_id", "event_type", "timestamp", "payload")),
             position_changes=list(PositionChange.objects.filter(session_id=sid).order_by("seq").values_list(
                 "seq", "action", "position_id", "execution_id", "timestamp", "payload")),
-            trades=[row.record(places).to_dict() for row in Trade.objects.filter(session_id=sid).order_by("seq")],
+            trades=[row.record(places, zone).to_dict() for row in Trade.objects.filter(session_id=sid).order_by("seq")],
             equity=[(int(t.timestamp()), *(minor_units(m, places) for m in money)) for t, *money in
                     EquitySampleRow.objects.filter(session_id=sid).order_by("timestamp").values_list(
                         "timestamp", "realized_pnl", "unrealized_pnl", "charges", "low_pnl", "high_pnl", "drop")],
+            zone=zone,
         )
 
 
@@ -99,11 +101,11 @@ class ReplayCheck:
     def _match(self, kind: str, rows: list, got, noun: str, comparable) -> None:
         index = self.counts[kind]
         if index >= len(rows):
-            raise Divergence(f"the replay produced a {noun} the session never stored ({_name(got)}, "
+            raise Divergence(f"the replay produced a {noun} the session never stored ({_name(got, self.stored.zone)}, "
                              f"after the {len(rows)} stored), before reaching its last stored tick")
         stored = comparable(rows[index])
         if stored != got:
-            raise Divergence(f"{noun} {index + 1} ({_name(stored)}) differs from the stored one: "
+            raise Divergence(f"{noun} {index + 1} ({_name(stored, self.stored.zone)}) differs from the stored one: "
                              f"{_difference(stored, got)}")
         self.counts[kind] = index + 1
 
@@ -118,16 +120,17 @@ class ReplayCheck:
                                  f"the replay produced {self.counts[kind]}")
 
 
-def _name(item) -> str:
-    """A short name for a row or event in a message: its id and exchange time, not its whole payload."""
+def _name(item, zone: tzinfo = EXCHANGE_TZ) -> str:
+    """A short name for a row or event in a message: its id and time on the market's clock ``zone`` (with
+    the zone's abbreviation: IST on the NSE, EDT or EST in New York), not its whole payload."""
     if isinstance(item, dict):
         return f"trade {item.get('trade_id')}"
     parts = []
     for value in item:
         if isinstance(value, datetime):
-            parts.append(f"at {value.astimezone(EXCHANGE_TZ):%Y-%m-%d %H:%M:%S} IST")
+            parts.append(f"at {value.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}")
         elif isinstance(value, int) and value > 10**9:  # epoch seconds (a P&L sample)
-            parts.append(f"at {datetime.fromtimestamp(value, EXCHANGE_TZ):%Y-%m-%d %H:%M:%S} IST")
+            parts.append(f"at {datetime.fromtimestamp(value, zone):%Y-%m-%d %H:%M:%S %Z}")
         elif not isinstance(value, dict | list):
             parts.append(str(value))
     return " ".join(parts[:3])

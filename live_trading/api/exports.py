@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from config.api import PlainFormsMixin, errors
 from live_trading.api.sessions import session_for
-from live_trading.marketdata.calendar import trading_days
 from live_trading.reports.exports import MANIFEST, NAMES, encode
 from live_trading.reports.sessions import export_index, session_exports, session_manifest
 
@@ -82,7 +81,7 @@ class ExportFileView(APIView):
             raise Http404("no such export file")
         query = ExportDateSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        days = [d.isoformat() for d in trading_days(session.start_date, session.end_date)]
+        days = [d.isoformat() for d in session.calendar.trading_days(session.start_date, session.end_date)]
         day = query.validated_data.get("date")
         if day is None:
             if len(days) != 1:

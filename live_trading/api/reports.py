@@ -49,8 +49,9 @@ class ReportStatisticsSerializer(serializers.Serializer):
     max_drawdown_to = serializers.DateTimeField(allow_null=True, help_text="When it got back to it, or the curve's end.")
     max_drawdown_recovered = serializers.BooleanField(help_text="Whether the equity got back to the peak.")
     time_in_market = _percent("seconds_in_market / trading_seconds × 100.")
-    seconds_in_market = serializers.IntegerField(help_text="Seconds with at least one position open.")
-    trading_seconds = serializers.IntegerField(help_text="Each replayed day from its market open to its last sample.")
+    seconds_in_market = serializers.IntegerField(help_text="Trading seconds with at least one position open.")
+    trading_seconds = serializers.IntegerField(help_text="Each replayed day from its market open to its last sample, "
+                                                         "in its market's session hours.")
     trading_days = serializers.IntegerField(help_text="Days replayed (with equity samples).")
 
 
@@ -73,7 +74,8 @@ class LegGroupSerializer(ReportGroupSerializer):
 
 
 class ReportDaySerializer(serializers.Serializer):
-    date = serializers.DateField(help_text="An exchange date the session traded: with trades' exits or equity samples.")
+    date = serializers.DateField(help_text="A trading day of the session's market (an FX day runs 17:00 to 17:00 New "
+                                           "York) with trades' exits or equity samples.")
     trades = serializers.IntegerField(help_text="Trades closed that day.")
     gross_pnl = money_field()
     charges = money_field()
@@ -86,7 +88,8 @@ class ReportDaySerializer(serializers.Serializer):
 
 class ReportPointSerializer(serializers.Serializer):
     time = serializers.IntegerField(help_text="Epoch seconds (UTC).")
-    timestamp = serializers.DateTimeField(help_text="The same, ISO 8601 in exchange time (+05:30).")
+    timestamp = serializers.DateTimeField(help_text="The same, ISO 8601 on the market's clock with its offset "
+                                                    "(+05:30 on the NSE).")
     equity = money_field(help_text="Net P&L (realized net of charges + unrealized) at that time.")
     drawdown = money_field(help_text="equity - the highest equity so far (<= 0).")
 
@@ -99,6 +102,8 @@ class ReportSessionSerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     status = serializers.CharField()
+    currency = serializers.CharField(help_text="The currency of its money (INR, USD).")
+    price_decimals = serializers.IntegerField(help_text="Decimal places of its money.")
 
 
 class SessionReportSerializer(serializers.Serializer):
@@ -113,7 +118,8 @@ class SessionReportSerializer(serializers.Serializer):
 
 EXAMPLE = OpenApiExample("A finished short straddle", response_only=True, value={
     "session": {"session_id": "sim-99bd83d617bf", "strategy_name": "Straddle", "strategy_version": 1,
-                "underlying": "NIFTY", "start_date": "2024-10-29", "end_date": "2024-10-29", "status": "completed"},
+                "underlying": "NIFTY", "start_date": "2024-10-29", "end_date": "2024-10-29", "status": "completed",
+                "currency": "INR", "price_decimals": 2},
     "final": True,
     "statistics": {
         "gross_pnl": "1250.00", "charges": "104.13", "net_pnl": "1145.87", "trades": 2, "winning_trades": 1,

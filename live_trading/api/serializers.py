@@ -15,7 +15,7 @@ from live_trading.demo import DEMO_DAYS
 from live_trading.engine import fees
 from live_trading.engine.engine import FILLS_AT
 from live_trading.engine.money import money_str
-from live_trading.marketdata.calendar import exchange_today
+from live_trading.marketdata.calendar import EXCHANGE_TZ, exchange_today
 from live_trading.models import BrokerConnection, FeeKind
 from live_trading.refusals import Refused, check_replay_span
 from live_trading.snapshots import row_totals
@@ -211,7 +211,8 @@ class TradeSerializer(serializers.Serializer):
     """A closed (or partly closed) position's trade, exactly as the stream's ``trade_update`` and
     ``initial_state`` give it. ``position_id`` is ``<entry_node_id>-pos<position_num>``; ``quantity`` is
     in units (lots x lot size); ``pnl`` is gross (price difference x quantity), ``net_pnl`` after
-    ``charges``; ``duration_minutes`` is from entry to exit; times are exchange time (+05:30)."""
+    ``charges``; ``duration_minutes`` is from entry to exit; times are on the session's market clock, with
+    its offset (+05:30 on the NSE, -04:00 or -05:00 for spot FX in New York)."""
 
     # Rendering is the one trade dict (TradeRecord.to_dict); the fields exist for the OpenAPI schema and
     # are derived from the stream's typed definition of a trade, so the REST and stream shapes cannot part.
@@ -219,7 +220,7 @@ class TradeSerializer(serializers.Serializer):
         return {name: _read_only_field(hint) for name, hint in get_type_hints(TradeData, include_extras=True).items()}
 
     def to_representation(self, instance: Trade) -> dict:
-        return instance.record(self.context.get("places", 2)).to_dict()
+        return instance.record(self.context.get("places", 2), self.context.get("zone", EXCHANGE_TZ)).to_dict()
 
 
 def _read_only_field(hint) -> serializers.Field:

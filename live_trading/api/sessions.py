@@ -387,9 +387,11 @@ class TradeListView(generics.ListAPIView):
         return self.session.trades.order_by("seq")
 
     def get_serializer_context(self):
-        # its money has the places of the session's instrument (TradeSerializer)
-        places = self.session.price_decimals if hasattr(self, "session") else 2
-        return {**super().get_serializer_context(), "places": places}
+        # its money has the places of the session's instrument, its times its market's clock (TradeSerializer)
+        if not hasattr(self, "session"):
+            return super().get_serializer_context()
+        return {**super().get_serializer_context(), "places": self.session.price_decimals,
+                "zone": self.session.calendar.time_zone}
 
     @extend_schema(parameters=[OpenApiParameter("export", str, enum=["csv"], description="download all as CSV")],
                    responses={(200, "application/json"): TradeSerializer(many=True),
@@ -412,9 +414,9 @@ class TradeListView(generics.ListAPIView):
 
         def rows():
             yield writer.writerow(TRADE_FIELDS)
-            places = self.session.price_decimals
+            places, zone = self.session.price_decimals, self.session.calendar.time_zone
             for trade in trades.iterator():
-                row = trade.record(places).to_dict()
+                row = trade.record(places, zone).to_dict()
                 yield writer.writerow(" ".join(row[f]) if isinstance(row[f], list) else row[f] for f in TRADE_FIELDS)
 
         response = StreamingHttpResponse(rows(), content_type="text/csv")

@@ -5,11 +5,12 @@ A market order fills completely at the last traded price moved against the trade
 tick). There is no order book, so no partial fills and no latency: the fill happens on the tick the
 order is placed. Each fill pays what the session's fee model charges on its turnover (``fees.py``).
 
-Margin is a documented approximation, not SPAN: a bought option blocks its premium (price x
-quantity at entry); a sold option blocks ``short_option_margin_rate`` of the underlying's notional
-(underlying LTP x quantity) at the current price; a trade on the underlying itself, which the
-simulator treats as index futures, blocks ``futures_margin_rate`` of its notional. An order whose
-margin exceeds what is available is rejected.
+Margin is a documented approximation, not SPAN, with the instrument's rates (the data file's
+``[underlyings.NAME.margin]``, ``universe.Margin``; docs/marketdata.md, "Margin"): a bought option blocks
+its premium (price x quantity at entry); a sold option blocks ``short_option_margin_rate`` of the
+underlying's notional (underlying LTP x quantity) at the current price; a trade on the underlying itself
+(an NSE index as its futures, an FX pair, a stock) blocks ``underlying_margin_rate`` of its notional. An
+order whose margin exceeds what is available is rejected.
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class BrokerSettings:
-    """Paper trading settings. Money in paise; rates as fractions."""
+    """Paper trading settings. Money in minor units (paise); rates as fractions of notional, the
+    instrument's (``universe.Margin``; 1 by default: fully paid)."""
 
     starting_capital: int = 10_00_000_00  # Rs 10 lakh
     slippage_ticks: int = 0
-    short_option_margin_rate: Decimal = Decimal("0.15")
-    futures_margin_rate: Decimal = Decimal("0.12")
+    short_option_margin_rate: Decimal = Decimal(1)
+    underlying_margin_rate: Decimal = Decimal(1)
 
 
 class PaperBroker:
@@ -70,7 +72,7 @@ class PaperBroker:
         """Return the margin (paise) a position blocks, per the approximation in the module doc."""
         if option and side == "buy":
             return price * quantity
-        rate = self.settings.short_option_margin_rate if option else self.settings.futures_margin_rate
+        rate = self.settings.short_option_margin_rate if option else self.settings.underlying_margin_rate
         base = underlying_price if option else price
         return int(Decimal(base * quantity) * rate)
 

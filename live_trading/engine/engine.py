@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
@@ -69,8 +68,6 @@ class EngineSettings:
     seed: str = "0"
     starting_capital: int = 10_00_000_00
     slippage_ticks: int = 0
-    short_option_margin_rate: Decimal = Decimal("0.15")
-    futures_margin_rate: Decimal = Decimal("0.12")
     candle_timeframes: tuple = ("1m",)
     charge_schedule: tuple = field(default=charges_mod.SCHEDULE)
     fees: FeeModel = NSE_FO_FEES
@@ -185,8 +182,9 @@ class Engine:
         self.broker = PaperBroker(fees, market.tick_size, BrokerSettings(
             starting_capital=self.settings.starting_capital,
             slippage_ticks=self.settings.slippage_ticks,
-            short_option_margin_rate=self.settings.short_option_margin_rate,
-            futures_margin_rate=self.settings.futures_margin_rate,
+            # the instrument's margin rates (the data file's, universe.Margin)
+            short_option_margin_rate=market.margin.short_option,
+            underlying_margin_rate=market.margin.underlying,
         ))
         self._day_ticks = market.tick_count
         self._timestamps = market.timestamps
@@ -533,14 +531,15 @@ class Engine:
         ts = self.market.ts
         self._counter += 1
         digest = hashlib.blake2b(f"{self.settings.seed}|{node.id}|{ts}|{self._counter}".encode(), digest_size=3)
-        execution_id = f"exec_{node.id}_{compact_stamp(ts)}_{digest.hexdigest()}"
+        execution_id = f"exec_{node.id}_{compact_stamp(ts, self.market.zone)}_{digest.hexdigest()}"
         return Execution(execution_id, (parent.chain if parent is not None else ()) + (execution_id,))
 
     def _emit_node(self, node, execution: Execution, event_type: str, details: dict) -> None:
         parent_id = execution.chain[-2] if len(execution.chain) > 1 else None
         ts = self.market.ts
         self.last_executions[node.id] = (execution.id, ts, event_type)
-        self._emit(NodeExecuted(execution.id, parent_id, ts, node.id, node.name, node.label, event_type, details))
+        self._emit(NodeExecuted(execution.id, parent_id, ts, node.id, node.name, node.label, event_type, details,
+                                self.market.zone))
 
     def complete(self, node, execution: Execution) -> None:
         """Mark ``node`` completed after ``execution`` and activate its children under it."""
@@ -566,7 +565,7 @@ class Engine:
             elif what == "no_new_entries":
                 self._close_entries()
             else:
-                self.square_off(self._controller, "square_off", {"trigger": "time", "time": iso(ts)[11:19]},
+                self.square_off(self._controller, "square_off", {"trigger": "time", "time": iso(ts, self.market.zone)[11:19]},
                                 parent=self._start_execution)
         self._next_timer = self._timers[0][0] if self._timers else float("inf")
 
@@ -793,7 +792,7 @@ class Engine:
         self._emit_node(node, execution, "order_placed", details)
         self._emit(PositionEvent("entry", market.ts, execution.id, quantity, self._readout.position_state(position),
                                  rupees(position.realized_pnl, market.places), rupees(0, market.places),
-                                 market.places))
+                                 market.places, market.zone))
         self.complete(node, execution)
 
     def exit_positions(self, node) -> None:
@@ -852,8 +851,8 @@ class Engine:
         unrealized = rupees(position.unrealized_pnl(market.price(position.symbol)), places)
         return [
             PositionEvent(action, market.ts, execution.id, quantity, self._readout.position_state(position),
-                          rupees(position.realized_pnl, places), unrealized, places),
-            TradeClosed(market.ts, trade_record(trade, places), self.summary()),
+                          rupees(position.realized_pnl, places), unrealized, places, market.zone),
+            TradeClosed(market.ts, trade_record(trade, places, market.zone), self.summary()),
             _Closed(position, reason, execution),
         ]
 
@@ -886,7 +885,7 @@ class Engine:
         for candle in candles:
             self._emit(CandleCompleted(candle.symbol, TF_NAMES[candle.timeframe], candle.start, candle.end,
                                        candle.open, candle.high, candle.low, candle.close, candle.volume,
-                                       market.indicators_of(candle.timeframe), market.places))
+                                       market.indicators_of(candle.timeframe), market.places, market.zone))
 
 
 class _Closed(NamedTuple):

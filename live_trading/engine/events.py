@@ -1,8 +1,9 @@
 """Typed domain events the engine emits, and the sink interface that receives them.
 
 The engine knows nothing of Django, SSE or databases: it hands each event to a ``Sink``. Events are
-frozen dataclasses. Money in node, position, trade and summary events is ``Decimal`` rupees with two
-places; timestamps are int epoch seconds (``timestamp`` gives ISO 8601 in exchange time). The two
+frozen dataclasses. Money in node, position, trade and summary events is ``Decimal`` amounts with the
+instrument's places (``places``: two for rupees); timestamps are int epoch seconds (``timestamp`` and
+``to_dict`` give ISO 8601 on the market's clock, ``zone``: its calendar's time zone, IST for the NSE). The two
 per-tick kinds, ``TickSnapshot`` and ``CandleCompleted``, carry integer paise instead, because a
 stream may coalesce most of them away and building Decimals nobody reads would cost the hot loop.
 
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from live_trading.engine.money import iso, money_str, price_number, rupees_str
+from live_trading.marketdata.calendar import EXCHANGE_TZ
 
 
 def progress(ticks_processed: int, total_ticks: int) -> dict:
@@ -49,10 +52,11 @@ class NodeExecuted:
     node_type: str
     event_type: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    zone: tzinfo = EXCHANGE_TZ  # the market's clock (its calendar's time zone), which times render on; not on the wire
 
     @property
     def timestamp(self) -> str:
-        return iso(self.ts)
+        return iso(self.ts, self.zone)
 
     def to_dict(self) -> dict:
         payload = {
@@ -95,6 +99,7 @@ class PositionState:
     entry_trigger: str
     exit_reason: str | None
     places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
+    zone: tzinfo = EXCHANGE_TZ  # the market's clock (its calendar's time zone), which times render on; not on the wire
 
     def to_dict(self) -> dict:
         return {
@@ -108,9 +113,9 @@ class PositionState:
             "quantity_closed": self.quantity_closed,
             "quantity_remaining": self.quantity_remaining,
             "entry_price": money_str(self.entry_price, self.places),
-            "entry_time": iso(self.entry_time),
+            "entry_time": iso(self.entry_time, self.zone),
             "exit_price": None if self.exit_price is None else money_str(self.exit_price, self.places),
-            "exit_time": None if self.exit_time is None else iso(self.exit_time),
+            "exit_time": None if self.exit_time is None else iso(self.exit_time, self.zone),
             "current_price": None if self.current_price is None else money_str(self.current_price, self.places),
             "status": self.status,
             "realized_pnl": money_str(self.realized_pnl, self.places),
@@ -139,10 +144,11 @@ class PositionEvent:
     realized_pnl: Decimal
     unrealized_pnl: Decimal
     places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
+    zone: tzinfo = EXCHANGE_TZ  # the market's clock (its calendar's time zone), which times render on; not on the wire
 
     @property
     def timestamp(self) -> str:
-        return iso(self.ts)
+        return iso(self.ts, self.zone)
 
     def to_dict(self) -> dict:
         return {
@@ -173,7 +179,7 @@ class Summary:
     charges: Decimal
     net_pnl: Decimal
     max_drawdown: Decimal
-    # A multi-day session's P&L per trading day so far: (exchange date, net P&L in Decimal rupees)
+    # A multi-day session's P&L per trading day so far: (trading day of its market, net P&L in Decimal)
     daily_pnl: tuple = ()
     places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
 
@@ -229,6 +235,7 @@ class TradeRecord:
     entry_trigger: str
     exit_reason: str
     places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
+    zone: tzinfo = EXCHANGE_TZ  # the market's clock (its calendar's time zone), which times render on; not on the wire
 
     @property
     def duration_minutes(self) -> float:
@@ -245,9 +252,9 @@ class TradeRecord:
             "side": self.side,
             "quantity": self.quantity,
             "entry_price": money_str(self.entry_price, self.places),
-            "entry_time": iso(self.entry_time),
+            "entry_time": iso(self.entry_time, self.zone),
             "exit_price": money_str(self.exit_price, self.places),
-            "exit_time": iso(self.exit_time),
+            "exit_time": iso(self.exit_time, self.zone),
             "pnl": money_str(self.pnl, self.places),
             "pnl_percent": money_str(self.pnl_percent),
             "charges": money_str(self.charges, self.places),
@@ -308,6 +315,7 @@ class TickSnapshot:
     closed_trades: int
     node_diagnostics: tuple = ()
     places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
+    zone: tzinfo = EXCHANGE_TZ  # the market's clock (its calendar's time zone), which times render on; not on the wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,13 +335,14 @@ class CandleCompleted:
     volume: int
     indicators: Mapping[str, float | None] = field(default_factory=dict)
     places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
+    zone: tzinfo = EXCHANGE_TZ  # the market's clock (its calendar's time zone), which times render on; not on the wire
 
     def to_dict(self) -> dict:
         """The ``candle_update`` payload: prices as rupee numbers, ``timestamp`` the opening time."""
         return {
             "symbol": self.symbol,
             "timeframe": self.timeframe,
-            "timestamp": iso(self.start),
+            "timestamp": iso(self.start, self.zone),
             "open": price_number(self.open, self.places),
             "high": price_number(self.high, self.places),
             "low": price_number(self.low, self.places),
@@ -381,6 +390,7 @@ class EquitySample:
     high_pnl_paise: int
     drop_paise: int
     places: int = 2  # the instrument's price_decimals, which to_dict renders; not on the wire
+    zone: tzinfo = EXCHANGE_TZ  # the market's clock (its calendar's time zone), which times render on; not on the wire
 
     @property
     def net_pnl_paise(self) -> int:
@@ -388,7 +398,7 @@ class EquitySample:
 
     def to_dict(self) -> dict:
         return {
-            "timestamp": iso(self.ts),
+            "timestamp": iso(self.ts, self.zone),
             "net_pnl": rupees_str(self.net_pnl_paise, self.places),
             "realized_pnl": rupees_str(self.realized_pnl_paise, self.places),
             "unrealized_pnl": rupees_str(self.unrealized_pnl_paise, self.places),

@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 
 from live_trading.marketdata import instruments
-from live_trading.marketdata.calendar import calendar_of, exchange_date
+from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.candles import TIMEFRAMES as TF_SECONDS
 from live_trading.marketdata.candles import CandleBuilder, timeframe_seconds
 from live_trading.marketdata.indicators import IndicatorRegistry
@@ -51,10 +51,14 @@ class MarketState:
         self.tick_size = instruments.tick_size_paise(self.underlying)
         info = instruments.get_underlying(self.underlying)
         self.contract_size = info.contract_size
+        self.margin = info.margin  # what a position blocks (universe.Margin: fractions of notional)
         # Decimal places of its money (the data file's price_decimals): prices and amounts are integers
         # of 10**-places of its currency; they leave the engine with these places.
         self.places = info.price_decimals
         self.currency = info.currency
+        # The market's clock (its calendar's time zone): times leave the engine on it (ISO 8601 with its
+        # offset, execution ids' stamps).
+        self.zone = self.calendar.time_zone
         self.candles_at_close = candles_at_close
         self._chain = None
         # Candles by timeframe name, completed so far and by opening time of day; the builder is
@@ -64,7 +68,7 @@ class MarketState:
         self._builder = None
         self.on_tick = None
         # Indicators: the market-data registry, and per timeframe (seconds) who reads what.
-        self.registry = IndicatorRegistry()
+        self.registry = IndicatorRegistry(day_of=self.calendar.day_of)  # a VWAP restarts with the market's day
         self.indicator_values: dict[str, float | None] = {}
         self._readers: dict[int, list] = {}
 
@@ -82,7 +86,7 @@ class MarketState:
         self._list_of = getattr(day, "price_list", None) or (lambda j: self.prices[:, j].tolist())
         self.tick_count = len(self.timestamps)
         self.symbols = symbols
-        self.date: date = getattr(day, "date", None) or exchange_date(self.timestamps[0])
+        self.date: date = getattr(day, "date", None) or self.calendar.day_of(self.timestamps[0])
         self.dow = self.date.weekday()
         # Seconds the market's clock is ahead of UTC today (IST's +05:30 on the NSE): times of day are its.
         self.utc_offset = self.calendar.utc_offset(self.date)

@@ -3,12 +3,14 @@
 Inside the loop prices and amounts are integers of the instrument's minor unit (paise for the rupee:
 ``places`` 2; 0.00001 for an FX pair quoted to five places: ``places`` 5, the data file's
 ``price_decimals``) and times are int epoch seconds (UTC). These helpers turn them into what leaves
-the engine: ``Decimal`` amounts with exactly ``places`` places, and ISO 8601 timestamps in exchange
-time (Asia/Kolkata, a fixed +05:30: India keeps no daylight saving). ``places`` defaults to the
-rupee's 2, so NSE figures render as they always have (``"181.60"``).
+the engine: ``Decimal`` amounts with exactly ``places`` places, and ISO 8601 timestamps on the clock of
+the instrument's market (``zone``: its calendar's time zone, ``calendar.TradingCalendar.time_zone``;
+the NSE's Asia/Kolkata is a fixed +05:30, New York's spot FX -04:00 or -05:00 with daylight saving).
+``places`` defaults to the rupee's 2 and ``zone`` to the NSE's, so NSE figures and times render as they
+always have (``"181.60"``, ``"2024-10-29T09:19:00+05:30"``).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from live_trading.marketdata.calendar import EXCHANGE_TZ, IST_OFFSET_SECONDS
@@ -68,11 +70,15 @@ def percent(numerator: int, denominator: int) -> Decimal:
     return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
-def iso(ts: int) -> str:
-    """Return epoch seconds as ISO 8601 in exchange time (``2024-10-29T09:19:00+05:30``)."""
-    return datetime.fromtimestamp(ts, EXCHANGE_TZ).isoformat()
+def iso(ts: int, zone: tzinfo = EXCHANGE_TZ) -> str:
+    """Return epoch seconds as ISO 8601 on the market's clock ``zone``, with its offset at that moment
+    (``2024-10-29T09:19:00+05:30`` on the NSE; ``2017-04-19T06:40:00-04:00`` for spot FX in New York)."""
+    return datetime.fromtimestamp(ts, zone).isoformat()
 
 
-def compact_stamp(ts: int) -> str:
-    """Return ``YYYYMMDD_HHMMSS`` in exchange time, the stamp inside execution ids."""
-    return datetime.fromtimestamp(ts + IST_OFFSET_SECONDS, UTC).strftime("%Y%m%d_%H%M%S")
+def compact_stamp(ts: int, zone: tzinfo = EXCHANGE_TZ) -> str:
+    """Return ``YYYYMMDD_HHMMSS`` on the market's clock ``zone``, the stamp inside execution ids
+    (``20241029_091900`` on the NSE)."""
+    if zone is EXCHANGE_TZ:  # a fixed offset: the hot path of NSE sessions, without a zone lookup
+        return datetime.fromtimestamp(ts + IST_OFFSET_SECONDS, UTC).strftime("%Y%m%d_%H%M%S")
+    return datetime.fromtimestamp(ts, zone).strftime("%Y%m%d_%H%M%S")

@@ -78,6 +78,7 @@ class MultiDayEngine:
         self._minute_end = float("-inf")  # when the exchange minute of that tick ends
         self._upcoming = None  # (day, plan, last) a positional engine moves on to at its first tick
         self._next_engine()
+        self.calendar = self.engine.market.calendar  # its market's: the days and windows it is replayed in
 
     def _next_engine(self) -> bool:
         if self._day_index + 1 >= len(self.days):
@@ -246,8 +247,9 @@ class MultiDayEngine:
         # The meter holds the range of the P&L the drawdown tracker saw since the previous sample.
         realized, unrealized = self.engine.pnl_parts()
         low, high, drop = self.carry.meter.take()
+        market = self.engine.market
         self.sink.emit(EquitySample(ts, realized, unrealized, self.carry.store.charges, low, high, drop,
-                                    self.engine.market.places))
+                                    market.places, market.zone))
 
     def snapshot(self) -> dict:
         return self.engine.snapshot()

@@ -15,6 +15,8 @@ strings (``money.rupees_str``), the wire's form of money.
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from live_trading.engine.events import (
     OpenPositionTick,
     PositionState,
@@ -24,6 +26,7 @@ from live_trading.engine.events import (
     progress,
 )
 from live_trading.engine.money import iso, percent, price_number, rupees, rupees_str
+from live_trading.marketdata.calendar import EXCHANGE_TZ
 
 
 class Readout:
@@ -50,7 +53,8 @@ class Readout:
         """The position as it stands at the current tick, money in Decimal rupees."""
         # Closed positions of earlier days (multi-day sessions) have no column in today's market.
         market = self._market
-        return position_state(position, market.price(position.symbol) if position.is_open else 0, market.places)
+        return position_state(position, market.price(position.symbol) if position.is_open else 0, market.places,
+                              market.zone)
 
     def snapshot(self) -> dict:
         """The session's state now, JSON-ready, in the dashboard's shape (seed 004): progress, node
@@ -64,35 +68,36 @@ class Readout:
         account = engine.account() if started else None
         unrealized = account["unrealized_pnl"] if account else 0
         realized = store.realized_net
-        places = market.places
+        places, zone = market.places, market.zone
         return {
             "status": engine.status,
-            "timestamp": iso(market.ts) if started else None,
+            "timestamp": iso(market.ts, zone) if started else None,
             "progress": progress(engine.ticks_before + engine.ticks_processed, engine.session_ticks),
             "strategy": {"name": engine.graph.name, "underlying": market.underlying, "date": market.date.isoformat()},
             "nodes": {
                 node_id: {"status": node.state, "node_type": node.label, "node_name": node.name,
-                          **last_execution(engine.last_executions.get(node_id))}
+                          **last_execution(engine.last_executions.get(node_id), zone)}
                 for node_id, node in engine.nodes.items()
             },
             "active_nodes": list(engine.active_nodes),
             "gps_data": {
                 "positions": [self.position_state(p).to_dict() for p in store.positions.values()],
-                "trades": [trade_record(t, places).to_dict() for t in store.trades],
+                "trades": [trade_record(t, places, zone).to_dict() for t in store.trades],
                 "pnl": {"realized_pnl": rupees_str(realized, places),
                         "unrealized_pnl": rupees_str(unrealized, places),
                         "total_pnl": rupees_str(realized + unrealized, places),
                         "closed_trades": len(store.trades), "open_trades": len(store.open)},
             },
             "broker_data": {
-                "orders": [order_dict(o, places) for o in engine.broker.orders],
+                "orders": [order_dict(o, places, zone) for o in engine.broker.orders],
                 "account_info": {k: rupees_str(v, places) for k, v in account.items()} if account else None,
             },
             "market_data": {
                 "ltp_store": ({symbol: price_number(paise, places)
                                for symbol, paise in market.ltps_of(self.watched_columns()).items()}
                               if started else {}),
-                "candle_data": {timeframe: candle_dict(c, places) for timeframe, c in market.latest_candles().items()},
+                "candle_data": {timeframe: candle_dict(c, places, zone)
+                                for timeframe, c in market.latest_candles().items()},
             },
             "summary": engine.summary().to_dict(),
         }
@@ -121,7 +126,8 @@ class Readout:
                                 for node_id, node in engine.active_nodes.items() if hasattr(node, "conditions"))
         return TickSnapshot(market.ts, engine.ticks_before + ticks_processed, engine.session_ticks,
                             tuple(engine.active_nodes), changed, tuple(opens),
-                            store.realized_net, unrealized, len(store.trades), diagnostics, market.places)
+                            store.realized_net, unrealized, len(store.trades), diagnostics, market.places,
+                            market.zone)
 
     def watched_columns(self) -> list[int]:
         """The columns a client is shown LTPs of: the underlying and every symbol the session has
@@ -137,9 +143,9 @@ class Readout:
         return self._watched
 
 
-def position_state(position, price: int, places: int = 2) -> PositionState:
+def position_state(position, price: int, places: int = 2, zone: tzinfo = EXCHANGE_TZ) -> PositionState:
     """A store position (minor units) as the record events carry, at ``price`` (0: no current price),
-    money with ``places`` places (the instrument's ``price_decimals``)."""
+    money with ``places`` places (the instrument's ``price_decimals``), times on ``zone`` (its market's clock)."""
     return PositionState(
         position_id=position.position_id, re_entry_num=position.re_entry_num, entry_node_id=position.entry_node_id,
         symbol=position.symbol, side=position.side, quantity_total=position.quantity_total,
@@ -150,13 +156,13 @@ def position_state(position, price: int, places: int = 2) -> PositionState:
         realized_pnl=rupees(position.realized_pnl, places), realized_pnl_gross=rupees(position.realized_gross, places),
         unrealized_pnl=rupees(position.unrealized_pnl(price), places), charges=rupees(position.charges, places),
         entry_flow_ids=position.entry_flow_ids, exit_flow_ids=position.exit_flow_ids,
-        entry_trigger=position.entry_trigger, exit_reason=position.exit_reason, places=places,
+        entry_trigger=position.entry_trigger, exit_reason=position.exit_reason, places=places, zone=zone,
     )
 
 
-def trade_record(trade, places: int = 2) -> TradeRecord:
+def trade_record(trade, places: int = 2, zone: tzinfo = EXCHANGE_TZ) -> TradeRecord:
     """A store trade (minor units) as the record ``TradeClosed`` and snapshots carry (Decimal, ``places``
-    places)."""
+    places; times on ``zone``, its market's clock)."""
     return TradeRecord(
         trade_id=trade.trade_id, position_id=trade.position_id, position_num=trade.position_num,
         re_entry_num=trade.re_entry_num,
@@ -166,7 +172,7 @@ def trade_record(trade, places: int = 2) -> TradeRecord:
         pnl_percent=trade.pnl_percent, charges=rupees(trade.charges, places), net_pnl=rupees(trade.net_pnl, places),
         status=trade.status,
         entry_flow_ids=trade.entry_flow_ids, exit_flow_ids=trade.exit_flow_ids, entry_trigger=trade.entry_trigger,
-        exit_reason=trade.exit_reason, places=places,
+        exit_reason=trade.exit_reason, places=places, zone=zone,
     )
 
 
@@ -190,10 +196,10 @@ def session_summary(store, max_drawdown: int, daily=(), places: int = 2) -> Summ
     )
 
 
-def order_dict(order, places: int = 2) -> dict:
+def order_dict(order, places: int = 2, zone: tzinfo = EXCHANGE_TZ) -> dict:
     """A broker order as the dashboard's ``broker_data.orders`` lists it; ``charges`` is the total."""
     return {
-        "order_id": order.order_id, "timestamp": iso(order.ts), "symbol": order.symbol, "side": order.side,
+        "order_id": order.order_id, "timestamp": iso(order.ts, zone), "symbol": order.symbol, "side": order.side,
         "quantity": order.quantity, "order_type": "MARKET", "ltp": rupees_str(order.ltp, places),
         "fill_price": None if order.fill_price is None else rupees_str(order.fill_price, places),
         "status": order.status, "reason": order.reason, "execution_id": order.execution_id,
@@ -231,16 +237,17 @@ def closed_position(position, quantity: int, order, reason: str, places: int = 2
     }
 
 
-def candle_dict(candle, places: int = 2) -> dict:
+def candle_dict(candle, places: int = 2, zone: tzinfo = EXCHANGE_TZ) -> dict:
     """A completed candle as the dashboard's ``market_data.candle_data`` shows it (price numbers)."""
-    return {"symbol": candle.symbol, "timestamp": iso(candle.start), "open": price_number(candle.open, places),
+    return {"symbol": candle.symbol, "timestamp": iso(candle.start, zone), "open": price_number(candle.open, places),
             "high": price_number(candle.high, places), "low": price_number(candle.low, places),
             "close": price_number(candle.close, places), "volume": candle.volume}
 
 
-def last_execution(last: tuple | None) -> dict:
-    """A node's last execution, ``(execution id, epoch seconds, event type)``, as its snapshot fields."""
+def last_execution(last: tuple | None, zone: tzinfo = EXCHANGE_TZ) -> dict:
+    """A node's last execution, ``(execution id, epoch seconds, event type)``, as its snapshot fields (the
+    time on ``zone``, its market's clock)."""
     if last is None:
         return {"last_execution_id": None, "last_execution_time": None, "last_event_type": None}
     execution_id, ts, event_type = last
-    return {"last_execution_id": execution_id, "last_execution_time": iso(ts), "last_event_type": event_type}
+    return {"last_execution_id": execution_id, "last_execution_time": iso(ts, zone), "last_event_type": event_type}

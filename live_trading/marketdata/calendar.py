@@ -268,6 +268,29 @@ class TradingCalendar:
     def describe_hours(self, d: date) -> str:
         return f"{describe_hours(d)} IST"
 
+    def open_ts(self, d: date) -> int:
+        """Epoch seconds of trading day `d`'s first second of trading (09:15:00 IST on a regular NSE day)."""
+        return self.windows_ts(d)[0][0]
+
+    def session_seconds(self, d: date) -> int:
+        """Seconds of trading day `d`'s windows: 22,500 on a regular NSE day, 86,400 on an FX_24X5 day."""
+        return sum(b - a for a, b in self.windows_ts(d))
+
+    def day_of(self, ts: int) -> date:
+        """The trading day epoch second `ts` belongs to, the one notion of a day that cuts a session's
+        events, trades, samples and statistics into days (exports, a report's ``daily``, time in market):
+        on the NSE the exchange (IST) date. A time that closes something (an equity sample, "after every
+        tick before it") belongs to the day of the second before it: ``day_of(ts - 1)``."""
+        return exchange_date(ts)
+
+    def elapsed_seconds(self, ts: int, day: date | None = None) -> int:
+        """Trading seconds of trading day `day` (default ``day_of(ts)``) before epoch second `ts`: 0 before
+        its open, its `session_seconds` from its close on; the gap between two windows does not count."""
+        if day is None:
+            return elapsed_trading_seconds(ts)
+        second = int(ts) - exchange_midnight_ts(day)
+        return sum(max(0, min(second, close) - open_) for open_, close in session_windows(day))
+
     def grid(self, d: date, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows of trading day `d` for ticks at epoch seconds `ts`: (the day's row timestamps, the row
         of each tick, -1 outside the windows). With the ``seconds`` clock the rows are every second of
@@ -333,6 +356,23 @@ class DataCalendar(TradingCalendar):
                 return d
         return None
 
+    def day_of(self, ts: int) -> date:
+        """The trading day whose span (its first window's open to its last window's close) holds `ts`
+        (FX_24X5: Tuesday 17:00 to Wednesday 17:00 New York is Wednesday); a time between two days' spans
+        (a weekend, a holiday) belongs to the last trading day that opened before it."""
+        ts = int(ts)
+        local = datetime.fromtimestamp(ts, self.time_zone).date()
+        d = local + timedelta(days=1)  # a day's span may open the evening before: the latest candidate
+        for _ in range(400):
+            if self.is_trading_day(d) and self.windows_ts(d)[0][0] <= ts:
+                return d
+            d -= timedelta(days=1)
+        return local  # a calendar without a trading day for over a year: its own clock's date
+
+    def elapsed_seconds(self, ts: int, day: date | None = None) -> int:
+        day = self.day_of(ts) if day is None else day
+        return sum(max(0, min(int(ts), b) - a) for a, b in self.windows_ts(day))
+
     def describe_hours(self, d: date) -> str:
         """The windows of `d` (a special session's own when it has one) as clock times of their first and
         last second and the time zone: ``09:30:00-12:59:59 America/New_York`` on an early close."""
@@ -386,11 +426,15 @@ def calendar_of(underlying: str) -> TradingCalendar:
         raise InstrumentError(f"unknown underlying {underlying!r}", subject="underlying") from None
 
 
-def trading_days_of(underlying: str, start: date, end: date) -> list[date]:
-    """The trading days of `underlying`'s calendar from `start` to `end`; the NSE's for an underlying the
-    data file no longer has (a stored session of it is still shown)."""
+def market_calendar(underlying: str) -> TradingCalendar:
+    """`calendar_of(underlying)`, or the NSE's for an underlying the data file no longer has (a stored
+    session of it is still shown): what a stored session's days, times and hours are read with."""
     try:
-        calendar = calendar_of(underlying)
+        return calendar_of(underlying)
     except InstrumentError:
-        return trading_days(start, end)
-    return calendar.trading_days(start, end)
+        return NSE
+
+
+def trading_days_of(underlying: str, start: date, end: date) -> list[date]:
+    """The trading days of `underlying`'s calendar from `start` to `end` (`market_calendar`)."""
+    return market_calendar(underlying).trading_days(start, end)

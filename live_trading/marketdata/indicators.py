@@ -15,7 +15,8 @@ SuperTrend) and 0-100 for RSI. Conventions, checked against TA-Lib, or stockstat
 - ``atr(n)`` is Wilder's: the first true range is high - low of the first candle and the first ATR is
   the mean of the first n true ranges (TA-Lib instead drops the first candle; its values equal ours
   when given one extra leading candle).
-- ``vwap`` is anchored to the session: it restarts at the first candle of each exchange day, and uses
+- ``vwap`` is anchored to the session: it restarts at the first candle of each trading day of the
+  market (``IndicatorRegistry(day_of=...)``: an IST date on the NSE, 17:00 New York for spot FX), and uses
   the typical price (high + low + close) / 3; it stays None while no volume has traded (e.g. an
   imported index without volume).
 - ``supertrend(n, k)`` uses atr(n) bands of k ATRs around (high + low) / 2 with the usual final-band
@@ -26,7 +27,7 @@ SuperTrend) and 0-100 for RSI. Conventions, checked against TA-Lib, or stockstat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -112,13 +113,16 @@ def parse_indicator(text: str | IndicatorSpec) -> IndicatorSpec:
 class Indicator:
     """One indicator on one symbol and timeframe; feed it that series' completed candles in order."""
 
-    def __init__(self, spec: IndicatorSpec, symbol: str, timeframe: int):
+    def __init__(self, spec: IndicatorSpec, symbol: str, timeframe: int, day_of: Callable[[int], Any] | None = None):
+        """``day_of``: the trading day of an epoch second on the symbol's market (``TradingCalendar.day_of``),
+        which a session-anchored VWAP restarts with; None: the IST date (the NSE's day)."""
         self.spec = spec
         self.symbol = symbol
         self.timeframe = timeframe
         self.value: Any = None
         self._impl = _make(spec)
         self._day = None
+        self._day_of = day_of
         self._outputs = 0
 
     @property
@@ -132,7 +136,7 @@ class Indicator:
             self._impl.add(float(candle.close))
         else:
             if name == "vwap":
-                day = (candle.start + IST_OFFSET_SECONDS) // 86_400
+                day = (candle.start + IST_OFFSET_SECONDS) // 86_400 if self._day_of is None else self._day_of(candle.start)
                 if day != self._day:
                     self._day = day
                     self._impl = VWAP()
@@ -186,7 +190,10 @@ class IndicatorRegistry:
     `on_candle` routes each completed candle to the indicators of its series.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, day_of: Callable[[int], Any] | None = None) -> None:
+        """``day_of``: the market's trading day of an epoch second (``TradingCalendar.day_of``), the day a
+        VWAP is anchored to; None: the IST date."""
+        self._day_of = day_of
         self._by_key: dict[tuple[str, str, int], Indicator] = {}
         self._by_series: dict[tuple[str, int], list[Indicator]] = {}
 
@@ -196,7 +203,7 @@ class IndicatorRegistry:
         key = (str(parsed), symbol, tf)
         indicator = self._by_key.get(key)
         if indicator is None:
-            indicator = Indicator(parsed, symbol, tf)
+            indicator = Indicator(parsed, symbol, tf, self._day_of)
             self._by_key[key] = indicator
             self._by_series.setdefault((symbol, tf), []).append(indicator)
         return indicator

@@ -37,6 +37,22 @@ class LotRevision:
 
 
 @dataclass(frozen=True)
+class Margin:
+    """What an open position blocks of the account, as fractions of notional (a documented approximation,
+    not SPAN; docs/marketdata.md, "Margin"): ``underlying`` of a position in the underlying itself (price x
+    quantity; an NSE index is traded as its futures), ``short_option`` of a sold option (of the underlying's
+    notional, underlying LTP x quantity); a bought option always blocks its premium. ``source`` says where
+    the rates come from. Without a ``margin`` table an instrument is fully paid (1: no leverage)."""
+
+    underlying: Decimal = Decimal(1)
+    short_option: Decimal = Decimal(1)
+    source: str = "no margin rates in the data file: fully paid, no leverage"
+
+
+FULLY_PAID = Margin()
+
+
+@dataclass(frozen=True)
 class Underlying:
     """One underlying and its dated contract facts, as read from the data file."""
 
@@ -62,6 +78,8 @@ class Underlying:
     contract_size: int | None = None
     """Units in one lot when the underlying itself is traded; None: the current monthly option's lot (NSE
     index futures)."""
+    margin: Margin = FULLY_PAID
+    """Its margin rates (``[underlyings.NAME.margin]``)."""
 
     @property
     def has_options(self) -> bool:
@@ -300,6 +318,7 @@ def _underlying(name: str, spec: dict) -> Underlying:
         currency=str(spec.get("currency", "INR")),
         calendar=str(spec.get("calendar", "NSE")),
         contract_size=int(spec["contract_size"]) if "contract_size" in spec else None,
+        margin=_margin(name, spec.get("margin")),
         lot_revisions=tuple(
             LotRevision(
                 lot=int(r["lot"]),
@@ -311,6 +330,32 @@ def _underlying(name: str, spec: dict) -> Underlying:
             for r in spec.get("lot_sizes", ())
         ),
     )
+
+
+def _margin(name: str, spec) -> Margin:
+    """A ``[underlyings.NAME.margin]`` table: ``underlying`` and ``short_option`` rates (fractions of notional
+    above 0 and at most 1, as strings such as ``"0.12"`` or numbers; each defaults to 1, fully paid) and
+    ``source``. None: fully paid."""
+    if spec is None:
+        return FULLY_PAID
+    if not isinstance(spec, dict):
+        raise InstrumentError(f"{name}.margin: a table with underlying, short_option and source", subject="underlying")
+    unknown = sorted(set(spec) - {"underlying", "short_option", "source"})
+    if unknown:
+        raise InstrumentError(f"{name}.margin.{unknown[0]}: not a margin field (underlying, short_option, source)",
+                              subject="underlying")
+    rates = {}
+    for field_name in ("underlying", "short_option"):
+        value = spec.get(field_name, 1)
+        try:
+            rate = Decimal(str(value)) if not isinstance(value, bool) else None
+        except ArithmeticError:
+            rate = None
+        if rate is None or not rate.is_finite() or not 0 < rate <= 1:
+            raise InstrumentError(f"{name}.margin.{field_name}: {value!r} is not a fraction of notional above 0 "
+                                  "and at most 1 (0.12 is 12%)", subject="underlying")
+        rates[field_name] = rate
+    return Margin(rates["underlying"], rates["short_option"], str(spec.get("source", "")))
 
 
 def _decimals(name: str, value) -> int:

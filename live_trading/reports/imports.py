@@ -11,6 +11,11 @@ manifest by building them again with ``exports.exports`` from what was read: a f
 not agree with each other is refused, not half believed. A refusal is a ``BadExport`` whose message is
 one line naming the file and the field: ``trades_daily.json.gz: trades[0].quantity: -25 is not a whole
 number from 1``.
+
+The folder's money has the places the manifest's ``price_decimals`` says (two, the rupee's, when it does
+not say: folders written before it did), and its days are the trading days of its underlying's market on
+this server's data (``calendar.market_calendar``): an EURUSD folder's days run from 17:00 to 17:00 New
+York, as the exports cut them.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from config.ascii import is_plain_decimal, parse_iso_date
 from live_trading.engine.events import TradeRecord
 from live_trading.engine.fees import FeeModel, InvalidFees, check_slippage_ticks
 from live_trading.engine.money import iso
-from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.calendar import TradingCalendar, market_calendar
 from live_trading.reports.exports import (
     DIAGNOSTICS,
     FORMAT,
@@ -60,7 +65,12 @@ MARKET_SOURCES = ("imported", "synthetic", None)  # store.day_source
 MAX_FILE_BYTES = 64 * 2**20
 """The most bytes a folder's file may hold, on disk and once gunzipped: a day's files are tens of KB, so
 this is room to spare, while a file that never ends (``/dev/zero``) or a gzip bomb is refused, not read."""
-MONEY = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+MAX_PLACES = 8  # the most places a money column holds (sessions_app.models.MONEY_PLACES)
+
+
+def _money_pattern(places: int) -> re.Pattern:
+    """Digits with at most ``places`` decimals, as the exports write an amount with that many."""
+    return re.compile(r"-?[0-9]+" + (rf"(\.[0-9]{{1,{places}}})?" if places else ""))
 
 
 class BadExport(ValueError):
@@ -75,7 +85,8 @@ class BadExport(ValueError):
 @dataclass(frozen=True)
 class ExportedRun:
     """A folder read and checked: ``manifest`` (``session.json``, as written: see ``exports.manifest``),
-    ``days`` (its trading days), ``executions`` (node executions in execution order, each a stored
+    ``days`` (its trading days), ``places`` and ``currency`` (its money: the manifest's ``price_decimals``
+    and ``currency``, 2 and INR when it gives none), ``executions`` (node executions in execution order, each a stored
     ``NodeEvent`` payload), ``trades`` (``TradeRecord``s in closing order), ``position_events``
     (``position_event`` payloads in order), ``samples`` (``(epoch seconds, realized, unrealized,
     charges, low, high, drop)`` in paise) and ``digest`` (SHA-256 of the files read, hex: the same
@@ -88,6 +99,8 @@ class ExportedRun:
     position_events: list[dict]
     samples: list[tuple[int, ...]]
     digest: str
+    places: int = 2
+    currency: str = "INR"
 
 
 def read_folder(path: Path) -> ExportedRun:
@@ -108,12 +121,21 @@ def read_folder(path: Path) -> ExportedRun:
             "format_version",
             f"{manifest.get('format_version')!r} is not a version this server reads ({FORMAT_VERSION})",
         )
-    days = _check_manifest(m, manifest)
+    places = manifest.get("price_decimals", 2)
+    m.whole(places, "price_decimals", 0, MAX_PLACES)
+    currency = m.text(manifest.get("currency", "INR"), "currency", 8)
+    m.places, m.currency = places, currency
+    calendar = market_calendar(m.text(manifest.get("underlying"), "underlying", 32))
+    days = _check_manifest(m, manifest, calendar)
     samples = [m.sample(s, f"equity_samples[{i}]") for i, s in enumerate(m.list(manifest, "equity_samples"))]
-    on_days = {d.isoformat() for d in days}
+    on_days = set(days)
     for i, sample in enumerate(samples):
-        if iso(sample[0])[:10] not in on_days:
-            raise BadExport(MANIFEST, f"equity_samples[{i}][0]", f"{iso(sample[0])} is on none of the days")
+        if calendar.day_of(sample[0] - 1) not in on_days:  # a sample holds the figures of the ticks before it
+            raise BadExport(
+                MANIFEST,
+                f"equity_samples[{i}][0]",
+                f"{iso(sample[0], calendar.time_zone)} is on none of the days",
+            )
         if i and sample[0] <= samples[i - 1][0]:
             raise BadExport(MANIFEST, f"equity_samples[{i}]", "not later than the sample before it")
     position_events = [
@@ -129,19 +151,19 @@ def read_folder(path: Path) -> ExportedRun:
         key = day.isoformat()
         prefix = "" if len(days) == 1 else f"{key}/"
         files = {name: _read(path, prefix + name, digest) for name in NAMES}
-        d = _Check(prefix + DIAGNOSTICS)
+        d = _Check(prefix + DIAGNOSTICS, places, currency)
         diagnostics = d.obj(files[DIAGNOSTICS], "")
         history = d.obj(diagnostics.get("events_history"), "events_history")
         d.obj(diagnostics.get("current_state"), "current_state")
         for execution_id, execution in history.items():
-            executions.append(d.execution(execution, execution_id, key))
-        t = _Check(prefix + TRADES)
+            executions.append(d.execution(execution, execution_id, day, calendar))
+        t = _Check(prefix + TRADES, places, currency)
         daily = t.obj(files[TRADES], "")
         if daily.get("date") != key:
             raise BadExport(t.file, "date", f"{daily.get('date')!r} is not {key}")
         t.obj(daily.get("summary"), "summary")
         for i, trade in enumerate(t.list(daily, "trades")):
-            record = t.trade(trade, f"trades[{i}]")
+            record = t.trade(trade, f"trades[{i}]", calendar)
             if record.trade_id in trade_ids:
                 raise BadExport(t.file, f"trades[{i}].trade_id", f"{record.trade_id!r} appears twice")
             trade_ids.add(record.trade_id)
@@ -152,13 +174,15 @@ def read_folder(path: Path) -> ExportedRun:
         read[key] = {**files, "prefix": prefix}
 
     try:
-        rebuilt = _rebuild(days, executions, trades, position_events, samples)
+        rebuilt = _rebuild(days, executions, trades, position_events, samples, places, calendar)
     except ValueError as e:  # a trade or sample the report cannot read
         raise BadExport(MANIFEST, "", f"the day files cannot be built again from the folder: {e}") from None
     for key, named in rebuilt.items():
         for name, body in named.items():
             _agree(read[key]["prefix"] + name, read[key][name], body)
-    return ExportedRun(manifest, days, executions, trades, position_events, samples, digest.hexdigest())
+    return ExportedRun(
+        manifest, days, executions, trades, position_events, samples, digest.hexdigest(), places, currency
+    )
 
 
 # The engine's final snapshot (``readout.Readout.snapshot``) as the dashboard and the stream read it: each
@@ -217,7 +241,9 @@ def _check_final_state(m: _Check, state: Any) -> None:
         raise m.bad("final_state.nodes", "not an object of node states")
 
 
-def _rebuild(days, executions, trades, position_events, samples) -> dict:
+def _rebuild(
+    days, executions, trades, position_events, samples, places: int, calendar: TradingCalendar
+) -> dict:
     """The day files ``exports.exports`` builds from what was read."""
     return exports(
         days,
@@ -228,6 +254,8 @@ def _rebuild(days, executions, trades, position_events, samples) -> dict:
             (ts, realized + unrealized, low, high, drop)
             for ts, realized, unrealized, _, low, high, drop in samples
         ],
+        places,
+        calendar,
     )
 
 
@@ -301,8 +329,9 @@ def _agree(file: str, read: Any, built: Any) -> None:
     )
 
 
-def _check_manifest(m: _Check, manifest: dict) -> list[date]:
-    """Check the manifest's fields (all but the samples and position events); return its trading days."""
+def _check_manifest(m: _Check, manifest: dict, calendar: TradingCalendar) -> list[date]:
+    """Check the manifest's fields (all but the samples, the position events and the money's places and
+    currency); return its trading days, which must be ``calendar``'s (its underlying's market's)."""
     session_id = manifest.get("session_id")
     if session_id is not None:
         m.text(session_id, "session_id", 20)
@@ -323,7 +352,7 @@ def _check_manifest(m: _Check, manifest: dict) -> list[date]:
     for name, value in (("start_date", days[0]), ("end_date", days[-1])):
         if manifest.get(name) != value.isoformat():
             raise BadExport(MANIFEST, name, f"{manifest.get(name)!r} is not {value.isoformat()} (days)")
-    if trading_days(days[0], days[-1]) != days:
+    if calendar.trading_days(days[0], days[-1]) != days:
         raise BadExport(
             MANIFEST,
             "days",
@@ -342,7 +371,7 @@ def _check_manifest(m: _Check, manifest: dict) -> list[date]:
     fee_fields = m.obj(manifest.get("fees"), "fees")
     for name in ("fee_per_order", "fee_cap"):  # written by FeeModel.to_dict: two-place strings or null
         if fee_fields.get(name) is not None:
-            m.money(fee_fields[name], f"fees.{name}", low=Decimal(0))
+            m.money(fee_fields[name], f"fees.{name}", low=Decimal(0), places=2)
     percent = fee_fields.get("fee_percent")
     if percent is not None and not (isinstance(percent, str) and is_plain_decimal(percent)):
         raise BadExport(
@@ -371,7 +400,7 @@ def _check_manifest(m: _Check, manifest: dict) -> list[date]:
     summary = m.obj(manifest.get("summary"), "summary")
     for name in ("total_trades", "winning_trades", "losing_trades"):
         m.whole(summary.get(name), f"summary.{name}", 0, 2**31)
-    m.money(summary.get("win_rate"), "summary.win_rate", low=Decimal(0), high=Decimal(100))
+    m.money(summary.get("win_rate"), "summary.win_rate", low=Decimal(0), high=Decimal(100), places=2)
     for name in ("gross_pnl", "charges", "net_pnl", "max_drawdown"):
         m.money(
             summary.get(name),
@@ -401,8 +430,10 @@ def _check_manifest(m: _Check, manifest: dict) -> list[date]:
 class _Check:
     """Checks of one file's values, each refusal naming the file and the field."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, places: int = 2, currency: str = "INR"):
         self.file = file
+        self.places = places  # of its amounts of money
+        self.currency = currency
 
     def bad(self, field: str, problem: str) -> BadExport:
         return BadExport(self.file, field, problem)
@@ -435,11 +466,22 @@ class _Check:
         return value
 
     def money(
-        self, value: Any, field: str, low: Decimal | None = None, high: Decimal | None = None
+        self,
+        value: Any,
+        field: str,
+        low: Decimal | None = None,
+        high: Decimal | None = None,
+        places: int | None = None,
     ) -> Decimal:
-        """Rupees as the exports write them: a string of digits with up to two decimals."""
-        if not isinstance(value, str) or not MONEY.fullmatch(value):
-            raise self.bad(field, f'{_short(value)} is not an amount in rupees (a string such as "100.50")')
+        """An amount as the exports write it: a string of digits with up to ``places`` decimals (the
+        folder's, ``price_decimals``; two for a percentage or a fee, which are always written so)."""
+        places = self.places if places is None else places
+        if not isinstance(value, str) or not _money_pattern(places).fullmatch(value):
+            unit = "rupees" if self.currency == "INR" else self.currency
+            example = "100.50" if places == 2 else f"{Decimal('100.5'):.{places}f}"
+            raise self.bad(
+                field, f'{_short(value)} is not an amount in {unit} (a string such as "{example}")'
+            )
         amount = Decimal(value)
         if (
             abs(amount) >= MONEY_LIMIT
@@ -483,7 +525,7 @@ class _Check:
             raise self.bad(f"{field}[6]", "a drop is not negative")
         return (ts, *figures)
 
-    def execution(self, value: Any, key: str, day: str) -> dict:
+    def execution(self, value: Any, key: str, day: date, calendar: TradingCalendar) -> dict:
         field = f"events_history[{key!r}]"
         e = self.obj(value, field)
         if e.get("execution_id") != key:
@@ -493,12 +535,14 @@ class _Check:
             self.text(e["parent_execution_id"], f"{field}.parent_execution_id", 128)
         for name, longest in (("event_type", 32), ("node_id", 64), ("node_name", 120), ("node_type", 64)):
             self.text(e.get(name), f"{field}.{name}", longest, blank=name == "node_name")
-        self.time(e.get("timestamp"), f"{field}.timestamp")
-        if e["timestamp"][:10] != day:
-            raise self.bad(f"{field}.timestamp", f"{e['timestamp']} is not on {day}")
+        at = self.time(e.get("timestamp"), f"{field}.timestamp")
+        if calendar.day_of(at) != day:
+            raise self.bad(
+                f"{field}.timestamp", f"{e['timestamp']} is not on {day} (a trading day of {calendar.name})"
+            )
         return e
 
-    def trade(self, value: Any, field: str) -> TradeRecord:
+    def trade(self, value: Any, field: str, calendar: TradingCalendar) -> TradeRecord:
         t = self.obj(value, field)
         side = t.get("side")
         if side not in ("buy", "sell"):
@@ -528,12 +572,15 @@ class _Check:
                 f"{field}.pnl_percent",
                 low=Decimal("-99999999.99"),
                 high=Decimal("99999999.99"),
+                places=2,
             ),
             charges=self.money(t.get("charges"), f"{field}.charges", low=Decimal(0)),
             net_pnl=self.money(t.get("net_pnl"), f"{field}.net_pnl"),
             status=self.text(t.get("status"), f"{field}.status", 16),
             entry_trigger=self.text(t.get("entry_trigger"), f"{field}.entry_trigger", 120, blank=True),
             exit_reason=self.text(t.get("exit_reason"), f"{field}.exit_reason", 32, blank=True),
+            places=self.places,
+            zone=calendar.time_zone,
             **flows,
         )
         if record.exit_time < record.entry_time:

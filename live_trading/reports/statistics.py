@@ -11,8 +11,13 @@ for stored sessions. docs/reports.md defines each figure with its formula; in sh
   meaning of "trade" everywhere keeps the report's count equal to the trade list's length.
 - A trade **wins** when its net P&L (gross - charges) is above zero; otherwise (zero included) it
   **loses**, as ``Summary`` counts them.
-- Money is integer paise inside and two-place rupee strings out. A mean (average win and loss,
+- Money is integer minor units inside (paise for the rupee) and strings with the instrument's places out
+  (``places``: two for rupees, five for EURUSD). A report adds the money of one currency only: the
+  caller reports sessions of different currencies apart (``live_trading.reports.sessions``). A mean (average win and loss,
   expectancy) is rounded to whole paise half away from zero; ratios and percentages to two places.
+- Days and hours are each run's market's (``Run.calendar``): its trading days cut the run into days (an
+  FX_24X5 day runs from 17:00 to 17:00 New York), its session windows count trading seconds (22,500 on a
+  regular NSE day, 86,400 on an FX day) and its time zone gives the ISO times.
 - The **equity curve** is net P&L (realized net of charges + unrealized) at each equity sample (every
   exchange minute's close, and the run's end), starting at 0 at the first day's market open; several
   runs are chained, each starting where the previous one ended. **Drawdown** is the fall from the
@@ -32,18 +37,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from live_trading.engine.money import iso, rupees_str
-from live_trading.marketdata.calendar import (
-    elapsed_trading_seconds,
-    exchange_date,
-    market_open_ts,
-    trading_days,
-    trading_seconds,
-)
+from live_trading.marketdata.calendar import NSE, TradingCalendar
 
 _CENT = Decimal("0.01")
 
@@ -59,10 +58,15 @@ class Run:
     engine tracked since the sample before). A pair ``(epoch seconds, net P&L)`` or a mapping with
     ``time`` (epoch seconds or ISO 8601) and ``net_pnl`` (rupee string) has no range: low = high = net,
     no drop, so the maximum drawdown is then the one at minute closes.
+
+    ``calendar``: its market's calendar (``calendar.market_calendar(underlying)``; the NSE's by default):
+    its trading days cut the run into days (``TradingCalendar.day_of``), its windows count its trading
+    seconds, its time zone gives the ISO times of its points.
     """
 
     trades: Sequence[Any] = ()
     equity: Sequence[Any] = field(default_factory=tuple)
+    calendar: TradingCalendar = NSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,21 @@ class _Trade:
     gross: int  # paise
     charges: int
     net: int
+    exit_day: date  # the trading day of its exit, on its run's calendar
+
+
+@dataclass(frozen=True, slots=True)
+class _Point:
+    """A point of the (chained) equity curve: epoch seconds, equity, the range since the point before
+    (low, high, drop; minor units), the trading day it shows and the calendar of its run."""
+
+    ts: int
+    equity: int
+    low: int
+    high: int
+    drop: int
+    day: date
+    calendar: TradingCalendar
 
 
 def report(runs: Iterable[Run], names: Mapping[str, str] | None = None, places: int = 2) -> dict:
@@ -89,7 +108,7 @@ def report(runs: Iterable[Run], names: Mapping[str, str] | None = None, places: 
       strings; null with no trade of that kind); ``profit_factor`` (two-place string; null when no
       trade lost money); ``max_consecutive_losses`` (count); ``max_drawdown`` (rupee string, >= 0: the
       tick-level figure, ``_max_drawdown``), ``max_drawdown_seconds`` (trading seconds),
-      ``max_drawdown_from`` and ``max_drawdown_to`` (ISO 8601 exchange time of the peak and of the
+      ``max_drawdown_from`` and ``max_drawdown_to`` (ISO 8601 on the market's clock, of the peak and of the
       recovery or the end, on the curve of minute closes; null when that curve has no drawdown),
       ``max_drawdown_recovered`` (bool); ``time_in_market`` (percent string), ``seconds_in_market``,
       ``trading_seconds``; ``trading_days`` (days with samples).
@@ -98,13 +117,14 @@ def report(runs: Iterable[Run], names: Mapping[str, str] | None = None, places: 
     - ``by_leg``: per entry node (the leg), in order of first trade: ``{"entry_node_id", "name",
       "trades", "winning_trades", "gross_pnl", "charges", "net_pnl"}``; ``name`` from ``names``
       (entry node id -> name, as ``leg_names(graph)`` gives them), "" when it has none.
-    - ``daily``: per exchange date with a trade's exit or an equity sample, in date order: ``{"date",
+    - ``daily``: per trading day (of the runs' markets) with a trade's exit or an equity sample, in date
+      order: ``{"date",
       "trades", "gross_pnl", "charges", "net_pnl", "cumulative_net_pnl", "mtm_pnl"}``: the closed trades'
       sums, and ``mtm_pnl`` the day's P&L marked to market, the change of the equity curve over the day
       (realized net of charges plus the change in unrealized, from the last close to this one), which
       adds up over the days to the curve's end (the session's total once everything is closed).
     - ``equity_curve``: ``{"time", "timestamp", "equity", "drawdown"}`` per point (epoch seconds, ISO
-      8601 exchange time, rupee strings; ``drawdown`` <= 0, the fall below the peak so far). Each run
+      8601 on the run's market clock, money strings; ``drawdown`` <= 0, the fall below the peak so far). Each run
       starts with a point at its first day's market open; a chart wants times ascending, which holds
       when the runs do not overlap in time.
 
@@ -114,13 +134,12 @@ def report(runs: Iterable[Run], names: Mapping[str, str] | None = None, places: 
     trades: list[_Trade] = []
     seconds_in_market = 0
     for run in runs:
-        run_trades = [_trade(t, places) for t in run.trades]
+        run_trades = [_trade(t, places, run.calendar) for t in run.trades]
         trades.extend(run_trades)
         seconds_in_market += _union_seconds(
-            piece for t in run_trades for piece in _on_trading_clock(t.entry_time, t.exit_time))
-    points = _chain([[_sample(s, places) for s in run.equity] for run in runs])
-    curve = [(ts, equity) for ts, equity, *_ in points]
-    drawdown = {"max_drawdown": rupees_str(_max_drawdown(points), places), **_drawdown_timing(curve)}
+            piece for t in run_trades for piece in _on_trading_clock(t.entry_time, t.exit_time, run.calendar))
+    points = _chain([([_sample(s, places) for s in run.equity], run.calendar) for run in runs])
+    drawdown = {"max_drawdown": rupees_str(_max_drawdown(points), places), **_drawdown_timing(points)}
     trading_seconds, days = _trading_seconds(runs, places)
 
     wins = [t.net for t in trades if t.net > 0]
@@ -156,8 +175,8 @@ def report(runs: Iterable[Run], names: Mapping[str, str] | None = None, places: 
                     **{k: v for k, v in g.items() if k != "entry_node_id"}}
                    for g in _groups(trades, lambda t: t.entry_node_id, "entry_node_id", places)],
         "daily": _daily(trades, points, places),
-        "equity_curve": [{"time": ts, "timestamp": iso(ts), "equity": rupees_str(eq, places), "drawdown": rupees_str(dd, places)}
-                         for ts, eq, dd in _with_drawdown(curve)],
+        "equity_curve": [{"time": p.ts, "timestamp": iso(p.ts, p.calendar.time_zone), "equity": rupees_str(p.equity, places),
+                          "drawdown": rupees_str(dd, places)} for p, dd in _with_drawdown(points)],
     }
 
 
@@ -190,13 +209,14 @@ def _epoch(value: Any) -> int:
     return int(datetime.fromisoformat(value).timestamp())
 
 
-def _trade(t: Any, places: int = 2) -> _Trade:
+def _trade(t: Any, places: int = 2, calendar: TradingCalendar = NSE) -> _Trade:
     get = t.__getitem__ if isinstance(t, Mapping) else lambda name: getattr(t, name)
     try:
+        exit_time = _epoch(get("exit_time"))
         return _Trade(position_id=str(get("position_id")), entry_node_id=str(get("entry_node_id")),
                       exit_reason=str(get("exit_reason") or ""), entry_time=_epoch(get("entry_time")),
-                      exit_time=_epoch(get("exit_time")), gross=paise(get("pnl"), places), charges=paise(get("charges"), places),
-                      net=paise(get("net_pnl"), places))
+                      exit_time=exit_time, gross=paise(get("pnl"), places), charges=paise(get("charges"), places),
+                      net=paise(get("net_pnl"), places), exit_day=calendar.day_of(exit_time))
     except (KeyError, AttributeError, TypeError) as exc:
         raise ValueError(f"not a trade: {exc}") from exc
 
@@ -222,8 +242,8 @@ def _round(x: Decimal) -> int:
 
 
 def _mean(values: list[int], places: int = 2) -> str | None:
-    """The mean of amounts in paise, rounded to whole paise half away from zero, as rupees."""
-    return rupees_str(_round(Decimal(sum(values)) / len(values))) if values else None
+    """The mean of amounts in minor units, rounded to a whole one half away from zero, with ``places`` places."""
+    return rupees_str(_round(Decimal(sum(values)) / len(values)), places) if values else None
 
 
 def _ratio(numerator: int, denominator: int) -> str:
@@ -256,23 +276,25 @@ def _union_seconds(intervals: Iterable[tuple[int, int]]) -> int:
     return total
 
 
-def _trading_clock(ts: int) -> int:
-    """Epoch second ``ts`` on a clock that runs only in trading seconds within a day: its exchange date's
-    ordinal times 86,400 plus the day's trading seconds before it (``elapsed_trading_seconds``), so the gap
-    between two session windows (a DR drill's) takes no time, and neither does a night."""
-    return exchange_date(ts).toordinal() * 86_400 + elapsed_trading_seconds(ts)
+def _trading_clock(ts: int, calendar: TradingCalendar) -> int:
+    """Epoch second ``ts`` on a clock that runs only in trading seconds within a day: its trading day's
+    ordinal times 86,400 plus the day's trading seconds before it (``TradingCalendar.elapsed_seconds``), so
+    the gap between two session windows (a DR drill's) takes no time, and neither does a night or a
+    weekend. (A day's windows hold at most 86,400 seconds, so days do not overlap on this clock.)"""
+    day = calendar.day_of(ts)
+    return day.toordinal() * 86_400 + calendar.elapsed_seconds(ts, day)
 
 
-def _on_trading_clock(entry: int, exit_: int) -> list[tuple[int, int]]:
+def _on_trading_clock(entry: int, exit_: int, calendar: TradingCalendar = NSE) -> list[tuple[int, int]]:
     """``[entry, exit_]`` (epoch seconds) as intervals of ``_trading_clock``: one within a day; across days
     the rest of the entry's day, every trading day between whole, and the exit's day up to it."""
-    first, last = exchange_date(entry), exchange_date(exit_)
+    first, last = calendar.day_of(entry), calendar.day_of(exit_)
     if first == last:
-        return [(_trading_clock(entry), _trading_clock(exit_))]
-    days = [first, *trading_days(first + timedelta(days=1), last - timedelta(days=1)), last]
-    pieces = [(d.toordinal() * 86_400, d.toordinal() * 86_400 + trading_seconds(d)) for d in days]
-    pieces[0] = (_trading_clock(entry), pieces[0][1])
-    pieces[-1] = (pieces[-1][0], _trading_clock(exit_))
+        return [(_trading_clock(entry, calendar), _trading_clock(exit_, calendar))]
+    days = [first, *calendar.trading_days(first + timedelta(days=1), last - timedelta(days=1)), last]
+    pieces = [(d.toordinal() * 86_400, d.toordinal() * 86_400 + calendar.session_seconds(d)) for d in days]
+    pieces[0] = (_trading_clock(entry, calendar), pieces[0][1])
+    pieces[-1] = (pieces[-1][0], _trading_clock(exit_, calendar))
     return pieces
 
 
@@ -290,17 +312,16 @@ def _totals(trades: list[_Trade], places: int = 2) -> dict:
             "net_pnl": rupees_str(sum(t.net for t in trades), places)}
 
 
-def _daily(trades: list[_Trade], points: list, places: int = 2) -> list[dict]:
+def _daily(trades: list[_Trade], points: list[_Point], places: int = 2) -> list[dict]:
     days: dict = {}
     for t in trades:
-        days.setdefault(exchange_date(t.exit_time), []).append(t)
+        days.setdefault(t.exit_day, []).append(t)
     # Each change of the (chained) equity curve counts on the day of the point that shows it.
     marked: dict = {}
     before = 0
-    for ts, equity, *_ in points:
-        day = exchange_date(ts)
-        marked[day] = marked.get(day, 0) + equity - before
-        before = equity
+    for p in points:
+        marked[p.day] = marked.get(p.day, 0) + p.equity - before
+        before = p.equity
     rows = []
     cumulative = 0
     for day in sorted(days.keys() | marked.keys()):
@@ -314,61 +335,66 @@ def _daily(trades: list[_Trade], points: list, places: int = 2) -> list[dict]:
 
 # -- the equity curve -------------------------------------------------------------------------------
 
-def _chain(runs: list[list[tuple[int, int, int, int, int]]]) -> list[tuple[int, int, int, int, int]]:
-    """The runs' samples as one curve of (epoch seconds, equity, low, high, drop in paise): each run
-    opens with a point at its first day's market open and adds the equity the runs before it ended
-    with to its equity, low and high (a fall is the same whatever the base)."""
-    curve: list[tuple[int, int, int, int, int]] = []
+def _chain(runs: list[tuple[list[tuple[int, int, int, int, int]], TradingCalendar]]) -> list[_Point]:
+    """The runs' samples (each run's with its calendar) as one curve: each run opens with a point at its
+    first day's market open and adds the equity the runs before it ended with to its equity, low and
+    high (a fall is the same whatever the base). A sample belongs to the trading day of the second
+    before it (it holds the figures after every tick before it: the one at an FX day's 17:00 close is that
+    day's, not the next one's, which opens at the same second)."""
+    curve: list[_Point] = []
     base = 0
-    for samples in runs:
+    for samples, calendar in runs:
         if not samples:
             continue
-        curve.append((market_open_ts(exchange_date(samples[0][0])), base, base, base, 0))
-        curve.extend((ts, base + net, base + low, base + high, drop) for ts, net, low, high, drop in samples)
+        first = calendar.day_of(samples[0][0] - 1)
+        curve.append(_Point(calendar.open_ts(first), base, base, base, 0, first, calendar))
+        curve.extend(_Point(ts, base + net, base + low, base + high, drop, calendar.day_of(ts - 1), calendar)
+                     for ts, net, low, high, drop in samples)
         base += samples[-1][1]
     return curve
 
 
-def _trading_gap(earlier: int, later: int) -> int:
+def _trading_gap(earlier: _Point, later: _Point) -> int:
     """Trading seconds from ``earlier`` to ``later``: the day's trading seconds between them within a
     day, else those since the later one's market open (the night, the days between and the gap between
     two session windows are not trading)."""
-    day = exchange_date(later)
-    if exchange_date(earlier) == day:
+    calendar, day = later.calendar, later.day
+    if earlier.day == day and earlier.calendar is calendar:
         # runs that overlap in time chain back to an earlier time
-        return max(0, elapsed_trading_seconds(later) - elapsed_trading_seconds(earlier))
-    return elapsed_trading_seconds(later)
+        return max(0, calendar.elapsed_seconds(later.ts, day) - calendar.elapsed_seconds(earlier.ts, day))
+    return calendar.elapsed_seconds(later.ts, day)
 
 
-def _with_drawdown(curve: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+def _with_drawdown(points: list[_Point]) -> list[tuple[_Point, int]]:
     peak = 0
-    points = []
-    for ts, equity in curve:
-        peak = max(peak, equity)
-        points.append((ts, equity, equity - peak))
-    return points
+    out = []
+    for p in points:
+        peak = max(peak, p.equity)
+        out.append((p, p.equity - peak))
+    return out
 
 
-def _max_drawdown(points: list[tuple[int, int, int, int, int]]) -> int:
+def _max_drawdown(points: list[_Point]) -> int:
     """The largest fall of the net P&L below its peak so far (which starts at 0), tick by tick, in
     paise, from each point's range since the one before: the fall within its ticks (``drop``) or from
     the peak before them to their ``low``; then the peak takes their ``high``. A peak in an earlier
     stretch is in the peak before, and a peak within the stretch is in its ``drop``, so this is the
     maximum over every tick the engine tracked of (peak so far - net P&L): ``Summary.max_drawdown``."""
     peak = deepest = 0
-    for _, _, low, high, drop in points:
-        deepest = max(deepest, drop, peak - low)
-        peak = max(peak, high)
+    for p in points:
+        deepest = max(deepest, p.drop, peak - p.low)
+        peak = max(peak, p.high)
     return deepest
 
 
-def _drawdown_timing(curve: list[tuple[int, int]]) -> dict:
+def _drawdown_timing(curve: list[_Point]) -> dict:
     """Where the largest fall of the curve (at its points: the minute closes) below its peak so far
     started (the peak's last point at that level), and how long (trading seconds) the curve took to
     climb back to it, or until its end."""
     peak, peak_at = 0, 0
     deepest, deepest_from = 0, None
-    for i, (_, equity) in enumerate(curve):
+    for i, point in enumerate(curve):
+        equity = point.equity
         if equity >= peak:
             peak, peak_at = equity, i
         elif peak - equity > deepest:
@@ -376,29 +402,32 @@ def _drawdown_timing(curve: list[tuple[int, int]]) -> dict:
     if deepest_from is None:
         return {"max_drawdown_seconds": 0, "max_drawdown_from": None, "max_drawdown_to": None,
                 "max_drawdown_recovered": False}
-    level = curve[deepest_from][1]
+    level = curve[deepest_from].equity
     seconds, end, recovered = 0, deepest_from, False
     for i in range(deepest_from + 1, len(curve)):
-        seconds += _trading_gap(curve[i - 1][0], curve[i][0])
+        seconds += _trading_gap(curve[i - 1], curve[i])
         end = i
-        if curve[i][1] >= level:
+        if curve[i].equity >= level:
             recovered = True
             break
+    start, stop = curve[deepest_from], curve[end]
     return {"max_drawdown_seconds": seconds,
-            "max_drawdown_from": iso(curve[deepest_from][0]), "max_drawdown_to": iso(curve[end][0]),
+            "max_drawdown_from": iso(start.ts, start.calendar.time_zone),
+            "max_drawdown_to": iso(stop.ts, stop.calendar.time_zone),
             "max_drawdown_recovered": recovered}
 
 
 def _trading_seconds(runs: list[Run], places: int = 2) -> tuple[int, int]:
-    """Trading seconds the runs replayed (each day from its market open to its last sample) and the
-    number of such days."""
+    """Trading seconds the runs replayed (each day from its market open to its last sample, in its market's
+    windows: a sample belongs to the day of the second before it) and the number of such days."""
     total = days = 0
     for run in runs:
+        calendar = run.calendar
         last_of_day: dict = {}
         for s in run.equity:
             ts = _sample(s, places)[0]
-            last_of_day[exchange_date(ts)] = ts
-        for ts in last_of_day.values():
-            total += elapsed_trading_seconds(ts)
+            last_of_day[calendar.day_of(ts - 1)] = ts
+        for day, ts in last_of_day.items():
+            total += calendar.elapsed_seconds(ts, day)
         days += len(last_of_day)
     return total, days

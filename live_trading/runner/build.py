@@ -99,7 +99,7 @@ def prepare_run(session_id: str, user_id: str, graph_data: dict, start: date, en
         raise InvalidRunRequest("to", f"there is no trading day from {start.isoformat()} to {end.isoformat()}")
     if admit is not None:
         admit(name, days)
-    stream = StreamSink(session_id, user_id, every_tick=every_tick)
+    stream = StreamSink(session_id, user_id, every_tick=every_tick, zone=calendar_of(name).time_zone)
     writer = SessionWriter(session_id, stream=stream, final_state=finished_state)
     sink = FanoutSink(writer, stream)
     if wrap_sink is not None:

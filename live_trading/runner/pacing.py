@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from live_trading.marketdata.calendar import elapsed_trading_seconds, exchange_date
+from live_trading.marketdata.calendar import NSE, TradingCalendar
 
 MAX_SPEED = 0.0  # a multiplier of 0 means "as fast as possible"
 
@@ -19,13 +19,16 @@ class Pacer:
     session windows of a day (a DR drill's 10:00-11:30) takes no wall time: the anchor moves over it;
     nor does the night (with weekends and holidays) between two days of a multi-day session: the next
     day's open follows the last day's close one second later, as the next tick of a day would.
+    Days and windows are the session's market's (``calendar``: the NSE's 09:15-15:30 IST days; an FX
+    day's 24 hours from 17:00 New York, so its weekend is skipped and its hours are not).
     """
 
-    def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic, calendar: TradingCalendar = NSE):
         if speed < 0:
             raise ValueError("speed must be >= 0 (0 is as fast as possible)")
         self.speed = speed
         self._clock = clock
+        self._calendar = calendar
         self._anchor_wall: float | None = None
         self._anchor_ts: float | None = None
         self._last_ts: float | None = None
@@ -40,12 +43,14 @@ class Pacer:
             self._anchor_wall, self._anchor_ts = now, ts
             return 0.0
         if last is not None and ts - last > 1:
-            if exchange_date(ts) == exchange_date(last):
+            calendar = self._calendar
+            day = calendar.day_of(ts)
+            if calendar.day_of(last) == day:
                 # Seconds between the two ticks that lie outside the day's windows are skipped.
-                closed = (ts - last) - (elapsed_trading_seconds(ts) - elapsed_trading_seconds(last))
+                closed = (ts - last) - (calendar.elapsed_seconds(ts, day) - calendar.elapsed_seconds(last, day))
             else:
                 # A later day: all but one second to its open, and its trading seconds before ``ts``.
-                closed = (ts - last) - 1 - elapsed_trading_seconds(ts)
+                closed = (ts - last) - 1 - calendar.elapsed_seconds(ts, day)
             self._anchor_ts += max(0, closed)
         due = self._anchor_wall + (ts - self._anchor_ts) / self.speed
         return max(0.0, due - now)

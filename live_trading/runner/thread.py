@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 class SteppableEngine(Protocol):
     """What the runner needs of an engine (see live_trading.engine)."""
 
+    calendar: object  # its market's TradingCalendar: the days and windows its replay is paced in
+
     def next_timestamp(self) -> int | None: ...
     def step(self) -> bool: ...
     def finish(self) -> None: ...
@@ -69,7 +71,7 @@ class SessionThread(threading.Thread):
         self.session_id = session_id
         self.engine = engine
         self.store = store
-        self.pacer = Pacer(speed)
+        self.pacer = Pacer(speed, calendar=engine.calendar)
         self.control: queue.Queue[Control] = queue.Queue()
         self.paused = False
         self.pause_reason = ""  # why it is paused, while it is (kept through an interruption)

@@ -19,7 +19,7 @@ import json
 import re
 import types
 import typing
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NotRequired, get_args, get_origin, get_type_hints
 
@@ -38,9 +38,11 @@ _MONEY_RE = re.compile(r"^-?\d+\.\d{2}$")
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
 
 
-def now_iso() -> str:
-    """Wall-clock time now, ISO 8601 in exchange time (lifecycle events and heartbeats)."""
-    return datetime.now(EXCHANGE_TZ).isoformat(timespec="seconds")
+def now_iso(zone: tzinfo = EXCHANGE_TZ) -> str:
+    """Wall-clock time now, ISO 8601 with the offset of ``zone``: a session's lifecycle events
+    (``session_status``, ``session_complete``) on its market's clock (``StreamSink.zone``); a heartbeat,
+    which belongs to a connection and no market, on the exchange's (IST)."""
+    return datetime.now(zone).isoformat(timespec="seconds")
 
 
 # -- pieces ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import tzinfo
 
 from django.conf import settings
 
@@ -37,6 +38,7 @@ from live_trading.engine.events import (
     progress,
 )
 from live_trading.engine.money import iso
+from live_trading.marketdata.calendar import EXCHANGE_TZ
 from live_trading.stream import publish as publishing
 from live_trading.stream.events import SESSION_STATUSES, now_iso
 
@@ -45,9 +47,14 @@ class StreamSink:
     """Publish one session's events to its user's and its own streams."""
 
     def __init__(self, session_id: str, user_id: str, *, tick_rate: float | None = None, every_tick: bool = False,
-                 clock=time.monotonic, publish=None, counters: publishing.SessionCounters | None = None):
+                 clock=time.monotonic, publish=None, counters: publishing.SessionCounters | None = None,
+                 zone: tzinfo = EXCHANGE_TZ):
+        """``zone``: the session's market clock (its underlying's calendar's time zone), on which its
+        ``session_status`` and ``session_complete`` give the time they were sent; the engine's events carry
+        their own (``zone`` of each event)."""
         self.session_id = session_id
         self.user_id = user_id
+        self.zone = zone
         rate = settings.STREAM_TICK_RATE if tick_rate is None else tick_rate
         self.every_tick = every_tick
         self.wants_ticks = rate > 0 or every_tick
@@ -198,7 +205,7 @@ class StreamSink:
         realized, unrealized = latest.realized_pnl_paise, latest.unrealized_pnl_paise
         scale = 10**latest.places  # minor units per unit of the currency: 100 paise a rupee
         return {
-            "timestamp": iso(latest.ts),
+            "timestamp": iso(latest.ts, latest.zone),
             "progress": progress(processed, total),
             "active_nodes": list(latest.active_nodes),
             "ltp_updates": self._underlying_changes(snaps),
@@ -244,7 +251,7 @@ class StreamSink:
             with self._lock:
                 event_id = self._counters.next_id()
         n = event_id
-        data = {"status": kind, "timestamp": now_iso(), **info}
+        data = {"status": kind, "timestamp": now_iso(self.zone), **info}
         return self._publish(user_id=self.user_id, session_id=self.session_id, event="session_status",
                              data=data, event_id=n)
 
@@ -258,7 +265,7 @@ class StreamSink:
             n = self._counters.next_id()
         data = dict(final_state)
         data.setdefault("status", "completed")
-        data.setdefault("timestamp", now_iso())
+        data.setdefault("timestamp", now_iso(self.zone))
         if "summary" not in data:
             data["summary"] = self.summary.to_dict() if self.summary is not None else None
         data.pop("last_event_id", None)

@@ -1561,7 +1561,7 @@ export interface components {
             cumulative_net_pnl: string;
             /**
              * Format: date
-             * @description An exchange date the session traded: with trades' exits or equity samples.
+             * @description A trading day of the session's market (an FX day runs 17:00 to 17:00 New York) with trades' exits or equity samples.
              */
             date: string;
             /** Format: decimal */
@@ -1594,13 +1594,17 @@ export interface components {
             time: number;
             /**
              * Format: date-time
-             * @description The same, ISO 8601 in exchange time (+05:30).
+             * @description The same, ISO 8601 on the market's clock with its offset (+05:30 on the NSE).
              */
             timestamp: string;
         };
         ReportSession: {
+            /** @description The currency of its money (INR, USD). */
+            currency: string;
             /** Format: date */
             end_date: string;
+            /** @description Decimal places of its money. */
+            price_decimals: number;
             session_id: string;
             /** Format: date */
             start_date: string;
@@ -1678,7 +1682,7 @@ export interface components {
              * @description Sum of wins / |sum of losses|; null when nothing was lost.
              */
             profit_factor: string | null;
-            /** @description Seconds with at least one position open. */
+            /** @description Trading seconds with at least one position open. */
             seconds_in_market: number;
             /**
              * Format: decimal
@@ -1689,7 +1693,7 @@ export interface components {
             trades: number;
             /** @description Days replayed (with equity samples). */
             trading_days: number;
-            /** @description Each replayed day from its market open to its last sample. */
+            /** @description Each replayed day from its market open to its last sample, in its market's session hours. */
             trading_seconds: number;
             /**
              * Format: decimal
@@ -2118,7 +2122,8 @@ export interface components {
          * @description A closed (or partly closed) position's trade, exactly as the stream's ``trade_update`` and
          *     ``initial_state`` give it. ``position_id`` is ``<entry_node_id>-pos<position_num>``; ``quantity`` is
          *     in units (lots x lot size); ``pnl`` is gross (price difference x quantity), ``net_pnl`` after
-         *     ``charges``; ``duration_minutes`` is from entry to exit; times are exchange time (+05:30).
+         *     ``charges``; ``duration_minutes`` is from entry to exit; times are on the session's market clock, with
+         *     its offset (+05:30 on the NSE, -04:00 or -05:00 for spot FX in New York).
          */
         Trade: {
             /** Format: decimal */

@@ -50,12 +50,13 @@ def run_day(server, user, strategy, broker, day: str, *, stop_early: bool = Fals
 
 
 def ended_row(user, strategy, day, *, net: str, charges: str = "0.00", trades: int = 0, status: str = "completed",
-              underlying: str = "NIFTY") -> SimulationSession:
+              underlying: str = "NIFTY", **money) -> SimulationSession:
     """A finished session row without a run (no trades, no samples): created, then moved to running and
-    to ``status`` by the actions module with the given totals."""
+    to ``status`` by the actions module with the given totals. ``money``: ``price_decimals`` and
+    ``currency`` of an instrument other than the NSE's (two places of INR)."""
     session = SimulationSession.objects.create(
         owner=user, strategy=strategy, strategy_name=strategy.name, strategy_version=strategy.version,
-        graph=strategy.graph, start_date=day, end_date=day, underlying=underlying)
+        graph=strategy.graph, start_date=day, end_date=day, underlying=underlying, **money)
     assert actions.move_status(session.id, "running")
     assert actions.move_status(session.id, status, realized_pnl=Decimal(net), charges=Decimal(charges),
                                gross_pnl=Decimal(net) + Decimal(charges), total_trades=trades)

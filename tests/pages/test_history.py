@@ -276,3 +276,65 @@ def test_a_long_strategy_name_wraps_so_every_figure_shows_at_1280_and_on_a_phone
         word.remove();
         return [one_line, cells.map((td) => parseFloat(getComputedStyle(td, '::before').width))]; })()""")
     assert all(w >= widths[0] - 1 for w in widths[1]), widths
+
+
+def test_sessions_in_two_currencies_are_totalled_per_currency_and_never_added(open_page, pages_server, alice, bob,
+                                                                              charlie):
+    """Two NSE sessions (INR, two places) and an EURUSD one (USD, five places) of alice's: the API lists each
+    in its own currency, the history totals each currency apart (80.25 INR and 12.34567 USD, never a sum of
+    the two), the CSV gives each row its places and currency, and the strategy's report reports one currency
+    at a time."""
+    strategy, _ = strategy_for(alice)
+    nse = [ended_row(alice, strategy, date(2024, 10, 29), net="100.25", charges="40.10", trades=2),
+           ended_row(alice, strategy, date(2024, 10, 30), net="-20.00", charges="10.00", trades=1)]
+    fx = ended_row(alice, strategy, date(2024, 10, 31), net="12.34567", charges="0.00001", trades=3,
+                   underlying="EURUSD", price_decimals=5, currency="USD")
+    ended_row(bob, strategy_for(bob)[0], date(2024, 10, 29), net="-1.00")
+
+    api = api_sessions(pages_server, alice)
+    assert {i: (s["currency"], s["price_decimals"], s["realized_pnl"], s["charges"]) for i, s in api.items()} == {
+        nse[0].id: ("INR", 2, "100.25", "40.10"), nse[1].id: ("INR", 2, "-20.00", "10.00"),
+        fx.id: ("USD", 5, "12.34567", "0.00001")}
+
+    page = open_page(alice, "/history/")
+    totals = page.evaluate("""[...document.querySelectorAll('#history-totals tr')].map((tr) => ({
+        currency: tr.dataset.currency, net: tr.dataset.netPnl, charges: tr.dataset.charges,
+        label: tr.querySelector('th').textContent.trim(),
+        shown: tr.querySelector('[data-cell="net"]').textContent.trim(),
+        trades: tr.querySelector('[data-cell="trades"]').textContent.trim()}))""")
+    assert totals == [
+        {"currency": "INR", "net": "80.25", "charges": "50.10", "label": "Total of 2 sessions in INR",
+         "shown": inr("80.25"), "trades": "3"},
+        {"currency": "USD", "net": "12.34567", "charges": "0.00001", "label": "Total of 1 session in USD",
+         "shown": "USD 12.34567", "trades": "3"},
+    ]
+    footer = page.locator("#history-totals").text_content()
+    assert "92.59" not in footer and inr("92.59567") not in footer  # nothing adds rupees to dollars
+    assert "amounts in different currencies are not added" in page.locator("#history-currencies").text_content()
+    screenshots(page, "history-two-currencies")
+
+    table = list(csv.DictReader(io.StringIO(page.request.get(pages_server.url("/history/export.csv")).text())))
+    assert {r["session_id"]: (r["currency"], r["net_pnl"], r["charges"], r["gross_pnl"]) for r in table} == {
+        nse[0].id: ("INR", "100.25", "40.10", "140.35"), nse[1].id: ("INR", "-20.00", "10.00", "-10.00"),
+        fx.id: ("USD", "12.34567", "0.00001", "12.34568")}
+
+    # The strategy's report: its latest session trades in USD, so USD first; INR a link away; no mixed total.
+    report = open_page(alice, f"/strategies/{strategy.id}/report")
+    note = report.locator("#report-currencies")
+    assert note.get_attribute("data-currency") == "USD"
+    assert "trade in USD and INR" in note.text_content()
+    assert report.locator("#stats-title").text_content() == "Statistics over 1 session in USD"
+    screenshots(report, "strategy-report-two-currencies")
+    report.locator("#report-currencies").get_by_role("link", name="INR").click()
+    report.wait_for_url("**currency=INR**")
+    assert report.locator("#stats-title").text_content() == "Statistics over 2 sessions in INR"
+    report._expect_4xx = True  # the refusal below is this tab's answer, not a broken request
+    refused = report.goto(pages_server.url(f"/strategies/{strategy.id}/report?currency=EUR"))
+    assert refused.status == 400
+    assert report.locator("#currency-error").text_content().strip() == (
+        "currency: 'EUR' is not a currency of this strategy's sessions (USD, INR)")
+
+    # Bob sees none of them (his own only), staff only their own too.
+    assert fx.id not in [r["id"] for r in rows(open_page(bob, "/history/"))]
+    assert fx.id not in api_sessions(pages_server, bob)
+    assert rows(open_page(charlie, "/history/")) == []

@@ -165,9 +165,12 @@ def test_a_long_equity_curve_reaches_the_chart_thinned_with_every_extreme_kept()
 def test_the_heat_maps_shade_is_the_days_size_against_the_largest_day():
     from types import SimpleNamespace
 
+    from live_trading.marketdata.calendar import NSE
     from pages.reports import heat_months
 
-    sessions = [SimpleNamespace(start_date=date(2024, 11, d), end_date=date(2024, 11, d)) for d in (4, 5, 6, 7)]
+    # Sessions as the report reads them: their days, on their market's calendar (the NSE's here).
+    sessions = [SimpleNamespace(start_date=date(2024, 11, d), end_date=date(2024, 11, d), calendar=NSE)
+                for d in (4, 5, 6, 7)]
     daily = [{"date": "2024-11-04", "net_pnl": "100.00"}, {"date": "2024-11-05", "net_pnl": "-50.00"},
              {"date": "2024-11-07", "net_pnl": "-400.00"}]  # 6 Nov played, no trade closed
     (month,) = heat_months(sessions, daily)
@@ -216,6 +219,22 @@ def test_a_profit_factor_says_no_losses_only_when_there_were_trades():
 
     rows = {r["key"]: r for r in statistics_rows(report(0, None), report(2, None), report(3, "1.50"))}
     assert rows["profit_factor"]["values"] == ["—", "— (no losses)", "1.50"]
+
+
+def test_two_sessions_in_different_currencies_are_compared_without_subtracting_their_money():
+    """A compare of an INR session and a USD one: no "B − A" of amounts and no "better" amount (that would
+    take a conversion, which is not made); counts and percentages still are compared."""
+    from pages.reports import statistics_rows
+
+    def report(currency, net, trades, win_rate):
+        return {"session": {"currency": currency}, "statistics": {
+            "net_pnl": net, "trades": trades, "win_rate": win_rate, "profit_factor": None}}
+
+    mixed = {r["key"]: r for r in statistics_rows(report("INR", "100.00", 2, "50.00"), report("USD", "12.34567", 3, "100.00"))}
+    assert (mixed["net_pnl"]["difference"], mixed["net_pnl"]["better"]) == ("", None)
+    assert (mixed["trades"]["difference"], mixed["win_rate"]["better"]) == ("+1", 1)
+    same = {r["key"]: r for r in statistics_rows(report("INR", "100.00", 2, "50.00"), report("INR", "12.50", 3, "100.00"))}
+    assert (same["net_pnl"]["difference"], same["net_pnl"]["better"]) == (inr("-87.50"), 0)
 
 
 def test_a_strategy_without_a_finished_session_offers_to_run_that_strategy(client, alice, charlie):

@@ -6,6 +6,7 @@ import pytest
 
 from live_trading.marketdata.calendar import market_close_ts, market_open_ts
 from live_trading.runner.pacing import Pacer
+from tests.engine.test_fx_differential import fx_universe
 
 
 class FakeClock:
@@ -92,3 +93,35 @@ def test_the_gap_between_a_dr_drills_two_windows_takes_no_wall_time():
 def test_the_night_and_a_weekend_between_two_days_take_no_wall_time():
     # Friday 25 Oct 2024 closes 15:29:59; Monday 28 Oct opens at 09:15:00, one second later in replay.
     _assert_next_follows_one_second_later(market_close_ts(date(2024, 10, 25)) - 1, market_open_ts(date(2024, 10, 28)))
+
+
+def test_an_fx_replay_is_paced_in_new_york_days_its_weekend_skipped_its_evening_not(fx_universe):
+    """On the FX_24X5 calendar (EURUSD, the differential test's table) an hourly bar's ticks 20 minutes
+    apart take 20 minutes at real time, also across 18:30 UTC (IST midnight, where the NSE's days would
+    have cut) and across 17:00 New York (one FX day to the next: its close is the next day's open); Friday
+    17:00 to Sunday 17:00 New York takes one second, as a night between two NSE days does."""
+    from datetime import UTC, datetime
+
+    from live_trading.marketdata.calendar import calendar_of
+
+    def utc(text):
+        return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
+
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock, calendar=calendar_of("EURUSD"))
+    pacer.delay(utc("2017-11-02T18:20:00"))  # 14:20 EDT Thursday
+    assert pacer.delay(utc("2017-11-02T18:40:00")) == pytest.approx(1200)  # past IST midnight: the same FX day
+    clock.now += 1200
+    assert pacer.delay(utc("2017-11-02T20:59:59")) == pytest.approx(8399)
+    clock.now += 8399
+    assert pacer.delay(utc("2017-11-02T21:00:00")) == pytest.approx(1)  # Friday's day opens at Thursday's close
+    clock.now += 1
+    wait = pacer.delay(utc("2017-11-03T20:59:59"))  # Friday's last tick, 16:59:59 EDT: a day of 24 hours
+    assert wait == pytest.approx(86_399)
+    clock.now += wait
+    assert pacer.delay(utc("2017-11-05T22:00:00")) == pytest.approx(1)  # Sunday 17:00 EST: a second later
+    clock.now += 1
+    assert pacer.delay(utc("2017-11-05T22:20:00")) == pytest.approx(1200)
+
+
+__all__ = ["fx_universe"]

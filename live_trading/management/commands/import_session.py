@@ -21,7 +21,6 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError
 
 from config.cli import RefusingCommand
-from live_trading.marketdata.calendar import trading_days
 from live_trading.marketdata.store import day_source
 from live_trading.reports.imports import BadExport, read_folder
 from sessions_app.imports import AlreadyImported, import_run
@@ -67,7 +66,7 @@ class Command(RefusingCommand):
     def _note_missing_days(self, session) -> None:
         """Say which of the session's days this machine has no market data for: its candle chart needs them
         (everything else the pages show is in the database)."""
-        for day in trading_days(session.start_date, session.end_date):
+        for day in session.calendar.trading_days(session.start_date, session.end_date):
             if day_source(session.underlying, day, settings.MARKET_DATA_DIR)["source"] is None:
                 self.stdout.write(
                     f"note: no {session.underlying} market data for {day} here; the candle chart needs it "

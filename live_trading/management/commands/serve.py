@@ -27,6 +27,7 @@ from config.immediate_writes import nothing_to_send
 from live_trading.actions import adopt_expired_sessions, resume_interrupted_sessions
 from live_trading.adoption import stop_adopter
 from live_trading.demo import DEMO_DAYS, DEMO_USER, STAFF_USER, load_demo_data
+from live_trading.marketdata.calendar import market_calendar
 from live_trading.marketdata.store import ensure_synthetic_day, synthetic_path
 from live_trading.runner.registry import registry
 from live_trading.stream import front
@@ -188,21 +189,23 @@ def resumption_report(outcomes, verb: str = "resumed") -> list[str]:
 
 
 def interruption_report(session_ids: list[str]) -> list[str]:
-    """One line per session the stopping server interrupted: which, and the exchange time it had reached
-    (``interrupted sim-abc123 (NIFTY short straddle) at 2024-10-29 11:42:05 IST``)."""
+    """One line per session the stopping server interrupted: which, and the time on its market's clock it had
+    reached (``interrupted sim-abc123 (NIFTY short straddle) at 2024-10-29 11:42:05 IST``; an EURUSD
+    session's in New York, ``... at 2017-04-19 06:40:00 EDT``)."""
     try:
         rows = {row[0]: row for row in SimulationSession.objects.filter(pk__in=session_ids).values_list(
-            "id", "strategy_name", "status", "final_state__timestamp")}
+            "id", "strategy_name", "status", "final_state__timestamp", "underlying")}
         lines = []
         for session_id in session_ids:
             if session_id not in rows:
                 continue  # deleted meanwhile (its owner was)
-            _, name, status, ts = rows[session_id]
+            _, name, status, ts, underlying = rows[session_id]
             if status != lifecycle.INTERRUPTED:
                 lines.append(f"could not interrupt {session_id} ({name}): it is {status}")
                 continue
-            # the engine's clock: the exchange time (IST) of the last tick the session replayed
-            at = f"at {datetime.fromisoformat(ts):%Y-%m-%d %H:%M:%S} IST" if ts else "before its first tick"
+            # the engine's clock: the time of the last tick the session replayed, on its market's clock
+            zone = market_calendar(underlying).time_zone
+            at = f"at {datetime.fromisoformat(ts).astimezone(zone):%Y-%m-%d %H:%M:%S %Z}" if ts else "before its first tick"
             lines.append(f"interrupted {session_id} ({name}) {at}")
         return lines or ["no session was running"]
     finally:

@@ -166,8 +166,10 @@ class Command(RefusingCommand):
 
         first, last = opts["date"], opts["to"] or opts["date"]
         check_replay_span(first, last, settings.SIM_MAX_DAYS_PER_SESSION)
-        days = calendar_of(graph.underlying).trading_days(first, last)
-        places = get_underlying(graph.underlying).price_decimals
+        calendar = calendar_of(graph.underlying)
+        days = calendar.trading_days(first, last)
+        instrument = get_underlying(graph.underlying)
+        places = instrument.price_decimals
         if not days:
             raise CommandError(f"no trading day between {first} and {last}")
         seed = opts["seed"]
@@ -197,7 +199,7 @@ class Command(RefusingCommand):
         if out is not None:
             recorder = Recorder(SIMULATED_SESSION, **options)
             stream = StreamSink(SIMULATED_SESSION, "", every_tick=True, publish=recorder.publish,
-                                counters=recorder.counters)
+                                counters=recorder.counters, zone=calendar.time_zone)
             engine_sink = FanoutSink(sink, stream)
         engine_settings = EngineSettings(seed=str(seed), fees=fee_model, slippage_ticks=slippage_ticks,
                                          fills_at=opts["fills_at"],
@@ -247,12 +249,13 @@ class Command(RefusingCommand):
             "trades": [t.to_dict() for t in sink.trades],
             "refused_orders": sink.refused,
             # The report a stored session's page and API give (docs/reports.md), from the same function.
-            "report": {"final": True, **report([Run(sink.trades, sink.samples)], leg_names(data), places)},
+            "report": {"final": True, **report([Run(sink.trades, sink.samples, calendar)], leg_names(data), places)},
         }
         if out is not None:
             self._write(out, manifest(
                 session_id=None, strategy={"id": None, "name": graph.name, "version": 1, "graph": data},
-                underlying=graph.underlying, days=days, mode="backtest", speed_multiplier=0, seed=seed,
+                underlying=graph.underlying, price_decimals=places, currency=instrument.currency,
+                days=days, mode="backtest", speed_multiplier=0, seed=seed,
                 starting_capital=rupees_str(engine_settings.starting_capital, places), broker=None,
                 fees=fee_model.to_dict(), slippage_ticks=slippage_ticks,
                 status=engine.status, status_reason="", created_at=None, started_at=None, ended_at=None,
@@ -260,17 +263,18 @@ class Command(RefusingCommand):
                 summary=summary.to_dict(), equity_samples=_samples(sink, all_figures=True),
                 position_events=sink.position_events, final_state=engine.snapshot(),
                 market_data=[day_source(graph.underlying, d, settings.MARKET_DATA_DIR, seed) for d in days]),
-                days, sink, places, recorder)
+                days, sink, places, recorder, calendar)
         if opts["json"]:
             self.stdout.write(json.dumps(result, indent=2))
             return
         self._print(result, total)
 
-    def _write(self, out: Path, session: dict, days, sink: _TradeSink, places: int, recorder: Recorder) -> None:
+    def _write(self, out: Path, session: dict, days, sink: _TradeSink, places: int, recorder: Recorder,
+               calendar) -> None:
         """Write each day's export files and the manifest ``session`` (the functions a stored session's use),
         and the run's stream files (``recorder``)."""
         files = exports(days, sink.executions, [t.to_dict() for t in sink.trades],
-                        (e["position"] for e in sink.position_events), _samples(sink), places)
+                        (e["position"] for e in sink.position_events), _samples(sink), places, calendar)
         try:
             write_folder(out, {**folder(files, session), **recorder.files.files()})
         except OSError as e:
