@@ -65,9 +65,9 @@ QUANTITY_CHOICES = [("all", "All of every leg"), ("percent", "A percentage of ev
 HOLDING_CHOICES = [("intraday", "Intraday: square off every day"),
                    ("positional", "Positional: hold across the session's days")]
 # A positional strategy's square-off (the start node's ``positional_square_off``, docs/strategies.md).
-SQUARE_OFF_CHOICES = [("at_expiry", "At expiry: options settle (cash, at intrinsic value)"),
-                      ("end_of_range", "On the session's last day, at the square-off time"),
-                      ("day", "On a chosen day, at a time")]
+SQUARE_OFF_CHOICES = [("at_expiry", "Expiry (options settle)"),
+                      ("end_of_range", "The last day's square-off time"),
+                      ("day", "A chosen day and time")]
 RISKS = (("stop_loss", "stop"), ("target", "target"), ("trailing_stop", "trail"))
 RISK_LABELS = {"stop": "Stop loss", "target": "Target", "trail": "Trailing stop"}
 
@@ -105,11 +105,10 @@ class StrategyFields(forms.Form):
     underlying = forms.ChoiceField(label="Underlying")
     start_time = _time_field("Start time", help_text="Exchange time, 09:15-15:29")
     no_new_entries_after = _time_field("No new entries after", required=False, help_text="Optional")
-    square_off_time = _time_field("Square-off time", help_text="Intraday: every day. Positional: on the last day, "
-                                                               "when held to the end of the range")
+    square_off_time = _time_field("Square-off time", help_text="Positional: on the last day")
     max_loss = _number("Strategy max loss (₹)", min_value=0, decimal_places=2, max_digits=12)
     max_profit = _number("Strategy max profit (₹)", min_value=0, decimal_places=2, max_digits=12)
-    holding = forms.ChoiceField(label="Holding", choices=HOLDING_CHOICES, initial="intraday", required=False,
+    holding = forms.ChoiceField(label="Hold the positions", choices=HOLDING_CHOICES, initial="intraday", required=False,
                                 widget=forms.RadioSelect)
     positional_square_off = forms.ChoiceField(label="Hold until", choices=SQUARE_OFF_CHOICES, initial="at_expiry",
                                               required=False)
