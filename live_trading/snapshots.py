@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from live_trading.engine.events import Summary, progress
 from live_trading.engine.money import money_str, rupees
+from live_trading.marketdata.calendar import NSE, calendar_of, exchange_date
+from live_trading.marketdata.universe import InstrumentError
 from live_trading.reports.statistics import marked_days, paise
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import answer
@@ -110,12 +112,33 @@ def row_summary(session: SimulationSession, daily=_READ) -> dict:
 
 def row_dailies(sessions) -> dict[str, tuple]:
     """Each session's P&L per trading day from its stored equity samples, by session id: ``((date, Decimal
-    in the session's currency), ...)`` as ``Summary.daily_pnl`` holds it; one query for them all."""
+    in the session's currency), ...)`` as ``Summary.daily_pnl`` holds it.
+
+    A day is the instrument's trading day, as the engine counts it (``Market.date``): the IST date on the
+    NSE, read for them all in one query of each day's last sample; another market's (an FX pair's day
+    runs 17:00 to 17:00 New York) from all its samples, each on the trading day of the last second
+    before it (a sample holds the figures after every tick before its time)."""
     places = {s.id: s.price_decimals for s in sessions}
-    closes = EquitySample.objects.day_closes(list(places))
+    day_of = {s.id: _trading_day(s.underlying) for s in sessions}
+    points = EquitySample.objects.day_closes([i for i, f in day_of.items() if f is exchange_date])
+    others = [i for i, f in day_of.items() if f is not exchange_date]
+    if others:
+        points.update(EquitySample.objects.nets(others))
     return {sid: tuple((day, rupees(pnl, places[sid])) for day, pnl in
-                       marked_days((t, paise(net, places[sid])) for t, net in points))
-            for sid, points in closes.items()}
+                       marked_days(((t, paise(net, places[sid])) for t, net in samples), day_of[sid]))
+            for sid, samples in points.items()}
+
+
+def _trading_day(underlying: str):
+    """The trading day of a sample at epoch second t: ``exchange_date`` on the NSE (and for an underlying
+    the data file no longer has), else the day of the market's calendar holding t - 1."""
+    try:
+        calendar = calendar_of(underlying)
+    except InstrumentError:
+        return exchange_date
+    if calendar is NSE:
+        return exchange_date
+    return lambda t: calendar.trading_date(t - 1) or datetime.fromtimestamp(t - 1, calendar.time_zone).date()
 
 
 def row_totals(summary: dict) -> dict:

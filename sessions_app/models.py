@@ -430,6 +430,16 @@ class EquitySampleQuerySet(models.QuerySet):
                 out.setdefault(session_id, []).append((t, net))
         return out
 
+    def nets(self, session_ids) -> dict[str, list[tuple[int, Decimal]]]:
+        """Every sample of each of ``session_ids`` as ``day_closes`` gives the last of each day: for a market
+        whose trading day is not the IST date (an FX pair's runs 17:00 to 17:00 New York)."""
+        out: dict[str, list[tuple[int, Decimal]]] = {}
+        rows = (self.filter(session_id__in=list(session_ids)).order_by("session_id", "timestamp")
+                .values_list("session_id", "timestamp", "realized_pnl", "unrealized_pnl"))
+        for session_id, at, realized, unrealized in rows.iterator(chunk_size=5000):
+            out.setdefault(session_id, []).append((int(at.timestamp()), realized + unrealized))
+        return out
+
 
 class EquitySample(models.Model):
     """The session's P&L at one exchange time, for its P&L curve: at the close of every exchange minute

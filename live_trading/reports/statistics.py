@@ -30,7 +30,7 @@ for stored sessions. docs/reports.md defines each figure with its formula; in sh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -290,20 +290,23 @@ def _totals(trades: list[_Trade], places: int = 2) -> dict:
             "net_pnl": rupees_str(sum(t.net for t in trades), places)}
 
 
-def marked_days(points: Iterable[tuple[int, int]]) -> list[tuple[date, int]]:
-    """The P&L of each exchange date marked to market: the change of the equity curve over the day.
+def marked_days(points: Iterable[tuple[int, int]], day_of: Callable[[int], date] = exchange_date,
+                ) -> list[tuple[date, int]]:
+    """The P&L of each day marked to market: the change of the equity curve over the day.
 
     ``points``: the curve as (epoch seconds, net P&L in minor units) in time order, starting from 0 (the
-    first day's open). Each change counts on the day of the point that shows it, so a day's figure is its
-    last point less the day before's last one (the days add up to the curve's end) and only each day's
-    last point matters: a session's equity samples, or just the last sample of each day, give the same.
-    Returns ``[(date, minor units)]`` in date order, a day for each date with a point. This is the report's
+    first day's open). Each change counts on the day of the point that shows it (``day_of(ts)``: the
+    exchange (IST) date by default, which is the NSE's trading day), so a day's figure is its last point
+    less the day before's last one (the days add up to the curve's end) and only each day's last point
+    matters: a session's equity samples, or just the last sample of each day, give the same. Returns
+    ``[(date, minor units)]`` in date order, a day for each date with a point. This is the report's
     ``daily[].mtm_pnl`` and a summary's ``daily_pnl`` rebuilt from stored samples
-    (``live_trading.snapshots.row_summary``); the engine's running ``daily_pnl`` marks the same closes."""
+    (``live_trading.snapshots.row_summary``, which passes the instrument's trading day); the engine's
+    running ``daily_pnl`` marks the same closes."""
     marked: dict = {}
     before = 0
     for ts, equity in points:
-        day = exchange_date(ts)
+        day = day_of(ts)
         marked[day] = marked.get(day, 0) + equity - before
         before = equity
     return sorted(marked.items())
