@@ -15,6 +15,18 @@ const dayFormat = new Intl.DateTimeFormat("en-IN", {timeZone: "UTC", day: "2-dig
 /** The exchange (IST) date "YYYY-MM-DD" of epoch seconds. */
 export const exchangeDay = (t) => new Date((t + IST_SHIFT) * 1000).toISOString().slice(0, 10);
 
+/** The trading day of epoch seconds `t`: the last of `dayOpens` ([[date, first open's epoch seconds], ...]
+ *  in order, the page's `day_opens`) opened by then, as the summary counts days (an FX pair's day opens
+ *  at 17:00 New York the evening before its date); the IST date without them. */
+export function tradingDay(t, dayOpens = []) {
+  let day = null;
+  for (const [date, open] of dayOpens) {
+    if (open > t) break;
+    day = date;
+  }
+  return day ?? exchangeDay(t);
+}
+
 /** Epoch seconds of a date's UTC midnight: its place on a chart (which shows times as UTC). */
 const chartTime = (date) => Date.parse(`${date}T00:00:00Z`) / 1000;
 
@@ -62,14 +74,14 @@ export function dayBars(el) {
  * is the current day so far; `summary` the latest summary; `total` the net P&L now (a tick's
  * `pnl_summary.total_pnl`, or the REST answer's) and `at` its exchange time (epoch seconds). `live`: the
  * session still runs (or is paused), so its current day is `total` less the days before it; ended, the
- * summary's days are the figures.
+ * summary's days are the figures. `dayOpens`: the session's trading days (`tradingDay`).
  */
-export function dayRows({final, summary, total, at, live}) {
+export function dayRows({final, summary, total, at, live, dayOpens = []}) {
   const days = new Map(final);
   for (const d of summary?.daily_pnl || []) if (!days.has(d.date)) days.set(d.date, paise(d.pnl));
   let today = null;
   if (live && at && total !== null && total !== undefined) {
-    const day = exchangeDay(at);
+    const day = tradingDay(at, dayOpens);
     if (![...days.keys()].some((d) => d > day)) {
       const before = [...days].filter(([d]) => d < day).reduce((sum, [, p]) => sum + p, 0);
       days.set(day, paise(total) - before);
@@ -95,11 +107,12 @@ function cell(tr, text, {num = false, pnl = null, head = false} = {}) {
 
 /**
  * The live panel: `panel` (shown for a session of several days), its bar chart box `chartEl`, `table`
- * (Day, P&L, Running total; a Total row in its foot) and `empty` (said while no day has begun).
+ * (Day, P&L, Running total; a Total row in its foot), `empty` (said while no day has begun) and
+ * `dayOpens` (the session's trading days, `tradingDay`).
  * `update({summary, total, at, live})` after each applied event (at most once a frame); it learns the
  * closed days from every summary it sees. Returns {update, state, newDay}.
  */
-export function dailyPanel({panel, chartEl, table, empty}) {
+export function dailyPanel({panel, chartEl, table, empty, dayOpens = []}) {
   const final = new Map();
   let bars = null;
   let rows = [];
@@ -108,7 +121,7 @@ export function dailyPanel({panel, chartEl, table, empty}) {
     /** Whether `at` is on another exchange day than the last update's (then the page asks the server for
      *  the day just closed: the last tick the stream sent of it may be before its close). */
     newDay(at) {
-      return Boolean(at) && lastDay !== null && exchangeDay(at) !== lastDay;
+      return Boolean(at) && lastDay !== null && tradingDay(at, dayOpens) !== lastDay;
     },
     learn(summary, ended = false) {
       const days = summary?.daily_pnl || [];
@@ -116,9 +129,9 @@ export function dailyPanel({panel, chartEl, table, empty}) {
     },
     update({summary, total, at, live}) {
       this.learn(summary, !live);
-      if (at) lastDay = exchangeDay(at);
+      if (at) lastDay = tradingDay(at, dayOpens);
       if (panel.hidden) return;
-      rows = dayRows({final, summary, total, at, live});
+      rows = dayRows({final, summary, total, at, live, dayOpens});
       table.tBodies[0].replaceChildren(...rows.map((r) => {
         const tr = document.createElement("tr");
         tr.dataset.day = r.date;

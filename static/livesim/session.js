@@ -46,7 +46,7 @@ const report = reportTab({report: embeddedReport ? JSON.parse(embeddedReport.tex
 const candles = candleChart($("candle-chart"), {timeframes: page.timeframes, anchor: page.timeframe_anchor});
 const pnl = pnlChart($("pnl-chart"));
 const daily = dailyPanel({panel: $("daily-panel"), chartEl: $("daily-chart"), table: $("daily-table"),
-  empty: $("daily-empty")});
+  empty: $("daily-empty"), dayOpens: page.day_opens});
 const log = nodeLog({table: $("log-table"), nodeSelect: $("log-node"), typeSelect: $("log-type"),
   orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph, time: when});
 
