@@ -11,12 +11,15 @@ from django.db.models import Max
 from django.utils import timezone
 
 from live_trading.engine.events import Summary, progress
-from live_trading.engine.money import money_str
+from live_trading.engine.money import money_str, rupees
+from live_trading.marketdata.calendar import NSE, calendar_of, exchange_date
+from live_trading.marketdata.universe import InstrumentError
+from live_trading.reports.statistics import marked_days, paise
 from live_trading.runner.registry import registry
 from live_trading.runner.thread import answer
 from live_trading.stream.events import stream_state
 from sessions_app import lifecycle
-from sessions_app.models import NodeEvent, PositionChange, SimulationSession, Trade
+from sessions_app.models import EquitySample, NodeEvent, PositionChange, SimulationSession, Trade
 
 RECENT_FINISHED = 5  # finished sessions (of the last day) the dashboard shows besides the active ones
 RECENT = timedelta(hours=24)
@@ -61,7 +64,7 @@ def _live(session: SimulationSession, reply, committed) -> tuple[dict, bool]:
 def live_summaries(sessions) -> dict[str, dict]:
     """Each session's totals now, by session id, in the engine's summary shape (``total_trades``,
     ``winning_trades``, ``losing_trades``, ``win_rate``, and money as two-place strings: ``gross_pnl``,
-    ``charges``, ``net_pnl`` = ``total_pnl``, ``max_drawdown``).
+    ``charges``, ``net_pnl`` = ``total_pnl``, ``max_drawdown``; ``daily_pnl`` once it has ticked).
 
     The same figures the dashboard shows: a session running here answers from its thread, between two
     ticks (every running thread is asked at once); any other from its row, whose totals are those of
@@ -70,7 +73,14 @@ def live_summaries(sessions) -> dict[str, dict]:
     """
     sessions = list(sessions)
     replies = {s.id: _request(s) for s in sessions if s.status in lifecycle.ACTIVE}
-    return {s.id: _live(s, replies.get(s.id), _committed_summary)[0]["summary"] for s in sessions}
+    # The P&L per day of every session its thread does not answer for, read in one query.
+    unanswered = {s.id for s in sessions if replies.get(s.id) is None}
+    daily = row_dailies([s for s in sessions if s.id in unanswered]) if unanswered else {}
+
+    def committed(session):
+        return {"summary": row_summary(session, daily.get(session.id, ()) if session.id in unanswered else _READ)}
+
+    return {s.id: _live(s, replies.get(s.id), committed)[0]["summary"] for s in sessions}
 
 
 def ticks_processed(session: SimulationSession) -> int:
@@ -81,18 +91,55 @@ def ticks_processed(session: SimulationSession) -> int:
     return _live(session, reply, lambda s: {"progress": _progress(s)})[0]["progress"]["ticks_processed"]
 
 
-def _committed_summary(session: SimulationSession) -> dict:
-    return {"summary": row_summary(session)}
+_READ = object()
 
 
-def row_summary(session: SimulationSession) -> dict:
-    """The totals a session's row holds, in the engine's summary shape (``Summary.to_dict``)."""
+def row_summary(session: SimulationSession, daily=_READ) -> dict:
+    """The totals a session's row holds, in the engine's summary shape (``Summary.to_dict``), with the
+    P&L of each trading day (``daily_pnl``) marked from its stored equity samples: the last sample of
+    each day less the day before's (``statistics.marked_days``, the report's ``mtm_pnl``), which for a
+    session that ended are the engine's own figures at each close. ``daily``: those days already read
+    (``row_dailies``), else read here; none without samples (a session that never ticked)."""
+    if daily is _READ:
+        daily = row_dailies([session]).get(session.id, ())
     return Summary(
         total_trades=session.total_trades, winning_trades=session.winning_trades,
         losing_trades=session.losing_trades, win_rate=session.win_rate, gross_pnl=session.gross_pnl,
         charges=session.charges, net_pnl=session.realized_pnl, max_drawdown=session.max_drawdown,
-        places=session.price_decimals,
+        daily_pnl=daily, places=session.price_decimals,
     ).to_dict()
+
+
+def row_dailies(sessions) -> dict[str, tuple]:
+    """Each session's P&L per trading day from its stored equity samples, by session id: ``((date, Decimal
+    in the session's currency), ...)`` as ``Summary.daily_pnl`` holds it.
+
+    A day is the instrument's trading day, as the engine counts it (``Market.date``): the IST date on the
+    NSE, read for them all in one query of each day's last sample; another market's (an FX pair's day
+    runs 17:00 to 17:00 New York) from all its samples, each on the trading day of the last second
+    before it (a sample holds the figures after every tick before its time)."""
+    places = {s.id: s.price_decimals for s in sessions}
+    day_of = {s.id: _trading_day(s.underlying) for s in sessions}
+    points = EquitySample.objects.day_closes([i for i, f in day_of.items() if f is exchange_date])
+    others = [i for i, f in day_of.items() if f is not exchange_date]
+    if others:
+        points.update(EquitySample.objects.nets(others))
+    return {sid: tuple((day, rupees(pnl, places[sid])) for day, pnl in
+                       marked_days(((t, paise(net, places[sid])) for t, net in samples), day_of[sid]))
+            for sid, samples in points.items()}
+
+
+def _trading_day(underlying: str):
+    """The trading day of a sample at epoch second t: ``exchange_date`` on the NSE (and for an underlying
+    the data file no longer has), else the market's calendar's ``day_of(t - 1)`` (a sample holds the
+    figures after every tick before it), the one notion of a day the reports and exports use."""
+    try:
+        calendar = calendar_of(underlying)
+    except InstrumentError:
+        return exchange_date
+    if calendar is NSE:
+        return exchange_date
+    return lambda t: calendar.day_of(t - 1)
 
 
 def row_totals(summary: dict) -> dict:

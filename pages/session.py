@@ -16,6 +16,8 @@ from django.shortcuts import get_object_or_404, render
 from accounts import ownership
 from live_trading import actions, snapshots
 from live_trading.marketdata import candles
+from live_trading.marketdata.calendar import NSE, calendar_of
+from live_trading.marketdata.universe import InstrumentError
 from live_trading.reports.sessions import export_index, session_report
 from sessions_app.models import SimulationSession
 from strategies.models import StrategyVersion
@@ -37,6 +39,9 @@ def session_page(request, session_id: str):
         "timeframes": [{"name": name, "seconds": secs, "label": _timeframe_label(secs)}
                        for name, secs in candles.TIMEFRAMES.items()],
         "timeframe_anchor": candles.ANCHOR_SECOND,
+        # Each trading day's first open ([date, epoch seconds]): the day a tick is on, for the P&L per day
+        # (the instrument's trading day, as the summary's daily_pnl counts it: not always the IST date).
+        "day_opens": _day_opens(session),
     }
     # The version it ran, linked to its read-only page for the strategy's owner (the strategy pages show a
     # trader only their own strategies); none when the strategy was deleted or the version not recorded.
@@ -48,6 +53,17 @@ def session_page(request, session_id: str):
         "state": state, "page": page, "session": session, "ran_version": ran, "report": report,
         "exports": export_index(session),
     })
+
+
+def _day_opens(session: SimulationSession) -> list[list]:
+    """``[[date "YYYY-MM-DD", epoch seconds of its first window's open], ...]`` for the session's days, on
+    its underlying's calendar (the NSE's for one the data file no longer has)."""
+    try:
+        calendar = calendar_of(session.underlying)
+    except InstrumentError:
+        calendar = NSE
+    return [[d.isoformat(), calendar.windows_ts(d)[0][0]]
+            for d in calendar.trading_days(session.start_date, session.end_date)]
 
 
 def _timeframe_label(seconds: int) -> str:

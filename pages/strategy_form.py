@@ -9,7 +9,7 @@ a browser can get wrong before there is a graph: a number that is not one, a tim
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 
 from django import forms
 from django.forms import formset_factory
@@ -27,6 +27,7 @@ from strategies.graph.form import (
     Operand,
     ReEntry,
     Risk,
+    SquareOff,
     StrategyForm,
     graph_from_form,
 )
@@ -61,6 +62,12 @@ REASON_CHOICES = [("stop_loss", "Stop loss"), ("target", "Target"), ("trailing_s
 ENTRY_CHOICES = [("start", "At the start time"), ("time", "At a time"), ("condition", "When a condition holds")]
 QUANTITY_CHOICES = [("all", "All of every leg"), ("percent", "A percentage of every leg"),
                     ("lots", "A number of lots of every leg")]
+HOLDING_CHOICES = [("intraday", "Intraday: square off every day"),
+                   ("positional", "Positional: hold across the session's days")]
+# A positional strategy's square-off (the start node's ``positional_square_off``, docs/strategies.md).
+SQUARE_OFF_CHOICES = [("at_expiry", "Expiry (options settle)"),
+                      ("end_of_range", "The last day's square-off time"),
+                      ("day", "A chosen day and time")]
 RISKS = (("stop_loss", "stop"), ("target", "target"), ("trailing_stop", "trail"))
 RISK_LABELS = {"stop": "Stop loss", "target": "Target", "trail": "Trailing stop"}
 
@@ -98,9 +105,17 @@ class StrategyFields(forms.Form):
     underlying = forms.ChoiceField(label="Underlying")
     start_time = _time_field("Start time", help_text="Exchange time, 09:15-15:29")
     no_new_entries_after = _time_field("No new entries after", required=False, help_text="Optional")
-    square_off_time = _time_field("Square-off time")
+    square_off_time = _time_field("Square-off time", help_text="Positional: on the last day")
     max_loss = _number("Strategy max loss (₹)", min_value=0, decimal_places=2, max_digits=12)
     max_profit = _number("Strategy max profit (₹)", min_value=0, decimal_places=2, max_digits=12)
+    holding = forms.ChoiceField(label="Hold the positions", choices=HOLDING_CHOICES, initial="intraday", required=False,
+                                widget=forms.RadioSelect)
+    positional_square_off = forms.ChoiceField(label="Hold until", choices=SQUARE_OFF_CHOICES, initial="at_expiry",
+                                              required=False)
+    square_off_day = forms.DateField(label="Square-off day", required=False, input_formats=["%Y-%m-%d"],
+                                     help_text="Empty: the session's last day",
+                                     widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    square_off_day_time = _time_field("Time on that day", required=False, help_text="Exchange time")
     entry_kind = forms.ChoiceField(label="Enter", choices=ENTRY_CHOICES, initial="start", widget=forms.RadioSelect)
     entry_time = _time_field("Entry time", required=False)
     exit_enabled = forms.BooleanField(label="Close the legs when a condition holds", required=False)
@@ -137,6 +152,10 @@ class StrategyFields(forms.Form):
         data = super().clean()
         if data.get("entry_kind") == "time":
             require(self, data, "entry_time", "Give the time to enter at.")
+        if data.get("holding") == "positional":
+            require(self, data, "positional_square_off", "Pick when to square off.")
+            if data.get("positional_square_off") == "day":
+                require(self, data, "square_off_day_time", "Give the time to square off at.")
         if data.get("exit_enabled") and data.get("exit_quantity") != "all":
             require(self, data, "exit_quantity_value", "Give how much to close.")
         if data.get("re_entry_enabled"):
@@ -284,12 +303,20 @@ def to_strategy_form(fields: StrategyFields, legs) -> StrategyForm:
     re_entry = None
     if d.get("re_entry_enabled"):
         re_entry = ReEntry(d["re_entry_max"], tuple(d["re_entry_on"]), d["re_entry_wait"])
+    holding = d.get("holding") or "intraday"
+    square_off = None
+    if holding == "positional":
+        rule = d["positional_square_off"]
+        day = d.get("square_off_day")
+        square_off = (SquareOff(rule) if rule != "day"
+                      else SquareOff(rule, day.isoformat() if day else "last", _hhmm(d["square_off_day_time"])))
     return StrategyForm(
         name=d["name"].strip(), description=d.get("description") or "", underlying=d["underlying"],
         start_time=_hhmm(d["start_time"]), square_off_time=_hhmm(d["square_off_time"]),
         no_new_entries_after=_hhmm(d.get("no_new_entries_after")),
         legs=tuple(_leg(f.cleaned_data) for f in legs.forms), entry=entry, exit=exit_, re_entry=re_entry,
         max_loss=_money(d.get("max_loss")), max_profit=_money(d.get("max_profit")),
+        holding=holding, square_off=square_off,
     )
 
 
@@ -327,8 +354,14 @@ def initial_from(form: StrategyForm) -> tuple[dict, list[dict]]:
         "name": form.name, "description": form.description, "underlying": form.underlying,
         "start_time": form.start_time, "square_off_time": form.square_off_time,
         "no_new_entries_after": form.no_new_entries_after, "max_loss": form.max_loss, "max_profit": form.max_profit,
-        "entry_kind": "start",
+        "entry_kind": "start", "holding": form.holding,
     }
+    s = form.square_off
+    if s is not None:
+        init["positional_square_off"] = s.rule
+        if s.rule == "day":
+            init.update(square_off_day=None if s.day == "last" else date.fromisoformat(s.day),
+                        square_off_day_time=s.time)
     e = form.entry
     if e is not None:
         if e.left.type == "time_of_day" and e.operator == ">=" and e.right.type == "value":
@@ -361,7 +394,10 @@ def initial_from(form: StrategyForm) -> tuple[dict, list[dict]]:
 # ---------------------------------------------------------------------------------------------
 # Graph errors -> fields
 
-_START_FIELDS = ("underlying", "start_time", "no_new_entries_after", "square_off_time", "max_loss", "max_profit")
+_START_FIELDS = ("underlying", "start_time", "no_new_entries_after", "square_off_time", "max_loss", "max_profit",
+                 "holding", "positional_square_off")
+# A positional square-off's parts: ``positional_square_off.day`` / ``.time``.
+_SQUARE_OFF_FIELDS = {"day": "square_off_day", "time": "square_off_day_time"}
 _LEG_FIELDS = {"instrument": "instrument", "side": "side", "lots": "lots", "expiry": "expiry", "right": "right",
                "strike.rule": "strike_rule", "strike.offset": "strike_offset", "strike.value": "strike_premium",
                "stop_loss": "stop_value", "target": "target_value", "trailing_stop": "trail_value"}
@@ -407,7 +443,9 @@ def place_graph_errors(errors, graph: dict, fields: StrategyFields, legs) -> lis
             rest = m.group(2)
             nid = node["id"]
             key = rest.split(".")[0]
-            if nid == START_ID and key in _START_FIELDS:
+            if nid == START_ID and key == "positional_square_off" and "." in rest:
+                target = (fields, _SQUARE_OFF_FIELDS.get(rest.split(".")[1], key))
+            elif nid == START_ID and key in _START_FIELDS:
                 target = (fields, key)
             elif node["type"] == "entry":
                 n = int(nid.removeprefix("leg-")) - 1

@@ -16,7 +16,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from live_trading import snapshots
 from live_trading.actions import (
@@ -177,7 +177,7 @@ class SimulationSessionAdmin(admin.ModelAdmin):
                            "progress_detail")}),
         ("Final results", {"fields": (("final_net_pnl", "final_gross_pnl", "final_charges"),
                                       ("total_trades", "winning_trades", "losing_trades", "win_rate_percent"),
-                                      "final_max_drawdown")}),
+                                      "final_max_drawdown", "daily_pnl")}),
         ("Run", {"classes": ("collapse",), "fields": (
             ("broker_connection", "seed"), "costs", ("created_at", "started_at", "ended_at"), "status_changed_at",
             ("stop_requested_by", "stop_requested_at"), ("runner", "heartbeat_at", "lease_expires_at"), "last_event_id",
@@ -251,6 +251,20 @@ class SimulationSessionAdmin(admin.ModelAdmin):
     @admin.display(description="Max drawdown")
     def final_max_drawdown(self, obj):
         return rupees(obj.max_drawdown)
+
+    @admin.display(description="P&L per trading day")
+    def daily_pnl(self, obj):
+        """Each day's net P&L (marked to market at its close), from the session's stored samples
+        (``snapshots.row_summary``, as ``GET /api/sessions/{id}/`` gives them); for a session of one day
+        its net P&L says it all."""
+        if obj.start_date == obj.end_date:
+            return "— (one trading day)"
+        days = snapshots.row_summary(obj).get("daily_pnl", [])
+        if not days:
+            return "—"
+        return format_html('<ul class="daily-pnl">{}</ul>', format_html_join(
+            "", '<li data-day="{}"><span class="daily-date">{}</span> {}</li>',
+            ((d["date"], ist_date(d["date"]), money_cell(d["pnl"])) for d in days)))
 
     @admin.display(description="Mode")
     def mode_label(self, obj):

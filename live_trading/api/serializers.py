@@ -161,6 +161,14 @@ def money_field(**kwargs) -> serializers.DecimalField:
 SESSION_MONEY = ("gross_pnl", "realized_pnl", "charges", "max_drawdown")
 
 
+class DailyPnlSerializer(serializers.Serializer):
+    """One trading day's net P&L (``Summary.daily_pnl``): realized net of charges plus the change in
+    unrealized from the day before's close to this day's (the current day: so far)."""
+
+    date = serializers.DateField(read_only=True, help_text="The exchange (IST) date.")
+    pnl = money_field(read_only=True)
+
+
 class SessionRowSerializer(serializers.ModelSerializer):
     """A session in lists and control answers (no positions or orders; the dashboard endpoints carry those).
 
@@ -183,6 +191,9 @@ class SessionRowSerializer(serializers.ModelSerializer):
     realized_pnl = money_field(read_only=True, help_text="Net of charges.")
     charges = money_field(read_only=True)
     max_drawdown = money_field(read_only=True)
+    daily_pnl = serializers.SerializerMethodField(
+        help_text="Net P&L of each trading day replayed so far, in date order (the summary's daily_pnl); "
+                  "they add up to realized_pnl once the session has ended. Empty before the first tick.")
 
     class Meta:
         model = SimulationSession
@@ -191,8 +202,13 @@ class SessionRowSerializer(serializers.ModelSerializer):
             "mode", "speed_multiplier", "start_date", "end_date", "underlying", "status", "status_reason",
             "created_at", "started_at", "ended_at", "ticks_processed", "total_ticks", "gross_pnl", "realized_pnl",
             "charges", "total_trades", "winning_trades", "losing_trades", "win_rate", "max_drawdown", "fees",
-            "slippage_ticks", "fills_at", "price_decimals", "currency",
+            "slippage_ticks", "fills_at", "price_decimals", "currency", "daily_pnl",
         ]
+
+    @extend_schema_field(DailyPnlSerializer(many=True))
+    def get_daily_pnl(self, instance) -> list:
+        summary = self.context.get("summaries", {}).get(instance.id)
+        return list((summary or {}).get("daily_pnl", []))
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

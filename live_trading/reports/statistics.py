@@ -35,14 +35,14 @@ for stored sessions. docs/reports.md defines each figure with its formula; in sh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from live_trading.engine.money import iso, rupees_str
-from live_trading.marketdata.calendar import NSE, TradingCalendar
+from live_trading.marketdata.calendar import NSE, TradingCalendar, exchange_date
 
 _CENT = Decimal("0.01")
 
@@ -312,16 +312,37 @@ def _totals(trades: list[_Trade], places: int = 2) -> dict:
             "net_pnl": rupees_str(sum(t.net for t in trades), places)}
 
 
+def marked_days(points: Iterable[tuple[int, int]], day_of: Callable[[int], date] = exchange_date,
+                ) -> list[tuple[date, int]]:
+    """The P&L of each day marked to market: the change of the equity curve over the day.
+
+    ``points``: the curve as (epoch seconds, net P&L in minor units) in time order, starting from 0 (the
+    first day's open). Each change counts on the day of the point that shows it (``day_of(ts)``: the
+    exchange (IST) date by default, which is the NSE's trading day; pass the run's calendar's ``day_of``
+    for another market), so a day's figure is its last point less the day before's last one (the days add
+    up to the curve's end) and only each day's last point matters: a session's equity samples, or just the
+    last sample of each day, give the same. Returns ``[(date, minor units)]`` in date order, a day for
+    each date with a point. This is the report's ``daily[].mtm_pnl`` and a summary's ``daily_pnl`` rebuilt
+    from stored samples (``live_trading.snapshots.row_summary``, which passes the instrument's trading
+    day); the engine's running ``daily_pnl`` marks the same closes."""
+    return _marked((day_of(ts), equity) for ts, equity in points)
+
+
+def _marked(points: Iterable[tuple[date, int]]) -> list[tuple[date, int]]:
+    """``marked_days`` of a curve whose points already name their day: (day, net P&L) each."""
+    marked: dict = {}
+    before = 0
+    for day, equity in points:
+        marked[day] = marked.get(day, 0) + equity - before
+        before = equity
+    return sorted(marked.items())
+
+
 def _daily(trades: list[_Trade], points: list[_Point], places: int = 2) -> list[dict]:
     days: dict = {}
     for t in trades:
         days.setdefault(t.exit_day, []).append(t)
-    # Each change of the (chained) equity curve counts on the day of the point that shows it.
-    marked: dict = {}
-    before = 0
-    for p in points:
-        marked[p.day] = marked.get(p.day, 0) + p.equity - before
-        before = p.equity
+    marked = dict(_marked((p.day, p.equity) for p in points))  # each point names its day on its run's calendar
     rows = []
     cumulative = 0
     for day in sorted(days.keys() | marked.keys()):

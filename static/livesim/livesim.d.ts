@@ -1078,6 +1078,19 @@ export interface components {
             password: string;
             username: string;
         };
+        /**
+         * @description One trading day's net P&L (``Summary.daily_pnl``): realized net of charges plus the change in
+         *     unrealized from the day before's close to this day's (the current day: so far).
+         */
+        DailyPnl: {
+            /**
+             * Format: date
+             * @description The exchange (IST) date.
+             */
+            readonly date: string;
+            /** Format: decimal */
+            readonly pnl: string;
+        };
         EquityCurve: {
             samples: components["schemas"]["EquitySample"][];
             session_id: string;
@@ -1777,6 +1790,8 @@ export interface components {
             readonly created_at: string;
             /** @description The currency of its prices and money (INR, USD). */
             readonly currency: string;
+            /** @description Net P&L of each trading day replayed so far, in date order (the summary's daily_pnl); they add up to realized_pnl once the session has ended. Empty before the first tick. */
+            readonly daily_pnl: components["schemas"]["DailyPnl"][];
             /** Format: date */
             end_date: string;
             /** Format: date-time */
@@ -2177,6 +2192,7 @@ export type SchemaBrokerTypeEnum = components['schemas']['BrokerTypeEnum'];
 export type SchemaCandle = components['schemas']['Candle'];
 export type SchemaCandles = components['schemas']['Candles'];
 export type SchemaCredentialsRequest = components['schemas']['CredentialsRequest'];
+export type SchemaDailyPnl = components['schemas']['DailyPnl'];
 export type SchemaEquityCurve = components['schemas']['EquityCurve'];
 export type SchemaEquitySample = components['schemas']['EquitySample'];
 export type SchemaExitReasonGroup = components['schemas']['ExitReasonGroup'];

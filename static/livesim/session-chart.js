@@ -261,7 +261,17 @@ export function candleChart(el, {timeframes, anchor}) {
 
 /** The net P&L curve: one point a minute (the last value in it wins), from equity samples and ticks. */
 export function pnlChart(el) {
-  const chart = createChart(el, baseOptions(el));
+  // The whole session in view: a point a minute, several days of them fit only below the default least
+  // bar spacing (0.5 px).
+  const options = baseOptions(el);
+  const chart = createChart(el, {...options, timeScale: {...options.timeScale, minBarSpacing: 0.01}});
+  // A phone turned or a window resized: the whole curve again (autoSize keeps the bar spacing it had).
+  let width = el.clientWidth;
+  new ResizeObserver(() => {
+    if (el.clientWidth === width) return;
+    width = el.clientWidth;
+    requestAnimationFrame(() => chart.timeScale().fitContent());
+  }).observe(el);
   const series = chart.addSeries(BaselineSeries, {
     baseValue: {type: "price", price: 0}, topLineColor: "#0a6b2f", bottomLineColor: "#b3261e",
     topFillColor1: "rgba(10,107,47,0.18)", topFillColor2: "rgba(10,107,47,0.02)",

@@ -5,6 +5,7 @@
 // createElementNS, text via textContent).
 import {istTime, rupees} from "/static/livesim/format.js";
 import {drawGraph} from "/static/livesim/graph-drawing.js";
+import {exitReason} from "/static/livesim/session-tables.js";
 
 function el(name, attrs = {}, text = null) {
   const e = document.createElement(name);
@@ -28,7 +29,7 @@ export function stepDetail(ex) {
       parts.push(`${c.condition_type}: ${c.current_value} ${c.operator} ${c.threshold} → ${c.result ? "true" : "false"}`);
     }
   }
-  if (ex.exit_reason) parts.push(`exit reason ${ex.exit_reason}`);
+  if (ex.exit_reason) parts.push(`exit reason: ${exitReason(ex.exit_reason)}`);
   if (ex.ltp != null && !order) parts.push(`LTP ${ex.ltp}`);
   if (ex.levels) {
     const levels = Object.entries(ex.levels).filter(([, v]) => v != null).map(([k, v]) => `${k} ${v}`);

@@ -1,21 +1,18 @@
-// The session page's Report tab (an ended session's): equity and drawdown curves, the statistics, trades by
-// exit reason and P&L per leg, from the report the server embeds (session_report) or, when the session ends
+// The session page's Report tab (an ended session's): equity and drawdown curves, P&L per trading day (a
+// session of several days), the statistics, trades by exit reason, P&L per leg and per day, from the report the server embeds (session_report) or, when the session ends
 // while the page is open, from GET /api/sessions/<id>/report: the same dict. Each figure is defined in
 // docs/reports.md; this module only shows them. Printing shows the report alone (session-report.css), its
 // charts as images of themselves so they fit the paper whatever the screen's width.
 import {
   BaselineSeries, createChart,
 } from "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
+import {dayBars} from "/static/livesim/daily-pnl.js";
 import {api} from "/static/livesim/fetch.js";
 import {count, istDateTime, istTime, pnlClass, rupees} from "/static/livesim/format.js";
 import {IST_SHIFT} from "/static/livesim/session-chart.js";
+import {exitReason} from "/static/livesim/session-tables.js";
 
 const $ = (id) => document.getElementById(id);
-const REASONS = {
-  stop_loss: "Stop loss", target: "Target", trailing_stop: "Trailing stop", exit_condition_met: "Exit condition",
-  square_off: "Square-off", max_loss: "Strategy max loss", max_profit: "Strategy max profit",
-  session_end: "Session end", settled: "Settled at expiry", expired: "Expired worthless", "": "Other",
-};
 
 /** "6 h 10 min", "5 min 20 s", "45 s" from seconds. */
 export function span(seconds) {
@@ -81,7 +78,7 @@ function renderTables(report, when) {
   $("report-reasons").tBodies[0].replaceChildren(...report.by_exit_reason.map((g) => {
     const tr = document.createElement("tr");
     tr.dataset.reason = g.exit_reason;
-    tr.append(th(REASONS[g.exit_reason] ?? g.exit_reason), td(count(g.trades), {num: true}),
+    tr.append(th(exitReason(g.exit_reason)), td(count(g.trades), {num: true}),
       td(count(g.winning_trades), {num: true}), td(rupees(g.charges), {num: true}),
       td(rupees(g.net_pnl), {num: true, pnl: g.net_pnl}));
     return tr;
@@ -122,7 +119,9 @@ function chartOptions(el) {
     autoSize: true,
     layout: {background: {color: "#ffffff"}, textColor: "#15202b", attributionLogo: false},
     grid: {vertLines: {color: "#eef1f5"}, horzLines: {color: "#eef1f5"}},
-    timeScale: {timeVisible: true, secondsVisible: false, borderColor: "#d5dbe3"},
+    // A session of several days has a point a minute: at the default least spacing (0.5 px) a week would
+    // not fit the chart, which would then show its last days only.
+    timeScale: {timeVisible: true, secondsVisible: false, borderColor: "#d5dbe3", minBarSpacing: 0.01},
     rightPriceScale: {borderColor: "#d5dbe3"},
     localization: {locale: "en-IN"},
     height: el.clientHeight || 260,
@@ -159,8 +158,17 @@ function drawCharts(report) {
   baseline(drawdown, line(report.equity_curve, "drawdown"), ["#b3261e", "rgba(0,0,0,0)", "rgba(0,0,0,0)"],
            ["#b3261e", "rgba(179,38,30,0.12)", "rgba(179,38,30,0.35)"]);
   for (const c of [equity, drawdown]) c.timeScale().fitContent();
-  return [[equity, $("report-equity-image")], [drawdown, $("report-drawdown-image")]];
+  const drawn = [[equity, $("report-equity-image")], [drawdown, $("report-drawdown-image")]];
+  // A session of several days: each day's P&L marked to market at its close (`daily[].mtm_pnl`) as bars.
+  if (!$("report-daily").hidden) {
+    daily = dayBars($("report-daily-chart"));
+    daily.set(report.daily.map((d) => ({date: d.date, pnl: d.mtm_pnl})));
+    drawn.push([daily.chart, $("report-daily-image")]);
+  }
+  return drawn;
 }
+
+let daily = null;  // the per-day bars, once drawn
 
 /**
  * The Report tab. `report` is the embedded report or null (a session not ended when the page loaded);
@@ -254,7 +262,8 @@ export function reportTab({report = null, sessionId, multiDay = false}) {
     },
     state() {
       return {shown: Boolean(shown), charts: Boolean(charts),
-        images: (charts || []).every(([, img]) => img.src.startsWith("data:image/png"))};
+        images: (charts || []).every(([, img]) => img.src.startsWith("data:image/png")),
+        dailyBars: daily ? daily.state() : []};
     },
   };
 }

@@ -4,6 +4,14 @@ import {count, istTime, pnlClass, rupees} from "/static/livesim/format.js";
 
 export const positionKey = (p) => `${p.position_id}#${p.re_entry_num}`;
 
+/** Why a trade closed, in words (its `exit_reason`, docs/protocol.md); an unknown reason as it came. */
+const EXIT_REASONS = {
+  stop_loss: "Stop loss", target: "Target", trailing_stop: "Trailing stop", exit_condition_met: "Exit condition",
+  square_off: "Square-off", max_loss: "Strategy max loss", max_profit: "Strategy max profit",
+  session_end: "Session end", settled: "Settled at expiry", expired: "Expired worthless", "": "Other",
+};
+export const exitReason = (reason) => EXIT_REASONS[reason ?? ""] ?? reason;
+
 function cell(tr, text, {num = false, pnl = null, name = null} = {}) {
   const td = document.createElement("td");
   td.textContent = text;
@@ -123,7 +131,8 @@ export function renderTrades(table, empty, trades, time = istTime) {
     cell(tr, rupees(t.net_pnl), {num: true, pnl: t.net_pnl});
     const minutes = t.duration_minutes ?? (Date.parse(t.exit_time) - Date.parse(t.entry_time)) / 60000;
     cell(tr, duration(minutes), {num: true});
-    cell(tr, t.exit_reason || "—");
+    // At expiry: "Settled at expiry" (at its intrinsic value) or "Expired worthless", never a bare code.
+    cell(tr, exitReason(t.exit_reason), {name: "exit_reason"}).dataset.reason = t.exit_reason || "";
     flowButton(tr, t.trade_id, "trade", `${t.symbol} ${t.side} closed ${time(t.exit_time)}`);
     return tr;
   }));

@@ -10,7 +10,8 @@ import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
 import {render as renderFlow} from "/static/livesim/session-flow.js";
 import {nodeLog} from "/static/livesim/session-log.js";
 import {reportTab} from "/static/livesim/session-report.js";
-import {closedPositions, positionKey, renderPositions, renderTrades, tickPositions} from "/static/livesim/session-tables.js";
+import {dailyPanel} from "/static/livesim/daily-pnl.js";
+import {closedPositions, exitReason, positionKey, renderPositions, renderTrades, tickPositions} from "/static/livesim/session-tables.js";
 
 const $ = (id) => document.getElementById(id);
 const initial = JSON.parse($("session-state").textContent);
@@ -44,6 +45,8 @@ const report = reportTab({report: embeddedReport ? JSON.parse(embeddedReport.tex
   multiDay: initial.start_date !== initial.end_date});
 const candles = candleChart($("candle-chart"), {timeframes: page.timeframes, anchor: page.timeframe_anchor});
 const pnl = pnlChart($("pnl-chart"));
+const daily = dailyPanel({panel: $("daily-panel"), chartEl: $("daily-chart"), table: $("daily-table"),
+  empty: $("daily-empty"), dayOpens: page.day_opens});
 const log = nodeLog({table: $("log-table"), nodeSelect: $("log-node"), typeSelect: $("log-type"),
   orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph, time: when});
 
@@ -77,7 +80,17 @@ function renderHead() {
   }
   document.querySelector('[data-figure="trades"]').textContent = count(view.summary?.total_trades ?? 0);
   document.querySelector('[data-figure="win_rate"]').textContent = `${view.summary?.win_rate ?? "0.00"}%`;
+  renderDaily();
   renderControls();
+}
+
+/** P&L per trading day (a session of several days): the summary's days, the current one from the Net P&L
+ *  the head shows. A new exchange day asks the server for the summary: the day just closed is final there,
+ *  where the last tick the stream sent of it may be before its close. */
+function renderDaily() {
+  const live = !ENDED.has(view.status);
+  if (live && daily.newDay(view.exchangeTime)) refreshSummary();
+  daily.update({summary: view.summary, total: view.pnl?.total_pnl ?? view.summary?.net_pnl, at: view.exchangeTime, live});
 }
 
 /** Markers: one per position event (an entry per position, an exit per closing trade), from the state. */
@@ -111,7 +124,7 @@ function markersOf(positions, trades) {
     const side = t.side === "sell" ? "buy" : "sell";
     out.push({id: `${t.trade_id}:exit`, key: positionKey(t), epoch: epoch(t.exit_time), time: t.exit_time, action: "exit",
       side, quantity: t.quantity, price: t.exit_price, symbol: t.symbol,
-      text: `${side.toUpperCase()} ${t.symbol} ${t.quantity} @ ${t.exit_price} (${t.exit_reason || "exit"})`,
+      text: `${side.toUpperCase()} ${t.symbol} ${t.quantity} @ ${t.exit_price} (${exitReason(t.exit_reason)})`,
       label: `${side.toUpperCase()} ${short(t.symbol)} ${t.quantity} @ ${t.exit_price}`});
   }
   return out.sort((a, b) => a.epoch - b.epoch || a.id.localeCompare(b.id));
@@ -213,6 +226,19 @@ async function refresh() {
   }
   tickPositions($("positions-table"), view.positions);
   view.refreshed += 1;
+  renderHeadSoon();
+}
+
+/** The days closed so far, on a new exchange day: a closed day's figure never changes, so the per-day panel
+ *  learns them from the server's summary whenever it answers (the head keeps the stream's). */
+async function refreshSummary() {
+  let rest;
+  try {
+    rest = await getJSON(`/api/live-trading/session/${sessionId}`);
+  } catch {
+    return;  // offline: the next summary (or new day) brings them
+  }
+  daily.learn(rest.data.summary);
   renderHeadSoon();
 }
 
@@ -383,7 +409,7 @@ async function openFlow(kind, key) {
   const ids = flowIds(item);
   $("flow-title").textContent = `Flow: ${item.side.toUpperCase()} ${item.symbol}`;
   $("flow-summary").textContent = kind !== "position"
-    ? `Entered ${when(item.entry_time)} @ ${item.entry_price}, exited ${when(item.exit_time)} @ ${item.exit_price} (${item.exit_reason || "exit"}); ${ids.length} steps.`
+    ? `Entered ${when(item.entry_time)} @ ${item.entry_price}, exited ${when(item.exit_time)} @ ${item.exit_price} (${exitReason(item.exit_reason)}); ${ids.length} steps.`
     : `Entered ${when(item.entry_time)} @ ${item.entry_price}, ${item.status}; ${ids.length} steps.`;
   dialog.dataset.flowIds = ids.join(" ");
   dialog.dataset.ready = "false";
@@ -413,4 +439,5 @@ window.sessionPage = {
   markers: () => markersOf(view.positions, view.trades),
   logCount: () => log.count(),
   report: () => report.state(),
+  daily: () => daily.state(),
 };

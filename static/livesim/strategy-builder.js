@@ -1,7 +1,7 @@
 // The strategy form (/strategies/new, /strategies/<id>/edit): add and remove legs (the Django formset's
 // rows, renumbered so their names stay legs-0..legs-N-1), and show only the fields that apply: option
 // fields for option legs, the parts of a condition its operand type uses, the entry time or condition
-// for the chosen way of entering. Without this script every field shows and the form still works.
+// for the chosen way of entering, a positional strategy's square-off. Without this script every field shows and the form still works.
 const form = document.getElementById("builder-form");
 const legs = document.getElementById("legs");
 const template = document.getElementById("leg-template");
@@ -63,12 +63,19 @@ function updateOperand(box) {
   }
 }
 
+/** The value a field holds now: a radio group's checked one, a select's or an input's. */
+function valueOf(name) {
+  const inputs = [...form.querySelectorAll(`[name=${name}]`)];
+  if (inputs[0]?.type === "radio") return inputs.find((i) => i.checked)?.value;
+  return inputs[0]?.value;
+}
+
+/** Show what applies: `data-show-when="exit_enabled"` while the box is checked, `"holding=positional"`
+ *  while the field holds that value. */
 function updateSections() {
-  const kind = form.querySelector("[name=entry_kind]:checked")?.value;
   for (const el of form.querySelectorAll("[data-show-when]")) {
     const [name, value] = el.dataset.showWhen.split("=");
-    const input = form.querySelector(`[name=${name}]`);
-    show(el, value === undefined ? input.checked : kind === value);
+    show(el, value === undefined ? form.querySelector(`[name=${name}]`).checked : valueOf(name) === value);
   }
   const quantity = form.querySelector("[name=exit_quantity]").value;
   show(field(form, "exit_quantity_value"), quantity !== "all");

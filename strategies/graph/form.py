@@ -3,8 +3,9 @@
 
 Django-free, like the rest of ``strategies.graph``. The form holds the common case: one underlying with
 its timing, 1..N legs entered together (at the start time, or when one condition holds), an optional exit
-condition closing all legs (in full or in part), per-leg re-entries alike for every leg, and the
-strategy's max loss / profit. Scalars are kept as the JSON values they become (rupees and condition
+condition closing all legs (in full or in part), per-leg re-entries alike for every leg, the
+strategy's max loss / profit, and how it is held: intraday, or positional with its square-off rule
+(at expiry, at the end of the session's range, or on a chosen day at a time; docs/strategies.md). Scalars are kept as the JSON values they become (rupees and condition
 values as typed, strings or numbers), so ``form_from_graph(graph_from_form(f)) == f`` exactly.
 
 The graph ``graph_from_form`` builds has readable, stable node ids: ``strategy-controller``,
@@ -129,9 +130,21 @@ class ReEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class SquareOff:
+    """A positional strategy's square-off (the start node's ``positional_square_off``): ``rule``
+    ``at_expiry``, ``end_of_range`` or ``day``; for ``day``, ``day`` is ``"last"`` (the session's last
+    day) or a date ``"YYYY-MM-DD"`` and ``time`` is ``"HH:MM[:SS]"`` exchange time, as written."""
+
+    rule: str = "at_expiry"
+    day: str | None = None
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StrategyForm:
     """The whole form. Times are ``"HH:MM"`` exchange time; ``entry`` None means the legs are entered at
-    ``start_time``; money (``max_loss``, ``max_profit``) in rupees as written."""
+    ``start_time``; money (``max_loss``, ``max_profit``) in rupees as written. ``holding`` is
+    ``intraday`` (squared off every day) or ``positional``, which needs ``square_off`` (a ``SquareOff``)."""
 
     name: str
     underlying: str
@@ -145,6 +158,8 @@ class StrategyForm:
     re_entry: ReEntry | None = None
     max_loss: object = None
     max_profit: object = None
+    holding: str = "intraday"
+    square_off: SquareOff | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +252,15 @@ def describe_leg(leg: Leg) -> str:
     return f"{leg.side.capitalize()} {lots} {strike} {leg.right}"
 
 
+def _square_off_json(s: SquareOff | None):
+    """The start node's ``positional_square_off``; None stays None (the validator asks for it)."""
+    if s is None:
+        return None
+    if s.rule == "day":
+        return {"day": s.day, "time": s.time}
+    return s.rule
+
+
 def graph_from_form(form: StrategyForm) -> dict:
     """Build the graph (docs/strategies.md, format version 1) the form describes. Not validated here:
     pass the result to ``validate_graph``, which names paths in it (``nodes[2].config.lots``)."""
@@ -249,6 +273,9 @@ def graph_from_form(form: StrategyForm) -> dict:
     for k in ("max_loss", "max_profit"):
         if getattr(form, k) is not None:
             start[k] = getattr(form, k)
+    if form.holding != "intraday":
+        start["holding"] = form.holding
+        start["positional_square_off"] = _square_off_json(form.square_off)
     nodes = [{"id": START_ID, "type": "start", "name": "Strategy Controller", "config": start}]
     edges = []
     parent = START_ID
@@ -382,8 +409,6 @@ def form_from_graph(graph: dict) -> StrategyForm:
         raise NotRepresentable("the graph has no entry (leg)")
     old_leg_ids = [n["id"] for n in entries]
     start = by_type["start"][0]["config"]
-    if start.get("holding", "intraday") != "intraday":
-        raise NotRepresentable("the strategy is positional; the form builds intraday strategies only (edit its JSON)")
     entry = None
     if by_type["entry_signal"]:
         entry = _condition_from_json(by_type["entry_signal"][0]["config"]["conditions"], old_leg_ids, "the entry signal")
@@ -412,9 +437,18 @@ def form_from_graph(graph: dict) -> StrategyForm:
         legs=tuple(_leg_from_json(n["config"]) for n in entries),
         entry=entry, exit=exit_, re_entry=re_entry,
         max_loss=start.get("max_loss"), max_profit=start.get("max_profit"),
+        holding=start.get("holding", "intraday"), square_off=_square_off_from_json(start.get("positional_square_off")),
     )
     _check_same_structure(graph, form, old_leg_ids, by_type)
     return form
+
+
+def _square_off_from_json(v) -> SquareOff | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return SquareOff(v)
+    return SquareOff("day", v["day"], v["time"])
 
 
 def _check_same_structure(graph, form, old_leg_ids, by_type):
@@ -444,7 +478,7 @@ def _check_same_structure(graph, form, old_leg_ids, by_type):
 
 def _normalized(graph: dict, leg_ids: list[str]) -> dict:
     """The graph with the form's equivalent spellings: exits closing "all" and P&L of every entry written
-    as the list of the legs, re-entry defaults written out."""
+    as the list of the legs, re-entry defaults written out, an explicit ``"holding": "intraday"`` left out."""
 
     def fix(v):
         if isinstance(v, dict):
@@ -459,6 +493,8 @@ def _normalized(graph: dict, leg_ids: list[str]) -> dict:
     nodes = []
     for n in graph["nodes"]:
         config = fix(n.get("config", {}))
+        if n["type"] == "start" and config.get("holding") == "intraday":
+            del config["holding"]
         if n["type"] == "exit" and config.get("positions", "all") == "all":
             config["positions"] = list(leg_ids)
         if n["type"] == "exit" and config.get("quantity") == {"type": "all"}:

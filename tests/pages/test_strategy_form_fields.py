@@ -1,6 +1,8 @@
 """The builder's Django form without a browser: what a trader types becomes the graph written by hand, and
 each validator error lands on the field it is about (pages/strategy_form.py)."""
 
+from datetime import date
+
 from pages.strategy_form import LegFormSet, StrategyFields, build_graph
 
 BASE = {
@@ -82,3 +84,63 @@ def test_a_number_with_a_huge_exponent_is_refused_at_its_field_before_any_graph(
                        "exit_operator": "<", "exit_right_type": "value", "exit_right_value": "1e9999999"})[2]
     assert fields2.errors["exit_right_value"] == [
         "must be a number with at most 15 digits before the decimal point (compared with a price)"]
+
+
+# -- holding: intraday or positional ---------------------------------------------------------------
+
+def start_config(**changes):
+    graph, summary, fields, legs = build(**changes)
+    assert summary == [] and graph is not None, (fields.errors, [f.errors for f in legs.forms])
+    return graph["nodes"][0]["config"]
+
+
+def test_a_positional_strategy_writes_its_holding_and_square_off_as_docs_strategies_says():
+    base = {"underlying": "NIFTY", "start_time": "09:15", "square_off_time": "15:15"}
+    assert start_config() == base  # intraday, the default, is left unsaid
+    assert start_config(holding="intraday") == base
+    assert start_config(holding="positional", positional_square_off="at_expiry") == {
+        **base, "holding": "positional", "positional_square_off": "at_expiry"}
+    assert start_config(holding="positional", positional_square_off="end_of_range") == {
+        **base, "holding": "positional", "positional_square_off": "end_of_range"}
+    assert start_config(holding="positional", positional_square_off="day", square_off_day="2024-10-30",
+                        square_off_day_time="11:00") == {
+        **base, "holding": "positional", "positional_square_off": {"day": "2024-10-30", "time": "11:00"}}
+    # no day: the session's last day
+    assert start_config(holding="positional", positional_square_off="day", square_off_day_time="14:45:30") == {
+        **base, "holding": "positional", "positional_square_off": {"day": "last", "time": "14:45:30"}}
+    # the day's fields are ignored unless the rule is "day"
+    assert start_config(holding="positional", positional_square_off="at_expiry", square_off_day="2024-10-30",
+                        square_off_day_time="11:00")["positional_square_off"] == "at_expiry"
+
+
+def test_a_positional_square_off_left_incomplete_or_wrong_is_marked_at_its_field():
+    graph, _, fields, _ = build(holding="positional", positional_square_off="")
+    assert graph is None and fields.errors["positional_square_off"] == ["Pick when to square off."]
+    graph, _, fields, _ = build(holding="positional", positional_square_off="day", square_off_day="2024-10-30")
+    assert graph is None and fields.errors["square_off_day_time"] == ["Give the time to square off at."]
+    graph, _, fields, _ = build(holding="positional", positional_square_off="day", square_off_day="30/10/2024",
+                                square_off_day_time="11:00")
+    assert graph is None and fields.errors["square_off_day"] == ["Enter a valid date."]
+    graph, _, fields, _ = build(holding="swing", positional_square_off="sometime")
+    assert graph is None
+    assert fields.errors["holding"] == ["Select a valid choice. swing is not one of the available choices."]
+    assert fields.errors["positional_square_off"] == [
+        "Select a valid choice. sometime is not one of the available choices."]
+    # the graph validator's error on the day's time lands beside it
+    graph, summary, fields, _ = build(holding="positional", positional_square_off="day", square_off_day_time="15:45")
+    assert graph is None and summary == []
+    assert fields.errors["square_off_day_time"] == ["'15:45' is outside the exchange session 09:15:00-15:29:59"]
+
+
+def test_a_positional_strategy_opens_in_the_form_as_saved():
+    from pages.strategy_form import initial_from
+    from strategies.graph.form import form_from_graph
+
+    graph, _, _, _ = build(holding="positional", positional_square_off="day", square_off_day="2024-10-30",
+                           square_off_day_time="11:00")
+    init, _ = initial_from(form_from_graph(graph))
+    assert {k: init.get(k) for k in ("holding", "positional_square_off", "square_off_day", "square_off_day_time")} == {
+        "holding": "positional", "positional_square_off": "day", "square_off_day": date(2024, 10, 30),
+        "square_off_day_time": "11:00"}
+    intraday, _ = initial_from(form_from_graph(build()[0]))
+    assert (intraday["holding"], intraday.get("positional_square_off")) == ("intraday", None)

@@ -2,6 +2,7 @@
 thread into the real Postgres, settled at expiry, reported per day (the figures worked by hand in
 tests/engine/test_positional.py, on the same scripted days)."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from live_trading.marketdata.day import write_day
 from live_trading.marketdata.store import imported_path
 from live_trading.models import BrokerConnection
 from live_trading.runner.registry import registry
+from live_trading.snapshots import committed_snapshot
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
 from tests.engine import test_positional as hand
@@ -72,6 +74,26 @@ def test_a_positional_strangle_runs_over_a_week_in_the_api_and_settles_at_expiry
         {"date": "2024-10-30", "pnl": "1125.00"},
         {"date": "2024-10-31", "pnl": "691.25"},
     ]
+
+    # The summary rebuilt from the stored rows later carries the same days as the engine's live one at the
+    # end: the session list (GET /api/sessions/), the export manifest, and the state a session running in
+    # another process (or ended without its final state) is shown from.
+    live_days = session.final_state["summary"]["daily_pnl"]
+    rows = {r["session_id"]: r for r in as_alice.get("/api/sessions/").json()["results"]}
+    assert rows[session_id]["daily_pnl"] == live_days
+    assert sum(Decimal(d["pnl"]) for d in rows[session_id]["daily_pnl"]) == Decimal(
+        rows[session_id]["realized_pnl"]
+    )
+    manifest = as_alice.get(f"/api/sessions/{session_id}/exports/session.json")
+    assert manifest.status_code == 200
+    body = b"".join(manifest.streaming_content) if manifest.streaming else manifest.content
+    assert json.loads(body)["summary"]["daily_pnl"] == live_days
+    assert committed_snapshot(session)["summary"] == session.final_state["summary"]
+    state = as_alice.get(f"/api/live-trading/session/{session_id}").json()
+    assert state["data"]["summary"]["daily_pnl"] == live_days
+    assert as_bob.get("/api/sessions/").json()["results"] == []
+    staff_rows = as_charlie.get(f"/api/sessions/?owner={alice.user_id}").json()["results"]
+    assert [r["daily_pnl"] for r in staff_rows] == [live_days]
 
     path = f"/api/sessions/{session_id}/report"
     report = as_alice.get(path).json()

@@ -110,6 +110,10 @@ def test_an_imported_fx_pair_runs_as_a_session_whose_trades_match_backtesting_py
     assert (report["gross_pnl"], report["trades"]) == (row["gross_pnl"], len(trades))
     curve = as_alice.get(f"/api/sessions/{session_id}/equity").json()["samples"]
     assert curve[-1]["net_pnl"] == row["realized_pnl"]  # everything closed at the end: the final net P&L
+    # The days of the session list's row (rebuilt from the stored samples) are the engine's own, FX trading
+    # days (17:00 to 17:00 New York) and all: the live summary's at the end.
+    live_days = session.final_state["summary"]["daily_pnl"]
+    assert len(live_days) > 200 and row["daily_pnl"] == live_days
     candles = as_alice.get(f"/api/sessions/{session_id}/candles?timeframe=1h").json()["candles"]
     assert (candles[0]["open"], candles[-1]["close"]) == (round(data.Open.iloc[0], 5), round(data.Close.iloc[-1], 5))
 

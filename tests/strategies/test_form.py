@@ -2,10 +2,12 @@
 
 import copy
 import json
+from dataclasses import replace
 
 import pytest
 
-from strategies.graph import validate_graph
+from strategies.graph import parse_graph, validate_graph
+from strategies.graph.describe import describe
 from strategies.graph.examples import example_names, load_example
 from strategies.graph.form import (
     Condition,
@@ -15,6 +17,7 @@ from strategies.graph.form import (
     Operand,
     ReEntry,
     Risk,
+    SquareOff,
     StrategyForm,
     form_from_graph,
     graph_from_form,
@@ -177,12 +180,7 @@ def _leg_from_start(g):
     g["edges"][2] = {"from": "strategy-controller", "to": "leg-2"}
 
 
-def _positional(g):
-    g["nodes"][0]["config"].update(holding="positional", positional_square_off="at_expiry")
-
-
 @pytest.mark.parametrize(("change", "reason"), [
-    (_positional, "the strategy is positional; the form builds intraday strategies only"),
     (_nested, "a condition group nested two deep"),
     (_two_conditions, "the entry signal has 2 conditions; the form holds one"),
     (_range, "the entry signal uses the within_range operator"),
@@ -202,3 +200,102 @@ def test_an_invalid_graph_is_not_representable_and_says_where():
     with pytest.raises(NotRepresentable) as e:
         form_from_graph(g)
     assert "nodes[2].config.lots" in e.value.reason
+
+
+# -- positional strategies -------------------------------------------------------------------------
+
+# The short strangle of docs/strategies.md ("Positional strategies"), as the form holds it: sold at 09:20
+# on the session's first day and held to the weekly expiry.
+STRANGLE = StrategyForm(
+    name="Positional NIFTY strangle", underlying="NIFTY", start_time="09:15", square_off_time="15:15",
+    legs=(Leg(strike_rule="otm", strike_offset=4, right="CE"), Leg(strike_rule="otm", strike_offset=4, right="PE")),
+    entry=Condition(Operand("time_of_day"), ">=", Operand("value", value="09:20")),
+    holding="positional", square_off=SquareOff("at_expiry"),
+)
+
+# Written by hand from docs/strategies.md for the form above.
+STRANGLE_GRAPH = {
+    "format_version": 1,
+    "name": "Positional NIFTY strangle",
+    "nodes": [
+        {"id": "strategy-controller", "type": "start", "name": "Strategy Controller",
+         "config": {"underlying": "NIFTY", "start_time": "09:15", "square_off_time": "15:15",
+                    "holding": "positional", "positional_square_off": "at_expiry"}},
+        {"id": "entry-condition", "type": "entry_signal", "name": "At 09:20",
+         "config": {"conditions": {"all": [
+             {"left": {"type": "time_of_day"}, "operator": ">=", "right": {"type": "value", "value": "09:20"}}]}}},
+        {"id": "leg-1", "type": "entry", "name": "Sell 1 lot OTM4 CE",
+         "config": {"instrument": "option", "expiry": "current_weekly", "strike": {"rule": "otm", "offset": 4},
+                    "right": "CE", "side": "sell", "lots": 1}},
+        {"id": "leg-2", "type": "entry", "name": "Sell 1 lot OTM4 PE",
+         "config": {"instrument": "option", "expiry": "current_weekly", "strike": {"rule": "otm", "offset": 4},
+                    "right": "PE", "side": "sell", "lots": 1}},
+    ],
+    "edges": [
+        {"from": "strategy-controller", "to": "entry-condition"},
+        {"from": "entry-condition", "to": "leg-1"},
+        {"from": "entry-condition", "to": "leg-2"},
+    ],
+}
+
+
+def test_a_positional_strangle_builds_the_graph_written_by_hand():
+    assert graph_from_form(STRANGLE) == STRANGLE_GRAPH
+    assert validate_graph(STRANGLE_GRAPH) == []
+    assert form_from_graph(STRANGLE_GRAPH) == STRANGLE
+
+
+@pytest.mark.parametrize(("square_off", "rule"), [
+    (SquareOff("at_expiry"), "at_expiry"),
+    (SquareOff("end_of_range"), "end_of_range"),
+    (SquareOff("day", "last", "14:45"), {"day": "last", "time": "14:45"}),
+    (SquareOff("day", "2024-10-30", "11:00:30"), {"day": "2024-10-30", "time": "11:00:30"}),
+], ids=["at-expiry", "end-of-range", "last-day", "a-date"])
+def test_each_positional_square_off_goes_both_ways(square_off, rule):
+    form = replace(STRANGLE, square_off=square_off, no_new_entries_after="14:30", max_loss="5000")
+    graph = graph_from_form(form)
+    assert validate_graph(graph) == []
+    assert graph["nodes"][0]["config"] == {
+        "underlying": "NIFTY", "start_time": "09:15", "no_new_entries_after": "14:30", "square_off_time": "15:15",
+        "max_loss": "5000", "holding": "positional", "positional_square_off": rule}
+    assert form_from_graph(graph) == form
+
+
+def test_the_docs_positional_strangle_reads_into_the_form_and_builds_back():
+    # docs/strategies.md's JSON (node ids of its own, legs straight under the start): the form shows it
+    # with the legs entered at the start time, and builds the same graph up to ids and names.
+    graph = {"format_version": 1, "name": "Positional NIFTY strangle", "nodes": [
+        {"id": "start", "type": "start", "config": {"underlying": "NIFTY", "start_time": "09:20",
+         "square_off_time": "15:15", "holding": "positional", "positional_square_off": "at_expiry"}},
+        {"id": "short-ce", "type": "entry", "config": {"instrument": "option", "expiry": "current_weekly",
+         "strike": {"rule": "otm", "offset": 4}, "right": "CE", "side": "sell", "lots": 1}},
+        {"id": "short-pe", "type": "entry", "config": {"instrument": "option", "expiry": "current_weekly",
+         "strike": {"rule": "otm", "offset": 4}, "right": "PE", "side": "sell", "lots": 1}}],
+        "edges": [{"from": "start", "to": "short-ce"}, {"from": "start", "to": "short-pe"}]}
+    form = form_from_graph(graph)
+    assert (form.holding, form.square_off, form.entry) == ("positional", SquareOff("at_expiry"), None)
+    ids = {"start": "strategy-controller", "short-ce": "leg-1", "short-pe": "leg-2"}
+    built = graph_from_form(form)
+    assert {n["id"]: (n["type"], n["config"]) for n in built["nodes"]} == {
+        ids[n["id"]]: (n["type"], n["config"]) for n in graph["nodes"]}
+    assert built["edges"] == [{"from": ids[e["from"]], "to": ids[e["to"]]} for e in graph["edges"]]
+
+
+def test_an_intraday_graph_that_says_so_reads_into_the_form():
+    g = copy.deepcopy(STRADDLE_GRAPH)
+    g["nodes"][0]["config"]["holding"] = "intraday"
+    assert form_from_graph(g) == STRADDLE  # the default, which the form's graph leaves unsaid
+
+
+def test_a_positional_form_without_its_square_off_builds_a_graph_the_validator_refuses_at_that_field():
+    graph = graph_from_form(replace(STRANGLE, square_off=None))
+    assert [e.path for e in validate_graph(graph)] == ["nodes[0].config.positional_square_off"]
+
+
+@pytest.mark.parametrize(("square_off", "words"), [
+    (SquareOff("at_expiry"), "NIFTY, positional, from 09:15 on the first day; held to expiry, options settling there."),
+    (SquareOff("day", "last", "14:45"), "NIFTY, positional, from 09:15 on the first day; square off 14:45 on the last day."),
+])
+def test_the_strategy_in_words_says_a_form_built_strategy_is_positional(square_off, words):
+    graph = parse_graph(graph_from_form(replace(STRANGLE, square_off=square_off)))
+    assert describe(graph)[0] == words
