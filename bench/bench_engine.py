@@ -31,7 +31,7 @@ import pandas as pd
 
 from live_trading.engine.engine import Engine
 from live_trading.engine.events import ListSink, NullSink, TradeClosed
-from live_trading.engine.money import IST_OFFSET
+from live_trading.marketdata.calendar import IST_OFFSET_SECONDS as IST_OFFSET
 from live_trading.marketdata.store import load_day
 from strategies.graph import parse_graph
 from strategies.graph.examples import load_example
