@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "config.busy.DatabaseBusyMiddleware",  # last: a view's database OperationalError is a 503, not a 500
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,6 +91,9 @@ DATABASES["default"]["OPTIONS"] = {
              "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1)},
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A request that found no connection in time (or the database gone) is answered 503 with this Retry-After
+# (seconds), not 500 (config/busy.py).
+DB_BUSY_RETRY_AFTER = env_int("DB_BUSY_RETRY_AFTER", 2, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL")
