@@ -170,7 +170,7 @@ def run(mode, n_streams, users, apps, shared_port, pushpin, seconds):
            "app_cpu": app_usage.percent(), "front_cpu": front_usage.percent(),
            "app_rss": app_usage.rss_mb(), "front_rss": front_usage.rss_mb(), "held": held_connections(apps, shared_port),
            "opened_in": clients.opened_in, "refused": clients.refused,
-           "refused_why": dict(clients.reasons.most_common(3))}
+           "refused_why": dict(clients.reasons)}
     results = clients.stop()
     arrived = [r[0] * 1000 for r in results]
     row.update(received=len(results), expected=per_stream * (n_streams - clients.refused), p50=percentile(arrived, 50),
@@ -227,7 +227,7 @@ def report(rows, load) -> str:
         lines.append(f"| {r['streams']:,} | {front} | {r['received']:,} of {r['expected']:,} | {r['p50']:.1f} ms | "
                      f"{r['p99']:.1f} ms | {r['max']:.1f} ms | {r['app_cpu']:.0f}% | {r['app_rss']:.0f} MB | "
                      f"{r['front_cpu']:.0f}% | {r['front_rss']:.0f} MB | {r['held']:,} | {r['opened_in']:.0f} s "
-                     f"({r['refused']}) |")
+                     f"({r['refused']}{_retried(r)}) |")
     by = {(r["streams"], r["mode"]): r for r in rows}
     lines.append("")
     for n in sorted({r["streams"] for r in rows}):
@@ -239,11 +239,19 @@ def report(rows, load) -> str:
                          f"app memory {p['app_rss']:.0f} vs {d['app_rss']:.0f} MB.")
     lines += ["", NOTES.format(sessions=rows[0]["sessions"])]
     top = max((r for r in rows if r["mode"] == "pushpin"), key=lambda r: r["streams"])
-    met = top["streams"] >= TARGET_STREAMS and top["p99"] < TARGET_P99_MS and top["held"] == 0
+    met = (top["streams"] >= TARGET_STREAMS and top["p99"] < TARGET_P99_MS and top["held"] == 0
+           and top["refused"] == 0)
     lines += ["", f"Target: p99 under {TARGET_P99_MS} ms at {TARGET_STREAMS:,} streams through Pushpin, the app "
                   f"holding no stream socket: {'met' if met else 'NOT met'} (measured up to {top['streams']:,} "
-                  f"streams: p99 {top['p99']:.1f} ms, {top['held']} held)."]
+                  f"streams: p99 {top['p99']:.1f} ms, {top['held']} held, {top['refused']} not opened)."]
     return "\n".join(lines)
+
+
+def _retried(row) -> str:
+    """``"; 12 after a 503"``: streams the app first answered 503 (its database pool busy) and the client
+    opened again after ``Retry-After``, as EventSource's clients do."""
+    n = row.get("refused_why", {}).get("answered 503 and opened again (not a loss)", 0)
+    return f"; {n:,} after a 503" if n else ""
 
 
 def main() -> None:
@@ -294,7 +302,7 @@ def main() -> None:
                 rows.append(r)
                 print(f"   {r['refused']} not opened, {r['received']} of {r['expected']}, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, app CPU "
                       f"{r['app_cpu']:.0f}%, Pushpin CPU {r['front_cpu']:.0f}%, held {r['held']}, opened in "
-                      f"{r['opened_in']:.0f} s" + (f"; not opened: {r['refused_why']}" if r['refused'] else ""), flush=True)
+                      f"{r['opened_in']:.0f} s" + (f"; {r['refused_why']}" if r['refused_why'] else ""), flush=True)
     finally:
         pushpin.stop()
         stack.close()

@@ -143,9 +143,10 @@ class _Stream:
     in that read reached this machine's socket), so the client's own processing, on a CPU it shares
     with the server, does not count as latency; the time the client read it is kept too."""
 
-    __slots__ = ("body", "chunk_left", "head", "ok", "raw", "sock")
+    __slots__ = ("body", "chunk_left", "head", "ok", "path", "port", "raw", "sock", "token", "tries")
 
-    def __init__(self, port, path, token):
+    def __init__(self, port, path, token, tries=0):
+        self.port, self.path, self.token, self.tries = port, path, token, tries  # tries: 503s before this
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
@@ -178,7 +179,12 @@ class _Stream:
                 return True
             head, self.raw = self.raw.split(b"\r\n\r\n", 1)
             if b" 200 " not in head.split(b"\r\n", 1)[0]:
-                raise RuntimeError(head.decode(errors="replace"))
+                text = head.decode(errors="replace")
+                wait = [line.split(":", 1)[1].strip() for line in text.split("\r\n")[1:]
+                        if line.lower().startswith("retry-after:")]
+                if " 503 " in text.split("\r\n", 1)[0] and wait and wait[0].isdigit():
+                    raise RetryLater(int(wait[0]))
+                raise RuntimeError(text)
             self.head = False
         while self.raw:
             if self.chunk_left == 0:
@@ -208,6 +214,17 @@ class _Stream:
         return True
 
 
+class RetryLater(Exception):
+    """The server answered 503 with ``Retry-After``: open the stream again after that many seconds."""
+
+    def __init__(self, seconds: int):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+RETRIES = 20  # 503s a stream takes before it counts as not opened
+
+
 def client_worker(port, streams, ready_q, stop_ev, out_q, counts, index, pace=0.0):
     """Open ``streams`` ((path, token) each) to ``port``, one every ``pace`` seconds; collect (arrival
     latency, read latency, bytes). A stream refused (not accepted in 10 s, or not 200) is counted, not fatal."""
@@ -231,20 +248,45 @@ def client_worker(port, streams, ready_q, stop_ev, out_q, counts, index, pace=0.
     announced = False
     last_count = time.monotonic()
     answer_by = time.monotonic() + OPEN_PATIENCE  # a stream not answered by then counts as refused
+    later = []  # (when, port, path, token, tries): streams answered 503, opened again after Retry-After
+    retried = 0
     while not stop_ev.is_set():
         for key, _ in selector.select(0.05):
             try:
                 alive = key.data.read(results)
+            except RetryLater as wait:  # as EventSource's clients do (stream-client.js): again, later
+                stream = key.data
+                if stream.tries >= RETRIES:
+                    refused.append(f"503 {RETRIES + 1} times")
+                else:
+                    later.append((time.monotonic() + wait.seconds, stream.port, stream.path, stream.token,
+                                  stream.tries + 1))
+                    retried += 1
+                opened.remove(stream)
+                alive = False
             except RuntimeError as exc:  # the answer was not 200
                 refused.append(str(exc).split("\r\n", 1)[0])
                 alive = False
             if not alive:
                 selector.unregister(key.fileobj)
+                key.fileobj.close()
+        now = time.monotonic()
+        for item in [item for item in later if item[0] <= now]:
+            later.remove(item)
+            try:
+                stream = _Stream(*item[1:])
+            except OSError as exc:
+                refused.append(f"connect: {exc}")
+                continue
+            opened.append(stream)
+            selector.register(stream.sock, selectors.EVENT_READ, stream)
+            answer_by = max(answer_by, now + OPEN_PATIENCE)
         answered = sum(s.ok for s in opened)
         if not announced and (answered + len(refused) >= len(streams) or time.monotonic() > answer_by):
             announced = True
             reasons = collections.Counter(refused)
             reasons["no answer yet"] = len(streams) - answered - len(refused)
+            reasons["answered 503 and opened again (not a loss)"] = retried
             ready_q.put((len(streams) - answered, {k: v for k, v in reasons.items() if v}))
         if time.monotonic() - last_count > 0.05:
             counts[index] = len(results)
