@@ -17,12 +17,13 @@ import csv
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from live_trading.engine.money import money_str
 from live_trading.marketdata.calendar import exchange_today
-from pages.templatetags.trader import STATUS_TEXT
+from pages.templatetags.trader import NSE, STATUS_TEXT, Market
 from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
@@ -46,7 +47,7 @@ SORTS = {
 DEFAULT_SORT = "-date"
 CSV_FIELDS = ("session_id", "trading_date", "end_date", "strategy", "strategy_version", "underlying", "status",
               "gross_pnl", "charges", "net_pnl", "total_trades", "winning_trades", "losing_trades", "win_rate",
-              "max_drawdown")
+              "max_drawdown", "currency")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula (OWASP)
 
 
@@ -151,10 +152,19 @@ def finished_sessions(user):
 
 
 def totals(sessions) -> dict:
-    """Sums over a filtered set: ``{"sessions", "net_pnl", "charges", "total_trades"}`` (money as Decimal)."""
-    sums = sessions.order_by().aggregate(sessions=Count("pk"), net_pnl=Sum("realized_pnl"), charges=Sum("charges"),
-                                         total_trades=Sum("total_trades"))
-    return {key: value or 0 for key, value in sums.items()}
+    """Sums over a filtered set: ``{"sessions", "currencies"}``, ``currencies`` one total per currency
+    (amounts of different currencies are not added up), each ``{"market", "sessions", "net_pnl",
+    "charges", "total_trades"}`` (money as Decimal, ``market`` what it is in); one NSE total of nothing
+    for an empty set."""
+    rows = (sessions.order_by().values("currency")
+            .annotate(sessions=Count("pk"), net_pnl=Sum("realized_pnl"), charges=Sum("charges"),
+                      total_trades=Sum("total_trades"), price_decimals=Max("price_decimals"))
+            .order_by("currency"))
+    currencies = [{"market": Market(currency=r["currency"], price_decimals=r["price_decimals"]),
+                   **{key: r[key] or 0 for key in ("sessions", "net_pnl", "charges", "total_trades")}} for r in rows]
+    if not currencies:
+        currencies = [{"market": NSE, "sessions": 0, "net_pnl": 0, "charges": 0, "total_trades": 0}]
+    return {"sessions": sum(c["sessions"] for c in currencies), "currencies": currencies}
 
 
 @login_required
@@ -186,9 +196,10 @@ def history(request):
 @login_required
 def history_csv(request):
     """``/history/export.csv``: every session the same filters select (all pages), in the same order, one
-    row each (``CSV_FIELDS``), money as two-place rupee strings, a name a spreadsheet would run as a
-    formula made text (``cell``), as an attachment named with today's
-    exchange date. Bad filters: 400 with the field's message as text."""
+    row each (``CSV_FIELDS``), money as the API gives it (decimal strings with the places of the
+    session's instrument: two for the NSE's rupees) and the currency it is in, a name a spreadsheet would
+    run as a formula made text (``cell``), as an attachment named with today's exchange date. Bad
+    filters: 400 with the field's message as text."""
     sessions = finished_sessions(request.user)
     form = HistoryFilters(request.GET, user=request.user, sessions=sessions)
     if not form.is_valid():
@@ -199,9 +210,11 @@ def history_csv(request):
     writer = csv.writer(response)
     writer.writerow(CSV_FIELDS)
     for s in form.filter(sessions).iterator(chunk_size=500):
+        places = s.price_decimals
         writer.writerow([
             s.id, s.start_date.isoformat(), s.end_date.isoformat(), cell(s.strategy_name), s.strategy_version,
-            cell(s.underlying), s.status, f"{s.gross_pnl:.2f}", f"{s.charges:.2f}", f"{s.realized_pnl:.2f}",
-            s.total_trades, s.winning_trades, s.losing_trades, f"{s.win_rate:.2f}", f"{s.max_drawdown:.2f}",
+            cell(s.underlying), s.status, money_str(s.gross_pnl, places), money_str(s.charges, places),
+            money_str(s.realized_pnl, places), s.total_trades, s.winning_trades, s.losing_trades, f"{s.win_rate:.2f}",
+            money_str(s.max_drawdown, places), s.currency,
         ])
     return response

@@ -23,9 +23,18 @@ from django.urls import reverse
 
 from accounts import ownership
 from config.ids import is_session_id
-from live_trading.marketdata.calendar import trading_days
+from live_trading.marketdata.calendar import trading_days_of
 from live_trading.reports.sessions import session_report, sessions_report
-from pages.templatetags.trader import count, ist_date, rupees
+from pages.templatetags.trader import (
+    NSE,
+    Market,
+    common_market,
+    count,
+    exchange_date,
+    market_json,
+    market_of,
+    money,
+)
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
 
@@ -77,23 +86,27 @@ def duration(seconds) -> str:
     return f"{s} s"
 
 
-def shown(figure: Figure, value, trades: int = 0) -> str:
-    """A statistic as text: rupees, a grouped count, ``"62.50%"``, ``"1.85"``, a duration; "—" for none,
-    and "— (no losses)" for the profit factor of ``trades`` (> 0) trades none of which lost."""
+def shown(figure: Figure, value, trades: int = 0, market: Market = NSE) -> str:
+    """A statistic as text: money in ``market``'s currency, a grouped count, ``"62.50%"``, ``"1.85"``, a
+    duration; "—" for none, and "— (no losses)" for the profit factor of ``trades`` (> 0) trades none of
+    which lost."""
     if value is None:
         return "— (no losses)" if figure.key == "profit_factor" and trades else "—"
-    return {"money": rupees, "count": count, "percent": lambda v: f"{v}%", "ratio": str,
-            "duration": duration}[figure.kind](value)
+    return {"money": lambda v: money(v, market), "count": lambda v: count(v, market), "percent": lambda v: f"{v}%",
+            "ratio": str, "duration": duration}[figure.kind](value)
 
 
-def statistics_rows(*reports: dict) -> list[dict]:
+def statistics_rows(*reports: dict, markets: list[Market] | None = None) -> list[dict]:
     """The statistics of one or more reports as rows: ``{"key", "label", "values": [text per report],
     "raw": [value per report], "pnl": bool, "differs": bool, "better": index of the better report or None,
-    "difference": text of the second minus the first (money and counts, two reports)}``."""
+    "difference": text of the second minus the first (money and counts, two reports)}``. ``markets`` says
+    what each report's money is in (the NSE's by default); two reports of different currencies have no
+    difference of money (it is not converted)."""
+    markets = markets or [NSE] * len(reports)
     rows = []
     for figure in FIGURES:
         raw = [r["statistics"].get(figure.key) for r in reports]
-        values = [shown(figure, v, r["statistics"]["trades"]) for v, r in zip(raw, reports, strict=True)]
+        values = [shown(figure, v, r["statistics"]["trades"], m) for v, r, m in zip(raw, reports, markets, strict=True)]
         row = {"key": figure.key, "label": figure.label, "values": values, "raw": raw,
                "pnl": figure.key in ("net_pnl", "gross_pnl", "expectancy"), "differs": len(set(map(str, raw))) > 1,
                "better": None, "difference": ""}
@@ -101,25 +114,27 @@ def statistics_rows(*reports: dict) -> list[dict]:
             a, b = (Decimal(str(v)) for v in raw)
             if figure.better:
                 row["better"] = int((b > a) == (figure.better == "high"))
-            if figure.kind in ("money", "count"):
-                row["difference"] = shown(figure, f"{b - a:.2f}" if figure.kind == "money" else int(b - a))
+            same = markets[0].currency == markets[1].currency
+            if figure.kind == "count" or (figure.kind == "money" and same):
+                row["difference"] = shown(figure, b - a if figure.kind == "money" else int(b - a), market=markets[0])
                 if b > a:
                     row["difference"] = "+" + row["difference"]
         rows.append(row)
     return rows
 
 
-def heat_months(sessions, daily: list[dict]) -> list[dict]:
+def heat_months(sessions, daily: list[dict], market: Market = NSE) -> list[dict]:
     """The calendar heat map: a month (``{"label", "weeks"}``) for every month with a trading day of
-    ``sessions``; a week is five cells, Monday to Friday, each ``None`` (outside the month) or
-    ``{"date", "day", "net_pnl", "sessions", "tone", "level", "label"}``. A trading day a session
-    replayed has its net P&L from the report's ``daily`` (the trades that closed that day; "0.00"
-    when none did), ``tone`` "profit", "loss" or "flat" and ``level`` 1..4 by its size against the
-    largest day's; any other day has ``net_pnl`` None and says so in its label."""
+    ``sessions`` (each on its underlying's calendar); a week is five cells, Monday to Friday, each
+    ``None`` (outside the month) or ``{"date", "day", "net_pnl", "sessions", "tone", "level", "label"}``.
+    A trading day a session replayed has its net P&L from the report's ``daily`` (the trades that closed
+    that day; zero when none did) as the report writes it, its label in ``market``'s money, ``tone``
+    "profit", "loss" or "flat" and ``level`` 1..4 by its size against the largest day's; any other day
+    has ``net_pnl`` None and says so in its label."""
     net = {row["date"]: Decimal(row["net_pnl"]) for row in daily}
     played: dict[date, int] = {}
     for s in sessions:
-        for day in trading_days(s.start_date, s.end_date):
+        for day in trading_days_of(s.underlying, s.start_date, s.end_date):
             played[day] = played.get(day, 0) + 1
     days = set(played) | {date.fromisoformat(d) for d in net}
     if not days:
@@ -135,25 +150,25 @@ def heat_months(sessions, daily: list[dict]) -> list[dict]:
                 if day.month != month:
                     cells.append(None)
                     continue
-                cells.append(_heat_cell(day, net, played, largest))
+                cells.append(_heat_cell(day, net, played, largest, market))
             if any(cells):
                 weeks.append(cells)
         out.append({"label": date(year, month, 1).strftime("%B %Y"), "weeks": weeks})
     return out
 
 
-def _heat_cell(day: date, net: dict, played: dict, largest: Decimal) -> dict:
+def _heat_cell(day: date, net: dict, played: dict, largest: Decimal, market: Market) -> dict:
     key = day.isoformat()
     cell = {"date": key, "day": day.day, "sessions": played.get(day, 0), "net_pnl": None, "tone": "none", "level": 0}
     if key not in net and day not in played:
-        cell["label"] = f"{ist_date(day)}: no session"
+        cell["label"] = f"{exchange_date(day)}: no session"
         return cell
-    value = net.get(key, Decimal("0.00"))
-    cell["net_pnl"] = f"{value:.2f}"
+    value = net.get(key, Decimal(0))
+    cell["net_pnl"] = f"{value:.{market.price_decimals}f}"
     cell["tone"] = "profit" if value > 0 else "loss" if value < 0 else "flat"
     cell["level"] = max(1, math.ceil(HEAT_LEVELS * abs(value) / largest)) if value else 0
     n = cell["sessions"]
-    cell["label"] = f"{ist_date(day)}: net P&L {rupees(value)}, {n} session{'s' if n != 1 else ''}"
+    cell["label"] = f"{exchange_date(day)}: net P&L {money(value, market)}, {n} session{'s' if n != 1 else ''}"
     return cell
 
 
@@ -194,11 +209,14 @@ def strategy_report(request, strategy_id):
     strategy = get_object_or_404(ownership.readable(request.user, Strategy.objects.all()), pk=strategy_id)
     sessions = list(finished(SimulationSession.objects.filter(strategy=strategy)))
     report = sessions_report(sessions) if sessions else None
-    chart = {"curves": [{"label": strategy.name, "points": chart_points(report["equity_curve"])}], "align": "time"} if report else None
+    market = common_market(sessions)  # what the sums are in (not converted between currencies)
+    chart = {"align": "time", "market": market_json(market), "curves": [
+        {"label": strategy.name, "time_zone": market.time_zone, "points": chart_points(report["equity_curve"])}],
+    } if report else None
     return render(request, "pages/strategy_report.html", {
         "nav": "strategies", "strategy": strategy, "sessions": list(reversed(sessions)), "report": report,
-        "rows": statistics_rows(report) if report else [],
-        "months": heat_months(sessions, report["daily"]) if report else [], "chart": chart,
+        "rows": statistics_rows(report, markets=[market]) if report else [], "market": market,
+        "months": heat_months(sessions, report["daily"], market) if report else [], "chart": chart,
         "first_day": min((s.start_date for s in sessions), default=None),
         "last_day": max((s.end_date for s in sessions), default=None),
     })
@@ -254,10 +272,12 @@ def compare(request):
         raise Http404("no such session")
     sessions = [found[a], found[b]]
     reports = [session_report(s) for s in sessions]
-    chart = {"align": "elapsed", "curves": [
-        {"label": f"{side} · {s.strategy_name} v{s.strategy_version} · {ist_date(s.start_date)}",
-         "points": chart_points(r["equity_curve"])}
+    markets = [market_of(s) for s in sessions]
+    chart = {"align": "elapsed", "market": market_json(common_market(sessions)), "curves": [
+        {"label": f"{side} · {s.strategy_name} v{s.strategy_version} · {exchange_date(s.start_date)}",
+         "time_zone": s.time_zone, "points": chart_points(r["equity_curve"])}
         for side, s, r in zip("AB", sessions, reports, strict=True)]}
     return render(request, "pages/compare.html", {
-        "nav": "history", "sessions": sessions, "reports": reports, "rows": statistics_rows(*reports), "chart": chart,
+        "nav": "history", "sessions": sessions, "reports": reports, "chart": chart,
+        "rows": statistics_rows(*reports, markets=markets),
     })

@@ -20,6 +20,7 @@ from psycopg.types.json import Json
 
 from live_trading.engine.events import TradeRecord
 from live_trading.engine.fees import NSE_FO_FEES, FeeModel, describe_costs
+from live_trading.marketdata.calendar import time_zone_of
 from sessions_app import lifecycle
 
 STATUS_CHOICES = [(status, status.capitalize()) for status in lifecycle.STATUSES]
@@ -224,6 +225,12 @@ class SimulationSession(models.Model):
     def costs_text(self) -> str:
         """Its fee model and slippage in a trader's words (``fees.describe_costs``)."""
         return describe_costs(self.engine_fees(), self.slippage_ticks)
+
+    @property
+    def time_zone(self) -> str:
+        """The IANA name of its market's clock (``calendar.time_zone_of`` its underlying): ``Asia/Kolkata``
+        on the NSE, ``America/New_York`` for spot FX. Its pages show times on this clock."""
+        return time_zone_of(self.underlying)
 
 
 class NodeEvent(models.Model):

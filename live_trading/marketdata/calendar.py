@@ -367,3 +367,13 @@ def trading_days_of(underlying: str, start: date, end: date) -> list[date]:
     except InstrumentError:
         return trading_days(start, end)
     return calendar.trading_days(start, end)
+
+
+def time_zone_of(underlying: str) -> str:
+    """The IANA name of the clock `underlying`'s market keeps (its calendar's ``time_zone``): ``Asia/Kolkata``
+    on the NSE, ``America/New_York`` for ``FX_24X5``; the NSE's for an underlying the data file no longer
+    has (a stored session of it is still shown)."""
+    try:
+        return calendar_of(underlying).time_zone.key
+    except InstrumentError:
+        return EXCHANGE_TZ.key
