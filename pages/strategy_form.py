@@ -233,11 +233,13 @@ def in_currency(form: forms.Form, sign: str) -> None:
     loss and profit, a premium, points, the P&L operands, a value)."""
     if sign == "₹":
         return
-    for field in form.fields.values():
+    for name, field in form.fields.items():
         field.label = (field.label or "").replace("(₹)", f"({sign})")
         field.help_text = (field.help_text or "").replace("₹", sign)
         if isinstance(field, forms.ChoiceField):
             field.choices = [(value, str(text).replace("(₹)", f"({sign})")) for value, text in field.choices]
+        bound = form[name]  # made (and kept) when the form was validated: it copied the label then
+        bound.label, bound.help_text = field.label, field.help_text
 
 
 def label_currency(fields: StrategyFields, legs) -> str:
