@@ -134,7 +134,8 @@ def heat_months(sessions, daily: list[dict], market: Market = NSE) -> list[dict]
     net = {row["date"]: Decimal(row["net_pnl"]) for row in daily}
     played: dict[date, int] = {}
     for s in sessions:
-        for day in trading_days_of(s.underlying, s.start_date, s.end_date):
+        # A session without an underlying (a sketch of one) has the NSE's days, as an unknown underlying.
+        for day in trading_days_of(getattr(s, "underlying", ""), s.start_date, s.end_date):
             played[day] = played.get(day, 0) + 1
     days = set(played) | {date.fromisoformat(d) for d in net}
     if not days:
