@@ -131,6 +131,9 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 MARKET_DATA_DIR = Path(env_str("MARKET_DATA_DIR") or VAR_DIR / "market_data")
+# The instruments' data file (docs/marketdata.md, "Other markets"): a copy of the package's
+# live_trading/marketdata/data/underlyings.toml with tables of one's own (an FX pair); default: the package's.
+UNDERLYINGS_FILE = Path(env_str("UNDERLYINGS_FILE")) if env_str("UNDERLYINGS_FILE") else None
 # Generated (synthetic) market days are a cache, about 12 MB a day: after a start, the least recently
 # used ones beyond this size are removed (never imported days, never a day an active session replays).
 SYNTHETIC_CACHE_MB = env_int("SYNTHETIC_CACHE_MB", 1024, minimum=0)

@@ -47,7 +47,7 @@ def candles(session: SimulationSession, timeframe: str) -> dict:
     for day in trading_days_of(session.underlying, session.start_date, session.end_date):
         if left <= 0:
             break
-        market = _underlying_day(session.underlying, day)
+        market = underlying_day(session.underlying, day)
         rows = min(left, market.n_ticks)
         if rows == market.n_ticks:
             minutes = list(_day_minutes(session.underlying, day, *_version(session.underlying, day)))
@@ -109,7 +109,9 @@ def _version(underlying: str, day: date) -> tuple:
     return (data_dir, *stored_version(underlying, day, data_dir))
 
 
-def _underlying_day(underlying: str, day: date) -> MarketDay:
+def underlying_day(underlying: str, day: date) -> MarketDay:
+    """The stored day of ``underlying`` with its own column only (cached per version of its files); raises
+    ``MarketDataMissing`` when the day is not stored (never generated here)."""
     return _read_underlying(underlying, day, *_version(underlying, day))
 
 

@@ -186,7 +186,8 @@ def _progress(session: SimulationSession) -> dict:
 
 
 def session_state(session: SimulationSession, reply=_ASK) -> dict:
-    """One session in the dashboard's shape: identity, status, progress and ``data`` (no events history)."""
+    """One session in the dashboard's shape: identity, status, what its figures are in (``currency``,
+    ``price_decimals``, ``time_zone``), progress and ``data`` (no events history)."""
     snapshot, fresh = _live_data(session, _request(session) if reply is _ASK else reply)
     broker = session.broker_connection
     data = {
@@ -215,6 +216,10 @@ def session_state(session: SimulationSession, reply=_ASK) -> dict:
         "underlying": session.underlying,
         "start_date": session.start_date.isoformat(),
         "end_date": session.end_date.isoformat(),
+        # What its figures are in (docs/protocol.md): the instrument's currency and places, the market's clock.
+        "currency": session.currency,
+        "price_decimals": session.price_decimals,
+        "time_zone": session.time_zone,
         "progress": snapshot.get("progress") or _progress(session),
         "last_event_id": _last_event_id(session, snapshot),
         "data": data,

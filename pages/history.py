@@ -26,7 +26,7 @@ from django.shortcuts import render
 
 from live_trading.engine.money import money_str
 from live_trading.marketdata.calendar import exchange_today
-from pages.templatetags.trader import STATUS_TEXT
+from pages.templatetags.trader import STATUS_TEXT, Market
 from sessions_app import lifecycle
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
@@ -156,9 +156,9 @@ def finished_sessions(user):
 
 def totals(sessions) -> list[dict]:
     """Sums over a filtered set, one per currency (money of different currencies is never added): a list of
-    ``{"currency", "price_decimals", "sessions", "net_pnl", "charges", "total_trades"}``, most sessions
-    first (then by currency), money as Decimal with the most places any of its sessions has; empty for an
-    empty set."""
+    ``{"currency", "price_decimals", "market", "sessions", "net_pnl", "charges", "total_trades"}``, most
+    sessions first (then by currency), money as Decimal with the most places any of its sessions has,
+    ``market`` what it is shown in (``trader.Market``); empty for an empty set."""
     sums = (sessions.order_by().values("currency")
             .annotate(sessions=Count("pk"), net_pnl=Sum("realized_pnl"), charges=Sum("charges"),
                       total_trades=Sum("total_trades"), price_decimals=Max("price_decimals"))
@@ -166,8 +166,8 @@ def totals(sessions) -> list[dict]:
     out = []
     for row in sums:
         places = row["price_decimals"]
-        out.append({**row, **{key: (row[key] or Decimal(0)).quantize(Decimal(1).scaleb(-places))
-                              for key in ("net_pnl", "charges")}})
+        out.append({**row, "market": Market(currency=row["currency"], price_decimals=places),
+                    **{key: (row[key] or Decimal(0)).quantize(Decimal(1).scaleb(-places)) for key in ("net_pnl", "charges")}})
     return out
 
 
@@ -200,10 +200,10 @@ def history(request):
 @login_required
 def history_csv(request):
     """``/history/export.csv``: every session the same filters select (all pages), in the same order, one
-    row each (``CSV_FIELDS``), money as strings with the session's places (two for rupees, as the API
-    gives them) and its ``currency`` in the last column, a name a spreadsheet would run as a formula made
-    text (``cell``), as an attachment named with today's exchange date. Bad filters: 400 with the field's
-    message as text."""
+    row each (``CSV_FIELDS``), money as the API gives it (decimal strings with the places of the
+    session's instrument: two for the NSE's rupees) and the currency it is in, a name a spreadsheet would
+    run as a formula made text (``cell``), as an attachment named with today's exchange date. Bad
+    filters: 400 with the field's message as text."""
     sessions = finished_sessions(request.user)
     form = HistoryFilters(request.GET, user=request.user, sessions=sessions)
     if not form.is_valid():

@@ -28,7 +28,16 @@ from django.urls import reverse
 from accounts import ownership
 from config.ids import is_session_id
 from live_trading.reports.sessions import by_currency, session_report, sessions_report
-from pages.templatetags.trader import count, ist_date, rupees
+from pages.templatetags.trader import (
+    NSE,
+    Market,
+    common_market,
+    count,
+    exchange_date,
+    market_json,
+    market_of,
+    money,
+)
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
 
@@ -80,31 +89,30 @@ def duration(seconds) -> str:
     return f"{s} s"
 
 
-def shown(figure: Figure, value, trades: int = 0) -> str:
-    """A statistic as text: rupees, a grouped count, ``"62.50%"``, ``"1.85"``, a duration; "—" for none,
-    and "— (no losses)" for the profit factor of ``trades`` (> 0) trades none of which lost."""
+def shown(figure: Figure, value, trades: int = 0, market: Market = NSE) -> str:
+    """A statistic as text: money in ``market``'s currency, a grouped count, ``"62.50%"``, ``"1.85"``, a
+    duration; "—" for none, and "— (no losses)" for the profit factor of ``trades`` (> 0) trades none of
+    which lost."""
     if value is None:
         return "— (no losses)" if figure.key == "profit_factor" and trades else "—"
-    return {"money": rupees, "count": count, "percent": lambda v: f"{v}%", "ratio": str,
-            "duration": duration}[figure.kind](value)
-
-
-def currency_of(report: dict) -> str:
-    """The currency of a report's money (``session_report``'s ``session``, ``sessions_report``'s own)."""
-    return report.get("currency") or report.get("session", {}).get("currency") or "INR"
+    return {"money": lambda v: money(v, market), "count": lambda v: count(v, market), "percent": lambda v: f"{v}%",
+            "ratio": str, "duration": duration}[figure.kind](value)
 
 
 def statistics_rows(*reports: dict) -> list[dict]:
     """The statistics of one or more reports as rows: ``{"key", "label", "values": [text per report],
     "raw": [value per report], "pnl": bool, "differs": bool, "better": index of the better report or None,
-    "difference": text of the second minus the first (money and counts, two reports)}``. Amounts of two
-    reports in different currencies get neither a difference nor a better one: they are not comparable
-    without a conversion, which is not made."""
-    same_currency = len({currency_of(r) for r in reports}) <= 1
+    "difference": text of the second minus the first (money and counts, two reports)}``. Each report's
+    money is shown in its market (``session_report``'s ``session`` or ``sessions_report``'s own
+    ``currency`` and ``price_decimals``; the NSE's where it says none). Amounts of two reports in
+    different currencies get neither a difference nor a better one: they are not comparable without a
+    conversion, which is not made."""
+    markets = [market_of(r.get("session", r)) for r in reports]
+    same_currency = len({m.currency for m in markets}) <= 1
     rows = []
     for figure in FIGURES:
         raw = [r["statistics"].get(figure.key) for r in reports]
-        values = [shown(figure, v, r["statistics"]["trades"]) for v, r in zip(raw, reports, strict=True)]
+        values = [shown(figure, v, r["statistics"]["trades"], m) for v, r, m in zip(raw, reports, markets, strict=True)]
         row = {"key": figure.key, "label": figure.label, "values": values, "raw": raw,
                "pnl": figure.key in ("net_pnl", "gross_pnl", "expectancy"), "differs": len(set(map(str, raw))) > 1,
                "better": None, "difference": ""}
@@ -113,21 +121,21 @@ def statistics_rows(*reports: dict) -> list[dict]:
             if figure.better:
                 row["better"] = int((b > a) == (figure.better == "high"))
             if figure.kind in ("money", "count"):
-                row["difference"] = shown(figure, f"{b - a:.2f}" if figure.kind == "money" else int(b - a))
+                row["difference"] = shown(figure, b - a if figure.kind == "money" else int(b - a), market=markets[0])
                 if b > a:
                     row["difference"] = "+" + row["difference"]
         rows.append(row)
     return rows
 
 
-def heat_months(sessions, daily: list[dict], places: int = 2) -> list[dict]:
+def heat_months(sessions, daily: list[dict], market: Market = NSE) -> list[dict]:
     """The calendar heat map: a month (``{"label", "weeks"}``) for every month with a trading day of
-    ``sessions``; a week is five cells, Monday to Friday, each ``None`` (outside the month) or
-    ``{"date", "day", "net_pnl", "sessions", "tone", "level", "label"}``. A trading day a session
-    replayed has its net P&L from the report's ``daily`` (the trades that closed that day; "0.00"
-    when none did), ``tone`` "profit", "loss" or "flat" and ``level`` 1..4 by its size against the
-    largest day's; any other day has ``net_pnl`` None and says so in its label. ``places``: of the
-    report's money (its ``price_decimals``)."""
+    ``sessions`` (each on its market's calendar, ``SimulationSession.calendar``); a week is five cells,
+    Monday to Friday, each ``None`` (outside the month) or ``{"date", "day", "net_pnl", "sessions",
+    "tone", "level", "label"}``. A trading day a session replayed has its net P&L from the report's
+    ``daily`` (the trades that closed that day; zero when none did) with ``market``'s price places, its
+    label in ``market``'s money, ``tone`` "profit", "loss" or "flat" and ``level`` 1..4 by its size
+    against the largest day's; any other day has ``net_pnl`` None and says so in its label."""
     net = {row["date"]: Decimal(row["net_pnl"]) for row in daily}
     played: dict[date, int] = {}
     for s in sessions:
@@ -147,25 +155,25 @@ def heat_months(sessions, daily: list[dict], places: int = 2) -> list[dict]:
                 if day.month != month:
                     cells.append(None)
                     continue
-                cells.append(_heat_cell(day, net, played, largest, places))
+                cells.append(_heat_cell(day, net, played, largest, market))
             if any(cells):
                 weeks.append(cells)
         out.append({"label": date(year, month, 1).strftime("%B %Y"), "weeks": weeks})
     return out
 
 
-def _heat_cell(day: date, net: dict, played: dict, largest: Decimal, places: int = 2) -> dict:
+def _heat_cell(day: date, net: dict, played: dict, largest: Decimal, market: Market) -> dict:
     key = day.isoformat()
     cell = {"date": key, "day": day.day, "sessions": played.get(day, 0), "net_pnl": None, "tone": "none", "level": 0}
     if key not in net and day not in played:
-        cell["label"] = f"{ist_date(day)}: no session"
+        cell["label"] = f"{exchange_date(day)}: no session"
         return cell
-    value = net.get(key, Decimal("0.00"))
-    cell["net_pnl"] = f"{value:.{places}f}"
+    value = net.get(key, Decimal(0))
+    cell["net_pnl"] = f"{value:.{market.price_decimals}f}"
     cell["tone"] = "profit" if value > 0 else "loss" if value < 0 else "flat"
     cell["level"] = max(1, math.ceil(HEAT_LEVELS * abs(value) / largest)) if value else 0
     n = cell["sessions"]
-    cell["label"] = f"{ist_date(day)}: net P&L {rupees(value)}, {n} session{'s' if n != 1 else ''}"
+    cell["label"] = f"{exchange_date(day)}: net P&L {money(value, market)}, {n} session{'s' if n != 1 else ''}"
     return cell
 
 
@@ -219,15 +227,18 @@ def strategy_report(request, strategy_id):
         currency = next(iter(groups), "")
     sessions = list(reversed(groups.get(currency, [])))  # oldest first, as reported
     report = sessions_report(sessions) if sessions else None
-    chart = {"curves": [{"label": strategy.name, "points": chart_points(report["equity_curve"])}], "align": "time"} if report else None
+    market = common_market(sessions)  # one currency: what the sums are in
+    chart = {"align": "time", "market": market_json(market), "curves": [
+        {"label": strategy.name, "time_zone": market.time_zone, "points": chart_points(report["equity_curve"])}],
+    } if report else None
     currencies = [{"currency": c, "sessions": len(g), "url": f"?currency={c}", "current": c == currency}
                   for c, g in groups.items()]
     return render(request, "pages/strategy_report.html", {
         "nav": "strategies", "strategy": strategy, "sessions": list(reversed(every)), "report": report,
         "reported": len(sessions), "currency": currency, "currencies": currencies if len(groups) > 1 else [],
-        "currency_error": error,
+        "currency_error": error, "market": market,
         "rows": statistics_rows(report) if report else [],
-        "months": heat_months(sessions, report["daily"], report["price_decimals"]) if report else [], "chart": chart,
+        "months": heat_months(sessions, report["daily"], market) if report else [], "chart": chart,
         "first_day": min((s.start_date for s in every), default=None),
         "last_day": max((s.end_date for s in every), default=None),
     }, status=400 if error else 200)
@@ -283,9 +294,9 @@ def compare(request):
         raise Http404("no such session")
     sessions = [found[a], found[b]]
     reports = [session_report(s) for s in sessions]
-    chart = {"align": "elapsed", "curves": [
-        {"label": f"{side} · {s.strategy_name} v{s.strategy_version} · {ist_date(s.start_date)}",
-         "points": chart_points(r["equity_curve"])}
+    chart = {"align": "elapsed", "market": market_json(common_market(sessions)), "curves": [
+        {"label": f"{side} · {s.strategy_name} v{s.strategy_version} · {exchange_date(s.start_date)}",
+         "time_zone": s.time_zone, "points": chart_points(r["equity_curve"])}
         for side, s, r in zip("AB", sessions, reports, strict=True)]}
     return render(request, "pages/compare.html", {
         "nav": "history", "sessions": sessions, "reports": reports, "rows": statistics_rows(*reports), "chart": chart,

@@ -28,7 +28,9 @@ from pages.strategy_form import (
     LegFormSet,
     StrategyFields,
     build_graph,
+    currency_sign,
     initial_from,
+    label_currency,
     to_strategy_form,
 )
 from strategies import actions
@@ -92,7 +94,10 @@ def _base_version(value) -> int | None:
 
 
 def _render_form(request, strategy, fields, legs, *, summary=(), notice="", status=200):
+    label_currency(fields, legs)  # money and price labels in the underlying's currency
+    signs = {value: currency_sign(value) for value, _ in fields.fields["underlying"].choices}
     return render(request, "pages/strategy_builder.html", {
+        "currency_signs": signs,
         "nav": "strategies", "strategy": strategy, "fields": fields, "legs": legs, "summary": list(summary),
         "notice": notice, "read_only": not _may_change(request, strategy),
         "unsaved": status != 200 or bool(notice),  # shown with errors, or carried from the editor

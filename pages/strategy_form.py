@@ -14,6 +14,8 @@ from datetime import date, time
 from django import forms
 from django.forms import formset_factory
 
+from live_trading.marketdata import instruments
+from pages.templatetags.trader import CURRENCY_SIGNS
 from strategies.graph import schema
 from strategies.graph.form import (
     ENTRY_CONDITION_ID,
@@ -205,7 +207,8 @@ def check_operand(form, data, p):
 
 
 class LegFields(forms.Form):
-    """One leg: what to trade, how much, and its stop loss, target and trailing stop."""
+    """One leg: what to trade, how much, and its stop loss, target and trailing stop. ``sign`` is the
+    currency of the strategy's underlying as its labels write it (``currency_sign``; ₹ by default)."""
 
     instrument = forms.ChoiceField(label="Instrument", choices=[("option", "Option"), ("underlying", "Underlying")])
     side = forms.ChoiceField(label="Side", choices=[("sell", "Sell"), ("buy", "Buy")])
@@ -216,12 +219,13 @@ class LegFields(forms.Form):
     strike_offset = forms.IntegerField(label="Steps", required=False, initial=0)
     strike_premium = _number("Premium (₹)")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, sign: str = "₹", **kwargs):
         super().__init__(*args, **kwargs)
         for _, short in RISKS:
             label = RISK_LABELS[short]
             self.fields[f"{short}_type"] = forms.ChoiceField(label=label, choices=RISK_CHOICES, required=False)
             self.fields[f"{short}_value"] = _number(f"{label} value")
+        in_currency(self, sign)
 
     def clean(self):
         data = super().clean()
@@ -231,6 +235,42 @@ class LegFields(forms.Form):
         if data.get("instrument") == "option" and data.get("strike_rule") == "premium":
             require(self, data, "strike_premium", "Give the premium.")
         return data
+
+
+def currency_sign(underlying) -> str:
+    """How the form's labels write the currency of ``underlying``'s prices and money: its sign ("₹", "$",
+    ``format.js``'s and ``trader.py``'s table) or its ISO code; ₹ for an unknown one (the NSE's)."""
+    try:
+        currency = instruments.get_underlying(underlying).currency
+    except (instruments.InstrumentError, TypeError):
+        currency = "INR"
+    return CURRENCY_SIGNS.get(currency, currency)
+
+
+def in_currency(form: forms.Form, sign: str) -> None:
+    """Write ``sign`` for ₹ in ``form``'s labels, choices and help texts (money and price fields: max
+    loss and profit, a premium, points, the P&L operands, a value)."""
+    if sign == "₹":
+        return
+    for name, field in form.fields.items():
+        field.label = (field.label or "").replace("(₹)", f"({sign})")
+        field.help_text = (field.help_text or "").replace("₹", sign)
+        if isinstance(field, forms.ChoiceField):
+            field.choices = [(value, str(text).replace("(₹)", f"({sign})")) for value, text in field.choices]
+        bound = form[name]  # made (and kept) when the form was validated: it copied the label then
+        bound.label, bound.help_text = field.label, field.help_text
+
+
+def label_currency(fields: StrategyFields, legs) -> str:
+    """Put the currency of the strategy's underlying (as chosen in ``fields``: posted, or the strategy's)
+    in the labels of ``fields`` and of every leg of ``legs`` (the leg template too); returns its sign."""
+    chosen = fields.data.get("underlying") if fields.is_bound else fields.initial.get("underlying")
+    sign = currency_sign(chosen or fields.fields["underlying"].initial or "NIFTY")
+    in_currency(fields, sign)
+    for leg in legs.forms:
+        in_currency(leg, sign)
+    legs.form_kwargs = {**legs.form_kwargs, "sign": sign}
+    return sign
 
 
 MAX_FORM_LEGS = 20  # the form's legs; a graph with more is edited as JSON

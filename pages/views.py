@@ -13,7 +13,16 @@ from django.shortcuts import render
 
 from live_trading import market_cache, snapshots
 from live_trading.api.serializers import DEFAULT_DATE
-from live_trading.marketdata.calendar import describe_hours, exchange_today, special_session, trading_days
+from live_trading.marketdata import instruments
+from live_trading.marketdata.calendar import (
+    DataCalendar,
+    calendar_of,
+    describe_hours,
+    exchange_today,
+    special_session,
+    trading_days,
+    trading_days_of,
+)
 from live_trading.models import BrokerConnection
 from strategies.models import Strategy
 
@@ -48,6 +57,60 @@ def strategy_underlying(graph: dict) -> str | None:
     return None
 
 
+def stored_ranges(stored: list[tuple[str, date]]) -> list[dict]:
+    """The days with market data as runs a session can replay: for each underlying, its stored days cut
+    into runs of consecutive trading days of its calendar (an imported EURUSD history is one run, a few
+    generated NSE days a run each, or one for days that follow each other). Each ``{"underlying",
+    "first", "last", "days"}``, the latest run first."""
+    by_underlying: dict[str, list[date]] = {}
+    for underlying, day in stored:
+        by_underlying.setdefault(underlying, []).append(day)
+    runs = []
+    for underlying, days in by_underlying.items():
+        days = sorted(set(days))
+        order = {d: i for i, d in enumerate(trading_days_of(underlying, days[0], days[-1]))}
+        start = previous = days[0]
+        for day in [*days[1:], None]:
+            if day is not None and day in order and previous in order and order[day] == order[previous] + 1:
+                previous = day
+                continue
+            runs.append({"underlying": underlying, "first": start, "last": previous,
+                         "days": sum(1 for d in days if start <= d <= previous)})
+            start = previous = day
+    return sorted(runs, key=lambda r: (r["last"], r["underlying"]), reverse=True)
+
+
+def start_calendars(first: date, last: date) -> tuple[dict, dict]:
+    """What the start form knows of every underlying of the data file, and of their calendars, to say as
+    a trader picks a day whether it is a trading day: ``(underlyings, calendars)``. ``underlyings``:
+    name -> ``{"calendar", "synthetic", "currency", "price_decimals", "time_zone"}`` (``synthetic``: its
+    days are generated when missing; otherwise they must be imported). ``calendars``: name ->
+    ``{"weekdays"`` (0 = Monday), ``"holidays"`` (weekday holidays, "YYYY-MM-DD"), ``"special"`` (day ->
+    its hours), ``"hours"`` (a data calendar's trading hours, with its time zone; None on the NSE)``}``.
+    The NSE's holidays are those from ``first`` to ``last`` (``trading_days``, the exchange calendar)."""
+    trading = set(trading_days(first, last))
+    weekdays = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    calendars = {"NSE": {
+        "weekdays": [0, 1, 2, 3, 4],
+        "holidays": [d.isoformat() for d in weekdays if d.weekday() < 5 and d not in trading],
+        # Special sessions (a Saturday's full day, a DR drill, a Muhurat evening) with their hours; the
+        # Saturdays and Sundays among them are trading days the weekday rule above would miss.
+        "special": {d.isoformat(): describe_hours(d) for d in sorted(trading) if special_session(d) is not None},
+        "hours": None,
+    }}
+    underlyings = {}
+    for name in instruments.underlying_names():
+        info = instruments.get_underlying(name)
+        cal = calendar_of(name)
+        underlyings[name] = {"calendar": cal.name, "synthetic": info.synthetic, "currency": info.currency,
+                             "price_decimals": info.price_decimals, "time_zone": cal.time_zone.key}
+        if isinstance(cal, DataCalendar) and cal.name not in calendars:
+            calendars[cal.name] = {"weekdays": sorted(cal.spec.weekdays),
+                                   "holidays": sorted(d.isoformat() for d in cal.spec.holidays),
+                                   "special": {}, "hours": cal.describe_hours(first)}
+    return underlyings, calendars
+
+
 @login_required
 def new_session(request):
     """``/sessions/new``: the form that starts a session through ``POST /api/v2/live/start``.
@@ -60,16 +123,11 @@ def new_session(request):
     strategies = Strategy.objects.filter(owner=request.user).order_by("name").only("id", "name", "graph")
     brokers = BrokerConnection.objects.filter(owner=request.user).order_by("created_at")
     last = exchange_today() - timedelta(days=1)
-    trading = set(trading_days(CALENDAR_FROM, last))
-    weekdays = (CALENDAR_FROM + timedelta(days=n) for n in range((last - CALENDAR_FROM).days + 1))
     stored = sorted({(d.underlying, d.day) for d in market_cache.stored_days()}, key=lambda u: (u[1], u[0]))
+    underlyings, calendars = start_calendars(CALENDAR_FROM, last)
     calendar = {
-        "first": CALENDAR_FROM.isoformat(), "last": last.isoformat(),
-        "holidays": [d.isoformat() for d in weekdays if d.weekday() < 5 and d not in trading],
-        # Special sessions (a Saturday's full day, a DR drill, a Muhurat evening) with their hours; the
-        # Saturdays and Sundays among them are trading days the weekday rule above would miss.
-        "special": {d.isoformat(): describe_hours(d) for d in sorted(trading) if special_session(d) is not None},
-        "stored": {},
+        "first": CALENDAR_FROM.isoformat(), "last": last.isoformat(), "max_days": settings.SIM_MAX_DAYS_PER_SESSION,
+        "underlyings": underlyings, "calendars": calendars, "stored": {},
     }
     for underlying, day in stored:
         calendar["stored"].setdefault(day.isoformat(), []).append(underlying)
@@ -80,7 +138,7 @@ def new_session(request):
         "default_date": DEFAULT_DATE.isoformat(),
         "last_day": last.isoformat(),
         "calendar": calendar,
-        "stored_days": [{"underlying": u, "date": d} for u, d in reversed(stored)],
+        "stored_ranges": stored_ranges(stored),
         "speeds": SPEEDS,
         "max_days": settings.SIM_MAX_DAYS_PER_SESSION,
     })

@@ -35,10 +35,10 @@ from live_trading.engine.events import progress
 from live_trading.engine.money import money_str
 from pages.templatetags.trader import (
     charges_paid,
-    ist_date,
+    exchange_date,
+    money,
     pnl_class,
     progress_text,
-    rupees,
     speed_text,
     status_text,
 )
@@ -80,9 +80,10 @@ def status_badge(status: str):
     return format_html('<span class="status-badge status-{}">{}</span>', status, status_text(status))
 
 
-def money_cell(value):
-    """Rupees with paise, coloured by sign (right-aligned by the column's class)."""
-    return format_html('<span class="money {}">{}</span>', pnl_class(value), rupees(value))
+def money_cell(value, session):
+    """Money in ``session``'s currency at its minor units (``money``: "₹1,234.50", "$12.30"), coloured by
+    sign (right-aligned by the column's class)."""
+    return format_html('<span class="money {}">{}</span>', pnl_class(value), money(value, session))
 
 
 class RunFilter(admin.SimpleListFilter):
@@ -217,8 +218,8 @@ class SimulationSessionAdmin(admin.ModelAdmin):
     @admin.display(description="Trading day", ordering="start_date")
     def days(self, obj):
         if obj.end_date == obj.start_date:
-            return ist_date(obj.start_date)
-        return f"{ist_date(obj.start_date)[:6]} – {ist_date(obj.end_date)}"
+            return exchange_date(obj.start_date)
+        return f"{exchange_date(obj.start_date)[:6]} – {exchange_date(obj.end_date)}"
 
     @admin.display(description="Speed", ordering="speed_multiplier")
     def speed(self, obj):
@@ -234,15 +235,15 @@ class SimulationSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Net P&L")
     def final_net_pnl(self, obj):
-        return money_cell(obj.realized_pnl)
+        return money_cell(obj.realized_pnl, obj)
 
     @admin.display(description="Gross P&L")
     def final_gross_pnl(self, obj):
-        return money_cell(obj.gross_pnl)
+        return money_cell(obj.gross_pnl, obj)
 
     @admin.display(description="Charges")
     def final_charges(self, obj):
-        return rupees(obj.charges)
+        return money(obj.charges, obj)
 
     @admin.display(description="Win rate")
     def win_rate_percent(self, obj):
@@ -250,7 +251,7 @@ class SimulationSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Max drawdown")
     def final_max_drawdown(self, obj):
-        return rupees(obj.max_drawdown)
+        return money(obj.max_drawdown, obj)
 
     @admin.display(description="P&L per trading day")
     def daily_pnl(self, obj):
@@ -264,7 +265,7 @@ class SimulationSessionAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<ul class="daily-pnl">{}</ul>', format_html_join(
             "", '<li data-day="{}"><span class="daily-date">{}</span> {}</li>',
-            ((d["date"], ist_date(d["date"]), money_cell(d["pnl"])) for d in days)))
+            ((d["date"], exchange_date(d["date"], obj), money_cell(d["pnl"], obj)) for d in days)))
 
     @admin.display(description="Mode")
     def mode_label(self, obj):
@@ -278,7 +279,7 @@ class SimulationSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Net P&L")
     def net_pnl(self, obj):
-        return money_cell(_net_pnl(obj))
+        return money_cell(_net_pnl(obj), obj)
 
     @admin.display(description="Progress")
     def progress(self, obj):
@@ -286,7 +287,7 @@ class SimulationSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress_detail(self, obj):
-        return progress_text(progress(obj.ticks_processed, obj.total_ticks))
+        return progress_text(progress(obj.ticks_processed, obj.total_ticks), obj)
 
     @admin.display(description="Trader's page")
     def trader_page(self, obj):

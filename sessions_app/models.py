@@ -235,6 +235,12 @@ class SimulationSession(models.Model):
         """Its fee model and slippage in a trader's words (``fees.describe_costs``)."""
         return describe_costs(self.engine_fees(), self.slippage_ticks)
 
+    @property
+    def time_zone(self) -> str:
+        """The IANA name of its market's clock (its ``calendar``'s ``time_zone``): ``Asia/Kolkata`` on the NSE,
+        ``America/New_York`` for spot FX. Its pages show times on this clock."""
+        return self.calendar.time_zone.key
+
 
 class NodeEvent(models.Model):
     """One execution of one node, as the engine reported it."""

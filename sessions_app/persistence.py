@@ -260,6 +260,9 @@ class SessionWriter:
             progress["last_event_id"] = fields.pop("last_event_id")
         if engine is not None:
             progress["ticks_processed"] = engine.ticks_processed
+            # The start wrote an estimate from the calendar; each day's own count replaces it as the day
+            # is loaded (a market replayed from bars has far fewer ticks than its windows have seconds).
+            progress["total_ticks"] = engine.total_ticks
         if speed_multiplier is not None:
             fields["speed_multiplier"] = speed_multiplier
         if trades and self.summary is not None:

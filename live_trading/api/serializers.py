@@ -187,6 +187,8 @@ class SessionRowSerializer(serializers.ModelSerializer):
                                      "next_open (the next bar's open) or bar_close (the signal bar's close).")
     price_decimals = serializers.IntegerField(read_only=True, help_text="Decimal places of its prices and money.")
     currency = serializers.CharField(read_only=True, help_text="The currency of its prices and money (INR, USD).")
+    time_zone = serializers.CharField(read_only=True, help_text="IANA name of its market's clock (Asia/Kolkata for "
+                                      "the NSE, America/New_York for spot FX): pages show its times on it.")
     gross_pnl = money_field(read_only=True)
     realized_pnl = money_field(read_only=True, help_text="Net of charges.")
     charges = money_field(read_only=True)
@@ -202,7 +204,7 @@ class SessionRowSerializer(serializers.ModelSerializer):
             "mode", "speed_multiplier", "start_date", "end_date", "underlying", "status", "status_reason",
             "created_at", "started_at", "ended_at", "ticks_processed", "total_ticks", "gross_pnl", "realized_pnl",
             "charges", "total_trades", "winning_trades", "losing_trades", "win_rate", "max_drawdown", "fees",
-            "slippage_ticks", "fills_at", "price_decimals", "currency", "daily_pnl",
+            "slippage_ticks", "fills_at", "price_decimals", "currency", "daily_pnl", "time_zone",
         ]
 
     @extend_schema_field(DailyPnlSerializer(many=True))

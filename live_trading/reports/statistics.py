@@ -242,7 +242,8 @@ def _round(x: Decimal) -> int:
 
 
 def _mean(values: list[int], places: int = 2) -> str | None:
-    """The mean of amounts in minor units, rounded to a whole one half away from zero, with ``places`` places."""
+    """The mean of amounts in minor units, rounded to a whole one half away from zero, as a decimal string
+    with ``places`` places (paise as rupees on the NSE)."""
     return rupees_str(_round(Decimal(sum(values)) / len(values)), places) if values else None
 
 

@@ -8,7 +8,7 @@
 // page reads the dashboard again, because ticks are not replayed: a session that was paused or ended
 // while we were away shows the figures the server has, not the last tick we saw.
 import {connect} from "./stream-client.js";
-import {count, istDate, istTime, pnlClass, rupees} from "./format.js";
+import {count, exchangeDate, exchangeTime, marketOf, money, pnlClass, price} from "./format.js";
 import {api, apiError, connectionBanner} from "./fetch.js";
 import {chargesPaid} from "./figures.js";
 
@@ -58,7 +58,7 @@ function speedKey(speed) {
 function symbolText(symbol) {
   const [, expiry, kind, strike, right] = String(symbol).split(":");
   if (kind !== "OPT") return String(symbol);
-  return `${strike} ${right} ${istDate(expiry).slice(0, 6)}`;
+  return `${strike} ${right} ${exchangeDate(expiry).slice(0, 6)}`;
 }
 
 // -- the DOM: a card's fields, updated in place ---------------------------------------------------------
@@ -71,8 +71,9 @@ function setText(el, text) {
   }
 }
 
-function setMoney(el, value, {colour = true, sign = false} = {}) {
-  setText(el, rupees(value, {sign}));
+/** Money of ``market`` (the card's session's currency, format.js ``money``), coloured by its sign. */
+function setMoney(el, value, market, {colour = true, sign = false} = {}) {
+  setText(el, money(value, market, {sign}));
   if (colour) {
     const cls = pnlClass(value);
     el.classList.toggle("profit", cls === "profit");
@@ -108,8 +109,8 @@ function describe(entry, card) {
   fields.link.href = `/sessions/${encodeURIComponent(id)}`;
   setText(fields.link, card.strategy_name || id);
   setText(fields.underlying, card.underlying || "");
-  const dates = card.start_date === card.end_date ? istDate(card.start_date)
-    : `${istDate(card.start_date)} to ${istDate(card.end_date)}`;
+  const dates = card.start_date === card.end_date ? exchangeDate(card.start_date)
+    : `${exchangeDate(card.start_date)} to ${exchangeDate(card.end_date)}`;
   setText(fields.dates, dates);
   setText(fields.broker, card.broker_info ? `${card.broker_info.broker_type} · ${card.broker_info.account_id}`
     : "no broker connection");
@@ -119,10 +120,12 @@ function describe(entry, card) {
   fields["progress-bar"].removeAttribute("aria-labelledby");
   fields["progress-bar"].setAttribute("aria-label", `Progress of ${card.strategy_name || id}`);
   entry.multiDay = card.start_date !== card.end_date;
+  // What its figures are in: the instrument's currency and places, the market's clock (the session card's).
+  entry.market = marketOf(card);
 }
 
 function render(entry, model) {
-  const {fields, el} = entry;
+  const {fields, el, market} = entry;
   const previous = entry.model;
   entry.model = model;
   const status = model.status;
@@ -142,9 +145,11 @@ function render(entry, model) {
   const pct = Number(model.progress?.progress_percentage ?? 0);
   if (fields["progress-bar"].value !== pct) fields["progress-bar"].value = pct;
   const p = model.progress || {};
-  setText(fields.progress, `${pct.toFixed(2)}% · ${count(p.ticks_processed ?? 0)} of ${count(p.total_ticks ?? 0)} ticks`);
+  setText(fields.progress,
+    `${pct.toFixed(2)}% · ${count(p.ticks_processed ?? 0, market)} of ${count(p.total_ticks ?? 0, market)} ticks`);
   setText(fields.time, model.timestamp
-    ? (entry.multiDay ? `${istDate(model.timestamp)} ${istTime(model.timestamp)}` : istTime(model.timestamp))
+    ? (entry.multiDay ? `${exchangeDate(model.timestamp, market)} ${exchangeTime(model.timestamp, market)}`
+      : exchangeTime(model.timestamp, market))
     : ticks(model) > 0 ? "exchange time not recorded" : "not started");  // a process that died leaves none
   setText(fields.speed, speedText(model.speed));
   if (!previous || speedKey(previous.speed) !== speedKey(model.speed)) {
@@ -153,12 +158,12 @@ function render(entry, model) {
     }
   }
   const pnl = model.pnl || {};
-  setMoney(fields.net, pnl.total_pnl ?? "0", {sign: true});
-  setMoney(fields.realized, pnl.realized_pnl ?? "0");
-  setMoney(fields.unrealized, pnl.unrealized_pnl ?? "0");
+  setMoney(fields.net, pnl.total_pnl ?? "0", market, {sign: true});
+  setMoney(fields.realized, pnl.realized_pnl ?? "0", market);
+  setMoney(fields.unrealized, pnl.unrealized_pnl ?? "0", market);
   const summary = model.summary || {};
-  setMoney(fields.charges, chargesPaid(summary, model.positions), {colour: false});
-  setText(fields.trades, count(summary.total_trades ?? 0));
+  setMoney(fields.charges, chargesPaid(summary, model.positions, market.price_decimals), market, {colour: false});
+  setText(fields.trades, count(summary.total_trades ?? 0, market));
   setText(fields["win-rate"], `${summary.win_rate ?? "0.00"}%`);
   renderPositions(entry, model.positions);
 }
@@ -180,10 +185,10 @@ function renderPositions(entry, positions) {
     const [symbol, qty, ltp, unrealized] = row.cells;
     setText(symbol, symbolText(pos.symbol));
     symbol.title = `${pos.side === "sell" ? "Sold" : "Bought"} ${pos.symbol}`;
-    const held = count(pos.quantity_remaining ?? pos.quantity);  // units; a short position is negative
+    const held = count(pos.quantity_remaining ?? pos.quantity, entry.market);  // units; a short position is negative
     setText(qty, pos.side === "sell" ? `−${held}` : held);
-    setText(ltp, rupees(pos.current_price));
-    setMoney(unrealized, pos.unrealized_pnl, {sign: true});
+    setText(ltp, price(pos.current_price, entry.market));
+    setMoney(unrealized, pos.unrealized_pnl, entry.market, {sign: true});
   }
   for (const [key, row] of rows) if (!seen.has(key)) row.remove();
   entry.fields["positions-wrap"].hidden = positions.length === 0;

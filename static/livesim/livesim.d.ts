@@ -1829,6 +1829,8 @@ export interface components {
             strategy_version: number;
             /** Format: int64 */
             ticks_processed?: number;
+            /** @description IANA name of its market's clock (Asia/Kolkata for the NSE, America/New_York for spot FX): pages show its times on it. */
+            readonly time_zone: string;
             /** Format: int64 */
             total_ticks?: number;
             total_trades?: number;

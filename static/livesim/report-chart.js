@@ -1,15 +1,15 @@
 // The equity charts of the reports (lightweight-charts v5, as the session page's): a strategy's cumulative
 // equity with its drawdown, or two sessions' equity curves on one chart. The data is the report's
 // equity_curve ({time, timestamp, equity, drawdown}; money as decimal strings), embedded by the view as
-// #report-chart-data: {align, curves: [{label, points}]}.
+// #report-chart-data: {align, market, curves: [{label, time_zone, points}]}, ``market`` what the money is
+// in (format.js) and each curve's ``time_zone`` its session's market clock.
 //   align "time": exchange time. A strategy's sessions can share a day (two runs of 29 Oct), and a chart
 //     needs ascending times, so a point that is not after the one before is drawn one second after it;
 //     the axis and the crosshair still show each point's own exchange time.
-//   align "elapsed": time of the exchange day (IST), so sessions of different days overlay; a session's
-//     second day continues as "day 2".
+//   align "elapsed": time of the exchange day (on each session's market clock), so sessions of different
+//     days overlay; a session's second day continues as "day 2".
 import {AreaSeries, BaselineSeries, LineSeries, createChart} from "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
-import {rupees} from "./format.js";
-import {IST_SHIFT} from "./session-chart.js";
+import {chartTime, marketOf, money, moneyPlaces} from "./format.js";
 
 const COLOURS = ["#0b3d91", "#b45309"];  // A (the pages' primary) and B (amber); both 3:1 and more on white
 const el = document.getElementById("report-chart");
@@ -22,13 +22,13 @@ function clock(secondsOfDay) {
 }
 const dayFormat = new Intl.DateTimeFormat("en-IN", {timeZone: "UTC", day: "2-digit", month: "short"});
 
-/** The curve's points at chart times, each remembered with the label it is shown with. */
-function place(points) {
+/** The curve's points at chart times (on ``zone``'s clock), each remembered with the label it is shown with. */
+function place(points, zone) {
   const out = [];
   if (data.align === "elapsed") {
     const days = [];
     for (const p of points) {
-      const local = p.time + IST_SHIFT;
+      const local = chartTime(p.time, zone);
       const day = Math.floor(local / 86400);
       if (!days.includes(day)) days.push(day);
       const index = days.indexOf(day);
@@ -39,7 +39,7 @@ function place(points) {
     }
   } else {
     for (const p of points) {
-      const local = p.time + IST_SHIFT;
+      const local = chartTime(p.time, zone);
       const last = out.length ? out[out.length - 1].time : -Infinity;
       const t = Math.max(local, last + 1);
       real.set(t, `${dayFormat.format(new Date(local * 1000))} ${clock(local % 86400)}`);
@@ -49,6 +49,8 @@ function place(points) {
   return out;
 }
 
+const market = marketOf(data.market);
+const places = moneyPlaces(market.currency);
 const label = (t) => real.get(t) ?? clock(((t % 86400) + 86400) % 86400);
 const chart = createChart(el, {
   autoSize: true,
@@ -59,13 +61,14 @@ const chart = createChart(el, {
   // A phone turned, a window resized: the same span stays in view (the whole run, once fitted).
   timeScale: {borderColor: "#d5dbe3", timeVisible: true, secondsVisible: false, tickMarkFormatter: label,
     lockVisibleTimeRangeOnResize: true, minBarSpacing: 0.01},  // a long run fits a phone's width
-  localization: {locale: "en-IN", timeFormatter: label, priceFormatter: (v) => rupees(v.toFixed(2))},
+  localization: {locale: "en-IN", timeFormatter: label, priceFormatter: (v) => money(v.toFixed(places), market)},
 });
 
 const drawn = [];
 data.curves.forEach((curve, i) => {
-  const placed = place(curve.points);
-  const options = {priceFormat: {type: "price", precision: 2, minMove: 0.01}, title: data.curves.length > 1 ? "AB"[i] : ""};
+  const placed = place(curve.points, curve.time_zone || market.time_zone);
+  const options = {priceFormat: {type: "price", precision: places, minMove: 10 ** -places},
+    title: data.curves.length > 1 ? "AB"[i] : ""};
   const series = data.curves.length > 1
     ? chart.addSeries(LineSeries, {...options, color: COLOURS[i], lineWidth: 2})
     : chart.addSeries(BaselineSeries, {

@@ -1,11 +1,12 @@
 // The session page's charts (lightweight-charts v5): the underlying's candles with entry/exit markers and
-// the open positions' stop/target levels, and the net P&L curve. Times on the charts are exchange time:
-// lightweight-charts shows its timestamps as UTC, so every time is shifted by IST's +05:30.
+// the open positions' stop/target levels, and the net P&L curve. Times on the charts are the market's
+// clock: lightweight-charts shows its timestamps as UTC, so every time is shifted by the market's offset
+// at that instant (format.js chartTime: IST's +05:30 on the NSE; New York's -04:00 or -05:00 for FX).
 import {
   CandlestickSeries, LineSeries, BaselineSeries, LineStyle, createChart, createSeriesMarkers,
 } from "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
+import {NSE, chartTime, fromChartTime, moneyPlaces} from "/static/livesim/format.js";
 
-export const IST_SHIFT = 19800;  // seconds: a UTC epoch + this reads as IST on the chart
 const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
 /** Epoch seconds of an ISO exchange time ("2024-10-29T09:20:00+05:30"). */
@@ -40,7 +41,8 @@ function baseOptions(el) {
     autoSize: true,
     layout: {background: {color: "#ffffff"}, textColor: css("--text") || "#15202b", attributionLogo: false},
     grid: {vertLines: {color: "#eef1f5"}, horzLines: {color: "#eef1f5"}},
-    timeScale: {timeVisible: true, secondsVisible: false, borderColor: "#d5dbe3"},
+    // A session of many days (months of hourly bars) fits its box too, however thin its bars.
+    timeScale: {timeVisible: true, secondsVisible: false, borderColor: "#d5dbe3", minBarSpacing: 0.05},
     rightPriceScale: {borderColor: "#d5dbe3"},
     localization: {locale: "en-IN"},
     height: el.clientHeight || 320,
@@ -51,20 +53,25 @@ function baseOptions(el) {
  * The candle chart. Keeps every 1-minute candle (from the candles endpoint and the stream's
  * candle_update events, merged by opening time) and shows them at the chosen timeframe, aggregated
  * here so a switch costs no request. `state()` says what is drawn (for tests and the benchmark).
+ * ``zone`` is the market's clock (IANA), ``places`` and ``tick`` its instrument's price places and tick.
  */
-export function candleChart(el, {timeframes, anchor}) {
-  // The timeframes (name -> seconds) and the grid they are cut on (seconds after exchange midnight: 09:15)
-  // come from the server (the page's embedded state), the market data's one definition of them.
+export function candleChart(el, {timeframes, anchor, zone = NSE.time_zone, places = NSE.price_decimals, tick = 0.05,
+                                  initial = "1m"}) {
+  // The timeframes (name -> seconds) and the grid they are cut on (seconds after the market's midnight:
+  // 09:15 on the NSE, 17:00 New York for FX) come from the server (the page's embedded state), the market
+  // data's one definition of them.
   const TIMEFRAMES = Object.fromEntries(timeframes.map((tf) => [tf.name, tf.seconds]));
-  const shift = IST_SHIFT - anchor;
   const chart = createChart(el, {...baseOptions(el), leftPriceScale: {visible: false, borderColor: "#d5dbe3"}});
+  const priceFormat = {type: "price", precision: places, minMove: tick};
+  // Stops and targets are whole minor units, not always on the tick.
+  const levelFormat = {type: "price", precision: places, minMove: 10 ** -places};
   const series = chart.addSeries(CandlestickSeries, {
     upColor: "#0a6b2f", downColor: "#b3261e", wickUpColor: "#0a6b2f", wickDownColor: "#b3261e", borderVisible: false,
-    priceFormat: {type: "price", precision: 2, minMove: 0.05},
+    priceFormat,
   });
   const markersPlugin = createSeriesMarkers(series, []);
   const minutes = new Map();  // opening epoch -> candle {time, open, high, low, close}
-  let timeframe = "1m";
+  let timeframe = initial;
   let lastBar = null;
   let barCount = 0;
   let markers = [];
@@ -89,14 +96,19 @@ export function candleChart(el, {timeframes, anchor}) {
     chart.timeScale().fitContent();
   }).observe(el);
 
-  // candles.bucket_start: intraday bars from 09:15 (a 1h bar 09:15-10:15, the last 15:15-15:30), a 1d bar a day.
-  const bucket = (t) => t - ((t + shift) % TIMEFRAMES[timeframe]);
+  // candles.bucket_start on the market's clock: intraday bars from the anchor (on the NSE 09:15: a 1h bar
+  // 09:15-10:15, the last 15:15-15:30), a 1d bar a day. The chart time of the bar that holds epoch ``t``.
+  const bar = (t) => {
+    const local = chartTime(t, zone);
+    const size = TIMEFRAMES[timeframe];
+    return local - ((((local - anchor) % size) + size) % size);
+  };
 
   function bars() {
     const out = [];
     for (const t of [...minutes.keys()].sort((a, b) => a - b)) {
       const c = minutes.get(t);
-      const b = bucket(t) + IST_SHIFT;
+      const b = bar(t);
       const last = out[out.length - 1];
       if (last && last.time === b) {
         last.high = Math.max(last.high, c.high); last.low = Math.min(last.low, c.low); last.close = c.close;
@@ -108,7 +120,7 @@ export function candleChart(el, {timeframes, anchor}) {
   /** A level's LTP line at the current timeframe: the last price of each bar's span. */
   function levelData(points) {
     const out = new Map();
-    for (const t of [...points.keys()].sort((a, b) => a - b)) out.set(bucket(t) + IST_SHIFT, points.get(t));
+    for (const t of [...points.keys()].sort((a, b) => a - b)) out.set(bar(t), points.get(t));
     return [...out].map(([time, value]) => ({time, value}));
   }
 
@@ -131,8 +143,8 @@ export function candleChart(el, {timeframes, anchor}) {
   function drawMarkers() {
     // A marker goes on its candle: one whose candle has not come yet waits for it (lightweight-charts
     // cannot place a marker beyond the last bar).
-    const shown = markers.filter((m) => lastBar && bucket(m.epoch) + IST_SHIFT <= lastBar.time).map((m) => ({
-      time: bucket(m.epoch) + IST_SHIFT, position: m.action === "entry" ? (m.side === "buy" ? "belowBar" : "aboveBar")
+    const shown = markers.filter((m) => lastBar && bar(m.epoch) <= lastBar.time).map((m) => ({
+      time: bar(m.epoch), position: m.action === "entry" ? (m.side === "buy" ? "belowBar" : "aboveBar")
         : (m.side === "buy" ? "belowBar" : "aboveBar"),
       shape: m.side === "buy" ? "arrowUp" : "arrowDown", color: m.action === "entry" ? "#0b3d91" : "#8a5300",
       text: m.label || m.text, id: m.id,
@@ -143,26 +155,27 @@ export function candleChart(el, {timeframes, anchor}) {
 
   /** The bar of bucket ``b`` (chart time) from the minutes it holds. */
   function barAt(b) {
-    let bar = null;
-    for (let t = b - IST_SHIFT; t < b - IST_SHIFT + TIMEFRAMES[timeframe]; t += 60) {
+    let out = null;
+    const first = fromChartTime(b, zone);
+    for (let t = first; t < first + TIMEFRAMES[timeframe]; t += 60) {
       const c = minutes.get(t);
-      if (!c) continue;
-      if (!bar) bar = {time: b, open: c.open, high: c.high, low: c.low, close: c.close};
-      else Object.assign(bar, {high: Math.max(bar.high, c.high), low: Math.min(bar.low, c.low), close: c.close});
+      if (!c || bar(t) !== b) continue;
+      if (!out) out = {time: b, open: c.open, high: c.high, low: c.low, close: c.close};
+      else Object.assign(out, {high: Math.max(out.high, c.high), low: Math.min(out.low, c.low), close: c.close});
     }
-    return bar;
+    return out;
   }
 
   /** Set one minute's candle and update its bar in place (a full redraw only for a bar before the last). */
   function put(t, c) {
     minutes.set(t, c);
-    const b = bucket(t) + IST_SHIFT;
+    const b = bar(t);
     if (lastBar && b < lastBar.time) { redraw(); return; }
     if (!lastBar || b > lastBar.time) barCount += 1;
     const appended = !lastBar || b > lastBar.time;
     lastBar = barAt(b);
     series.update({...lastBar});
-    if (appended && markers.some((m) => bucket(m.epoch) + IST_SHIFT === b)) drawMarkers();
+    if (appended && markers.some((m) => bar(m.epoch) === b)) drawMarkers();
   }
 
   const api = {
@@ -207,7 +220,7 @@ export function candleChart(el, {timeframes, anchor}) {
           const box = {prices: []};
           // The scale must take in the stop and target, not only the prices plotted so far.
           const s = chart.addSeries(LineSeries, {priceScaleId: levelScale, color: "#4a5868", lineWidth: 1,
-            lastValueVisible: false, priceLineVisible: false, title: l.label,
+            lastValueVisible: false, priceLineVisible: false, title: l.label, priceFormat: levelFormat,
             autoscaleInfoProvider: (original) => {
               const r = original();
               if (!r || !box.prices.length) return r;
@@ -237,7 +250,7 @@ export function candleChart(el, {timeframes, anchor}) {
         }
         if (l.price != null && l.epoch != null) {
           entry.points.set(l.epoch - (l.epoch % 60), Number(l.price));
-          const t = bucket(l.epoch) + IST_SHIFT;
+          const t = bar(l.epoch);
           const last = entry.lastTime;
           if (last === undefined || t >= last) {
             entry.series.update({time: t, value: Number(l.price)});
@@ -250,21 +263,23 @@ export function candleChart(el, {timeframes, anchor}) {
     state() {
       const times = [...minutes.keys()];
       return {timeframe, candles: minutes.size, bars: barCount, lastCandle: times.length ? Math.max(...times) : null,
-        lastBar: lastBar && {...lastBar, time: lastBar.time - IST_SHIFT},
+        lastBar: lastBar && {...lastBar, time: fromChartTime(lastBar.time, zone)},
         markers: markers.map((m) => ({...m})), drawnMarkers: drawn, levels: [...levels.keys()],
-        levelTimes: Object.fromEntries([...levels].map(([key, l]) => [key, l.series.data().map((d) => d.time - IST_SHIFT)])),
+        levelTimes: Object.fromEntries([...levels].map(([key, l]) => [key, l.series.data().map((d) => fromChartTime(d.time, zone))])),
         visibleBars: chart.timeScale().getVisibleLogicalRange()};
     },
   };
   return api;
 }
 
-/** The net P&L curve: one point a minute (the last value in it wins), from equity samples and ticks. */
-export function pnlChart(el) {
+/** The net P&L curve: one point a minute (the last value in it wins), from equity samples and ticks; on
+ *  ``zone``'s clock, its scale at the minor units of ``market``'s currency. */
+export function pnlChart(el, {zone = NSE.time_zone, market = NSE} = {}) {
   // The whole session in view: a point a minute, several days of them fit only below the default least
   // bar spacing (0.5 px).
   const options = baseOptions(el);
   const chart = createChart(el, {...options, timeScale: {...options.timeScale, minBarSpacing: 0.01}});
+  const places = moneyPlaces(market.currency);
   // A phone turned or a window resized: the whole curve again (autoSize keeps the bar spacing it had).
   let width = el.clientWidth;
   new ResizeObserver(() => {
@@ -276,11 +291,11 @@ export function pnlChart(el) {
     baseValue: {type: "price", price: 0}, topLineColor: "#0a6b2f", bottomLineColor: "#b3261e",
     topFillColor1: "rgba(10,107,47,0.18)", topFillColor2: "rgba(10,107,47,0.02)",
     bottomFillColor1: "rgba(179,38,30,0.02)", bottomFillColor2: "rgba(179,38,30,0.18)",
-    priceFormat: {type: "price", precision: 2, minMove: 0.01},
+    priceFormat: {type: "price", precision: places, minMove: 10 ** -places},
   });
   const points = new Map();  // minute (chart time) -> {epoch, value}: the latest figure of the minute
   let last = null;
-  const minute = (t) => t - (t % 60) + IST_SHIFT;
+  const minute = (t) => chartTime(t - (t % 60), zone);
   // A minute's point is its latest figure: the equity sample at 09:31:00 (the figures after 09:30's last
   // tick) never replaces a tick's of 09:31:15, or a paused curve would end a minute behind the Net P&L.
   const put = (t, value) => {

@@ -3,7 +3,7 @@
 // page lacks are fetched from the diagnostics endpoint, any still missing are shown as missing, never
 // dropped), listed step by step here and drawn on the strategy's graph (elkjs layout, SVG built with
 // createElementNS, text via textContent).
-import {istTime, rupees} from "/static/livesim/format.js";
+import {NSE, exchangeTime, money} from "/static/livesim/format.js";
 import {drawGraph} from "/static/livesim/graph-drawing.js";
 import {exitReason} from "/static/livesim/session-tables.js";
 
@@ -14,14 +14,14 @@ function el(name, attrs = {}, text = null) {
   return e;
 }
 
-/** One line saying what an execution decided: condition values or order details. */
-export function stepDetail(ex) {
+/** One line saying what an execution decided: condition values or order details (charges as ``market``'s money). */
+export function stepDetail(ex, market = NSE) {
   const parts = [];
   const order = ex.order_details;
   if (order) {
     parts.push(`${String(order.side || "").toUpperCase()} ${order.symbol} ${order.quantity} @ ${order.price ?? order.ltp}`
       + ` (${order.order_type || "order"} ${order.status || ""})`.replace(/ \)$/, ")"));
-    if (order.charges && order.charges.total) parts.push(`charges ${rupees(order.charges.total)}`);
+    if (order.charges && order.charges.total) parts.push(`charges ${money(order.charges.total, market)}`);
   }
   const conditions = ex.evaluated_conditions && ex.evaluated_conditions.condition_results;
   if (conditions) {
@@ -54,8 +54,9 @@ export function stepDetail(ex) {
   return parts.join("; ");
 }
 
-/** Fill the dialog's step list and graph for ``steps`` on ``graph`` ({nodes, edges}); ``time`` formats a step's time. */
-export async function render({steps, graph, list, graphBox, time = istTime}) {
+/** Fill the dialog's step list and graph for ``steps`` on ``graph`` ({nodes, edges}); ``time`` formats a step's
+ *  time, ``market`` (format.js) its money. */
+export async function render({steps, graph, list, graphBox, time = exchangeTime, market = NSE}) {
   list.replaceChildren();
   steps.forEach(({id, execution}, i) => {
     const li = el("li", {"data-execution-id": id, class: execution ? "flow-step" : "flow-step missing"});
@@ -67,7 +68,7 @@ export async function render({steps, graph, list, graphBox, time = istTime}) {
         el("span", {class: "badge"}, execution.node_type || ""), el("span", {class: "muted"}, time(execution.timestamp)),
         el("span", {class: "muted"}, execution.event_type || ""));
       li.append(head);
-      const detail = stepDetail(execution);
+      const detail = stepDetail(execution, market);
       if (detail) li.append(el("p", {class: "flow-detail"}, detail));
     }
     list.append(li);

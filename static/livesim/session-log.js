@@ -1,12 +1,12 @@
 // The node-event log: every execution the page holds, filterable by node and event type, newest or
 // oldest first. A whole day can hold thousands; the table shows at most CAP rows (the filters and the
 // order pick which), and renders at most once a frame however fast events arrive.
-import {istTime} from "/static/livesim/format.js";
+import {NSE, exchangeTime} from "/static/livesim/format.js";
 import {stepDetail} from "/static/livesim/session-flow.js";
 
 export const CAP = 300;
 
-export function nodeLog({table, nodeSelect, typeSelect, orderSelect, countLine, graph, time = istTime}) {
+export function nodeLog({table, nodeSelect, typeSelect, orderSelect, countLine, graph, time = exchangeTime, market = NSE}) {
   let events = [];
   const nodes = new Map((graph.nodes || []).map((n) => [n.id, n.name || n.id]));
   const types = new Set();
@@ -36,7 +36,7 @@ export function nodeLog({table, nodeSelect, typeSelect, orderSelect, countLine, 
       const tr = document.createElement("tr");
       tr.dataset.executionId = ex.execution_id;
       const cells = [["Time", time(ex.timestamp)], ["Node", ex.node_name || ex.node_id], ["Type", ex.node_type || ""],
-        ["Event", ex.event_type || ""], ["Details", stepDetail(ex)]];
+        ["Event", ex.event_type || ""], ["Details", stepDetail(ex, market)]];
       for (const [label, text] of cells) {
         const td = document.createElement("td");
         td.dataset.label = label;  // the narrow screen's card shows it before the value

@@ -8,8 +8,7 @@ import {
 } from "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
 import {dayBars} from "/static/livesim/daily-pnl.js";
 import {api} from "/static/livesim/fetch.js";
-import {count, istDateTime, istTime, pnlClass, rupees} from "/static/livesim/format.js";
-import {IST_SHIFT} from "/static/livesim/session-chart.js";
+import {NSE, chartTime, count, exchangeTime, money, moneyPlaces, pnlClass} from "/static/livesim/format.js";
 import {exitReason} from "/static/livesim/session-tables.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,29 +24,31 @@ export function span(seconds) {
   return `${rest} s`;
 }
 
-const money = (v) => ({text: rupees(v), pnl: v});
 const plain = (text) => ({text});
 
-/** The statistics table's rows: [key, label, cell] in the order a trader reads them. */
-function statisticRows(s, when) {
+/** The statistics table's rows: [key, label, cell] in the order a trader reads them; money in ``market``'s
+ *  currency (format.js). */
+function statisticRows(s, when, market) {
+  const pnl = (v) => ({text: money(v, market), pnl: v});
+  const cash = (v) => plain(money(v, market));
   const drawdownNote = s.max_drawdown_from === null ? "" : s.max_drawdown_recovered
     ? ` (from ${when(s.max_drawdown_from)}, back by ${when(s.max_drawdown_to)})`
     : ` (from ${when(s.max_drawdown_from)}, not recovered)`;
   return [
-    ["net_pnl", "Net P&L", money(s.net_pnl)],
-    ["gross_pnl", "Gross P&L", money(s.gross_pnl)],
-    ["charges", "Charges", plain(rupees(s.charges))],
-    ["trades", "Trades", plain(`${count(s.trades)} (won ${count(s.winning_trades)}, lost ${count(s.losing_trades)})`)],
+    ["net_pnl", "Net P&L", pnl(s.net_pnl)],
+    ["gross_pnl", "Gross P&L", pnl(s.gross_pnl)],
+    ["charges", "Charges", cash(s.charges)],
+    ["trades", "Trades", plain(`${count(s.trades, market)} (won ${count(s.winning_trades, market)}, lost ${count(s.losing_trades, market)})`)],
     ["win_rate", "Win rate", plain(`${s.win_rate}%`)],
-    ["average_win", "Average win", money(s.average_win)],
-    ["average_loss", "Average loss", money(s.average_loss)],
-    ["largest_win", "Largest win", money(s.largest_win)],
-    ["largest_loss", "Largest loss", money(s.largest_loss)],
+    ["average_win", "Average win", pnl(s.average_win)],
+    ["average_loss", "Average loss", pnl(s.average_loss)],
+    ["largest_win", "Largest win", pnl(s.largest_win)],
+    ["largest_loss", "Largest loss", pnl(s.largest_loss)],
     // No profit factor: nothing was lost, or (no trade at all) nothing was won either.
     ["profit_factor", "Profit factor", plain(s.profit_factor ?? (s.trades ? "— (no losses)" : "—"))],
-    ["expectancy", "Expectancy per trade", money(s.expectancy)],
-    ["max_consecutive_losses", "Max consecutive losses", plain(count(s.max_consecutive_losses))],
-    ["max_drawdown", "Max drawdown", plain(rupees(s.max_drawdown))],
+    ["expectancy", "Expectancy per trade", pnl(s.expectancy)],
+    ["max_consecutive_losses", "Max consecutive losses", plain(count(s.max_consecutive_losses, market))],
+    ["max_drawdown", "Max drawdown", cash(s.max_drawdown)],
     ["max_drawdown_seconds", "Drawdown duration", plain(`${span(s.max_drawdown_seconds)}${drawdownNote}`)],
     ["time_in_market", "Time in market", plain(`${s.time_in_market}% (${span(s.seconds_in_market)} of ${span(s.trading_seconds)})`)],
   ];
@@ -68,8 +69,8 @@ function th(text) {
   return cell;
 }
 
-function renderTables(report, when) {
-  $("report-stats").tBodies[0].replaceChildren(...statisticRows(report.statistics, when).map(([key, label, c]) => {
+function renderTables(report, when, market) {
+  $("report-stats").tBodies[0].replaceChildren(...statisticRows(report.statistics, when, market).map(([key, label, c]) => {
     const tr = document.createElement("tr");
     tr.dataset.stat = key;
     tr.append(th(label), td(c.text, {num: true, pnl: c.pnl ?? null}));
@@ -78,17 +79,17 @@ function renderTables(report, when) {
   $("report-reasons").tBodies[0].replaceChildren(...report.by_exit_reason.map((g) => {
     const tr = document.createElement("tr");
     tr.dataset.reason = g.exit_reason;
-    tr.append(th(exitReason(g.exit_reason)), td(count(g.trades), {num: true}),
-      td(count(g.winning_trades), {num: true}), td(rupees(g.charges), {num: true}),
-      td(rupees(g.net_pnl), {num: true, pnl: g.net_pnl}));
+    tr.append(th(exitReason(g.exit_reason)), td(count(g.trades, market), {num: true}),
+      td(count(g.winning_trades, market), {num: true}), td(money(g.charges, market), {num: true}),
+      td(money(g.net_pnl, market), {num: true, pnl: g.net_pnl}));
     return tr;
   }));
   $("report-legs").tBodies[0].replaceChildren(...report.by_leg.map((g) => {
     const tr = document.createElement("tr");
     tr.dataset.leg = g.entry_node_id;
-    tr.append(th(g.name || g.entry_node_id), td(count(g.trades), {num: true}), td(count(g.winning_trades), {num: true}),
-      td(rupees(g.gross_pnl), {num: true, pnl: g.gross_pnl}), td(rupees(g.charges), {num: true}),
-      td(rupees(g.net_pnl), {num: true, pnl: g.net_pnl}));
+    tr.append(th(g.name || g.entry_node_id), td(count(g.trades, market), {num: true}),
+      td(count(g.winning_trades, market), {num: true}), td(money(g.gross_pnl, market), {num: true, pnl: g.gross_pnl}),
+      td(money(g.charges, market), {num: true}), td(money(g.net_pnl, market), {num: true, pnl: g.net_pnl}));
     return tr;
   }));
   // Per trading day: the trades closed that day, and the day marked to market (positions held overnight
@@ -96,8 +97,8 @@ function renderTables(report, when) {
   $("report-days").tBodies[0].replaceChildren(...report.daily.map((d) => {
     const tr = document.createElement("tr");
     tr.dataset.day = d.date;
-    tr.append(th(d.date), td(count(d.trades), {num: true}), td(rupees(d.net_pnl), {num: true, pnl: d.net_pnl}),
-      td(rupees(d.mtm_pnl), {num: true, pnl: d.mtm_pnl}));
+    tr.append(th(d.date), td(count(d.trades, market), {num: true}),
+      td(money(d.net_pnl, market), {num: true, pnl: d.net_pnl}), td(money(d.mtm_pnl, market), {num: true, pnl: d.mtm_pnl}));
     return tr;
   }));
   for (const id of ["report-reasons", "report-legs", "report-days"]) {
@@ -129,39 +130,41 @@ function chartOptions(el) {
   };
 }
 
-/** The curve's points for a chart: times shifted to read as IST, one per time (the last wins). */
-function line(points, field) {
+/** The curve's points for a chart: times shifted to read as the market's clock, one per time (the last wins). */
+function line(points, field, zone) {
   const byTime = new Map();
-  for (const p of points) byTime.set(p.time + IST_SHIFT, Number(p[field]));
+  for (const p of points) byTime.set(chartTime(p.time, zone), Number(p[field]));
   return [...byTime].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({time, value}));
 }
 
-/** A rupee line on ``chart`` filled towards 0: ``above`` and ``below`` 0 are each [line, fill at the line,
- *  fill at 0] colours. */
-function baseline(chart, data, [topLineColor, topFillColor1, topFillColor2],
+/** A money line on ``chart`` filled towards 0: ``above`` and ``below`` 0 are each [line, fill at the line,
+ *  fill at 0] colours; its scale at the currency's minor units (``places``). */
+function baseline(chart, data, places, [topLineColor, topFillColor1, topFillColor2],
                   [bottomLineColor, bottomFillColor1, bottomFillColor2]) {
   chart.addSeries(BaselineSeries, {
     baseValue: {type: "price", price: 0}, topLineColor, topFillColor1, topFillColor2,
     bottomLineColor, bottomFillColor1, bottomFillColor2,
-    priceFormat: {type: "price", precision: 2, minMove: 0.01},
+    priceFormat: {type: "price", precision: places, minMove: 10 ** -places},
   }).setData(data);
 }
 
-function drawCharts(report) {
+function drawCharts(report, market) {
   const equityEl = $("report-equity-chart");
   const drawdownEl = $("report-drawdown-chart");
+  const zone = market.time_zone;
+  const places = moneyPlaces(market.currency);
   const equity = createChart(equityEl, chartOptions(equityEl));
-  baseline(equity, line(report.equity_curve, "equity"), ["#0a6b2f", "rgba(10,107,47,0.18)", "rgba(10,107,47,0.02)"],
-           ["#b3261e", "rgba(179,38,30,0.02)", "rgba(179,38,30,0.18)"]);
+  baseline(equity, line(report.equity_curve, "equity", zone), places,
+           ["#0a6b2f", "rgba(10,107,47,0.18)", "rgba(10,107,47,0.02)"], ["#b3261e", "rgba(179,38,30,0.02)", "rgba(179,38,30,0.18)"]);
   const drawdown = createChart(drawdownEl, chartOptions(drawdownEl));
   // Filled from 0 down to the curve: how far below its peak the equity stood.
-  baseline(drawdown, line(report.equity_curve, "drawdown"), ["#b3261e", "rgba(0,0,0,0)", "rgba(0,0,0,0)"],
+  baseline(drawdown, line(report.equity_curve, "drawdown", zone), places, ["#b3261e", "rgba(0,0,0,0)", "rgba(0,0,0,0)"],
            ["#b3261e", "rgba(179,38,30,0.12)", "rgba(179,38,30,0.35)"]);
   for (const c of [equity, drawdown]) c.timeScale().fitContent();
   const drawn = [[equity, $("report-equity-image")], [drawdown, $("report-drawdown-image")]];
   // A session of several days: each day's P&L marked to market at its close (`daily[].mtm_pnl`) as bars.
   if (!$("report-daily").hidden) {
-    daily = dayBars($("report-daily-chart"));
+    daily = dayBars($("report-daily-chart"), market);
     daily.set(report.daily.map((d) => ({date: d.date, pnl: d.mtm_pnl})));
     drawn.push([daily.chart, $("report-daily-image")]);
   }
@@ -172,10 +175,11 @@ let daily = null;  // the per-day bars, once drawn
 
 /**
  * The Report tab. `report` is the embedded report or null (a session not ended when the page loaded);
- * `sessionId` names the session for the API. Returns {show(report), ended(), state()}.
+ * `sessionId` names the session for the API; `time` formats an instant (the session page's clock) and
+ * `market` (format.js) says what its money is in. Returns {show(report), ended(), state()}.
  */
-export function reportTab({report = null, sessionId, multiDay = false}) {
-  const when = multiDay ? istDateTime : istTime;
+export function reportTab({report = null, sessionId, time = exchangeTime, market = NSE}) {
+  const when = time;
   const tabs = [$("tab-report"), $("tab-live")];
   const panels = {"tab-report": $("panel-report"), "tab-live": $("panel-live")};
   let charts = null;
@@ -192,7 +196,7 @@ export function reportTab({report = null, sessionId, multiDay = false}) {
     }
     if (focus) tab.focus();
     if (tab.id === "tab-report" && shown && !charts) {
-      charts = drawCharts(shown);
+      charts = drawCharts(shown, market);
       // The whole curve in view at any width (a phone turned, a window resized), and its print image anew.
       new ResizeObserver(() => requestAnimationFrame(() => {
         for (const [chart] of charts) chart.timeScale().fitContent();
@@ -226,7 +230,7 @@ export function reportTab({report = null, sessionId, multiDay = false}) {
     if (!shown) return;
     // Print the report whichever tab is open.
     panels["tab-report"].hidden = false;
-    if (!charts) charts = drawCharts(shown);
+    if (!charts) charts = drawCharts(shown, market);
     snapshotCharts();
   });
   window.addEventListener("afterprint", () => {
@@ -236,7 +240,7 @@ export function reportTab({report = null, sessionId, multiDay = false}) {
   /** Show ``data`` in the Report tab and the tabs; select it unless ``quiet`` (another view is in use). */
   function show(data, {quiet = false} = {}) {
     shown = data;
-    renderTables(data, when);
+    renderTables(data, when, market);
     $("session-tabs").hidden = false;
     document.body.classList.add("has-report");
     const live = $("panel-live");

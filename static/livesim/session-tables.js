@@ -1,6 +1,10 @@
 // The positions and trades tables. Rows are keyed (data-key / data-trade-id) so a tick changes only the
 // LTP and unrealized cells of the open positions, never re-rendering a table.
-import {count, istTime, pnlClass, rupees} from "/static/livesim/format.js";
+import {fromMinorUnits, minorUnits} from "/static/livesim/figures.js";
+import {NSE, count, exchangeTime, money, pnlClass, price} from "/static/livesim/format.js";
+
+// Prices (entry, exit, LTP) are shown at the instrument's places and money (P&L, charges) at the currency's
+// minor units, in the session's currency (``market``: format.js).
 
 export const positionKey = (p) => `${p.position_id}#${p.re_entry_num}`;
 
@@ -44,10 +48,9 @@ export function duration(minutes) {
 }
 
 /** Closed positions, from their trades (a position closed in parts has a trade per part): what the
- *  position table shows for them. Sums are exact in paise. */
-export function closedPositions(positions, trades) {
-  const paise = (v) => Math.round(Number(v) * 100);
-  const rupeesOf = (p) => (p / 100).toFixed(2);
+ *  position table shows for them. Sums are exact, in minor units of ``places`` places. */
+export function closedPositions(positions, trades, places = 2) {
+  const units = (v) => minorUnits(v, places);
   const out = new Map();
   for (const t of Object.values(trades)) {
     const key = positionKey(t);
@@ -57,22 +60,22 @@ export function closedPositions(positions, trades) {
       current_price: null, realized: 0, charges: 0, entry_flow_ids: t.entry_flow_ids, exit_flow_ids: t.exit_flow_ids,
       exit_time: t.exit_time, exit_price: t.exit_price, exit_reason: t.exit_reason};
     c.quantity_total += t.quantity;
-    c.realized += paise(t.net_pnl);
-    c.charges += paise(t.charges);
+    c.realized += units(t.net_pnl);
+    c.charges += units(t.charges);
     if (t.exit_time >= c.exit_time) {
       Object.assign(c, {exit_time: t.exit_time, exit_flow_ids: t.exit_flow_ids, exit_price: t.exit_price,
         exit_reason: t.exit_reason});
     }
     out.set(key, c);
   }
-  return [...out.values()].map((c) => ({...c, realized_pnl: rupeesOf(c.realized), unrealized_pnl: "0.00",
-    charges: rupeesOf(c.charges)}));
+  return [...out.values()].map((c) => ({...c, realized_pnl: fromMinorUnits(c.realized, places),
+    unrealized_pnl: fromMinorUnits(0, places), charges: fromMinorUnits(c.charges, places)}));
 }
 
 /** Rebuild the positions table: the open and partly closed positions ({key: position}), then the closed
  *  ones (from ``trades``); ``time`` formats the entry time in the Flow buttons' names. */
-export function renderPositions(table, empty, positions, trades = {}, time = istTime) {
-  const rows = [...Object.values(positions), ...closedPositions(positions, trades)]
+export function renderPositions(table, empty, positions, trades = {}, time = exchangeTime, market = NSE) {
+  const rows = [...Object.values(positions), ...closedPositions(positions, trades, market.price_decimals)]
     .sort((a, b) => (a.status === "CLOSED") - (b.status === "CLOSED") || a.entry_time.localeCompare(b.entry_time));
   table.tBodies[0].replaceChildren(...rows.map((p) => {
     const tr = document.createElement("tr");
@@ -83,13 +86,13 @@ export function renderPositions(table, empty, positions, trades = {}, time = ist
     cell(tr, p.side.toUpperCase());
     cell(tr, String(p.re_entry_num));
     cell(tr, p.status, {name: "status"});
-    cell(tr, count(p.quantity_remaining), {num: true, name: "quantity_remaining"});
-    cell(tr, count(p.quantity_total ?? p.quantity), {num: true});
-    cell(tr, rupees(p.entry_price), {num: true});
-    cell(tr, rupees(p.current_price), {num: true, name: "current_price"});
-    cell(tr, rupees(p.realized_pnl), {num: true, pnl: p.realized_pnl, name: "realized_pnl"});
-    cell(tr, rupees(p.unrealized_pnl), {num: true, pnl: p.unrealized_pnl, name: "unrealized_pnl"});
-    cell(tr, rupees(p.charges), {num: true});
+    cell(tr, count(p.quantity_remaining, market), {num: true, name: "quantity_remaining"});
+    cell(tr, count(p.quantity_total ?? p.quantity, market), {num: true});
+    cell(tr, price(p.entry_price, market), {num: true});
+    cell(tr, price(p.current_price, market), {num: true, name: "current_price"});
+    cell(tr, money(p.realized_pnl, market), {num: true, pnl: p.realized_pnl, name: "realized_pnl"});
+    cell(tr, money(p.unrealized_pnl, market), {num: true, pnl: p.unrealized_pnl, name: "unrealized_pnl"});
+    cell(tr, money(p.charges, market), {num: true});
     // Re-entries (and a later day) can trade the same strike again: the entry time tells their buttons apart.
     flowButton(tr, key, p.status === "CLOSED" ? "closed" : "position",
       `${p.symbol} ${p.side} re-entry ${p.re_entry_num} entered ${time(p.entry_time)}`);
@@ -99,21 +102,21 @@ export function renderPositions(table, empty, positions, trades = {}, time = ist
 }
 
 /** A tick: only the LTP and unrealized cells of the rows whose position it names change. */
-export function tickPositions(table, positions) {
+export function tickPositions(table, positions, market = NSE) {
   for (const tr of table.tBodies[0].rows) {
     const p = positions[tr.dataset.key];
     if (!p) continue;
-    const price = tr.querySelector('[data-cell="current_price"]');
+    const ltp = tr.querySelector('[data-cell="current_price"]');
     const unreal = tr.querySelector('[data-cell="unrealized_pnl"]');
-    price.textContent = rupees(p.current_price);
-    unreal.textContent = rupees(p.unrealized_pnl);
+    ltp.textContent = price(p.current_price, market);
+    unreal.textContent = money(p.unrealized_pnl, market);
     unreal.className = `num money ${pnlClass(p.unrealized_pnl)}`.trim();
   }
 }
 
 /** Rebuild the trades table from {trade_id: trade}, in closing order; ``time`` formats the exit time
- *  (istTime, or istDateTime for a session of several days). */
-export function renderTrades(table, empty, trades, time = istTime) {
+ *  (exchangeTime, or exchangeDateTime for a session of several days). */
+export function renderTrades(table, empty, trades, time = exchangeTime, market = NSE) {
   const rows = Object.values(trades).sort((a, b) => a.exit_time.localeCompare(b.exit_time)
     || a.trade_id.localeCompare(b.trade_id));
   table.tBodies[0].replaceChildren(...rows.map((t) => {
@@ -123,12 +126,12 @@ export function renderTrades(table, empty, trades, time = istTime) {
     cell(tr, time(t.exit_time));
     cell(tr, t.symbol);
     cell(tr, t.side.toUpperCase());
-    cell(tr, count(t.quantity), {num: true});
-    cell(tr, rupees(t.entry_price), {num: true});
-    cell(tr, rupees(t.exit_price), {num: true});
-    cell(tr, rupees(t.pnl), {num: true, pnl: t.pnl});
-    cell(tr, rupees(t.charges), {num: true});
-    cell(tr, rupees(t.net_pnl), {num: true, pnl: t.net_pnl});
+    cell(tr, count(t.quantity, market), {num: true});
+    cell(tr, price(t.entry_price, market), {num: true});
+    cell(tr, price(t.exit_price, market), {num: true});
+    cell(tr, money(t.pnl, market), {num: true, pnl: t.pnl});
+    cell(tr, money(t.charges, market), {num: true});
+    cell(tr, money(t.net_pnl, market), {num: true, pnl: t.net_pnl});
     const minutes = t.duration_minutes ?? (Date.parse(t.exit_time) - Date.parse(t.entry_time)) / 60000;
     cell(tr, duration(minutes), {num: true});
     // At expiry: "Settled at expiry" (at its intrinsic value) or "Expired worthless", never a bare code.

@@ -5,7 +5,7 @@
 import {flowIds, follow} from "/static/livesim/stream-client.js";
 import {api, apiError, connectionBanner} from "/static/livesim/fetch.js";
 import {chargesPaid} from "/static/livesim/figures.js";
-import {count, istDateTime, istTime, pnlClass, rupees} from "/static/livesim/format.js";
+import {count, exchangeDateTime, exchangeTime, marketOf, money, pnlClass} from "/static/livesim/format.js";
 import {candleChart, epoch, pnlChart} from "/static/livesim/session-chart.js";
 import {render as renderFlow} from "/static/livesim/session-flow.js";
 import {nodeLog} from "/static/livesim/session-log.js";
@@ -19,8 +19,11 @@ const page = JSON.parse($("session-page").textContent);
 const sessionId = page.session_id;
 const ENDED = new Set(["completed", "stopped", "failed", "interrupted"]);
 const ENDED_EARLY = new Set(["stopped", "failed", "interrupted"]);
-// A session of several trading days says which day each time is on ("30 Oct 2024 14:13:09 IST").
-const when = initial.start_date === initial.end_date ? istTime : istDateTime;
+// What its figures are in: the instrument's currency and places, and its market's clock (the session API's
+// currency, price_decimals and time_zone). A session of several trading days says which day each time is
+// on ("30 Oct 2024 14:13:09 IST").
+const market = marketOf(initial);
+const when = initial.start_date === initial.end_date ? (v) => exchangeTime(v, market) : (v) => exchangeDateTime(v, market);
 
 // What the page shows; `session` is the stream client's state of this session once it has one.
 const view = {
@@ -42,13 +45,15 @@ const view = {
 
 const embeddedReport = $("session-report");
 const report = reportTab({report: embeddedReport ? JSON.parse(embeddedReport.textContent) : null, sessionId,
-  multiDay: initial.start_date !== initial.end_date});
-const candles = candleChart($("candle-chart"), {timeframes: page.timeframes, anchor: page.timeframe_anchor});
-const pnl = pnlChart($("pnl-chart"));
+  time: when, market});
+const candles = candleChart($("candle-chart"), {timeframes: page.timeframes, anchor: page.timeframe_anchor,
+  zone: market.time_zone, places: market.price_decimals, tick: page.price_tick, initial: page.timeframe});
+$("timeframe-select").value = page.timeframe;
+const pnl = pnlChart($("pnl-chart"), {zone: market.time_zone, market});
 const daily = dailyPanel({panel: $("daily-panel"), chartEl: $("daily-chart"), table: $("daily-table"),
-  empty: $("daily-empty"), dayOpens: page.day_opens});
+  empty: $("daily-empty"), dayOpens: page.day_opens, market});
 const log = nodeLog({table: $("log-table"), nodeSelect: $("log-node"), typeSelect: $("log-type"),
-  orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph, time: when});
+  orderSelect: $("log-order"), countLine: $("log-count"), graph: page.graph, time: when, market});
 
 // ---------------------------------------------------------------- figures, tables, markers
 
@@ -66,19 +71,19 @@ function renderHead() {
     $("session-progress").value = view.progress.progress_percentage;
     $("session-progress").textContent = `${view.progress.progress_percentage}%`;
     $("session-progress-text").textContent =
-      `${count(view.progress.ticks_processed)} / ${count(view.progress.total_ticks)} ticks (${view.progress.progress_percentage}%)`;
+      `${count(view.progress.ticks_processed, market)} / ${count(view.progress.total_ticks, market)} ticks (${view.progress.progress_percentage}%)`;
   }
   $("session-clock").textContent = view.exchangeTime ? when(view.exchangeTime) : "—";
   const figures = {
     net: view.pnl?.total_pnl ?? view.summary?.net_pnl, realized: view.pnl?.realized_pnl ?? view.summary?.net_pnl,
-    unrealized: view.pnl?.unrealized_pnl ?? "0", charges: chargesPaid(view.summary, Object.values(view.positions)),
+    unrealized: view.pnl?.unrealized_pnl ?? "0", charges: chargesPaid(view.summary, Object.values(view.positions), market.price_decimals),
   };
   for (const [name, value] of Object.entries(figures)) {
     const dd = document.querySelector(`[data-figure="${name}"]`);
-    dd.textContent = rupees(value);
+    dd.textContent = money(value, market);
     dd.className = `money ${pnlClass(name === "charges" ? 0 : value)}`.trim();
   }
-  document.querySelector('[data-figure="trades"]').textContent = count(view.summary?.total_trades ?? 0);
+  document.querySelector('[data-figure="trades"]').textContent = count(view.summary?.total_trades ?? 0, market);
   document.querySelector('[data-figure="win_rate"]').textContent = `${view.summary?.win_rate ?? "0.00"}%`;
   renderDaily();
   renderControls();
@@ -112,20 +117,24 @@ function markersOf(positions, trades) {
     }
   }
   const out = [];
-  // On the underlying's own chart the underlying's name goes without saying: "SELL 24500 CE 25 @ 100.40".
-  const short = (symbol) => { const [, , , strike, right] = symbol.split(":"); return strike ? `${strike} ${right}` : symbol; };
+  // On the underlying's own chart the underlying's name goes without saying: "SELL 24500 CE 25 @ 100.40",
+  // and the underlying itself traded (an FX pair, the index as futures) "BUY 10000 @ 1.20055".
+  const short = (symbol) => {
+    const [, , , strike, right] = symbol.split(":");
+    return strike ? `${strike} ${right} ` : symbol === initial.underlying ? "" : `${symbol} `;
+  };
   for (const [key, e] of entries) {
     out.push({id: `${key}:entry`, key, epoch: epoch(e.time), time: e.time, action: "entry", side: e.side,
       quantity: e.quantity, price: e.price, symbol: e.symbol,
       text: `${e.side.toUpperCase()} ${e.symbol} ${e.quantity} @ ${e.price}`,
-      label: `${e.side.toUpperCase()} ${short(e.symbol)} ${e.quantity} @ ${e.price}`});
+      label: `${e.side.toUpperCase()} ${short(e.symbol)}${e.quantity} @ ${e.price}`});
   }
   for (const t of Object.values(trades)) {
     const side = t.side === "sell" ? "buy" : "sell";
     out.push({id: `${t.trade_id}:exit`, key: positionKey(t), epoch: epoch(t.exit_time), time: t.exit_time, action: "exit",
       side, quantity: t.quantity, price: t.exit_price, symbol: t.symbol,
       text: `${side.toUpperCase()} ${t.symbol} ${t.quantity} @ ${t.exit_price} (${exitReason(t.exit_reason)})`,
-      label: `${side.toUpperCase()} ${short(t.symbol)} ${t.quantity} @ ${t.exit_price}`});
+      label: `${side.toUpperCase()} ${short(t.symbol)}${t.quantity} @ ${t.exit_price}`});
   }
   return out.sort((a, b) => a.epoch - b.epoch || a.id.localeCompare(b.id));
 }
@@ -162,8 +171,8 @@ function renderTables() {  // at most once a frame, however fast position and tr
   tablesPending = true;
   requestAnimationFrame(() => {
     tablesPending = false;
-    renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades, when);
-    renderTrades($("trades-table"), $("trades-empty"), view.trades, when);
+    renderPositions($("positions-table"), $("positions-empty"), view.positions, view.trades, when, market);
+    renderTrades($("trades-table"), $("trades-empty"), view.trades, when, market);
     renderMarkers();
     candles.setLevels(levelsOf());
   });
@@ -224,7 +233,7 @@ async function refresh() {
     const mine = view.positions[positionKey(p)];
     if (mine) Object.assign(mine, {current_price: p.current_price, unrealized_pnl: p.unrealized_pnl});
   }
-  tickPositions($("positions-table"), view.positions);
+  tickPositions($("positions-table"), view.positions, market);
   view.refreshed += 1;
   renderHeadSoon();
 }
@@ -289,7 +298,7 @@ function onChange(id, session, kind, data) {
       if (data.ltp_updates && data.ltp_updates[initial.underlying] !== undefined) {
         candles.addPrice(view.exchangeTime, data.ltp_updates[initial.underlying]);
       }
-      tickPositions($("positions-table"), view.positions);
+      tickPositions($("positions-table"), view.positions, market);
       if (data.pnl_summary) pnl.add(view.exchangeTime, data.pnl_summary.total_pnl);
       if (Object.keys(view.positions).length) candles.setLevels(levelsOf());
       break;
@@ -403,7 +412,7 @@ $("timeframe-select").addEventListener("change", (event) => candles.setTimeframe
 const dialog = $("flow-dialog");
 async function openFlow(kind, key) {
   const item = kind === "trade" ? view.trades[key]
-    : kind === "closed" ? closedPositions(view.positions, view.trades).find((c) => positionKey(c) === key)
+    : kind === "closed" ? closedPositions(view.positions, view.trades, market.price_decimals).find((c) => positionKey(c) === key)
       : view.positions[key];
   if (!item) return;
   const ids = flowIds(item);
@@ -415,7 +424,7 @@ async function openFlow(kind, key) {
   dialog.dataset.ready = "false";
   if (!dialog.open) dialog.showModal();
   const steps = await client.flow(sessionId, item);  // the stream client's flow resolution (seed 000)
-  await renderFlow({steps, graph: page.graph, list: $("flow-steps"), graphBox: $("flow-graph"), time: when});
+  await renderFlow({steps, graph: page.graph, list: $("flow-steps"), graphBox: $("flow-graph"), time: when, market});
   dialog.dataset.ready = "true";
 }
 

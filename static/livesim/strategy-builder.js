@@ -115,6 +115,25 @@ form.addEventListener("change", (event) => {
   updateSections();
 });
 
+// Money and price labels name the currency of the chosen underlying ("Strategy max loss (₹)", "($)" for
+// EURUSD): the server writes the one it was given; a change of underlying rewrites them here.
+const signs = JSON.parse(document.getElementById("currency-signs").textContent);
+const underlyingSelect = form.querySelector("[name=underlying]");
+let sign = signs[underlyingSelect?.value] || "₹";
+
+function writeSign(next) {
+  const swap = (text) => text.replaceAll(`(${sign})`, `(${next})`).replace(`A number, ${sign} or`, `A number, ${next} or`);
+  for (const root of [form, template.content]) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = swap(node.nodeValue);
+      if (text !== node.nodeValue) node.nodeValue = text;
+    }
+  }
+  sign = next;
+}
+underlyingSelect?.addEventListener("change", () => writeSign(signs[underlyingSelect.value] || "₹"));
+
 renumber();
 updateAll();
 

@@ -4,7 +4,7 @@ JavaScript: Indian grouping worked out here from the decimal string, and the car
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -28,6 +28,19 @@ def inr(value, *, sign: bool = False) -> str:
     grouped = ",".join([*pairs, tail])
     prefix = "−" if amount < 0 else ("+" if sign and amount > 0 else "")
     return f"{prefix}₹{grouped}.{fraction}"
+
+
+def usd(value, *, sign: bool = False) -> str:
+    """US dollars as money is shown: cents, rounded half away from zero, western grouping (1,234,567.89),
+    a real minus sign for losses, ``+`` if ``sign``."""
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    prefix = "−" if amount < 0 else ("+" if sign and amount > 0 else "")
+    return f"{prefix}${abs(amount):,.2f}"
+
+
+def usd_price(value, places: int = 5) -> str:
+    """A price in US dollars at an instrument's places: ``"1.07164"`` -> ``"$1.07164"``."""
+    return f"${Decimal(str(value)):,.{places}f}"
 
 
 def grouped(n: int) -> str:

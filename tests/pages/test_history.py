@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from live_trading.marketdata.calendar import trading_days
-from tests.pages.cards import inr
+from tests.pages.cards import inr, usd
 from tests.pages.conftest import screenshots
 from tests.pages.runs import ENDED, api_sessions, ended_row, rest, run_day, strategy_for
 from tests.stream.conftest import bearer, stop_sessions
@@ -306,7 +306,7 @@ def test_sessions_in_two_currencies_are_totalled_per_currency_and_never_added(op
         {"currency": "INR", "net": "80.25", "charges": "50.10", "label": "Total of 2 sessions in INR",
          "shown": inr("80.25"), "trades": "3"},
         {"currency": "USD", "net": "12.34567", "charges": "0.00001", "label": "Total of 1 session in USD",
-         "shown": "USD 12.34567", "trades": "3"},
+         "shown": usd("12.34567"), "trades": "3"},
     ]
     footer = page.locator("#history-totals").text_content()
     assert "92.59" not in footer and inr("92.59567") not in footer  # nothing adds rupees to dollars

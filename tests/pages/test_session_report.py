@@ -81,9 +81,10 @@ def ist(iso: str) -> str:
     return datetime.fromisoformat(iso).strftime("%H:%M:%S IST")
 
 
-def expected_statistics(s: dict) -> dict:
-    """What each row of the statistics table should read, from the API's figures."""
-    money = lambda v: "—" if v is None else inr(v)  # noqa: E731
+def expected_statistics(s: dict, currency=inr, ist=ist) -> dict:
+    """What each row of the statistics table should read, from the API's figures (``currency`` formats
+    money, ``ist`` a time: rupees and IST unless a test of another market says otherwise)."""
+    money = lambda v: "—" if v is None else currency(v)  # noqa: E731
     if s["max_drawdown_from"] is None:
         note = ""
     elif s["max_drawdown_recovered"]:

@@ -7,6 +7,9 @@ from django.test import Client
 from strategies.actions import create_strategy
 from strategies.models import Strategy
 from tests.api.conftest import GRAPH
+from tests.engine.test_fx_differential import fx_universe
+
+__all__ = ["fx_universe"]  # the fixture, used by name below
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +169,24 @@ def test_editor_text_with_a_lone_surrogate_stays_in_the_editor_with_the_reason(a
     assert response.status_code == 400
     assert response.templates[0].name == "pages/strategy_json.html"
     assert "the text must not contain unpaired surrogate characters" in response.content.decode()
+
+
+def test_the_forms_money_and_price_labels_name_the_underlyings_currency(alice, fx_universe):
+    """₹ for an NSE underlying (the new form's NIFTY); the dollar for EURUSD (the table of
+    tests/engine/fx_underlyings.toml appended to the data file), in the fields, the leg template and the
+    choices, when the form comes back with the trader's EURUSD."""
+    client = logged_in(alice)
+    page = client.get("/strategies/new").content.decode()
+    assert "Strategy max loss (₹)" in page and "Legs&#x27; P&amp;L (₹)" in page and "points (₹)" in page
+
+    refused = client.post("/strategies/new", {
+        "name": "", "underlying": "EURUSD", "start_time": "09:15", "square_off_time": "15:15", "entry_kind": "start",
+        "legs-TOTAL_FORMS": "1", "legs-INITIAL_FORMS": "0", "legs-MIN_NUM_FORMS": "1", "legs-MAX_NUM_FORMS": "20",
+        "legs-0-instrument": "underlying", "legs-0-side": "buy", "legs-0-lots": "1"})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "Strategy max loss ($)" in page and "Strategy max profit ($)" in page
+    assert "Legs&#x27; P&amp;L ($)" in page and "Closest to a premium ($)" in page
+    assert page.count("points ($)") == 3 * 2  # stop, target and trail of the leg and of the leg template
+    assert "(₹)" not in page and "A number, $ or HH:MM" in page
+    assert Strategy.objects.count() == 0

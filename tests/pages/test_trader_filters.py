@@ -2,13 +2,13 @@
 
 from pages.templatetags.trader import (
     count,
-    ist_date,
-    ist_time,
+    exchange_date,
+    exchange_time,
     option_symbol,
-    rupees,
-    signed_rupees,
     speed_text,
 )
+from pages.templatetags.trader import money as rupees  # with no market given: the NSE's rupees
+from pages.templatetags.trader import signed_money as signed_rupees
 
 
 def test_rupees_group_the_indian_way_with_a_real_minus_and_an_optional_plus():
@@ -21,9 +21,9 @@ def test_rupees_group_the_indian_way_with_a_real_minus_and_an_optional_plus():
 
 
 def test_times_and_dates_are_the_exchanges_whatever_the_offset_given():
-    assert ist_time("2024-10-29T03:50:20+00:00") == "09:20:20 IST"
-    assert ist_time(1730173500) == "09:15:00 IST"  # 2024-10-29 03:45:00 UTC
-    assert ist_date("2024-11-05") == "05 Nov 2024"
+    assert exchange_time("2024-10-29T03:50:20+00:00") == "09:20:20 IST"
+    assert exchange_time(1730173500) == "09:15:00 IST"  # 2024-10-29 03:45:00 UTC
+    assert exchange_date("2024-11-05") == "05 Nov 2024"
     assert option_symbol("NIFTY:2024-10-31:OPT:24500:CE") == "24500 CE 31 Oct"
     assert option_symbol("NIFTY") == "NIFTY"
     assert (speed_text(60), speed_text(0.5), speed_text("max"), speed_text(0)) == ("60×", "0.5×", "max", "max")

@@ -49,6 +49,12 @@ def test_a_mean_is_rounded_to_the_paisa_half_away_from_zero():
     assert s["average_loss"] == "-0.02"  # -1.5 paise
 
 
+def test_a_mean_of_an_instrument_with_five_places_keeps_them():
+    # EURUSD's P&L in 0.00001 dollars: losses of 74.30 and 26.70 dollars average 50.50, not 50,500.00.
+    s = report([Run([trade("-74.30000"), trade("-26.70000"), trade("0.00001")])], places=5)["statistics"]
+    assert (s["average_loss"], s["average_win"], s["expectancy"]) == ("-50.50000", "0.00001", "-33.66666")
+
+
 def test_a_drawdown_across_two_days_counts_only_trading_seconds():
     next_open = market_open_ts(DAY.replace(day=30))
     # Day 1: 0 at 09:15, +100 at 09:16, -50 at 15:30 (the end); day 2: -50 at 09:16, +120 at 09:20.
