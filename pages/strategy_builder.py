@@ -28,8 +28,10 @@ from pages.strategy_form import (
     LegFormSet,
     StrategyFields,
     build_graph,
+    clock_of,
     currency_sign,
     initial_from,
+    label_clock,
     label_currency,
     to_strategy_form,
 )
@@ -95,9 +97,11 @@ def _base_version(value) -> int | None:
 
 def _render_form(request, strategy, fields, legs, *, summary=(), notice="", status=200):
     label_currency(fields, legs)  # money and price labels in the underlying's currency
-    signs = {value: currency_sign(value) for value, _ in fields.fields["underlying"].choices}
+    label_clock(fields)  # time fields on the underlying's clock
+    underlyings = [value for value, _ in fields.fields["underlying"].choices]
+    signs = {value: currency_sign(value) for value in underlyings}
     return render(request, "pages/strategy_builder.html", {
-        "currency_signs": signs,
+        "currency_signs": signs, "clocks": {value: clock_of(value) for value in underlyings},
         "nav": "strategies", "strategy": strategy, "fields": fields, "legs": legs, "summary": list(summary),
         "notice": notice, "read_only": not _may_change(request, strategy),
         "unsaved": status != 200 or bool(notice),  # shown with errors, or carried from the editor

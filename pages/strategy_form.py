@@ -15,6 +15,7 @@ from django import forms
 from django.forms import formset_factory
 
 from live_trading.marketdata import instruments
+from live_trading.marketdata.calendar import calendar_of
 from pages.templatetags.trader import CURRENCY_SIGNS
 from strategies.graph import schema
 from strategies.graph.form import (
@@ -259,6 +260,32 @@ def in_currency(form: forms.Form, sign: str) -> None:
             field.choices = [(value, str(text).replace("(₹)", f"({sign})")) for value, text in field.choices]
         bound = form[name]  # made (and kept) when the form was validated: it copied the label then
         bound.label, bound.help_text = field.label, field.help_text
+
+
+def clock_of(underlying) -> dict:
+    """What the form's time fields say for ``underlying``'s strategy: ``{"min", "max"}`` ("HH:MM", the
+    first and last minute a strategy may name on its market's clock, ``schema.session_of``) and ``help``,
+    the start time's help text ("Exchange time, 09:15-15:29" on the NSE; "Exchange time
+    (America/New_York), 00:00-23:59" for a market open around the clock). The NSE's for an unknown one."""
+    session = schema.session_of(underlying)
+    first, last = (f"{s // 3600:02d}:{s % 3600 // 60:02d}" for s in (session.first, session.last))
+    if session is schema.NSE_SESSION:
+        return {"min": first, "max": last, "help": f"Exchange time, {first}-{last}"}
+    zone = calendar_of(underlying).time_zone.key
+    return {"min": first, "max": last, "help": f"Exchange time ({zone}), {first}-{last}"}
+
+
+def label_clock(fields: StrategyFields) -> dict:
+    """Give every time field of ``fields`` the limits of the chosen underlying's clock (``clock_of``: the
+    posted underlying, or the strategy's) and the start time its help; returns that clock."""
+    chosen = fields.data.get("underlying") if fields.is_bound else fields.initial.get("underlying")
+    clock = clock_of(chosen or fields.fields["underlying"].initial or "NIFTY")
+    for field in fields.fields.values():
+        if isinstance(field, forms.TimeField):
+            field.widget.attrs.update(min=clock["min"], max=clock["max"])
+    fields.fields["start_time"].help_text = clock["help"]
+    fields["start_time"].help_text = clock["help"]
+    return clock
 
 
 def label_currency(fields: StrategyFields, legs) -> str:

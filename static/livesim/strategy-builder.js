@@ -134,6 +134,19 @@ function writeSign(next) {
 }
 underlyingSelect?.addEventListener("change", () => writeSign(signs[underlyingSelect.value] || "₹"));
 
+// Time fields are on the chosen underlying's clock (the server's clock_of: 09:15-15:29 on the NSE, any time of
+// day for a market open around the clock), with the start time's help saying which; rewritten here too.
+const clocks = JSON.parse(document.getElementById("underlying-clocks").textContent);
+underlyingSelect?.addEventListener("change", () => {
+  const clock = clocks[underlyingSelect.value];
+  if (!clock) return;
+  for (const root of [form, template.content]) {
+    for (const input of root.querySelectorAll("input[type=time]")) Object.assign(input, {min: clock.min, max: clock.max});
+  }
+  const help = document.getElementById("id_start_time_helptext");
+  if (help) help.textContent = clock.help;
+});
+
 renumber();
 updateAll();
 

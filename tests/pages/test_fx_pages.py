@@ -317,3 +317,44 @@ def test_an_imported_fx_pair_runs_from_the_start_form_and_every_page_shows_it_in
         == f"100.00% · {ticks:,} of {ticks:,} ticks"
     )
     screenshots(admin, "fx-admin-session")
+
+
+def test_the_strategy_form_gives_the_underlyings_clock_not_the_nse_hours(open_page, pages_server, fx_data, alice):
+    """The form's times are the market's clock: NIFTY's help says 09:15-15:29 and its time fields go no
+    further, as before; EURUSD (24x5, New York) may name any time of day (docs/strategies.md: a market open
+    around the clock accepts any time), so its fields hold 00:00 and 20:00 as valid and its help names its
+    zone, not the NSE's hours. Changing the underlying in the page rewrites them; the form saved on
+    EURUSD comes back with its clock."""
+    page = open_page(alice, "/strategies/new")
+    start = page.get_by_label("Start time", exact=True)
+    help_text = page.locator("#id_start_time_helptext")
+    assert help_text.inner_text() == "Exchange time, 09:15-15:29"
+    assert (start.get_attribute("min"), start.get_attribute("max")) == ("09:15", "15:29")
+
+    page.get_by_label("Name", exact=True).fill("EURUSD at night")
+    page.get_by_label("Underlying").select_option("EURUSD")
+    assert help_text.inner_text() == "Exchange time (America/New_York), 00:00-23:59"
+    start.fill("00:00")
+    page.get_by_label("Square-off time").fill("16:59")
+    page.get_by_label("Positional: hold across the session's days").check()
+    page.get_by_label("Hold until").select_option("day")
+    page.get_by_label("Time on that day").fill("20:00")
+    invalid = "[...document.querySelectorAll('#builder-form input[type=time]')].filter((i) => !i.validity.valid).map((i) => i.name)"
+    assert page.evaluate(invalid) == []
+    screenshots(page, "fx-builder")
+
+    page.get_by_label("Underlying").select_option("NIFTY")
+    assert help_text.inner_text() == "Exchange time, 09:15-15:29"
+    assert set(page.evaluate(invalid)) == {"start_time", "square_off_time", "square_off_day_time"}
+    page.get_by_label("Underlying").select_option("EURUSD")
+    leg = page.get_by_role("group", name="Leg 1")
+    leg.get_by_label("Instrument").select_option("underlying")
+    page.get_by_role("group", name="Leg 2").get_by_role("button", name="Remove leg 2").click()
+    page.get_by_role("button", name="Save strategy").click()
+    page.wait_for_url(lambda url: url.endswith("/") and "/new" not in url)
+    strategy = Strategy.objects.get(owner=alice, name="EURUSD at night")
+    assert strategy.graph["nodes"][0]["config"]["positional_square_off"] == {"day": "last", "time": "20:00"}
+    page.goto(pages_server.url(f"/strategies/{strategy.id}/edit"))
+    assert help_text.inner_text() == "Exchange time (America/New_York), 00:00-23:59"
+    assert (start.get_attribute("min"), start.get_attribute("max")) == ("00:00", "23:59")
+    assert page.evaluate(invalid) == []
