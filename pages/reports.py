@@ -220,7 +220,7 @@ def strategy_report(request, strategy_id):
     groups = by_currency(reversed(every))  # the latest session's currency first
     currency = request.GET.get("currency", "")
     error = None
-    if currency and currency not in groups:
+    if "currency" in request.GET and currency not in groups:  # an empty ?currency= is as unknown as any
         error = (f"currency: {currency[:16]!r} is not a currency of this strategy's sessions "
                  f"({', '.join(groups) or 'it has none'})")
     if not currency or error:

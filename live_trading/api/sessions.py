@@ -147,6 +147,8 @@ class StartView(APIView):
             raise exceptions.ValidationError({"strategy_id": [f"the strategy is invalid: {e}" for e in exc.errors]}) from exc
         except InvalidFees as exc:  # the connection's fees, which the instrument's money cannot take
             raise exceptions.ValidationError({"broker_connection_id": [f"{exc.subject}: {exc}"]}) from exc
+        except MarketDataMissing as exc:  # a later day of the range names `to`, the first names `date`
+            raise exceptions.ValidationError({"to" if exc.day != data["date"] else "date": [str(exc)]}) from exc
         except actions.TooManySessions as exc:
             raise TooManyRequests(str(exc)) from exc
         except market_cache.GenerationLimitReached as exc:

@@ -333,6 +333,10 @@ def test_sessions_in_two_currencies_are_totalled_per_currency_and_never_added(op
     assert refused.status == 400
     assert report.locator("#currency-error").text_content().strip() == (
         "currency: 'EUR' is not a currency of this strategy's sessions (USD, INR)")
+    refused = report.goto(pages_server.url(f"/strategies/{strategy.id}/report?currency="))  # empty: as unknown
+    assert refused.status == 400
+    assert report.locator("#currency-error").text_content().strip() == (
+        "currency: '' is not a currency of this strategy's sessions (USD, INR)")
 
     # Bob sees none of them (his own only), staff only their own too.
     assert fx.id not in [r["id"] for r in rows(open_page(bob, "/history/"))]

@@ -59,10 +59,15 @@ def test_a_crypto_pair_runs_over_a_weekend_as_one_session(data_dir, tmp_path, al
                                              fee_percent=Decimal("0.1"), starting_capital=Decimal("1000000.00"))
     friday, monday = crypto.DAYS[0], crypto.DAYS[-1]
 
-    # A day of the range that was not imported: refused before anything runs, naming the date.
+    # A day of the range that was not imported: refused before anything runs, naming the field that
+    # reaches it: `to` for a later day of the range, `date` for its first.
     refused = start(as_alice, strategy, broker, friday, monday + timedelta(days=1))
     assert refused.status_code == 400
-    assert refused.json() == {"date": ["no BTCUSD market data for 2024-03-12: nothing imported, and BTCUSD "
+    assert refused.json() == {"to": ["no BTCUSD market data for 2024-03-12: nothing imported, and BTCUSD "
+                                     "(CRYPTO_24X7 calendar) has no synthetic market: import its data"]}
+    refused = start(as_alice, strategy, broker, friday - timedelta(days=1), monday)
+    assert refused.status_code == 400
+    assert refused.json() == {"date": ["no BTCUSD market data for 2024-03-07: nothing imported, and BTCUSD "
                                        "(CRYPTO_24X7 calendar) has no synthetic market: import its data"]}
     assert not SimulationSession.objects.exists()
 
