@@ -121,6 +121,21 @@ def running_sessions(users) -> list[tuple[str, str]]:
     return [(row.id, user.user_id) for row, (user, _) in zip(rows, users, strict=True)]
 
 
+def committed(numbers: dict[str, int]) -> None:
+    """Record on the sessions' rows the stored events published (``session id -> number``), as a session's
+    writer does with every batch: the app answers a stream's opening and Pushpin's next link up to the
+    row's ``last_event_id``, so rows left at 0 made every published event look like a gap to recover (each
+    connection's events then waited seconds behind Pushpin's next-link requests)."""
+    from django.db import connection
+
+    from sessions_app.models import SimulationSession
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {SimulationSession._meta.db_table} AS s SET last_event_id = v.n "
+                       "FROM (SELECT unnest(%s::text[]) AS id, unnest(%s::text[]) AS n) AS v WHERE s.id = v.id",
+                       [list(numbers), [str(n) for n in numbers.values()]])
+
+
 # -- one configuration ------------------------------------------------------------------------------
 
 
@@ -151,10 +166,11 @@ def run(mode, n_streams, users, apps, shared_port, pushpin, seconds):
     slot = 1 / (RATE * len(sessions))
     next_at = time.perf_counter()
     for i in range(rounds):
+        published = {}  # session -> the number of its stored event this round
         for session_id, user_id in sessions:
             if i % RATE == 0:
-                publish(user_id=user_id, session_id=session_id, event="candle_update",
-                        data={**candle(i), "sent_at": time.time()})
+                published[session_id] = publish(user_id=user_id, session_id=session_id, event="candle_update",
+                                                data={**candle(i), "sent_at": time.time()})
             else:
                 publish(user_id=user_id, session_id=session_id, event="tick_update", store=False,
                         data={"timestamp": "2024-10-29T09:20:00+05:30", "sent_at": time.time()})
@@ -162,6 +178,8 @@ def run(mode, n_streams, users, apps, shared_port, pushpin, seconds):
             delay = next_at - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
+        if published:
+            committed(published)
     for out in (hub.bus, hub.front):
         out.flush(60)
     per_stream = rounds  # each stream follows one session
