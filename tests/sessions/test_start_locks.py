@@ -23,12 +23,12 @@ import logging
 import psycopg
 import pytest
 from django.db import connection, connections
-from psycopg.conninfo import make_conninfo
 
 from live_trading.runner.registry import registry
 from sessions_app.models import SimulationSession
 from tests.conftest import client_for
 from tests.sessions.conftest import Background, setup_for, start_body
+from tests.stream.conftest import database_url_of_tests
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -39,10 +39,9 @@ SPEED = 100  # 100 ticks a second: every session writes a batch about every 250 
 
 
 def conninfo() -> str:
-    """The test database, for connections of the test's own outside Django's pool."""
-    s = connection.settings_dict
-    return make_conninfo(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"] or None,
-                         host=s["HOST"] or None, port=s["PORT"] or None)
+    """The test database, for connections of the test's own outside Django's pool: the system's
+    PostgreSQL or the embedded one (its socket directory), as the stream tests' servers reach it."""
+    return database_url_of_tests()
 
 
 def deadlocks_counted() -> int:
