@@ -67,11 +67,26 @@ class Problems:
 
 def watch(page) -> Problems:
     problems = Problems()
+    # Which document of the tab sent each request: the count of main-frame navigations begun before it.
+    # A navigation's own request comes before the browser drops the old document's requests, so a request
+    # sent by a document the tab has since left counts fewer navigations than the tab has begun.
+    navigations, sent_under = [0], {}
+
+    def on_request(request):
+        if request.is_navigation_request() and request.frame == page.main_frame:
+            navigations[0] += 1
+        sent_under[request] = navigations[0]
+
+    def left_behind(request) -> bool:
+        return sent_under.pop(request, navigations[0]) < navigations[0]
+
+    page.on("request", on_request)
+    page.on("requestfinished", lambda r: sent_under.pop(r, None))
     page.on("console", lambda m: problems.console_errors.append(m.text)
             if m.type == "error" and not _stream_cut(m) and not _expected_4xx(page, m) else None)
     page.on("pageerror", lambda e: problems.console_errors.append(f"uncaught: {e} {e.stack}"))
     page.on("requestfailed", lambda r: problems.failed_requests.append(f"{r.method} {r.url}: {r.failure}")
-            if not _expected_abort(r) else None)
+            if not _expected_abort(r, left_behind(r)) else None)
     page.on("response", lambda r: problems.failed_requests.append(f"{r.request.method} {r.url}: {r.status}")
             if r.status >= 400 and not getattr(page, "_expect_4xx", False) else None)
     return problems
@@ -88,15 +103,18 @@ def _expected_4xx(page, message) -> bool:
     return getattr(page, "_expect_4xx", False) and "the server responded with a status of 4" in message.text
 
 
-def _expected_abort(request) -> bool:
+def _expected_abort(request, left_behind: bool = False) -> bool:
     # A stream the page closes (navigation, reload, going offline on purpose) ends "aborted"; so does
     # so does a static file (an icon, a stylesheet's image) still loading when the page navigates on,
     # as a form's submit does. A static file that is missing answers 404, which the response check sees.
     failure = request.failure or ""
     # The strategy pages' live check (``/api/strategies/validate``, sent as the trader types) still in
     # flight when the page moves on is dropped by the browser the same way: nothing waits for its answer.
+    # So is any GET of a document the tab has left (``left_behind``: a chart's data still loading when the
+    # test opens the next page); a GET of the current document that is aborted still counts.
     return ("/events/" in request.url or any(path in request.url for path in STREAM_PATHS)
             or "ERR_INTERNET_DISCONNECTED" in failure
+            or ("ERR_ABORTED" in failure and request.method == "GET" and left_behind)
             or ("ERR_ABORTED" in failure and request.method == "POST" and request.url.endswith("/api/strategies/validate"))
             or ("ERR_ABORTED" in failure and request.method == "GET"
                 and ("/static/" in request.url or request.url.endswith("/favicon.svg"))))
