@@ -162,13 +162,20 @@ class BrowserClient:
             headers = dict(self.headers)
             if self.last_event_id is not None:
                 headers["Last-Event-ID"] = self.last_event_id
-            reader = self.readers(self.url, **headers)
             self.connections += 1
-            if reader.status == 200:
-                return reader
-            # A front whose app process just died may answer a moment with 502: the browser's retry.
+            try:
+                reader = self.readers(self.url, **headers)
+            except httpx.TransportError as exc:
+                # The connection ended before any answer (a front closing it under load): EventSource
+                # treats that as a network error and connects again, as it does after a stream ends.
+                failure = f"{type(exc).__name__}: {exc}"
+            else:
+                if reader.status == 200:
+                    return reader
+                # A front whose app process just died may answer a moment with 502: the browser's retry.
+                failure = f"{reader.status} {reader.body}"
             if time.monotonic() > deadline:
-                raise AssertionError(f"no stream from {self.url}: {reader.status} {reader.body}")
+                raise AssertionError(f"no stream from {self.url}: {failure}")
             time.sleep(0.2)
 
     def drop(self) -> None:
