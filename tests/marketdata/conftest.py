@@ -1,7 +1,9 @@
 """Shared fixtures: synthetic days are generated once per test session (about half a second each)."""
 
+import os
 from datetime import date
 
+import django
 import pytest
 
 from live_trading.marketdata.synthetic import generate_day
@@ -28,3 +30,16 @@ def data_dir(tmp_path, monkeypatch):
     path = tmp_path / "market_data"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="module")
+def call_command():
+    """Django's ``call_command``, with Django set up first (the command modules run without the database)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    return call_command

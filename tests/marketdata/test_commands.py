@@ -4,20 +4,8 @@ and their refusals: one line, exit code 2, nothing written."""
 import os
 from datetime import date
 
-import django
 import numpy as np
 import pytest
-from django.conf import settings
-
-
-@pytest.fixture(scope="module")
-def call_command():
-    if not settings.configured:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    django.setup()
-    from django.core.management import call_command
-
-    return call_command
 
 
 def test_generate_market_data_writes_trading_days_of_a_range(call_command, data_dir, capsys):

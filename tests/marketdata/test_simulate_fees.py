@@ -7,10 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from tests.marketdata import test_commands
 from tests.marketdata.test_commands import files_in, refusal
-
-call_command = test_commands.call_command  # the module-scoped fixture that sets Django up
 
 STRADDLE = ("simulate", "--strategy", "nifty_short_straddle", "--date", "2024-10-29", "--json")
 D = Decimal

@@ -9,15 +9,12 @@ volumes; a bucket without a tick has no candle). Bad rows are refused in one lin
 line and field, and nothing is written.
 """
 
-import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import django
 import numpy as np
 import pandas as pd
 import pytest
-from django.conf import settings
 
 from live_trading.marketdata.calendar import calendar_of
 from live_trading.marketdata.candles import aggregate, day_candles
@@ -25,16 +22,6 @@ from live_trading.marketdata.store import load_day
 from tests.marketdata.markets import markets_universe
 
 __all__ = ["markets_universe"]  # the fixture, used by name below
-
-
-@pytest.fixture(scope="module")
-def call_command():
-    if not settings.configured:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    django.setup()
-    from django.core.management import call_command
-
-    return call_command
 
 
 def random_ticks(symbol: str, start: datetime, seconds: int, count: int, first: int, seed: int) -> pd.DataFrame:
