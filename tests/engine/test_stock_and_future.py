@@ -21,11 +21,10 @@ from django.core.management import call_command
 from live_trading.engine.engine import EngineSettings
 from live_trading.engine.fees import FeeModel
 from live_trading.engine.multiday import MultiDayEngine
-from live_trading.marketdata.candles import day_candles
 from live_trading.marketdata.importer import ImportFailed, import_files
 from live_trading.marketdata.store import MarketDataMissing, day_ticks, load_day
 from strategies.graph import parse_graph, validate_graph
-from tests.marketdata.markets import aware, markets_universe
+from tests.marketdata.markets import as_candles, aware, imported_and_read_back, markets_universe
 
 __all__ = ["markets_universe"]  # the fixture, used by name below
 
@@ -201,15 +200,7 @@ def test_a_stock_day_that_was_not_imported_is_refused_not_generated(data_dir):
 ])
 def test_an_nse_stocks_last_hourly_bar_and_its_daily_bar_are_imported(markets_universe, tmp_path, rows, timeframe,
                                                                       ticks):
-    path = tmp_path / "bars.csv"
-    path.write_text("timestamp,symbol,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    seen, candles = imported_and_read_back(rows, timeframe, "RELIANCE", RELIANCE_DAY, IST, tmp_path)
 
-    import_files([path], data_dir=tmp_path / "md", timeframe=timeframe)
-
-    stored = load_day("RELIANCE", RELIANCE_DAY, data_dir=tmp_path / "md", generate=False)
-    seen = [datetime.fromtimestamp(int(t), IST).strftime("%H:%M:%S") for t in stored.timestamps[stored.tick_mask[:, 0]]]
     assert seen == ticks
-    bars = [(datetime.fromtimestamp(c.start, IST).strftime("%Y-%m-%d %H:%M:%S"), c.open, c.high, c.low, c.close,
-             c.volume) for c in day_candles(stored, "RELIANCE", timeframe)]
-    assert bars == [(t, *(int(Decimal(v) * 100) for v in prices), int(volume))
-                    for t, *prices, volume in (r.replace(",RELIANCE", "").split(",") for r in rows)]
+    assert candles == as_candles(rows, "RELIANCE")

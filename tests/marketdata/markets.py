@@ -19,6 +19,9 @@ import numpy as np
 import pytest
 
 from live_trading.marketdata import universe as universe_mod
+from live_trading.marketdata.candles import day_candles
+from live_trading.marketdata.importer import import_files
+from live_trading.marketdata.store import load_day
 
 HERE = Path(__file__).parent
 TABLES = (HERE.parent / "engine" / "fx_underlyings.toml", HERE / "other_markets.toml")
@@ -68,6 +71,27 @@ def tick_path(bars, seconds: int) -> list[tuple[datetime, int]]:
         ticks += [(start, o), (start + timedelta(seconds=seconds // 3), first),
                   (start + timedelta(seconds=2 * seconds // 3), second), (start + timedelta(seconds=seconds - 1), c)]
     return ticks
+
+
+def imported_and_read_back(rows: list[str], timeframe: str, symbol: str, day, zone, folder: Path):
+    """``rows`` (candle CSV lines with a volume, times in the exchange's zone) imported into ``folder`` as
+    ``timeframe`` bars, and ``day`` read back: the times of the underlying's stored ticks (HH:MM:SS in
+    ``zone``) and the candles built again from them, as (start, open, high, low, close, volume), prices in
+    minor units; ``as_candles(rows, symbol)`` is what those should be."""
+    path = folder / "bars.csv"
+    path.write_text("timestamp,symbol,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    import_files([path], data_dir=folder / "md", timeframe=timeframe)
+    stored = load_day(symbol, day, data_dir=folder / "md", generate=False)
+    seen = [datetime.fromtimestamp(int(t), zone).strftime("%H:%M:%S") for t in stored.timestamps[stored.tick_mask[:, 0]]]
+    candles = [(datetime.fromtimestamp(c.start, zone).strftime("%Y-%m-%d %H:%M:%S"), c.open, c.high, c.low, c.close,
+                c.volume) for c in day_candles(stored, symbol, timeframe)]
+    return seen, candles
+
+
+def as_candles(rows: list[str], symbol: str) -> list[tuple]:
+    """The candle CSV lines ``rows`` as ``imported_and_read_back`` gives candles: prices in hundredths."""
+    return [(t, *(int(Decimal(v) * 100) for v in prices), int(volume))
+            for t, *prices, volume in (r.replace(f",{symbol}", "").split(",") for r in rows)]
 
 
 def aware(text: str) -> datetime:

@@ -27,7 +27,13 @@ from live_trading.marketdata.importer import ImportFailed, import_files
 from live_trading.marketdata.store import day_ticks, load_day
 from live_trading.marketdata.universe import InstrumentError, Universe
 from strategies.graph import parse_graph
-from tests.marketdata.markets import bars_csv, markets_universe, random_bars
+from tests.marketdata.markets import (
+    as_candles,
+    bars_csv,
+    imported_and_read_back,
+    markets_universe,
+    random_bars,
+)
 
 __all__ = ["markets_universe"]  # the fixture, used by name below
 
@@ -129,19 +135,11 @@ def test_bars_after_the_early_close_are_refused_naming_the_line(markets_universe
 ])
 def test_a_bar_the_close_cuts_short_is_kept_over_its_part_of_the_session(markets_universe, tmp_path, rows, timeframe,
                                                                         day, ticks):
-    path = tmp_path / "bars.csv"
-    path.write_text("timestamp,symbol,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    seen, candles = imported_and_read_back(rows, timeframe, "AAPL", day, NEW_YORK, tmp_path)
 
-    import_files([path], data_dir=tmp_path / "md", timeframe=timeframe)
-
-    stored = load_day("AAPL", day, data_dir=tmp_path / "md", generate=False)
-    seen = [datetime.fromtimestamp(int(t), NEW_YORK).strftime("%H:%M:%S") for t in stored.timestamps[stored.tick_mask[:, 0]]]
     assert seen == ticks
     # Built again from the stored ticks, the candles are the imported bars.
-    bars = [(datetime.fromtimestamp(c.start, NEW_YORK).strftime("%Y-%m-%d %H:%M:%S"), c.open, c.high, c.low, c.close,
-             c.volume) for c in day_candles(stored, "AAPL", timeframe)]
-    assert bars == [(t, *(int(Decimal(v) * 100) for v in prices), int(volume))
-                    for t, *prices, volume in (r.replace(",AAPL", "").split(",") for r in rows)]
+    assert candles == as_candles(rows, "AAPL")
 
 
 def bought_at_a_quarter_to_ten(holding: str = "intraday") -> dict:
