@@ -27,7 +27,8 @@ from live_trading.runner.registry import registry
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
 from tests.engine.test_fx_differential import bars_csv, crossover_graph, fx_universe, in_session
-from tests.reports.test_import_session import export, import_folder, without_ids
+from tests.reports.test_import_session import EXPORT_FILES as FILES
+from tests.reports.test_import_session import answers, assert_same_answers, export, import_folder
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -38,7 +39,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 IST = ZoneInfo("Asia/Kolkata")
 # The FX days from Wednesday 19 Apr to Tuesday 2 May 2017: weekdays (no holiday of the calendar among them).
 DAYS = [date(2017, 4, d) for d in (19, 20, 21, 24, 25, 26, 27, 28)] + [date(2017, 5, 1), date(2017, 5, 2)]
-FILES = ("diagnostics_export.json.gz", "trades_daily.json.gz", "positions.json")
 
 
 def trading_day(text: str) -> date:
@@ -81,29 +81,6 @@ def run_fx(client, user) -> SimulationSession:
     return SimulationSession.objects.get(pk=session_id)
 
 
-def answers(client, session_id: str) -> dict:
-    """What the pages read of a session, each from its API, and every day's export files."""
-    got = {}
-    for name, path in (
-        ("report", f"/api/sessions/{session_id}/report"),
-        ("trades", f"/api/sessions/{session_id}/trades?page_size=500"),
-        ("equity", f"/api/sessions/{session_id}/equity"),
-        ("candles", f"/api/sessions/{session_id}/candles?timeframe=1h"),
-        ("diagnostics", f"/api/session/{session_id}/diagnostics"),
-        ("state", f"/api/live-trading/session/{session_id}"),
-        ("exports", f"/api/sessions/{session_id}/exports/"),
-    ):
-        response = client.get(path)
-        assert response.status_code == 200, (path, response.content)
-        got[name] = response.json()
-    for day in DAYS:
-        for name in FILES:
-            response = client.get(f"/api/sessions/{session_id}/exports/{name}?date={day}")
-            assert response.status_code == 200, (name, day, response.content)
-            got[f"{day}/{name}"] = json.loads(gzip.decompress(response.content) if name.endswith(".gz") else response.content)
-    return got
-
-
 def test_an_fx_sessions_export_is_cut_by_its_trading_days_and_imports_with_the_same_answers(
         eurusd, alice, bob, as_alice, as_bob, as_charlie, tmp_path):
     original = run_fx(as_alice, alice)
@@ -114,7 +91,7 @@ def test_an_fx_sessions_export_is_cut_by_its_trading_days_and_imports_with_the_s
     assert manifest["days"] == [d.isoformat() for d in DAYS]
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [d.isoformat() for d in DAYS]
 
-    theirs = answers(as_alice, original.id)
+    theirs = answers(as_alice, original.id, timeframe="1h", days=DAYS)
     executions = list(theirs["diagnostics"]["events_history"].values())
     trades = theirs["trades"]["results"]
     assert len(trades) >= 4, "the crossover trades over the two weeks: something to cut into days"
@@ -154,13 +131,7 @@ def test_an_fx_sessions_export_is_cut_by_its_trading_days_and_imports_with_the_s
 
     imported = import_folder(folder, "bob")
     assert (imported.owner, imported.price_decimals, imported.currency) == (bob, 5, "USD")
-    mine = answers(as_bob, imported.id)
-    ids = (imported.id, original.id)
-    for name in theirs:
-        if name == "state":
-            for key in ("strategy_id", "broker_info", "user_id", "last_event_id"):
-                mine[name].pop(key), theirs[name].pop(key)
-        assert without_ids(mine[name], ids) == without_ids(theirs[name], ids), name
+    assert_same_answers(answers(as_bob, imported.id, timeframe="1h", days=DAYS), theirs, (imported.id, original.id))
 
     # Another user's session is not there; staff read and export either, as for any session.
     for session_id, stranger in ((original.id, as_bob), (imported.id, as_alice)):

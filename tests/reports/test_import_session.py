@@ -39,27 +39,44 @@ def import_folder(folder: Path, owner: str) -> SimulationSession:
     return SimulationSession.objects.get(pk=session_id)
 
 
-def answers(client, session_id: str) -> dict:
-    """What the pages read of a session for review, each from its API."""
+EXPORT_FILES = ("diagnostics_export.json.gz", "trades_daily.json.gz", "positions.json")
+
+
+def answers(client, session_id: str, *, timeframe: str = "1m", days=None) -> dict:
+    """What the pages read of a session for review, each from its API (the candles of ``timeframe``), the
+    list of its export files and the files themselves: without a date (a one-day session's) or, given
+    ``days``, each of those trading days' (keyed ``"<day>/<file>"``)."""
     got = {}
     for name, path in (
         ("report", f"/api/sessions/{session_id}/report"),
         ("trades", f"/api/sessions/{session_id}/trades?page_size=500"),
         ("equity", f"/api/sessions/{session_id}/equity"),
-        ("candles", f"/api/sessions/{session_id}/candles?timeframe=1m"),
+        ("candles", f"/api/sessions/{session_id}/candles?timeframe={timeframe}"),
         ("diagnostics", f"/api/session/{session_id}/diagnostics"),
         ("state", f"/api/live-trading/session/{session_id}"),
+        ("exports", f"/api/sessions/{session_id}/exports/"),
     ):
         response = client.get(path)
         assert response.status_code == 200, (path, response.content)
         got[name] = response.json()
-    for name in ("diagnostics_export.json.gz", "trades_daily.json.gz", "positions.json"):
-        response = client.get(f"/api/sessions/{session_id}/exports/{name}")
-        assert response.status_code == 200, (name, response.content)
-        got[name] = json.loads(
-            gzip.decompress(response.content) if name.endswith(".gz") else response.content
-        )
+    for day in days or [None]:
+        for name in EXPORT_FILES:
+            query, key = ("", name) if day is None else (f"?date={day}", f"{day}/{name}")
+            response = client.get(f"/api/sessions/{session_id}/exports/{name}{query}")
+            assert response.status_code == 200, (key, response.content)
+            got[key] = json.loads(gzip.decompress(response.content) if name.endswith(".gz") else response.content)
     return got
+
+
+def assert_same_answers(mine: dict, theirs: dict, ids) -> None:
+    """An imported session's ``answers`` are the original's but for the session ids in ``ids`` and, in the
+    state, the strategy, broker and user (the importer's own) and the last stream event (the stream was
+    the original's)."""
+    for name in theirs:
+        if name == "state":
+            for key in ("strategy_id", "broker_info", "user_id", "last_event_id"):
+                mine[name].pop(key), theirs[name].pop(key)
+        assert without_ids(mine[name], ids) == without_ids(theirs[name], ids), name
 
 
 def without_ids(value, ids):
@@ -109,13 +126,7 @@ def test_an_imported_session_answers_as_the_original(
 
     mine, theirs = answers(as_alice, imported.id), answers(as_bob, original.id)
     assert mine["report"]["statistics"]["trades"] == 4  # the hand-worked session A: something to compare
-    ids = (imported.id, original.id)
-    for name in theirs:
-        if name == "state":
-            # Alice's strategy, no broker of hers, her id; no stream events here (the stream was bob's).
-            for key in ("strategy_id", "broker_info", "user_id", "last_event_id"):
-                mine[name].pop(key), theirs[name].pop(key)
-        assert without_ids(mine[name], ids) == without_ids(theirs[name], ids), name
+    assert_same_answers(mine, theirs, (imported.id, original.id))
     assert mine["report"]["session"]["session_id"] == imported.id
 
     for path in (
