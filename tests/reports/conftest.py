@@ -17,19 +17,31 @@ from tests.reports import sessions
 from tests.waiting import wait_for
 
 
+def store_days(data_dir, days) -> None:
+    """Store each of ``days`` in ``data_dir`` as its underlying's imported day."""
+    for day in days:
+        path = imported_path(day.underlying, day.date, data_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_day(day, path)
+
+
 def store_day(data_dir) -> None:
     """Store the scripted day in ``data_dir`` as NIFTY's imported day for 29 Oct 2024."""
-    path = imported_path("NIFTY", DAY, data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_day(sessions.day(), path)
+    store_days(data_dir, [sessions.day()])
+
+
+def imported_market(settings, data_dir, days):
+    """A fixture's body (``yield from``): ``days`` stored in ``data_dir`` (``store_days``), that folder made
+    the market-data folder; after the test, every session thread stopped."""
+    store_days(data_dir, days)
+    settings.MARKET_DATA_DIR = data_dir
+    yield data_dir
+    registry.shutdown("test ended", timeout=20)
 
 
 @pytest.fixture
 def scripted_market(settings, tmp_path):
-    store_day(tmp_path)
-    settings.MARKET_DATA_DIR = tmp_path
-    yield tmp_path
-    registry.shutdown("test ended", timeout=20)
+    yield from imported_market(settings, tmp_path, [sessions.day()])
 
 
 def start_session(client, user, graph: dict, speed="max") -> str:

@@ -7,14 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from live_trading.marketdata.day import write_day
-from live_trading.marketdata.store import imported_path
 from live_trading.models import BrokerConnection
-from live_trading.runner.registry import registry
 from live_trading.snapshots import committed_snapshot
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
 from tests.engine import test_positional as hand
+from tests.reports.conftest import imported_market
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -22,13 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 @pytest.fixture
 def scripted_week(settings, tmp_path):
-    for day in hand.week_of_prices():
-        path = imported_path("NIFTY", day.date, tmp_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_day(day, path)
-    settings.MARKET_DATA_DIR = tmp_path
-    yield tmp_path
-    registry.shutdown("test ended", timeout=20)
+    yield from imported_market(settings, tmp_path, hand.week_of_prices())
 
 
 def test_a_positional_strangle_runs_over_a_week_in_the_api_and_settles_at_expiry(

@@ -31,9 +31,9 @@ from live_trading.engine.events import ListSink
 from live_trading.engine.money import minor_units
 from live_trading.engine.multiday import MultiDayEngine
 from live_trading.marketdata.calendar import calendar_of
-from live_trading.marketdata.day import MarketDay, write_day
+from live_trading.marketdata.day import MarketDay
 from live_trading.marketdata.instruments import get_underlying
-from live_trading.marketdata.store import day_ticks, imported_path, load_day
+from live_trading.marketdata.store import day_ticks, load_day
 from live_trading.models import BrokerConnection
 from live_trading.runner import build as runner_build
 from live_trading.runner.registry import registry
@@ -42,6 +42,7 @@ from sessions_app.models import PositionChange, SimulationSession
 from strategies.graph import parse_graph
 from strategies.models import Strategy
 from tests.engine import test_positional as hand
+from tests.reports.conftest import imported_market
 from tests.sessions.conftest import Background
 from tests.sessions.test_fx_session import eurusd, fx_universe
 from tests.sessions.test_session_runs import assert_persisted_equals, status_of
@@ -68,13 +69,7 @@ def muhurat_day() -> MarketDay:
 
 @pytest.fixture
 def scripted_week(settings, tmp_path):
-    for day in [*hand.week_of_prices(), muhurat_day()]:
-        path = imported_path("NIFTY", day.date, tmp_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_day(day, path)
-    settings.MARKET_DATA_DIR = tmp_path
-    yield tmp_path
-    registry.shutdown("test ended", timeout=20)
+    yield from imported_market(settings, tmp_path, [*hand.week_of_prices(), muhurat_day()])
 
 
 @pytest.fixture
