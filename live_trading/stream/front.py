@@ -76,8 +76,11 @@ push_in_http_max_headers_size=10000
 push_in_http_max_body_size=4000000
 stats_spec=ipc://{{rundir}}/{{ipc_prefix}}stats
 command_spec=ipc://{{rundir}}/{{ipc_prefix}}command
-# deliveries a second (Debian's default, 2500, would cap one event to 5,000 streams at 2 s)
-message_rate=1000000
+# deliveries a second: none (-1, no limiter). Any limit, Debian's 2500 included, turns on Pushpin 1.36's
+# limiter, whose 25 ms batch timer every new delivery restarts (QTimer::setInterval on a running timer,
+# src/handler/ratelimiter.cpp): with publishes coming faster than every 25 ms nothing is delivered until
+# they pause, which held events back for as long as publishing went on (docs/benchmarks.md, issue 14)
+message_rate=-1
 message_hwm=1000000
 message_wait=5000
 id_cache_ttl=60

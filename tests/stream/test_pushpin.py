@@ -7,8 +7,10 @@ sessions' events to Pushpin. Clients connect only to Pushpin. What is checked is
 connection open for a stream.
 """
 
+import contextlib
 import secrets
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import httpx
 import psutil
 import pytest
 
-from live_trading.stream import front
+from live_trading.stream import front, grip
 from tests.stream.clients import BrowserClient, Follower, assert_same_state, cursors, fresh_state
 from tests.stream.conftest import bearer, free_port, redis_server_binary, start_session, stop_sessions
 from tests.waiting import wait_for
@@ -238,3 +240,41 @@ def test_only_the_owner_and_staff_follow_a_session_through_the_front(cluster, re
     forged = httpx.get(through(pushpin, f"/api/v2/live/stream/{session_id}?grip=forged"), headers=bearer(bob),
                        timeout=10)
     assert forged.status_code == 403  # a next link is only what the app itself signed
+
+
+def test_events_reach_a_client_while_publishes_keep_coming(cluster, readers, alice):
+    """Pushpin 1.36's delivery limiter, once any ``message_rate`` is set, restarts its 25 ms batch timer
+    on every delivery after the first: publishes coming faster than that were held back until they
+    paused, for as long as publishing went on (front.py's config sets none). Publish to a stream's tick
+    channel without a pause, one request after another as a busy front gets them, until the client has
+    five of them: each arrives while the next few are published, not thousands of publishes later
+    (with the limiter on, here: the fifth after about 3,000)."""
+    pushpin, a, _ = cluster
+    session_id = start_session(a, alice, speed=1)  # a slow session: its own publishes do not pause the loop
+    stream = readers(through(pushpin, f"/api/v2/live/stream/{session_id}?compress=0"), **bearer(alice))
+    stream.until(lambda e: e.event == "initial_state", timeout=30)
+    channel = grip.tick_channel(session_id, "full", node_diagnostics=False)
+    published = [0]
+    lags = []  # per probe received: how many were published after it by then
+    done = threading.Event()
+
+    def watch():
+        with contextlib.suppress(AssertionError):
+            while len(lags) < 5:
+                probe = stream.until(lambda e: e.event == "probe", timeout=20)[-1]
+                lags.append(published[0] - 1 - probe.json["n"])
+        done.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    deadline = time.monotonic() + 20
+    with httpx.Client(timeout=5) as client:
+        while not done.is_set() and time.monotonic() < deadline:
+            item = {"channel": channel, "formats": {"http-stream": {
+                "content": f"event: probe\ndata: {{\"n\": {published[0]}}}\n\n"}}}
+            client.post(f"{pushpin.publish_url}/publish/", json={"items": [item]}).raise_for_status()
+            published[0] += 1
+    watcher.join(25)
+
+    assert len(lags) == 5, f"{len(lags)} of 5 published events reached the client ({published[0]} published)"
+    assert max(lags) < 500, f"events reached the client {lags} publishes late"
