@@ -46,7 +46,12 @@ from benchserver import daphne  # noqa: E402
 BENCH_DB = "livesim_bench_pushpin"
 COMMAND = ".venv/bin/python bench/bench_pushpin.py --write-doc"
 RATE = 4  # events a second per session: one session's tick rate limit
-OPEN_RATE = 200  # streams opened a second
+OPEN_RATE = 50
+"""Streams opened a second, in both modes. Through Pushpin every opening is a request its zurl makes to
+the app, and zurl takes at most 2,000 at a time (``max_open_requests`` in Pushpin's runner's
+zurl.conf.template, not a pushpin.conf setting): at 200 a second the app answered about 40 a second
+through the front, the rest queued, and past 2,000 Pushpin answered ``502`` (1,117 of 5,000 streams
+not opened), which EventSource does not retry."""
 TARGET_STREAMS, TARGET_P99_MS = 5000, 100
 
 
@@ -210,7 +215,14 @@ NOTES = (
     "asks the next link once, at most 10 distinct links a second), which the benchmark lets pass before "
     "it measures. Latency includes the publishing process's own queue: it publishes for {sessions} sessions, "
     "each at its own moment of every quarter second (as sessions started at different times and paced by "
-    "their own threads do), on a machine whose two cores are shared with everything else listed above."
+    "their own threads do), on a machine whose two cores are shared with everything else listed above.\n\n"
+    "Pushpin's delivery limiter is off (`message_rate=-1`, `live_trading/stream/front.py`): with any rate set, "
+    "Pushpin 1.36 restarts the limiter's 25 ms batch timer on every delivery after the first, so while "
+    "publishes came more often than every 25 ms nothing was delivered, and events arrived 5-20 s late for as "
+    "long as publishing went on (the rows of earlier runs; `docs/deployment.md`). Clients arrive at "
+    "{open_rate} a second: through Pushpin each opening is a request its zurl makes to the app, at most 2,000 "
+    "at a time; at 200 a second the app answered about 40 a second through the front and Pushpin answered "
+    "`502` past 2,000 waiting (1,117 of 5,000 not opened), against about 90 a second held by daphne."
 )
 
 
@@ -255,7 +267,7 @@ def report(rows, load) -> str:
                          f"({d['p50'] / p['p50']:.2f}x), p99 {p['p99']:.1f} vs {d['p99']:.1f} ms "
                          f"({d['p99'] / p['p99']:.2f}x), app CPU {p['app_cpu']:.0f}% vs {d['app_cpu']:.0f}%, "
                          f"app memory {p['app_rss']:.0f} vs {d['app_rss']:.0f} MB.")
-    lines += ["", NOTES.format(sessions=rows[0]["sessions"])]
+    lines += ["", NOTES.format(sessions=rows[0]["sessions"], open_rate=OPEN_RATE)]
     top = max((r for r in rows if r["mode"] == "pushpin"), key=lambda r: r["streams"])
     met = (top["streams"] >= TARGET_STREAMS and top["p99"] < TARGET_P99_MS and top["held"] == 0
            and top["refused"] == 0)
