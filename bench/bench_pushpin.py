@@ -270,10 +270,11 @@ def report(rows, load) -> str:
     lines += ["", NOTES.format(sessions=rows[0]["sessions"], open_rate=OPEN_RATE)]
     top = max((r for r in rows if r["mode"] == "pushpin"), key=lambda r: r["streams"])
     met = (top["streams"] >= TARGET_STREAMS and top["p99"] < TARGET_P99_MS and top["held"] == 0
-           and top["refused"] == 0)
+           and top["refused"] == 0 and top["received"] == top["expected"])
     lines += ["", f"Target: p99 under {TARGET_P99_MS} ms at {TARGET_STREAMS:,} streams through Pushpin, the app "
                   f"holding no stream socket: {'met' if met else 'NOT met'} (measured up to {top['streams']:,} "
-                  f"streams: p99 {top['p99']:.1f} ms, {top['held']} held, {top['refused']} not opened)."]
+                  f"streams: p99 {top['p99']:.1f} ms, {top['held']} held, {top['refused']} not opened, "
+                  f"{top['received']:,} of {top['expected']:,} events delivered)."]
     return "\n".join(lines)
 
 
