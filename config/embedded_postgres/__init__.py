@@ -9,8 +9,11 @@ the same folder share one server; pgserver stops it when the last of them exits.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import json
 import os
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -18,6 +21,24 @@ from urllib.parse import parse_qs, urlsplit
 
 _lock = threading.Lock()
 _servers: dict[Path, object] = {}
+STARTING_LOCK = Path(tempfile.gettempdir()) / "livesim-embedded-postgres.lock"
+
+
+@contextlib.contextmanager
+def _one_starting_at_a_time():
+    """Hold a lock that every process of this machine starting an embedded server takes (``STARTING_LOCK``).
+
+    Run as root, pgserver creates the system user it runs PostgreSQL as (``useradd pgserver``) before it
+    takes its own lock: the three test workers of a fresh clone, starting together on a machine without
+    that user, raced there, and every test of the run failed with ``initdb: could not look up effective
+    user ID 1002: user does not exist``. A read-only descriptor is enough for ``flock``, so a file another
+    user created does not stop anyone."""
+    fd = os.open(STARTING_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def ensure_running(data_dir: Path) -> str:
@@ -32,8 +53,9 @@ def ensure_running(data_dir: Path) -> str:
                 import pgserver  # imported late: only processes that connect pay for it
 
             data_dir.mkdir(parents=True, exist_ok=True)
-            drop_dead_handles(data_dir)
-            server = pgserver.get_server(data_dir, cleanup_mode="stop")
+            with _one_starting_at_a_time():
+                drop_dead_handles(data_dir)
+                server = pgserver.get_server(data_dir, cleanup_mode="stop")
             _servers[data_dir] = server
             # Registered after pgserver's own exit handler, so it runs first (atexit runs the last
             # registered first): a process killed while this one ran is not counted when it leaves.

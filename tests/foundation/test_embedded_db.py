@@ -80,6 +80,21 @@ def test_processes_share_one_server_and_the_last_one_stops_it(data_dir):
 
 
 @pytest.mark.slow
+def test_processes_starting_together_on_a_new_folder_all_join_one_server(data_dir):
+    # A fresh clone's test workers start at once on a folder nobody has initialised; on a machine
+    # without pgserver's system user they raced to create it and every test failed (config/embedded_postgres).
+    clients = [client(data_dir, f"SELECT {n}", hold=True) for n in range(3)]
+    answers = [c.stdout.readline().split(" ", 1) for c in clients]
+    for c in clients:
+        c.communicate("done\n", timeout=60)
+
+    assert [rows.strip() for _, rows in answers] == ["[(0,)]", "[(1,)]", "[(2,)]"]
+    assert len({pid for pid, _ in answers}) == 1, f"one server for all: {answers}"
+    assert all(c.returncode == 0 for c in clients)
+    assert not (data_dir / "postmaster.pid").exists()
+
+
+@pytest.mark.slow
 def test_a_killed_process_does_not_keep_the_server_running_after_the_next_one_exits(data_dir):
     # Tried by hand: SIGKILL a `make run`, start it again, Ctrl-C: the database kept running.
     killed = client(data_dir, "SELECT 1", hold=True)
