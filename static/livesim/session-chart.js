@@ -94,6 +94,7 @@ export function candleChart(el, {timeframes, anchor, zone = NSE.time_zone, place
     // A phone turned (or a window narrowed) keeps the bar spacing it had: the first bars and their
     // entry markers would be off the left edge.
     chart.timeScale().fitContent();
+    drawMarkers();  // with or without their labels
   }).observe(el);
 
   // candles.bucket_start on the market's clock: intraday bars from the anchor (on the NSE 09:15: a 1h bar
@@ -142,12 +143,14 @@ export function candleChart(el, {timeframes, anchor, zone = NSE.time_zone, place
   let drawn = 0;
   function drawMarkers() {
     // A marker goes on its candle: one whose candle has not come yet waits for it (lightweight-charts
-    // cannot place a marker beyond the last bar).
+    // cannot place a marker beyond the last bar). On a phone the labels of nearby trades write over one
+    // another and over the candles; there (`narrow`) the arrows stay and "Entries and exits on the chart" says them.
+    const labelled = !narrow;
     const shown = markers.filter((m) => lastBar && bar(m.epoch) <= lastBar.time).map((m) => ({
       time: bar(m.epoch), position: m.action === "entry" ? (m.side === "buy" ? "belowBar" : "aboveBar")
         : (m.side === "buy" ? "belowBar" : "aboveBar"),
       shape: m.side === "buy" ? "arrowUp" : "arrowDown", color: m.action === "entry" ? "#0b3d91" : "#8a5300",
-      text: m.label || m.text, id: m.id,
+      text: labelled ? m.label || m.text : "", id: m.id,
     })).sort((a, b) => a.time - b.time);
     markersPlugin.setMarkers(shown);
     drawn = shown.length;
