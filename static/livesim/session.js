@@ -269,6 +269,9 @@ function onChange(id, session, kind, data) {
     case "initial_state":
       view.events.initial += 1;
       adopt(session);
+      // A session that ended before the stream opened (at max speed, before the page connected) or while
+      // it was away sends no session_complete: its state says so, and the Report tab comes first as well.
+      if (ENDED.has(session.status)) report.ended();
       log.reset(session.eventsHistory);
       renderTables();
       loadHistory();

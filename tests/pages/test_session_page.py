@@ -357,6 +357,44 @@ def test_a_session_that_ends_between_two_ticks_shows_the_servers_final_figures(o
         stop_sessions(pages_server, alice)
 
 
+def test_a_session_that_ends_before_the_page_streams_opens_its_report(open_page, pages_server, alice):
+    """The page loads a running session, and the session ends before the page's stream connects (at max
+    speed, or while the browser was away): the stream's initial_state says it ended and sends no
+    session_complete, and the page still fetches the report and shows its tab first (seen in CI: a
+    positional week at max speed ended the page on its Replay tab with no report)."""
+    session_id = start_session(pages_server, alice, speed=1)
+    try:
+        page = open_page(alice, path=None)
+        held = []
+
+        def is_stream(url: str) -> bool:
+            return "/stream/" in url
+
+        def hold(route):  # the stream's request waits, unanswered
+            held.append(route)
+
+        page.route(is_stream, hold)
+        page.goto(pages_server.url(f"/sessions/{session_id}"))
+        # Playwright calls the handler while it is at work for this thread: an evaluate lets it
+        wait_for(lambda: page.evaluate("true") and held, timeout=30, message="the page to open its stream")
+        assert page.evaluate("window.sessionPage.report().shown") is False
+        r = httpx.post(pages_server.url(f"/api/v2/live/speed/{session_id}"), json={"speed_multiplier": "max"},
+                       headers=bearer(alice), timeout=30)
+        assert r.status_code == 200, r.text
+        wait_status(pages_server, alice, session_id, ("completed",), timeout=180)
+
+        for route in held:
+            route.continue_()
+        page.unroute(is_stream, hold)
+        wait_js(page, "window.sessionPage.report().charts")
+
+        assert page.evaluate("window.sessionPage.view.events.initial") >= 1
+        assert page.get_by_role("tab", name="Report").get_attribute("aria-selected") == "true"
+        assert page.locator("#session-status").text_content() == "completed"
+    finally:
+        stop_sessions(pages_server, alice)
+
+
 def test_the_position_levels_follow_a_timeframe_switch(open_page, pages_server, alice):
     """The open positions' LTP lines share the candles' time scale: on a 15-minute chart their points are on
     15-minute bars too, or their minutes would space the bars (and push them off screen)."""
