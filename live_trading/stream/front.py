@@ -20,6 +20,7 @@ a process that died gets none.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -147,15 +148,19 @@ class Pushpin:
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout: float = 20.0) -> None:
-        """Return once Pushpin accepts clients and publishes; RuntimeError (with its log) if not in time."""
+        """Return once Pushpin accepts clients and publishes, and a request through it reaches an app
+        process and comes back (``GET /healthz``, ``_answers``: the app processes must be up); RuntimeError (with its
+        log) if not in time. Its client port accepting is not enough: a fresh clone's first stream
+        through a Pushpin just started got no answer in 20 s, once."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"pushpin exited with {self.proc.returncode}: {self.log()}")
-            if _accepts(self.host, self.port) and _accepts("127.0.0.1", self.publish_port):
+            if (_accepts(self.host, self.port) and _accepts("127.0.0.1", self.publish_port)
+                    and _answers(self.host, self.port, "/healthz")):
                 return
             time.sleep(0.1)
-        raise RuntimeError(f"pushpin did not listen within {timeout}s: {self.log()}")
+        raise RuntimeError(f"pushpin did not forward a request within {timeout}s: {self.log()}")
 
     def log(self) -> str:
         with contextlib.suppress(OSError):
@@ -208,3 +213,16 @@ def _accepts(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
+
+
+def _answers(host: str, port: int, path: str) -> bool:
+    """True if ``GET path`` on ``host:port`` gets an answer below 500 within 2 s: through the front, the app's
+    (a 400 for a host name the app does not serve included), not Pushpin's 502 for an app it cannot reach."""
+    connection = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status < 500
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()

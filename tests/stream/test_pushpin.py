@@ -278,3 +278,17 @@ def test_events_reach_a_client_while_publishes_keep_coming(cluster, readers, ali
 
     assert len(lags) == 5, f"{len(lags)} of 5 published events reached the client ({published[0]} published)"
     assert max(lags) < 500, f"events reached the client {lags} publishes late"
+
+
+def test_a_front_is_ready_only_once_a_request_through_it_reaches_the_app():
+    """Pushpin's ports accepting does not make it ready: with no app process behind it, a request through
+    it gets Pushpin's 502, and ``wait_ready`` says so instead of returning (a stream opened then waited)."""
+    directory = Path(tempfile.mkdtemp(prefix="pp-"))
+    pushpin = front.Pushpin(directory, port=free_port(), publish_port=free_port(),
+                            backends=[f"127.0.0.1:{free_port()}"], sig_key=secrets.token_urlsafe(24))
+    try:
+        with pytest.raises(RuntimeError, match="did not forward a request"):
+            pushpin.wait_ready(timeout=5)
+        assert httpx.get(f"{pushpin.base}/healthz", timeout=10).status_code == 502
+    finally:
+        pushpin.stop()
