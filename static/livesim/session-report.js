@@ -8,7 +8,7 @@ import {
 } from "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
 import {dayBars} from "/static/livesim/daily-pnl.js";
 import {api} from "/static/livesim/fetch.js";
-import {NSE, chartTime, count, exchangeTime, money, moneyPlaces, pnlClass} from "/static/livesim/format.js";
+import {NSE, chartTime, count, exchangeDate, exchangeTime, money, moneyPlaces, pnlClass} from "/static/livesim/format.js";
 import {exitReason} from "/static/livesim/session-tables.js";
 
 const $ = (id) => document.getElementById(id);
@@ -97,7 +97,7 @@ function renderTables(report, when, market) {
   $("report-days").tBodies[0].replaceChildren(...report.daily.map((d) => {
     const tr = document.createElement("tr");
     tr.dataset.day = d.date;
-    tr.append(th(d.date), td(count(d.trades, market), {num: true}),
+    tr.append(th(exchangeDate(d.date, market)), td(count(d.trades, market), {num: true}),
       td(money(d.net_pnl, market), {num: true, pnl: d.net_pnl}), td(money(d.mtm_pnl, market), {num: true, pnl: d.mtm_pnl}));
     return tr;
   }));

@@ -3,7 +3,7 @@ JavaScript: Indian grouping worked out here from the decimal string, and the car
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -123,3 +123,9 @@ def start(server, user, *, speed=60, strategy_name: str = "nifty_short_straddle"
     r = httpx.post(server.url("/api/v2/live/start"), json=body, headers=bearer(user), timeout=30)
     assert r.status_code == 201, r.text
     return r.json()["session_id"]
+
+
+def day_text(iso: str) -> str:
+    """ "28 Oct 2024" from "2024-10-28", as a trader reads a date."""
+    d = date.fromisoformat(iso)
+    return f"{d.day:02d} {d.strftime('%b')} {d.year}"

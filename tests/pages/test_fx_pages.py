@@ -36,7 +36,7 @@ from live_trading.models import BrokerConnection
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
 from tests.engine.test_fx_differential import bars_csv, crossover_graph, in_session, reference_trades
-from tests.pages.cards import shown, usd, usd_price
+from tests.pages.cards import day_text, shown, usd, usd_price
 from tests.pages.conftest import PASSWORDS, screenshots
 from tests.pages.test_session_report import expected_statistics, shown_rows, shown_statistics, wait_js
 from tests.stream.conftest import Server, bearer, database_url_of_tests, example
@@ -215,7 +215,7 @@ def test_an_imported_fx_pair_runs_from_the_start_form_and_every_page_shows_it_in
     assert page.get_by_role("tab", name="Report").get_attribute("aria-selected") == "true"
     assert shown_statistics(page) == expected_statistics(report["statistics"], usd, new_york)
     assert shown_rows(page, "report-days", "day") == {
-        d["date"]: [d["date"], str(d["trades"]), usd(d["net_pnl"]), usd(d["mtm_pnl"])]
+        d["date"]: [day_text(d["date"]), str(d["trades"]), usd(d["net_pnl"]), usd(d["mtm_pnl"])]
         for d in report["daily"]
     }
     assert shown_rows(page, "report-legs", "leg") == {

@@ -8,7 +8,6 @@ there), and the Report tab's per-day chart. A paced run shows the days as they p
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import httpx
@@ -20,7 +19,7 @@ from live_trading.models import BrokerConnection
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
 from tests.engine import test_positional as hand
-from tests.pages.cards import inr
+from tests.pages.cards import day_text, inr
 from tests.pages.conftest import PASSWORDS, screenshots
 from tests.stream.conftest import Server, bearer, database_url_of_tests, stop_sessions
 from tests.waiting import wait_for
@@ -122,12 +121,6 @@ def rest(server, user, path: str) -> dict:
 
 def wait_js(page, expression: str, timeout: float = 60):
     return wait_for(lambda: page.evaluate(expression), timeout=timeout, interval=0.1, message=expression)
-
-
-def day_text(iso: str) -> str:
-    """ "28 Oct 2024" from "2024-10-28", as a trader reads a date."""
-    d = date.fromisoformat(iso)
-    return f"{d.day:02d} {d.strftime('%b')} {d.year}"
 
 
 def session_row(server, user, session_id) -> dict:

@@ -18,7 +18,7 @@ import pytest
 from live_trading.models import BrokerConnection
 from sessions_app.models import SimulationSession
 from strategies.models import Strategy
-from tests.pages.cards import inr
+from tests.pages.cards import day_text, inr
 from tests.pages.conftest import SCREENSHOTS, screenshots
 from tests.reports.conftest import store_day
 from tests.reports.sessions import PARTIAL_AND_RE_ENTRY, STRADDLE
@@ -122,7 +122,7 @@ def check_report(page, report: dict) -> None:
         g["entry_node_id"]: [g["name"], str(g["trades"]), str(g["winning_trades"]), inr(g["gross_pnl"]),
                              inr(g["charges"]), inr(g["net_pnl"])] for g in report["by_leg"]}
     assert shown_rows(page, "report-days", "day") == {
-        d["date"]: [d["date"], str(d["trades"]), inr(d["net_pnl"]), inr(d["mtm_pnl"])] for d in report["daily"]}
+        d["date"]: [day_text(d["date"]), str(d["trades"]), inr(d["net_pnl"]), inr(d["mtm_pnl"])] for d in report["daily"]}
 
 
 def test_an_ended_sessions_page_opens_on_its_report_and_prints_it_alone(open_page, pages_server, alice):
