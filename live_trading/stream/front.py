@@ -20,7 +20,6 @@ a process that died gets none.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import shutil
 import signal
@@ -28,6 +27,8 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+
+import httpx
 
 from config.children import dies_with_this_process
 
@@ -218,11 +219,6 @@ def _accepts(host: str, port: int) -> bool:
 def _answers(host: str, port: int, path: str) -> bool:
     """True if ``GET path`` on ``host:port`` gets an answer below 500 within 2 s: through the front, the app's
     (a 400 for a host name the app does not serve included), not Pushpin's 502 for an app it cannot reach."""
-    connection = http.client.HTTPConnection(host, port, timeout=2)
-    try:
-        connection.request("GET", path)
-        return connection.getresponse().status < 500
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(f"http://{host}:{port}{path}", timeout=2).status_code < 500
+    return False

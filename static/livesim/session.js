@@ -269,9 +269,6 @@ function onChange(id, session, kind, data) {
     case "initial_state":
       view.events.initial += 1;
       adopt(session);
-      // A session that ended before the stream opened (at max speed, before the page connected) or while
-      // it was away sends no session_complete: its state says so, and the Report tab comes first as well.
-      if (ENDED.has(session.status)) report.ended();
       log.reset(session.eventsHistory);
       renderTables();
       loadHistory();
@@ -313,7 +310,6 @@ function onChange(id, session, kind, data) {
         view.speed = data.speed_multiplier === 0 ? "max" : data.speed_multiplier;
         showSpeed();
       }
-      if (ENDED.has(session.status)) report.ended();  // the Report tab, first
       if (session.status !== "running") {
         refresh();
         // The forming candle grew from the ticks the page got (4 a second at most): its open and close
@@ -323,13 +319,15 @@ function onChange(id, session, kind, data) {
       break;
     case "session_complete":
       adopt(session);
-      report.ended();
       log.reset(session.eventsHistory);
       renderTables();
       loadHistory();
       refresh();
       break;
   }
+  // Ended, however the page learnt it (a status or session_complete, or an initial_state when the session
+  // ended before the stream opened or while it was away, which sends neither): the Report tab, first, once.
+  if (ENDED.has(session.status)) report.ended();
   renderHeadSoon();
 }
 
