@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,9 @@ _servers: dict[Path, object] = {}
 STARTING_LOCK = Path(tempfile.gettempdir()) / "livesim-embedded-postgres.lock"
 
 
+STARTING_PATIENCE = 120.0  # seconds another process may hold STARTING_LOCK before this one says so
+
+
 @contextlib.contextmanager
 def _one_starting_at_a_time():
     """Hold a lock that every process of this machine starting an embedded server takes (``STARTING_LOCK``).
@@ -31,11 +35,35 @@ def _one_starting_at_a_time():
     Run as root, pgserver creates the system user it runs PostgreSQL as (``useradd pgserver``) before it
     takes its own lock: the three test workers of a fresh clone, starting together on a machine without
     that user, raced there, and every test of the run failed with ``initdb: could not look up effective
-    user ID 1002: user does not exist``. A read-only descriptor is enough for ``flock``, so a file another
-    user created does not stop anyone."""
-    fd = os.open(STARTING_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    user ID 1002: user does not exist``. The file is opened read-only (enough for ``flock``) and created
+    readable by all; where it cannot be opened (another user's, kept private by their umask, or refused
+    by ``fs.protected_regular``) the start goes on without it, as before. RuntimeError, naming the file,
+    if another process holds it for ``STARTING_PATIENCE`` seconds."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(STARTING_LOCK, os.O_RDONLY)
+    except FileNotFoundError:
+        try:
+            fd = os.open(STARTING_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, 0o644)  # whatever this process's umask
+        except OSError:
+            fd = None
+    except OSError:
+        fd = None
+    if fd is None:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + STARTING_PATIENCE
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"another process has been starting an embedded PostgreSQL for "
+                                       f"{STARTING_PATIENCE:.0f}s, holding {STARTING_LOCK}") from None
+                time.sleep(0.1)
         yield
     finally:
         os.close(fd)  # releases the lock
