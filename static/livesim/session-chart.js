@@ -78,12 +78,15 @@ export function candleChart(el, {timeframes, anchor, zone = NSE.time_zone, place
   const levels = new Map();  // position key -> {series, lines}
   // On a narrow screen a second price axis leaves the candles no room: the levels go on an overlay
   // scale (their labels on the right axis, beside the index's).
-  let narrow = el.clientWidth < 600;
+  // A chart in a hidden tab (the Replay tab behind an ended session's report) measures 0 wide, which says
+  // nothing of the screen: its width is unknown (null) until it is shown, and then it is fitted whatever
+  // it is; a tab switch (0 and back) neither refits it nor drops the trader's zoom.
+  let narrow = el.clientWidth ? el.clientWidth < 600 : null;
   let levelScale = narrow ? "levels" : "left";
   let lastLevels = [];
   new ResizeObserver(() => {
-    if ((el.clientWidth < 600) === narrow) return;
-    narrow = !narrow;
+    if (!el.clientWidth || (el.clientWidth < 600) === narrow) return;
+    narrow = el.clientWidth < 600;
     levelScale = narrow ? "levels" : "left";
     // Each line moves to the other scale with the LTPs it has drawn so far.
     const drawnSoFar = new Map([...levels].map(([key, l]) => [key, l.points]));
