@@ -161,7 +161,7 @@ class Pushpin:
                     and _answers(self.host, self.port, "/healthz")):
                 return
             time.sleep(0.1)
-        raise RuntimeError(f"pushpin did not forward a request within {timeout}s: {self.log()}")
+        raise RuntimeError(f"no app process answered below 500 through pushpin within {timeout}s (pushpin down, or the app not up or its /healthz failing): {self.log()}")
 
     def log(self) -> str:
         with contextlib.suppress(OSError):
